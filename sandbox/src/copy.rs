@@ -1,0 +1,239 @@
+//! Copying the user's crate into the sandbox, and writing files into the copy.
+//!
+//! The copy is what untrusted code gets to see and break, so the user's real
+//! tree is never touched after this. Build output (`target/`), VCS data
+//! (`.git`) and anything the crate's `.gitignore` excludes are skipped: they
+//! are slow to copy, useless to cargo, and may hold secrets (`.env` files).
+
+use std::fs::{self, File, FileTimes};
+use std::io::Write as _;
+use std::path::{Component, Path};
+
+use crate::gitignore::{is_ignored, EntryKind, IgnoreFile};
+use crate::{Error, Result};
+
+/// Names skipped at the crate root regardless of `.gitignore`.
+const ROOT_SKIPPED_DIRS: &[&str] = &["target"];
+/// Names skipped at any depth regardless of `.gitignore` (`.git` may be a
+/// file in worktrees and submodules).
+const ALWAYS_SKIPPED: &[&str] = &[".git"];
+/// Permissions for files created by [`write_atomic`] that did not exist yet.
+const NEW_FILE_MODE: u32 = 0o644;
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Copies the crate at `src` into `dst` (which must exist), preserving file
+/// mtimes so cargo's fingerprints computed against a shared target dir stay
+/// valid. `Cargo.lock` is copied even when `.gitignore`d, because without it
+/// cargo would re-resolve (and possibly need the network).
+pub(crate) fn copy_crate(src: &Path, dst: &Path) -> Result<()> {
+    let manifest = src.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(Error::NotACrate(src.to_path_buf()));
+    }
+    let mut stack = Vec::new();
+    copy_dir(src, dst, Path::new(""), &mut stack)?;
+    let lock = src.join("Cargo.lock");
+    if lock.is_file() && !dst.join("Cargo.lock").exists() {
+        copy_file(&lock, &dst.join("Cargo.lock"))?;
+    }
+    Ok(())
+}
+
+/// Recursively copies `src_root/rel` to `dst_root/rel`; `stack` holds the
+/// `.gitignore` files of `rel` and its ancestors.
+fn copy_dir(
+    src_root: &Path,
+    dst_root: &Path,
+    rel: &Path,
+    stack: &mut Vec<IgnoreFile>,
+) -> Result<()> {
+    let src_dir = src_root.join(rel);
+    let pushed = match fs::read_to_string(src_dir.join(".gitignore")) {
+        Ok(contents) => {
+            stack.push(IgnoreFile::parse(rel.to_path_buf(), &contents));
+            true
+        }
+        Err(_) => false,
+    };
+    let entries = fs::read_dir(&src_dir).map_err(io_err(&src_dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io_err(&src_dir))?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        let child_rel = rel.join(&name);
+        if ALWAYS_SKIPPED.contains(&name_str.as_ref())
+            || (rel.as_os_str().is_empty() && ROOT_SKIPPED_DIRS.contains(&name_str.as_ref()))
+        {
+            continue;
+        }
+        let src_path = entry.path();
+        let file_type = entry.file_type().map_err(io_err(&src_path))?;
+        let dst_path = dst_root.join(&child_rel);
+        if file_type.is_dir() {
+            if is_ignored(stack, &child_rel, EntryKind::Dir) {
+                continue;
+            }
+            fs::create_dir(&dst_path).map_err(io_err(&dst_path))?;
+            copy_dir(src_root, dst_root, &child_rel, stack)?;
+        } else if file_type.is_file() {
+            if !is_ignored(stack, &child_rel, EntryKind::File) {
+                copy_file(&src_path, &dst_path)?;
+            }
+        } else if file_type.is_symlink() {
+            // Symlinked files are copied as regular files (so the copy cannot
+            // point back into the user's tree); symlinked directories are
+            // skipped to avoid cycles and accidental copies of huge trees.
+            let target_is_file = fs::metadata(&src_path).is_ok_and(|m| m.is_file());
+            if target_is_file && !is_ignored(stack, &child_rel, EntryKind::File) {
+                copy_file(&src_path, &dst_path)?;
+            }
+        }
+        // Sockets, FIFOs and devices are never useful to cargo: skipped.
+    }
+    if pushed {
+        stack.pop();
+    }
+    Ok(())
+}
+
+/// Copies contents and permissions, then restores the source's mtime/atime.
+fn copy_file(src: &Path, dst: &Path) -> Result<()> {
+    fs::copy(src, dst).map_err(io_err(src))?;
+    let meta = fs::metadata(src).map_err(io_err(src))?;
+    let mut times = FileTimes::new();
+    if let Ok(modified) = meta.modified() {
+        times = times.set_modified(modified);
+    }
+    if let Ok(accessed) = meta.accessed() {
+        times = times.set_accessed(accessed);
+    }
+    // A read-only handle suffices: we own the file, and futimens with
+    // explicit times only requires ownership (the copy may be read-only).
+    File::open(dst)
+        .and_then(|f| f.set_times(times))
+        .map_err(io_err(dst))
+}
+
+/// Checks that `relative` is a plain relative path that stays inside the
+/// copy: no root, no prefix, no `..`.
+pub(crate) fn validate_relative(relative: &Path) -> Result<()> {
+    let mut has_normal = false;
+    for component in relative.components() {
+        match component {
+            Component::Normal(_) => has_normal = true,
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(Error::PathEscapes(relative.to_path_buf()));
+            }
+        }
+    }
+    if has_normal {
+        Ok(())
+    } else {
+        Err(Error::PathEscapes(relative.to_path_buf()))
+    }
+}
+
+/// Writes `contents` to `root/relative` via a temp file and rename, so a
+/// reader (or a cargo run after a crash) never sees a half-written file.
+///
+/// Existing ancestors must be real directories, not symlinks: code that ran
+/// in an earlier round could have planted `src -> /home/user` to make this
+/// write land outside the copy.
+pub(crate) fn write_atomic(root: &Path, relative: &Path, contents: &str) -> Result<()> {
+    validate_relative(relative)?;
+    let dest = root.join(relative);
+    let parent = dest
+        .parent()
+        .ok_or_else(|| Error::PathEscapes(relative.to_path_buf()))?;
+    let mut current = root.to_path_buf();
+    if let Some(rel_parent) = relative.parent() {
+        for component in rel_parent.components() {
+            if let Component::Normal(name) = component {
+                current.push(name);
+                match fs::symlink_metadata(&current) {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        return Err(Error::PathEscapes(relative.to_path_buf()));
+                    }
+                    Ok(meta) if !meta.is_dir() => {
+                        return Err(Error::Io {
+                            path: current.clone(),
+                            source: std::io::Error::other("not a directory"),
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(_) => fs::create_dir(&current).map_err(io_err(&current))?,
+                }
+            }
+        }
+    }
+    let permissions = match fs::symlink_metadata(&dest) {
+        Ok(meta) if meta.is_file() => meta.permissions(),
+        _ => std::os::unix::fs::PermissionsExt::from_mode(NEW_FILE_MODE),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io_err(parent))?;
+    tmp.write_all(contents.as_bytes())
+        .and_then(|()| tmp.as_file().sync_data())
+        .and_then(|()| tmp.as_file().set_permissions(permissions))
+        .map_err(io_err(&dest))?;
+    // `rename` replaces a symlink at `dest` rather than following it.
+    tmp.persist(&dest).map_err(|e| Error::Io {
+        path: dest.clone(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_rejects_escapes_and_absolute_paths() {
+        assert!(validate_relative(Path::new("../x")).is_err());
+        assert!(validate_relative(Path::new("src/../../x")).is_err());
+        assert!(validate_relative(Path::new("/etc/passwd")).is_err());
+        assert!(validate_relative(Path::new("")).is_err());
+        assert!(validate_relative(Path::new(".")).is_err());
+        assert!(validate_relative(Path::new("src/lib.rs")).is_ok());
+        assert!(validate_relative(Path::new("./tests/a.rs")).is_ok());
+    }
+
+    #[test]
+    fn write_atomic_creates_parents_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(dir.path(), Path::new("tests/new/a.rs"), "one").unwrap();
+        write_atomic(dir.path(), Path::new("tests/new/a.rs"), "two").unwrap();
+        let path = dir.path().join("tests/new/a.rs");
+        assert_eq!(fs::read_to_string(path).unwrap(), "two");
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("tests/new"))
+            .unwrap()
+            .collect();
+        assert_eq!(leftovers.len(), 1, "temp files left behind");
+    }
+
+    #[test]
+    fn write_atomic_refuses_symlinked_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("src")).unwrap();
+        let err = write_atomic(dir.path(), Path::new("src/lib.rs"), "x");
+        assert!(matches!(err, Err(Error::PathEscapes(_))), "{err:?}");
+        assert!(!outside.path().join("lib.rs").exists());
+    }
+
+    #[test]
+    fn copy_requires_a_manifest() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let err = copy_crate(src.path(), dst.path());
+        assert!(matches!(err, Err(Error::NotACrate(_))), "{err:?}");
+    }
+}

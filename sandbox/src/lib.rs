@@ -1,0 +1,211 @@
+//! Runs `cargo test` on a throwaway copy of a crate, with limits, and turns
+//! the result into a structured report.
+//!
+//! kiln asks a model for code (typically a `#[cfg(test)] mod tests`), writes
+//! it into a [`Sandbox`], runs [`Sandbox::cargo_test`] and feeds the
+//! [`RunReport`] back. The model's code is untrusted, so:
+//!
+//! * it only ever touches a copy in a tempdir, never the user's tree;
+//! * cargo runs with a scrubbed environment (no API keys), a private `HOME`,
+//!   file-size and core-dump rlimits, in its own process group;
+//! * a wall-clock timeout kills the whole group, and all captured output is
+//!   capped.
+//!
+//! This is v1: there is no filesystem or network isolation yet (namespaces /
+//! landlock come later), so a test can still read the user's files.
+
+mod capped;
+mod collect;
+mod copy;
+mod diagnostics;
+mod env;
+mod gitignore;
+mod libtest;
+mod lines;
+mod report;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure};
+
+/// Default wall clock for one cargo run: a cold build of a small crate plus
+/// its tests fits easily; an infinite loop is caught in reasonable time.
+pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
+/// Default cap on the captured output kept in a [`RunReport`].
+pub const DEFAULT_OUTPUT_CAP_BYTES: usize = 64 * 1024;
+
+/// Subdirectory of the sandbox tempdir holding the crate copy.
+const CRATE_SUBDIR: &str = "crate";
+/// Subdirectory used as `HOME` for cargo, so nothing reads or writes the
+/// user's real dotfiles through `~`.
+const HOME_SUBDIR: &str = "home";
+/// Default target dir, next to (not inside) the copy so it is never copied
+/// or globbed as source, and persists across repair rounds.
+const TARGET_SUBDIR: &str = "target";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} is not a crate root: it has no Cargo.toml")]
+    NotACrate(PathBuf),
+    #[error("refusing path {0}: it must be relative and stay inside the sandbox")]
+    PathEscapes(PathBuf),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not start cargo: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("lost track of the cargo process: {0}")]
+    Wait(#[source] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Limits and locations for the runs of one [`Sandbox`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Wall clock for one cargo run (build and tests together).
+    pub timeout: Duration,
+    /// Cap on captured output kept in the report; the head and tail are kept
+    /// and the middle replaced with a `[... N bytes cut ...]` marker.
+    pub output_cap_bytes: usize,
+    /// `CARGO_TARGET_DIR`. `None` means a `target/` inside the sandbox
+    /// tempdir, which lives as long as the [`Sandbox`] so repair rounds
+    /// rebuild incrementally.
+    pub target_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            output_cap_bytes: DEFAULT_OUTPUT_CAP_BYTES,
+            target_dir: None,
+        }
+    }
+}
+
+/// Which tests to run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestArgs {
+    /// Cargo's target selection, e.g. `["--lib"]` or `["--lib", "--bins"]`.
+    pub target_flags: Vec<String>,
+    /// libtest name filter passed after `--`, e.g. `"parser::tests::"`.
+    pub filter: Option<String>,
+}
+
+/// Live progress of a run, reported while cargo's output streams in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Cargo started compiling a package (from its `Compiling` status line,
+    /// which arrives when the work starts, unlike JSON `compiler-artifact`
+    /// messages which arrive when it ends). `unit` is e.g. `"foo v0.1.0"`.
+    Compiling { unit: String },
+    /// A test binary started (`running N tests`); one per binary.
+    TestsStarted { total: usize },
+    /// A test finished. Ignored tests produce no event.
+    TestFinished { name: String, passed: bool },
+}
+
+/// A private copy of a crate in a tempdir; dropping it deletes everything
+/// (copy, private `HOME` and the default target dir).
+#[derive(Debug)]
+pub struct Sandbox {
+    /// Held for its Drop, which removes the tree.
+    _dir: tempfile::TempDir,
+    crate_dir: PathBuf,
+    home_dir: PathBuf,
+    target_dir: PathBuf,
+    config: SandboxConfig,
+}
+
+impl Sandbox {
+    /// Copies the crate at `crate_root` (the directory containing
+    /// `Cargo.toml`) into a fresh tempdir.
+    ///
+    /// Skips `target/`, `.git` and whatever the crate's `.gitignore` files
+    /// exclude; copies `Cargo.lock` even if ignored; preserves mtimes so
+    /// cargo fingerprints stay valid against a shared target dir. Errors if
+    /// `crate_root` has no `Cargo.toml`. This does blocking file I/O; from
+    /// async code call it via `spawn_blocking` for big crates.
+    pub fn create(crate_root: &Path, config: SandboxConfig) -> Result<Sandbox> {
+        if !crate_root.join("Cargo.toml").is_file() {
+            return Err(Error::NotACrate(crate_root.to_path_buf()));
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("kiln-sandbox-")
+            .tempdir()
+            .map_err(|source| Error::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        // Canonical, so the absolute paths rustc reports can be made
+        // relative to it even if the temp dir is reached through a symlink.
+        let root = std::fs::canonicalize(dir.path()).map_err(|source| Error::Io {
+            path: dir.path().to_path_buf(),
+            source,
+        })?;
+        let crate_dir = root.join(CRATE_SUBDIR);
+        let home_dir = root.join(HOME_SUBDIR);
+        for path in [&crate_dir, &home_dir] {
+            std::fs::create_dir(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        copy::copy_crate(crate_root, &crate_dir)?;
+        let target_dir = config
+            .target_dir
+            .clone()
+            .unwrap_or_else(|| root.join(TARGET_SUBDIR));
+        Ok(Sandbox {
+            _dir: dir,
+            crate_dir,
+            home_dir,
+            target_dir,
+            config,
+        })
+    }
+
+    /// The copy's root (contains its `Cargo.toml`).
+    pub fn crate_dir(&self) -> &Path {
+        &self.crate_dir
+    }
+
+    /// Writes `contents` to `relative` inside the copy atomically (temp file
+    /// and rename), creating parent directories. Errors if `relative` is
+    /// absolute, contains `..`, or passes through a symlink.
+    pub fn write_file(&self, relative: &Path, contents: &str) -> Result<()> {
+        copy::write_atomic(&self.crate_dir, relative, contents)
+    }
+
+    /// Runs `cargo test <target_flags> --message-format=json [-- <filter>]`
+    /// in the copy, within the configured limits, and returns a report.
+    ///
+    /// A failing build or failing tests are *results*, not errors: `Err` only
+    /// means cargo could not be started or watched. `on_progress` is called
+    /// from this future as output is parsed.
+    ///
+    /// Outcome precedence: any compiler error → `BuildFailed`; killed at the
+    /// deadline → `TimedOut`; cargo failed before any test binary ran →
+    /// `BuildFailed`; a failed test or a crashed test binary →
+    /// `TestsFailed`; nothing passed or failed → `NoTestsRan`; else `Passed`.
+    pub async fn cargo_test(
+        &self,
+        args: &TestArgs,
+        on_progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunReport> {
+        let plan = run::RunPlan {
+            crate_dir: &self.crate_dir,
+            home_dir: &self.home_dir,
+            target_dir: &self.target_dir,
+            timeout: self.config.timeout,
+            output_cap_bytes: self.config.output_cap_bytes,
+        };
+        run::cargo_test(&plan, args, on_progress).await
+    }
+}

@@ -1,0 +1,236 @@
+//! Spawning cargo with limits, streaming its output, and enforcing the
+//! wall-clock timeout.
+//!
+//! Cargo runs in its own process group so that one `killpg` reaches cargo,
+//! rustc, build scripts, the test binaries and anything they spawned. (Code
+//! that calls `setsid` itself escapes the group; namespaces will close that
+//! gap later.)
+
+use std::io;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt as _;
+use tokio::process::Command;
+use tokio::time::Instant;
+
+use crate::collect::{Collector, Termination};
+use crate::env::child_env_from_process;
+use crate::lines::LineSplitter;
+use crate::report::RunReport;
+use crate::{Error, Progress, Result, TestArgs};
+
+/// Largest file the child may write. Stops a runaway test from filling the
+/// disk; a debug rlib or test binary of a large crate stays far below it.
+const FILE_SIZE_LIMIT_BYTES: u64 = 1 << 30;
+/// Read size for the stdout/stderr pipes.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// After cargo exits, how long we keep reading pipes that a straggler (a
+/// process that left the group) may still hold open before giving up.
+const DRAIN_GRACE: Duration = Duration::from_millis(2_000);
+/// After SIGKILL, how long we wait for cargo's exit to become observable.
+/// Only exceeded if a process is stuck in uninterruptible sleep.
+const REAP_GRACE: Duration = Duration::from_millis(5_000);
+
+/// Everything a run needs from the [`crate::Sandbox`].
+pub(crate) struct RunPlan<'a> {
+    pub(crate) crate_dir: &'a Path,
+    pub(crate) home_dir: &'a Path,
+    pub(crate) target_dir: &'a Path,
+    pub(crate) timeout: Duration,
+    pub(crate) output_cap_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// We sent SIGKILL at the deadline and are waiting for the exit.
+    Killed,
+}
+
+/// SIGKILLs the process group on drop (e.g. when the caller drops the
+/// `cargo_test` future mid-run), unless disarmed.
+///
+/// The group id stays valid while cargo is unreaped (it is the group leader),
+/// so killing before reaping can never hit an unrelated group. After reaping
+/// we kill once more for stragglers and disarm: the id cannot be recycled as a
+/// *group* id while stragglers exist, and if none exist the kill is a no-op
+/// barring a pid wrap-around within microseconds.
+struct GroupKiller {
+    pgid: libc::pid_t,
+    armed: bool,
+}
+
+impl GroupKiller {
+    fn kill(&self) {
+        if self.armed {
+            // SAFETY: killpg takes two integers and touches no memory of ours.
+            // ESRCH (group already gone) is expected and harmless.
+            unsafe {
+                libc::killpg(self.pgid, libc::SIGKILL);
+            }
+        }
+    }
+
+    fn kill_and_disarm(&mut self) {
+        self.kill();
+        self.armed = false;
+    }
+}
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `cargo test` as described in [`crate::Sandbox::cargo_test`].
+pub(crate) async fn cargo_test(
+    plan: &RunPlan<'_>,
+    args: &TestArgs,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<RunReport> {
+    let started = Instant::now();
+    let mut child = build_command(plan, args).spawn().map_err(Error::Spawn)?;
+    let pgid = child
+        .id()
+        .and_then(|pid| libc::pid_t::try_from(pid).ok())
+        .ok_or_else(|| Error::Spawn(io::Error::other("cargo's pid is unavailable")))?;
+    let mut group = GroupKiller { pgid, armed: true };
+    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(Error::Spawn(io::Error::other(
+            "cargo's output pipes are missing",
+        )));
+    };
+
+    let mut collector = Collector::new(plan.crate_dir.to_path_buf(), plan.output_cap_bytes);
+    let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
+    let (mut out_buf, mut err_buf) = (vec![0u8; READ_CHUNK_BYTES], vec![0u8; READ_CHUNK_BYTES]);
+    let (mut out_open, mut err_open) = (true, true);
+    let mut phase = Phase::Running;
+    let mut termination: Option<Termination> = None;
+    let deadline = tokio::time::sleep(plan.timeout);
+    tokio::pin!(deadline);
+
+    while out_open || err_open || termination.is_none() {
+        tokio::select! {
+            read = stdout.read(&mut out_buf), if out_open => {
+                let mut on_line = |line: &str| collector.stdout_line(line, &mut *on_progress);
+                match read {
+                    Ok(n) if n > 0 => out_lines.push(&out_buf[..n], &mut on_line),
+                    _ => {
+                        out_open = false;
+                        out_lines.finish(&mut on_line);
+                    }
+                }
+            }
+            read = stderr.read(&mut err_buf), if err_open => {
+                let mut on_line = |line: &str| collector.stderr_line(line, &mut *on_progress);
+                match read {
+                    Ok(n) if n > 0 => err_lines.push(&err_buf[..n], &mut on_line),
+                    _ => {
+                        err_open = false;
+                        err_lines.finish(&mut on_line);
+                    }
+                }
+            }
+            status = child.wait(), if termination.is_none() => {
+                let status = status.map_err(Error::Wait)?;
+                // Cargo is done; anything left in its group is a straggler.
+                group.kill_and_disarm();
+                termination = Some(match phase {
+                    Phase::Running => Termination::Exited(status),
+                    Phase::Killed => Termination::TimedOut,
+                });
+                deadline.as_mut().reset(Instant::now() + DRAIN_GRACE);
+            }
+            () = &mut deadline => {
+                if termination.is_some() {
+                    // Something outside the group still holds our pipes.
+                    break;
+                }
+                match phase {
+                    Phase::Running => {
+                        group.kill();
+                        phase = Phase::Killed;
+                        deadline.as_mut().reset(Instant::now() + REAP_GRACE);
+                    }
+                    Phase::Killed => {
+                        // Still not reaped after SIGKILL (stuck in the
+                        // kernel); the guard kills again on drop and tokio
+                        // reaps it in the background.
+                        termination = Some(Termination::TimedOut);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    // The loop only ends with `termination` set; TimedOut is the safe reading.
+    let termination = termination.unwrap_or(Termination::TimedOut);
+    Ok(collector.finish(termination, started.elapsed()))
+}
+
+fn build_command(plan: &RunPlan<'_>, args: &TestArgs) -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .arg("test")
+        .args(&args.target_flags)
+        .arg("--message-format=json");
+    if let Some(filter) = &args.filter {
+        command.arg("--").arg(filter);
+    }
+    command
+        .current_dir(plan.crate_dir)
+        .env_clear()
+        .envs(child_env_from_process(plan.home_dir, plan.target_dir))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe operations are allowed. It calls only getrlimit and
+    // setrlimit (thin syscall wrappers in glibc and musl: no locks, no
+    // allocation) on stack-local structs, and builds io::Error from an errno
+    // value, which does not allocate.
+    unsafe {
+        command.pre_exec(apply_child_limits);
+    }
+    command
+}
+
+/// Runs in the child between fork and exec; see the SAFETY note above.
+fn apply_child_limits() -> io::Result<()> {
+    let mut fsize = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_FSIZE, &mut fsize) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Never try to raise a hard limit someone already lowered (EPERM).
+        let cap = FILE_SIZE_LIMIT_BYTES.min(fsize.rlim_max);
+        let fsize = libc::rlimit {
+            rlim_cur: cap,
+            rlim_max: cap,
+        };
+        if libc::setrlimit(libc::RLIMIT_FSIZE, &fsize) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // No core dumps: they are large and may contain whatever the
+        // crashing process had in memory.
+        let core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::setrlimit(libc::RLIMIT_CORE, &core) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

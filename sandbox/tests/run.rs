@@ -1,0 +1,246 @@
+//! End-to-end runs of real `cargo test` on tiny crates.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{lib_args, run_lib_tests, tiny_crate};
+use kiln_sandbox::{Progress, RunOutcome, Sandbox, SandboxConfig, TestArgs};
+
+const ADD_LIB: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+
+#[tokio::test]
+async fn passing_tests_written_into_the_copy_run_and_report_progress() {
+    let krate = tiny_crate("passing", ADD_LIB);
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    // The kiln flow: the model's test module is written into the copy only.
+    let with_tests = format!(
+        "{ADD_LIB}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn adds() {{ assert_eq!(super::add(2, 2), 4); }}\n    #[test]\n    fn adds_negative() {{ assert_eq!(super::add(-2, 1), -1); }}\n    #[test]\n    #[ignore]\n    fn slow() {{}}\n}}\n"
+    );
+    sandbox
+        .write_file(Path::new("src/lib.rs"), &with_tests)
+        .unwrap();
+    let mut progress = Vec::new();
+    let report = sandbox
+        .cargo_test(&lib_args(), &mut |p| progress.push(p))
+        .await
+        .unwrap();
+
+    assert_eq!(report.outcome, RunOutcome::Passed, "{}", report.output);
+    assert_eq!((report.passed, report.failed, report.ignored), (2, 0, 1));
+    assert!(report.compiler_errors.is_empty());
+    assert!(report.failures.is_empty());
+    assert!(
+        report.output.contains("test tests::adds ... ok"),
+        "{}",
+        report.output
+    );
+    assert!(
+        progress.contains(&Progress::Compiling {
+            unit: "passing v0.1.0".into()
+        }),
+        "{progress:?}"
+    );
+    assert!(
+        progress.contains(&Progress::TestsStarted { total: 3 }),
+        "{progress:?}"
+    );
+    assert!(progress.contains(&Progress::TestFinished {
+        name: "tests::adds".into(),
+        passed: true
+    }));
+    // The user's tree is untouched.
+    let original = std::fs::read_to_string(krate.path().join("src/lib.rs")).unwrap();
+    assert_eq!(original, ADD_LIB);
+}
+
+#[tokio::test]
+async fn compile_error_is_build_failed_with_message_and_line() {
+    let krate = tiny_crate(
+        "broken",
+        "pub fn one() -> i32 {\n    1\n}\n\npub fn two() -> i32 {\n    \"two\"\n}\n",
+    );
+    let (_sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
+
+    assert_eq!(report.outcome, RunOutcome::BuildFailed, "{}", report.output);
+    assert_eq!(
+        report.compiler_errors.len(),
+        1,
+        "{:?}",
+        report.compiler_errors
+    );
+    let error = &report.compiler_errors[0];
+    assert_eq!(error.message, "mismatched types");
+    assert_eq!(error.file.as_deref(), Some(Path::new("src/lib.rs")));
+    assert_eq!(error.line, Some(6));
+    assert_eq!(error.column, Some(5));
+    assert!(
+        error.rendered.contains("error[E0308]"),
+        "{}",
+        error.rendered
+    );
+    assert_eq!(report.passed + report.failed, 0);
+
+    let summary = report.summary_for_model(600);
+    assert!(summary.len() <= 600);
+    assert!(summary.starts_with("BUILD FAILED"), "{summary}");
+    assert!(summary.contains("mismatched types"), "{summary}");
+    assert!(summary.contains("src/lib.rs:6:5"), "{summary}");
+    assert!(
+        !summary.contains("/tmp/"),
+        "sandbox paths leak into the summary: {summary}"
+    );
+}
+
+#[tokio::test]
+async fn failing_assertion_is_tests_failed_with_panic_message() {
+    let krate = tiny_crate(
+        "failing",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn fine() {}\n    #[test]\n    fn adds_wrong() {\n        assert_eq!(1 + 1, 3);\n    }\n}\n",
+    );
+    let (_sandbox, report, progress) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
+
+    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
+    assert_eq!((report.passed, report.failed), (1, 1));
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    let failure = &report.failures[0];
+    assert_eq!(failure.name, "tests::adds_wrong");
+    assert!(
+        failure.message.contains("assertion `left == right` failed"),
+        "{}",
+        failure.message
+    );
+    assert!(failure.message.contains("left: 2"), "{}", failure.message);
+    assert!(failure.message.contains("right: 3"), "{}", failure.message);
+    assert!(progress.contains(&Progress::TestFinished {
+        name: "tests::adds_wrong".into(),
+        passed: false
+    }));
+
+    let summary = report.summary_for_model(2_000);
+    assert!(
+        summary.starts_with("TESTS FAILED: 1 passed, 1 failed"),
+        "{summary}"
+    );
+    assert!(summary.contains("tests::adds_wrong"), "{summary}");
+    assert!(summary.contains("right: 3"), "{summary}");
+}
+
+#[tokio::test]
+async fn filter_matching_nothing_is_no_tests_ran() {
+    let krate = tiny_crate(
+        "filtered",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn a() {}\n}\n",
+    );
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let args = TestArgs {
+        target_flags: vec!["--lib".into()],
+        filter: Some("no_such_test".into()),
+    };
+    let report = sandbox.cargo_test(&args, &mut |_| {}).await.unwrap();
+    assert_eq!(report.outcome, RunOutcome::NoTestsRan, "{}", report.output);
+    assert_eq!(report.passed, 0);
+}
+
+/// Whether `pid` is still a live (non-zombie) process.
+fn is_alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // Field 3, after the parenthesised command name, is the state.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn endless_test_times_out_and_its_whole_process_group_dies() {
+    let krate = tiny_crate(
+        "hangs",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn forever() {\n        std::fs::write(\"test.pid\", std::process::id().to_string()).unwrap();\n        let child = std::process::Command::new(\"sleep\").arg(\"600\").spawn().unwrap();\n        std::fs::write(\"child.pid\", child.id().to_string()).unwrap();\n        loop {\n            std::thread::sleep(std::time::Duration::from_millis(50));\n        }\n    }\n}\n",
+    );
+    let timeout = Duration::from_secs(5);
+    let config = SandboxConfig {
+        timeout,
+        ..SandboxConfig::default()
+    };
+    let started = Instant::now();
+    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(report.outcome, RunOutcome::TimedOut, "{}", report.output);
+    assert!(
+        elapsed < timeout + Duration::from_secs(4),
+        "took {elapsed:?}"
+    );
+    assert!(report.duration >= timeout, "{:?}", report.duration);
+    assert!(report.summary_for_model(1_000).starts_with("TIMED OUT"));
+
+    let test_pid = std::fs::read_to_string(sandbox.crate_dir().join("test.pid"))
+        .expect("the test never started: the build took the whole timeout");
+    let child_pid = std::fs::read_to_string(sandbox.crate_dir().join("child.pid")).unwrap();
+    // SIGKILL is delivered asynchronously; allow the kernel a moment.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while (is_alive(&test_pid) || is_alive(&child_pid)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !is_alive(&test_pid),
+        "test binary {test_pid} survived the timeout"
+    );
+    assert!(
+        !is_alive(&child_pid),
+        "grandchild {child_pid} survived the timeout"
+    );
+}
+
+#[tokio::test]
+async fn huge_output_is_capped_with_a_marker() {
+    let krate = tiny_crate(
+        "noisy",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn noisy() {\n        let line = \"x\".repeat(99);\n        for _ in 0..100_000 {\n            println!(\"{line}\");\n        }\n        panic!(\"END OF NOISE\");\n    }\n}\n",
+    );
+    let cap = 16 * 1024;
+    let config = SandboxConfig {
+        output_cap_bytes: cap,
+        ..SandboxConfig::default()
+    };
+    let (_sandbox, report, _) = run_lib_tests(krate.path(), config).await;
+
+    assert_eq!(report.outcome, RunOutcome::TestsFailed);
+    assert!(
+        report.output.len() <= cap,
+        "output is {} bytes",
+        report.output.len()
+    );
+    assert!(report.output.contains(" bytes cut ...]"), "no cut marker");
+    // Parsing continued through the 10 MB: the tail and the result are kept.
+    assert!(report.output.contains("test result: FAILED"), "tail lost");
+    assert_eq!(report.failures.len(), 1);
+    let message = &report.failures[0].message;
+    assert!(
+        message.len() < 10 * 1024,
+        "failure message is {} bytes",
+        message.len()
+    );
+    assert!(
+        message.contains("END OF NOISE"),
+        "panic message lost from the tail"
+    );
+    let summary = report.summary_for_model(4_000);
+    assert!(summary.len() <= 4_000);
+    assert!(summary.contains("END OF NOISE"), "{summary}");
+}
+
+#[tokio::test]
+async fn cargo_test_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let krate = tiny_crate("sendable", ADD_LIB);
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let args = lib_args();
+    let mut on_progress = |_: Progress| {};
+    let future = sandbox.cargo_test(&args, &mut on_progress);
+    assert_send(&future);
+}
