@@ -1,0 +1,136 @@
+//! Token-level detection of which functions a piece of code calls.
+//!
+//! This works on tokens rather than on `call_expression` nodes because most calls in tests
+//! sit inside `assert!`/`assert_eq!`, whose arguments tree-sitter leaves as unparsed token
+//! trees. Name-based matching can over-report (two types with a `new`), which is acceptable
+//! for coverage hints and prompt context.
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::decl::leaves;
+use super::parse::node_text;
+
+/// The names called (or referenced by path) somewhere in a set of nodes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct CallSet {
+    /// `name(..)` with no qualifier.
+    bare: HashSet<String>,
+    /// `.name(..)`.
+    method: HashSet<String>,
+    /// `Prefix::name`, called or not (e.g. `.map(Parser::parse)`), as `(Prefix, name)`.
+    path: HashSet<(String, String)>,
+}
+
+impl CallSet {
+    /// Records the calls made anywhere under `node`.
+    pub fn scan(&mut self, node: Node<'_>, src: &str) {
+        let toks: Vec<&str> = leaves(node)
+            .into_iter()
+            .map(|n| {
+                if matches!(n.kind(), "identifier" | "field_identifier") {
+                    node_text(n, src)
+                } else {
+                    // Keep punctuation, but make sure other tokens never look like names.
+                    match node_text(n, src) {
+                        t @ ("(" | "." | "::" | "<" | "fn") => t,
+                        _ => "",
+                    }
+                }
+            })
+            .collect();
+        for (i, tok) in toks.iter().enumerate() {
+            if !is_name(tok) {
+                continue;
+            }
+            let prev = i.checked_sub(1).and_then(|j| toks.get(j)).copied();
+            let next = toks.get(i + 1).copied();
+            let called =
+                next == Some("(") || (next == Some("::") && toks.get(i + 2).copied() == Some("<"));
+            match prev {
+                // A definition, not a call.
+                Some("fn") => {}
+                Some(".") if called => {
+                    self.method.insert((*tok).to_owned());
+                }
+                Some("::") if next != Some("::") || called => {
+                    let prefix = i
+                        .checked_sub(2)
+                        .and_then(|j| toks.get(j))
+                        .copied()
+                        .unwrap_or("");
+                    self.path.insert((prefix.to_owned(), (*tok).to_owned()));
+                }
+                Some("." | "::") => {}
+                _ if called => {
+                    self.bare.insert((*tok).to_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether a free function `name` is called, directly or through a module path.
+    pub fn calls_free(&self, name: &str) -> bool {
+        self.bare.contains(name) || self.path.iter().any(|(_, n)| n == name)
+    }
+
+    /// Whether a method or associated fn `name` of `owner` is called: as `.name(..)`, or as
+    /// `Owner::name` / `Self::name`.
+    pub fn calls_member(&self, owner: &str, name: &str) -> bool {
+        self.method.contains(name)
+            || self
+                .path
+                .iter()
+                .any(|(p, n)| n == name && (p == owner || p == "Self"))
+    }
+}
+
+fn is_name(tok: &str) -> bool {
+    tok.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::code::SourceFile;
+
+    fn scan(src: &str) -> CallSet {
+        let file = SourceFile::parse(src).unwrap();
+        let mut set = CallSet::default();
+        set.scan(file.root(), src);
+        set
+    }
+
+    #[test]
+    fn finds_calls_inside_macros() {
+        let set = scan("fn t() { assert_eq!(add(1, 2), p.len()); }");
+        assert!(set.calls_free("add"));
+        assert!(set.calls_member("Vec", "len"));
+        assert!(!set.calls_free("len"));
+        assert!(!set.calls_free("assert_eq"));
+        assert!(!set.calls_free("p"));
+    }
+
+    #[test]
+    fn path_calls_match_owner_or_self() {
+        let set = scan("fn t() { let p = Parser::new::<u8>(); super::util::helper(); x.iter().map(Other::conv); }");
+        assert!(set.calls_member("Parser", "new"));
+        assert!(!set.calls_member("Lexer", "new"));
+        assert!(set.calls_free("helper"));
+        assert!(!set.calls_free("util"));
+        assert!(set.calls_member("Other", "conv"));
+        assert!(!set.calls_free("t"));
+    }
+
+    #[test]
+    fn strings_and_comments_are_not_calls() {
+        let set = scan("fn t() { let s = \"add(1)\"; // sub(2)\n }");
+        assert!(!set.calls_free("add"));
+        assert!(!set.calls_free("sub"));
+    }
+}
