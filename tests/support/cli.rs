@@ -1,0 +1,100 @@
+//! Running the real `kiln` binary against a scripted server, on a temp copy of the demo crate.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A private copy of `assets/demo`, so tests can let kiln write into it.
+pub struct DemoCrate {
+    pub dir: tempfile::TempDir,
+}
+
+impl DemoCrate {
+    pub fn new() -> DemoCrate {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::copy(demo.join("Cargo.toml"), dir.path().join("Cargo.toml")).unwrap();
+        std::fs::copy(demo.join("src/lib.rs"), dir.path().join("src/lib.rs")).unwrap();
+        DemoCrate { dir }
+    }
+
+    pub fn lib_rs(&self) -> PathBuf {
+        self.dir.path().join("src/lib.rs")
+    }
+
+    pub fn read_lib(&self) -> String {
+        std::fs::read_to_string(self.lib_rs()).unwrap()
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+/// The result of one kiln run, with the streams as text for assertions.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn describe(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs kiln with `args`, pointed at `base_url`, with no retries (so failures are fast) and no
+/// user config (XDG_CONFIG_HOME points at an empty dir).
+pub async fn kiln(base_url: &str, args: &[&str]) -> Run {
+    kiln_with_env(base_url, args, &[]).await
+}
+
+pub async fn kiln_with_env(base_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let config_home = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+    command
+        .args(args)
+        .env("OPENAI_BASE_URL", base_url)
+        .env("OPENAI_API_KEY", "test-key")
+        .env("XDG_CONFIG_HOME", config_home.path())
+        .env("KILN_MAX_RETRIES", "0")
+        .env("KILN_RETRY_BASE_MS", "10")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(300), command.output())
+        .await
+        .expect("kiln did not finish within 300 s")
+        .unwrap();
+    output.into()
+}
+
+/// Runs real `cargo test` in `dir` and returns the combined output.
+pub fn cargo_test(dir: &Path) -> Run {
+    std::process::Command::new(env!("CARGO"))
+        .args(["test", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap()
+        .into()
+}

@@ -1,0 +1,30 @@
+//! Test support: a scripted OpenAI-compatible HTTP server on 127.0.0.1.
+//!
+//! Integration tests point kiln (or a bare async-openai client) at
+//! [`ScriptedServer::base_url`] instead of a real API, queue the model's
+//! answers with [`ScriptedServer::push`], then inspect what was sent with
+//! [`ScriptedServer::requests`] / [`ScriptedServer::chat_requests`].
+//!
+//! ```ignore
+//! mod support;
+//! use support::{Reply, ScriptedServer};
+//!
+//! let server = ScriptedServer::start().await;
+//! server.push(Reply::tool_code("print(1)"));
+//! server.push(Reply::Text("done".into()));
+//! // ... run kiln against server.base_url() ...
+//! assert_eq!(server.chat_requests().len(), 2);
+//! ```
+//!
+//! Only tokio, serde_json (and std) are used: no HTTP framework.
+#![allow(dead_code)]
+#![allow(unused_imports)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod reply;
+mod server;
+
+pub use cli::{cargo_test, kiln, kiln_with_env, DemoCrate, Run};
+pub use reply::{Reply, ReplyOptions};
+pub use server::{RecordedRequest, ScriptedServer};

@@ -1,0 +1,346 @@
+//! Scripted replies and how they are rendered as OpenAI chat-completions
+//! responses (plain JSON or server-sent events).
+
+use serde_json::{json, Value};
+
+/// `created` timestamp used on every object (any integer that fits a u32).
+const CREATED: u64 = 1_700_000_000;
+/// Default number of characters per streamed delta piece.
+const DEFAULT_CHUNK_CHARS: usize = 8;
+
+/// One scripted answer to a `POST /v1/chat/completions` request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// An assistant message with this content (`finish_reason: "stop"`).
+    Text(String),
+    /// One tool call (`finish_reason: "tool_calls"`, content null).
+    /// `arguments` is sent verbatim as the JSON string value, so it may be
+    /// invalid JSON on purpose.
+    ToolCall { name: String, arguments: String },
+    /// Assistant text followed by one tool call (`finish_reason: "tool_calls"`).
+    TextAndToolCall {
+        text: String,
+        name: String,
+        arguments: String,
+    },
+    /// A non-2xx answer with this body verbatim (`Content-Type: application/json`).
+    HttpError { status: u16, body: String },
+    /// HTTP 200 with an empty body and (when streamed) no `[DONE]`:
+    /// a real llama-cpp-python quirk for streamed tool requests.
+    EmptyOk,
+}
+
+impl Reply {
+    /// `ToolCall { name: "run_code", arguments: {"code": code} }`.
+    pub fn tool_code(code: &str) -> Reply {
+        Reply::ToolCall {
+            name: "run_code".to_string(),
+            arguments: json!({ "code": code }).to_string(),
+        }
+    }
+
+    /// `Text(text)`.
+    pub fn text(text: &str) -> Reply {
+        Reply::Text(text.to_string())
+    }
+
+    /// `ToolCall { name, arguments }`.
+    pub fn tool_call(name: &str, arguments: &str) -> Reply {
+        Reply::ToolCall {
+            name: name.to_string(),
+            arguments: arguments.to_string(),
+        }
+    }
+
+    /// An `HttpError` whose body is an OpenAI-shaped error object:
+    /// `{"error":{"message":message,"type":<derived from status>,"param":null,"code":null}}`.
+    pub fn http_error(status: u16, message: &str) -> Reply {
+        let kind = match status {
+            400 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            429 => "rate_limit_error",
+            500..=599 => "server_error",
+            _ => "api_error",
+        };
+        Reply::HttpError {
+            status,
+            body: error_body(message, kind),
+        }
+    }
+
+    /// 429 with `{"error":{"message":"Rate limit","type":"rate_limit_error",...}}`.
+    pub fn rate_limit() -> Reply {
+        Reply::http_error(429, "Rate limit")
+    }
+}
+
+/// Optional knobs for one reply (see [`super::ScriptedServer::push_with`]).
+/// `ReplyOptions::default()` is what [`super::ScriptedServer::push`] uses.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyOptions {
+    /// Sleep this long before writing the status line.
+    pub delay_ms_before_first_byte: u64,
+    /// Streamed only: sleep this long between SSE events (after the first).
+    pub delay_ms_between_chunks: u64,
+    /// Streamed only: characters per text / argument delta piece (0 = 8).
+    pub chunk_chars: usize,
+    /// llama-cpp-python quirk: every streamed tool-call chunk repeats the
+    /// call's `id`, `type` and `function.name`, and the delta also carries an
+    /// old-style `"function_call": {"name": .., "arguments": piece}`.
+    pub repeat_tool_name_in_every_chunk: bool,
+    /// `(prompt_tokens, completion_tokens)` to report; `None` makes them up
+    /// from text lengths (about 4 characters a token, at least 1).
+    pub usage: Option<(u32, u32)>,
+    /// `HttpError` only: adds a `Retry-After: N` header.
+    pub retry_after_secs: Option<u64>,
+    /// Overrides `finish_reason` ("stop" / "tool_calls" by default). Must be
+    /// one of stop, length, tool_calls, content_filter, function_call or
+    /// async-openai fails to parse the answer.
+    pub finish_reason: Option<String>,
+}
+
+/// What the server writes for one chat request.
+pub(crate) enum Rendered {
+    /// A complete JSON body with this status.
+    Json {
+        status: u16,
+        body: String,
+        extra_headers: Vec<(String, String)>,
+    },
+    /// 200 `text/event-stream`; each item is one full SSE event (`data: ..\n\n`).
+    Sse(Vec<String>),
+    /// 200 with an empty body of this content type.
+    Empty { content_type: &'static str },
+}
+
+/// Facts about the request needed to render an answer.
+pub(crate) struct RequestInfo {
+    /// 1-based number of this chat request.
+    pub seq: usize,
+    pub model: String,
+    pub stream: bool,
+    pub include_usage: bool,
+    /// Characters in the request's `messages` (serialized), for fake usage.
+    pub prompt_chars: usize,
+}
+
+impl RequestInfo {
+    pub(crate) fn from_body(seq: usize, body: &Value) -> RequestInfo {
+        RequestInfo {
+            seq,
+            model: body
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or("scripted")
+                .to_string(),
+            stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
+            include_usage: body
+                .pointer("/stream_options/include_usage")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            prompt_chars: body.get("messages").map_or(0, |m| m.to_string().len()),
+        }
+    }
+}
+
+pub(crate) fn error_body(message: &str, kind: &str) -> String {
+    json!({"error": {"message": message, "type": kind, "param": null, "code": null}}).to_string()
+}
+
+fn tokens(chars: usize) -> u32 {
+    u32::try_from(chars / 4).unwrap_or(u32::MAX).max(1)
+}
+
+fn split_chars(s: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    chars.chunks(n.max(1)).map(|c| c.iter().collect()).collect()
+}
+
+/// The pieces of a reply that produces a message: (text, tool call).
+fn parts(reply: &Reply) -> (Option<&str>, Option<(&str, &str)>) {
+    match reply {
+        Reply::Text(t) => (Some(t), None),
+        Reply::ToolCall { name, arguments } => (None, Some((name, arguments))),
+        Reply::TextAndToolCall {
+            text,
+            name,
+            arguments,
+        } => (Some(text), Some((name, arguments))),
+        Reply::HttpError { .. } | Reply::EmptyOk => (None, None),
+    }
+}
+
+pub(crate) fn render(reply: &Reply, opts: &ReplyOptions, req: &RequestInfo) -> Rendered {
+    match reply {
+        Reply::HttpError { status, body } => {
+            let mut extra_headers = Vec::new();
+            if let Some(secs) = opts.retry_after_secs {
+                extra_headers.push(("Retry-After".to_string(), secs.to_string()));
+            }
+            Rendered::Json {
+                status: *status,
+                body: body.clone(),
+                extra_headers,
+            }
+        }
+        Reply::EmptyOk => Rendered::Empty {
+            content_type: if req.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        },
+        _ => {
+            let (text, call) = parts(reply);
+            let finish = opts
+                .finish_reason
+                .clone()
+                .unwrap_or_else(|| if call.is_some() { "tool_calls" } else { "stop" }.to_string());
+            let out_chars = text.map_or(0, str::len) + call.map_or(0, |(n, a)| n.len() + a.len());
+            let (prompt_tokens, completion_tokens) = opts
+                .usage
+                .unwrap_or((tokens(req.prompt_chars), tokens(out_chars)));
+            let usage = json!({
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            });
+            if req.stream {
+                Rendered::Sse(stream_events(text, call, &finish, usage, opts, req))
+            } else {
+                Rendered::Json {
+                    status: 200,
+                    body: completion(text, call, &finish, usage, req).to_string(),
+                    extra_headers: Vec::new(),
+                }
+            }
+        }
+    }
+}
+
+fn call_id(req: &RequestInfo) -> String {
+    format!("call_{}", req.seq)
+}
+
+fn completion(
+    text: Option<&str>,
+    call: Option<(&str, &str)>,
+    finish: &str,
+    usage: Value,
+    req: &RequestInfo,
+) -> Value {
+    let mut message = json!({"role": "assistant", "content": text});
+    if let Some((name, arguments)) = call {
+        message["tool_calls"] = json!([{
+            "id": call_id(req),
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }]);
+    }
+    json!({
+        "id": format!("chatcmpl-scripted-{}", req.seq),
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": req.model,
+        "choices": [{
+            "index": 0,
+            "message": message,
+            "logprobs": null,
+            "finish_reason": finish,
+        }],
+        "usage": usage,
+    })
+}
+
+fn stream_events(
+    text: Option<&str>,
+    call: Option<(&str, &str)>,
+    finish: &str,
+    usage: Value,
+    opts: &ReplyOptions,
+    req: &RequestInfo,
+) -> Vec<String> {
+    let n = if opts.chunk_chars == 0 {
+        DEFAULT_CHUNK_CHARS
+    } else {
+        opts.chunk_chars
+    };
+    let chunk = |choices: Value| {
+        let mut c = json!({
+            "id": format!("chatcmpl-scripted-{}", req.seq),
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": req.model,
+            "choices": choices,
+        });
+        if req.include_usage {
+            c["usage"] = Value::Null;
+        }
+        c
+    };
+    let choice = |delta: Value, finish: Option<&str>| json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]);
+
+    let mut deltas: Vec<Value> = Vec::new();
+    if let Some(text) = text {
+        let pieces = split_chars(text, n);
+        if pieces.is_empty() {
+            deltas.push(json!({"content": ""}));
+        }
+        for p in pieces {
+            deltas.push(json!({ "content": p }));
+        }
+    }
+    if let Some((name, arguments)) = call {
+        let id = call_id(req);
+        let quirk = opts.repeat_tool_name_in_every_chunk;
+        let mut first = json!({"tool_calls": [{
+            "index": 0,
+            "id": id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }]});
+        if quirk {
+            first["function_call"] = json!({"name": name, "arguments": ""});
+        }
+        deltas.push(first);
+        for p in split_chars(arguments, n) {
+            let mut d = if quirk {
+                json!({"tool_calls": [{
+                    "index": 0,
+                    "id": id,
+                    "type": "function",
+                    "function": {"name": name, "arguments": p},
+                }]})
+            } else {
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]})
+            };
+            if quirk {
+                d["function_call"] = json!({"name": name, "arguments": p});
+            }
+            deltas.push(d);
+        }
+    }
+    // The first delta announces the role.
+    if let Some(first) = deltas.first_mut() {
+        first["role"] = json!("assistant");
+        if text.is_none() {
+            first["content"] = Value::Null;
+        }
+    }
+
+    let mut events: Vec<Value> = deltas.into_iter().map(|d| chunk(choice(d, None))).collect();
+    events.push(chunk(choice(json!({}), Some(finish))));
+    if req.include_usage {
+        let mut last = chunk(json!([]));
+        last["usage"] = usage;
+        events.push(last);
+    }
+    let mut out: Vec<String> = events
+        .into_iter()
+        .map(|e| format!("data: {e}\n\n"))
+        .collect();
+    out.push("data: [DONE]\n\n".to_string());
+    out
+}
