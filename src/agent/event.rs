@@ -1,0 +1,115 @@
+//! Everything the agent does, as data. Front ends render these; they never reach into the loop.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kiln_sandbox::{Progress, RunReport};
+use serde::Serialize;
+
+use crate::config::Tier;
+use crate::llm::{LlmEvent, Usage};
+
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    Started {
+        title: String,
+        max_attempts: u32,
+    },
+    SandboxReady {
+        path: PathBuf,
+        took: Duration,
+    },
+    AttemptStarted {
+        attempt: u32,
+        max_attempts: u32,
+        tier: Tier,
+        model: String,
+    },
+    Llm(LlmEvent),
+    ReplyReceived {
+        kind: ReplyKind,
+        usage: Option<Usage>,
+    },
+    /// The candidate could not even be placed in the file (e.g. it does not parse).
+    CandidateRejected {
+        reason: String,
+    },
+    SandboxStarted {
+        summary: String,
+    },
+    Sandbox(Progress),
+    SandboxFinished(Box<RunReport>),
+}
+
+/// How the model answered, counted per tier: the measure of how well a small model uses tools.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    ToolCallWellFormed,
+    ToolCallRepaired(String),
+    ToolCallRejected(String),
+    /// No tool call, but a fenced Rust block that kiln used as the candidate.
+    FencedCode,
+    /// Neither a tool call nor code.
+    NoCandidate,
+}
+
+/// Per-tier counters for `--json` and the end-of-run line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TierStats {
+    pub requests: u32,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub tool_calls_well_formed: u32,
+    pub tool_calls_repaired: u32,
+    pub tool_calls_rejected: u32,
+    pub no_tool_call: u32,
+    /// Milliseconds to the first byte of each reply, in order.
+    pub first_token_ms: Vec<u64>,
+}
+
+impl TierStats {
+    pub fn count_reply(&mut self, kind: &ReplyKind, usage: Option<Usage>) {
+        match kind {
+            ReplyKind::ToolCallWellFormed => self.tool_calls_well_formed += 1,
+            ReplyKind::ToolCallRepaired(_) => self.tool_calls_repaired += 1,
+            ReplyKind::ToolCallRejected(_) => self.tool_calls_rejected += 1,
+            ReplyKind::FencedCode | ReplyKind::NoCandidate => self.no_tool_call += 1,
+        }
+        if let Some(usage) = usage {
+            self.prompt_tokens += usage.prompt_tokens;
+            self.completion_tokens += usage.completion_tokens;
+        }
+    }
+}
+
+/// A validated change to one file, not yet applied.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub file: PathBuf,
+    pub original: String,
+    pub new_text: String,
+    pub summary: String,
+    pub report: RunReport,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Proposed(Box<Proposal>),
+    /// Every attempt was used and none passed.
+    Exhausted {
+        last_failure: String,
+    },
+    /// The model server failed for good (after retries).
+    ModelFailed(crate::llm::LlmError),
+    /// kiln could not set up or run the sandbox: a local problem, not the model's.
+    SandboxFailed(String),
+}
+
+#[derive(Debug)]
+pub struct RunSummary {
+    pub outcome: Outcome,
+    pub attempts: u32,
+    pub stats: BTreeMap<Tier, TierStats>,
+}

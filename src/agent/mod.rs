@@ -1,0 +1,317 @@
+//! The execute-and-repair loop: ask the model for a candidate, run it in the sandbox, feed the
+//! failure back, and repeat until it is green or the attempt budget is spent.
+//!
+//! One attempt is one model request. Every step is reported as an [`AgentEvent`]; the loop never
+//! prints and never asks the user anything.
+
+mod event;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use kiln_sandbox::{Sandbox, SandboxConfig};
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
+
+use crate::code;
+use crate::config::Tier;
+use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
+use crate::llm::{messages, ChatRequest, LlmClient, LlmEvent, Message, Reply};
+use crate::task::{prompt, Task, Verdict};
+
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub max_attempts: u32,
+    pub tier: Tier,
+    pub sandbox: SandboxConfig,
+}
+
+pub async fn run(
+    task: &dyn Task,
+    llm: &LlmClient,
+    settings: &AgentSettings,
+    events: &UnboundedSender<AgentEvent>,
+) -> RunSummary {
+    let mut run = Run {
+        events,
+        stats: BTreeMap::new(),
+        attempts: 0,
+    };
+    let outcome = run.execute(task, llm, settings).await;
+    RunSummary {
+        outcome,
+        attempts: run.attempts,
+        stats: run.stats,
+    }
+}
+
+struct Run<'a> {
+    events: &'a UnboundedSender<AgentEvent>,
+    stats: BTreeMap<Tier, TierStats>,
+    attempts: u32,
+}
+
+impl Run<'_> {
+    fn emit(&self, event: AgentEvent) {
+        // A front end that stopped listening must not stop the work.
+        let _ = self.events.send(event);
+    }
+
+    async fn execute(
+        &mut self,
+        task: &dyn Task,
+        llm: &LlmClient,
+        settings: &AgentSettings,
+    ) -> Outcome {
+        self.emit(AgentEvent::Started {
+            title: task.title(),
+            max_attempts: settings.max_attempts,
+        });
+        let started = Instant::now();
+        let sandbox =
+            match Sandbox::create(&task.location().workspace_root, settings.sandbox.clone()) {
+                Ok(sandbox) => sandbox,
+                Err(e) => {
+                    return Outcome::SandboxFailed(format!("cannot create the sandbox copy: {e}"))
+                }
+            };
+        self.emit(AgentEvent::SandboxReady {
+            path: sandbox.crate_dir().to_path_buf(),
+            took: started.elapsed(),
+        });
+
+        let tools = vec![tools::run_code_tool(task.tool_description())];
+        let mut conversation = task.messages();
+        let mut last_failure = "the model never produced a candidate".to_string();
+        for attempt in 1..=settings.max_attempts {
+            self.attempts = attempt;
+            let tier = settings.tier;
+            self.emit(AgentEvent::AttemptStarted {
+                attempt,
+                max_attempts: settings.max_attempts,
+                tier,
+                model: llm.model(tier).to_string(),
+            });
+            let reply = match self.ask(llm, tier, &conversation, &tools).await {
+                Ok(reply) => reply,
+                Err(e) => return Outcome::ModelFailed(e),
+            };
+            conversation.push(messages::assistant(&reply));
+            let (kind, candidate) = read_candidate(&reply);
+            let stats = self.stats.entry(tier).or_default();
+            stats.requests += 1;
+            stats.count_reply(&kind, reply.usage);
+            self.emit(AgentEvent::ReplyReceived {
+                kind,
+                usage: reply.usage,
+            });
+
+            let candidate = match candidate {
+                Ok(code) => code,
+                Err(feedback) => {
+                    respond(&mut conversation, &reply, &feedback);
+                    last_failure = "the model did not produce usable code".to_string();
+                    continue;
+                }
+            };
+            let placement = match task.place(&candidate) {
+                Ok(placement) => placement,
+                Err(reason) => {
+                    self.emit(AgentEvent::CandidateRejected {
+                        reason: reason.clone(),
+                    });
+                    respond(&mut conversation, &reply, &reason);
+                    last_failure = reason;
+                    continue;
+                }
+            };
+            if let Err(e) = sandbox.write_file(&task.location().relative_path, &placement.new_text)
+            {
+                return Outcome::SandboxFailed(format!("cannot write into the sandbox: {e}"));
+            }
+            self.emit(AgentEvent::SandboxStarted {
+                summary: placement.summary.clone(),
+            });
+            let events = self.events;
+            let mut on_progress = |progress| {
+                let _ = events.send(AgentEvent::Sandbox(progress));
+            };
+            let report = match sandbox
+                .cargo_test(&placement.test_args, &mut on_progress)
+                .await
+            {
+                Ok(report) => report,
+                Err(e) => {
+                    return Outcome::SandboxFailed(format!("cannot run cargo in the sandbox: {e}"))
+                }
+            };
+            self.emit(AgentEvent::SandboxFinished(Box::new(report.clone())));
+            match task.judge(&placement, &report) {
+                Verdict::Green => {
+                    return Outcome::Proposed(Box::new(Proposal {
+                        file: task.location().file.clone(),
+                        original: task.original().to_string(),
+                        new_text: placement.new_text,
+                        summary: placement.summary,
+                        report,
+                    }))
+                }
+                Verdict::Red(feedback) => {
+                    let text = prompt::render(prompt::FEEDBACK, &[("report", &feedback)])
+                        .unwrap_or_else(|_| feedback.clone());
+                    respond(&mut conversation, &reply, &text);
+                    last_failure = feedback;
+                }
+            }
+        }
+        Outcome::Exhausted { last_failure }
+    }
+
+    async fn ask(
+        &mut self,
+        llm: &LlmClient,
+        tier: Tier,
+        conversation: &[Message],
+        tools: &[async_openai::types::chat::ChatCompletionTools],
+    ) -> Result<Reply, crate::llm::LlmError> {
+        let request = ChatRequest {
+            tier,
+            messages: conversation,
+            tools,
+            force_tool: Some(RUN_CODE),
+        };
+        let events = self.events;
+        let mut first_tokens = Vec::new();
+        let mut on_event = |event: LlmEvent| {
+            if let LlmEvent::FirstToken { after } = &event {
+                first_tokens.push(after.as_millis() as u64);
+            }
+            let _ = events.send(AgentEvent::Llm(event));
+        };
+        let result = llm.chat(&request, &mut on_event).await;
+        self.stats
+            .entry(tier)
+            .or_default()
+            .first_token_ms
+            .extend(first_tokens);
+        result
+    }
+}
+
+/// The candidate in a reply, or the message that tells the model what to do instead.
+fn read_candidate(reply: &Reply) -> (ReplyKind, Result<String, String>) {
+    if let Some(call) = reply.tool_calls.iter().find(|c| c.name.trim() == RUN_CODE) {
+        return match tools::parse_run_code_args(&call.arguments) {
+            Ok(args) => {
+                let kind = match args.quality {
+                    ArgsQuality::WellFormed => ReplyKind::ToolCallWellFormed,
+                    ArgsQuality::Repaired(what) => ReplyKind::ToolCallRepaired(what.to_string()),
+                };
+                (kind, Ok(args.code))
+            }
+            Err(message) => (
+                ReplyKind::ToolCallRejected("arguments are not valid JSON".to_string()),
+                Err(message),
+            ),
+        };
+    }
+    if let Some(call) = reply.tool_calls.first() {
+        return (
+            ReplyKind::ToolCallRejected(format!("unknown tool `{}`", call.name)),
+            Err(format!(
+                "There is no tool named `{}`. The only tool is `{RUN_CODE}`, with arguments matching {}",
+                call.name,
+                tools::run_code_schema()
+            )),
+        );
+    }
+    match code::extract_rust_code_block(&reply.content) {
+        Some(code) => (ReplyKind::FencedCode, Ok(code)),
+        None => (
+            ReplyKind::NoCandidate,
+            Err(prompt::render(prompt::NO_TOOL_CALL, &[]).unwrap_or_default()),
+        ),
+    }
+}
+
+/// Answers the model's last reply: each tool call gets its tool message (the API requires one per
+/// call id), a prose reply gets a user message.
+fn respond(conversation: &mut Vec<Message>, reply: &Reply, text: &str) {
+    if reply.tool_calls.is_empty() {
+        conversation.push(messages::user(text));
+        return;
+    }
+    for (i, call) in reply.tool_calls.iter().enumerate() {
+        let body = if i == 0 {
+            text
+        } else {
+            "Ignored: kiln runs one `run_code` call per turn."
+        };
+        conversation.push(messages::tool_result(&call.id, body));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::llm::ToolCall;
+
+    fn call(name: &str, arguments: &str) -> ToolCall {
+        ToolCall {
+            id: "call_1".to_string(),
+            name: name.to_string(),
+            arguments: arguments.to_string(),
+        }
+    }
+
+    #[test]
+    fn candidates_come_from_tool_calls_then_fenced_code() {
+        let tool = Reply {
+            tool_calls: vec![call("run_code", r#"{"code":"fn a() {}"}"#)],
+            ..Reply::default()
+        };
+        assert_eq!(
+            read_candidate(&tool),
+            (ReplyKind::ToolCallWellFormed, Ok("fn a() {}".to_string()))
+        );
+        let prose = Reply {
+            content: "Here:\n```rust\n#[test]\nfn t() {}\n```\n".to_string(),
+            ..Reply::default()
+        };
+        assert_eq!(read_candidate(&prose).0, ReplyKind::FencedCode);
+        let nothing = Reply {
+            content: "I cannot help with that.".to_string(),
+            ..Reply::default()
+        };
+        let (kind, result) = read_candidate(&nothing);
+        assert_eq!(kind, ReplyKind::NoCandidate);
+        assert!(result.unwrap_err().contains("run_code"));
+    }
+
+    #[test]
+    fn unknown_tools_are_rejected_with_the_valid_one_named() {
+        let reply = Reply {
+            tool_calls: vec![call("execute", "{}")],
+            ..Reply::default()
+        };
+        let (kind, result) = read_candidate(&reply);
+        assert!(matches!(kind, ReplyKind::ToolCallRejected(_)));
+        assert!(result.unwrap_err().contains("The only tool is `run_code`"));
+    }
+
+    #[test]
+    fn every_tool_call_gets_an_answer() {
+        let reply = Reply {
+            tool_calls: vec![call("run_code", "{}"), call("run_code", "{}")],
+            ..Reply::default()
+        };
+        let mut conversation = Vec::new();
+        respond(&mut conversation, &reply, "fix it");
+        assert_eq!(conversation.len(), 2);
+        let json = serde_json::to_value(&conversation).unwrap();
+        assert_eq!(json[0]["role"], "tool");
+        assert_eq!(json[0]["content"], "fix it");
+    }
+}

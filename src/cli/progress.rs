@@ -1,0 +1,186 @@
+//! Renders agent events as short progress lines on stderr. On a terminal a single status line is
+//! rewritten in place for fast-changing facts (tokens arriving, tests finishing); elsewhere only
+//! whole lines are printed, so logs stay readable.
+
+use std::io::Write;
+
+use kiln_sandbox::{Progress as SandboxProgress, RunOutcome, RunReport};
+
+use crate::agent::{AgentEvent, ReplyKind};
+use crate::llm::LlmEvent;
+
+pub struct ProgressPrinter<W: Write> {
+    out: W,
+    live: Live,
+    status_shown: bool,
+    received_chars: usize,
+    tests_total: usize,
+    tests_done: usize,
+    tests_passed: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    /// A terminal: keep one status line updated.
+    StatusLine,
+    /// A pipe or file: whole lines only.
+    LinesOnly,
+}
+
+impl<W: Write> ProgressPrinter<W> {
+    pub fn new(out: W, live: Live) -> Self {
+        ProgressPrinter {
+            out,
+            live,
+            status_shown: false,
+            received_chars: 0,
+            tests_total: 0,
+            tests_done: 0,
+            tests_passed: 0,
+        }
+    }
+
+    pub fn handle(&mut self, event: &AgentEvent) {
+        match event {
+            AgentEvent::Started {
+                title,
+                max_attempts,
+            } => self.line(&format!("kiln: {title} (up to {max_attempts} attempts)")),
+            AgentEvent::SandboxReady { .. } => {}
+            AgentEvent::AttemptStarted {
+                attempt,
+                max_attempts,
+                tier,
+                model,
+            } => {
+                self.received_chars = 0;
+                self.line(&format!(
+                    "attempt {attempt}/{max_attempts} · {tier} ({model})"
+                ));
+                self.status("  waiting for the model…");
+            }
+            AgentEvent::Llm(event) => self.llm(event),
+            AgentEvent::ReplyReceived { kind, .. } => self.line(&describe_reply(kind)),
+            AgentEvent::CandidateRejected { reason } => {
+                self.line(&format!("  candidate rejected: {}", first_line(reason)))
+            }
+            AgentEvent::SandboxStarted { summary } => {
+                self.tests_total = 0;
+                self.tests_done = 0;
+                self.tests_passed = 0;
+                self.line(&format!("  running {summary}"));
+                self.status("  compiling…");
+            }
+            AgentEvent::Sandbox(progress) => self.sandbox(progress),
+            AgentEvent::SandboxFinished(report) => self.line(&describe_report(report)),
+        }
+    }
+
+    fn llm(&mut self, event: &LlmEvent) {
+        match event {
+            LlmEvent::TextDelta(text) | LlmEvent::ToolArgumentsDelta(text) => {
+                self.received_chars += text.chars().count();
+                let status = format!("  receiving… {} chars", self.received_chars);
+                self.status(&status);
+            }
+            LlmEvent::Retrying {
+                retry,
+                of,
+                delay,
+                reason,
+            } => self.line(&format!(
+                "  {}; retry {retry}/{of} in {:.1}s",
+                first_line(reason),
+                delay.as_secs_f64()
+            )),
+            LlmEvent::StreamFallback => {
+                self.line("  the server sent an empty stream; asking again without streaming")
+            }
+            LlmEvent::BadChunkSkipped(_) | LlmEvent::FirstToken { .. } => {}
+        }
+    }
+
+    fn sandbox(&mut self, progress: &SandboxProgress) {
+        match progress {
+            SandboxProgress::Compiling { unit } => self.status(&format!("  compiling {unit}…")),
+            SandboxProgress::TestsStarted { total } => {
+                self.tests_total += total;
+                self.status(&format!("  testing: 0/{} done", self.tests_total));
+            }
+            SandboxProgress::TestFinished { passed, .. } => {
+                self.tests_done += 1;
+                if *passed {
+                    self.tests_passed += 1;
+                }
+                let status = format!(
+                    "  testing: {}/{} done, {} passing",
+                    self.tests_done, self.tests_total, self.tests_passed
+                );
+                self.status(&status);
+            }
+        }
+    }
+
+    fn status(&mut self, text: &str) {
+        if self.live == Live::StatusLine {
+            let _ = write!(self.out, "\r\x1b[2K{text}");
+            let _ = self.out.flush();
+            self.status_shown = true;
+        }
+    }
+
+    pub fn line(&mut self, text: &str) {
+        if self.status_shown {
+            let _ = write!(self.out, "\r\x1b[2K");
+            self.status_shown = false;
+        }
+        let _ = writeln!(self.out, "{text}");
+    }
+}
+
+fn describe_reply(kind: &ReplyKind) -> String {
+    match kind {
+        ReplyKind::ToolCallWellFormed => "  candidate received".to_string(),
+        ReplyKind::ToolCallRepaired(what) => {
+            format!("  candidate received (tool call repaired: {what})")
+        }
+        ReplyKind::ToolCallRejected(why) => format!("  unusable tool call ({why}); asking again"),
+        ReplyKind::FencedCode => {
+            "  candidate received as a code block, not a tool call".to_string()
+        }
+        ReplyKind::NoCandidate => "  the reply held no code; asking again".to_string(),
+    }
+}
+
+fn describe_report(report: &RunReport) -> String {
+    let took = report.duration.as_secs_f64();
+    match report.outcome {
+        RunOutcome::Passed => format!("  ✓ {} tests passed ({took:.1}s)", report.passed),
+        RunOutcome::BuildFailed => {
+            let first = report
+                .compiler_errors
+                .first()
+                .map(|e| format!(": {}", e.message))
+                .unwrap_or_default();
+            format!(
+                "  ✗ does not compile: {} error(s){first} ({took:.1}s)",
+                report.compiler_errors.len()
+            )
+        }
+        RunOutcome::TestsFailed => {
+            let names: Vec<&str> = report.failures.iter().map(|f| f.name.as_str()).collect();
+            format!(
+                "  ✗ {} of {} tests failed: {} ({took:.1}s)",
+                report.failed,
+                report.passed + report.failed,
+                names.join(", ")
+            )
+        }
+        RunOutcome::TimedOut => format!("  ✗ timed out after {took:.0}s"),
+        RunOutcome::NoTestsRan => "  ✗ no tests ran".to_string(),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}

@@ -1,0 +1,379 @@
+//! Settings: built-in defaults, then `kiln.toml` found upward from the crate being worked on, then
+//! `~/.config/kiln/config.toml`, then environment variables. Later sources win.
+//!
+//! The key is only ever read from the environment (or a named variable), never from a config file,
+//! so a committed `kiln.toml` cannot leak one.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The public OpenAI endpoint: the only one where a missing key is certainly an error.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+pub const DEFAULT_SANDBOX_TIMEOUT_SECS: u64 = 120;
+/// A stream that says nothing for this long is treated as dead and retried.
+pub const DEFAULT_STREAM_IDLE_SECS: u64 = 60;
+pub const DEFAULT_MAX_RETRIES: u32 = 4;
+pub const DEFAULT_RETRY_BASE_MS: u64 = 250;
+/// Files longer than this are sent to the model as extracted context, never whole.
+pub const WHOLE_FILE_MAX_LINES: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?} is not valid: expected {expected}")]
+    Env {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error(
+        "no API key: {key_env} is not set.\n  Set it with `export {key_env}=sk-...`,\n  or point kiln at a local OpenAI-compatible server, e.g. `export OPENAI_BASE_URL=http://127.0.0.1:8080/v1`"
+    )]
+    MissingKey { key_env: String },
+}
+
+pub type Result<T> = std::result::Result<T, ConfigError>;
+
+/// Which model class does a step. Nano gates and classifies, mini does the work, full is an escalation.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Nano,
+    Mini,
+    Full,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Nano, Tier::Mini, Tier::Full];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Nano => "nano",
+            Tier::Mini => "mini",
+            Tier::Full => "full",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Models {
+    pub nano: String,
+    pub mini: String,
+    pub full: String,
+}
+
+impl Models {
+    pub fn for_tier(&self, tier: Tier) -> &str {
+        match tier {
+            Tier::Nano => &self.nano,
+            Tier::Mini => &self.mini,
+            Tier::Full => &self.full,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub base_url: String,
+    /// Name of the variable holding the key, so users with several keys can pick one.
+    pub api_key_env: String,
+    pub api_key: Option<String>,
+    pub models: Models,
+    pub max_attempts: u32,
+    pub sandbox_timeout: Duration,
+    pub stream_idle: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    /// The config files that were read, for `--verbose` and error messages.
+    pub sources: Vec<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            base_url: OPENAI_BASE_URL.to_string(),
+            api_key_env: "OPENAI_API_KEY".to_string(),
+            api_key: None,
+            models: Models {
+                nano: "gpt-5.4-nano".to_string(),
+                mini: "gpt-5.4-mini".to_string(),
+                full: "gpt-5.4".to_string(),
+            },
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            sandbox_timeout: Duration::from_secs(DEFAULT_SANDBOX_TIMEOUT_SECS),
+            stream_idle: Duration::from_secs(DEFAULT_STREAM_IDLE_SECS),
+            max_retries: DEFAULT_MAX_RETRIES,
+            retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// The shape of a config file; every field is optional so a file only says what it changes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    max_attempts: Option<u32>,
+    sandbox_timeout_secs: Option<u64>,
+    stream_idle_secs: Option<u64>,
+    max_retries: Option<u32>,
+    retry_base_ms: Option<u64>,
+    #[serde(default)]
+    tiers: FileTiers,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTiers {
+    nano: Option<String>,
+    mini: Option<String>,
+    full: Option<String>,
+}
+
+impl Config {
+    /// Loads the layered configuration for work on the crate at `start_dir`. `env` is a lookup
+    /// function rather than `std::env::var` so tests can run in parallel without touching the
+    /// process environment.
+    pub fn load(start_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let mut config = Config::default();
+        let mut files = Vec::new();
+        if let Some(explicit) = env("KILN_CONFIG") {
+            files.push(PathBuf::from(explicit));
+        } else {
+            if let Some(user) = user_config_path(env) {
+                files.push(user);
+            }
+            if let Some(repo) = find_upward(start_dir, "kiln.toml") {
+                files.push(repo);
+            }
+        }
+        // User config first so the repo's file, read second, wins.
+        for path in files.into_iter().filter(|p| p.is_file()) {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            config.apply_file(file);
+            config.sources.push(path);
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, file: FileConfig) {
+        let FileConfig {
+            base_url,
+            api_key_env,
+            max_attempts,
+            sandbox_timeout_secs,
+            stream_idle_secs,
+            max_retries,
+            retry_base_ms,
+            tiers,
+        } = file;
+        set(&mut self.base_url, base_url);
+        set(&mut self.api_key_env, api_key_env);
+        set(&mut self.max_attempts, max_attempts);
+        set(
+            &mut self.sandbox_timeout,
+            sandbox_timeout_secs.map(Duration::from_secs),
+        );
+        set(
+            &mut self.stream_idle,
+            stream_idle_secs.map(Duration::from_secs),
+        );
+        set(&mut self.max_retries, max_retries);
+        set(
+            &mut self.retry_base,
+            retry_base_ms.map(Duration::from_millis),
+        );
+        set(&mut self.models.nano, tiers.nano);
+        set(&mut self.models.mini, tiers.mini);
+        set(&mut self.models.full, tiers.full);
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+        set(&mut self.base_url, env("OPENAI_BASE_URL"));
+        set(&mut self.models.nano, env("KILN_MODEL_NANO"));
+        set(&mut self.models.mini, env("KILN_MODEL_MINI"));
+        set(&mut self.models.full, env("KILN_MODEL_FULL"));
+        set(&mut self.max_attempts, parse_env(env, "KILN_MAX_ATTEMPTS")?);
+        set(
+            &mut self.sandbox_timeout,
+            parse_env(env, "KILN_SANDBOX_TIMEOUT_SECS")?.map(Duration::from_secs),
+        );
+        set(
+            &mut self.stream_idle,
+            parse_env(env, "KILN_STREAM_IDLE_SECS")?.map(Duration::from_secs),
+        );
+        set(&mut self.max_retries, parse_env(env, "KILN_MAX_RETRIES")?);
+        set(
+            &mut self.retry_base,
+            parse_env(env, "KILN_RETRY_BASE_MS")?.map(Duration::from_millis),
+        );
+        self.api_key = env(&self.api_key_env).filter(|k| !k.trim().is_empty());
+        self.base_url = self.base_url.trim_end_matches('/').to_string();
+        Ok(())
+    }
+
+    /// The key to send. Local servers usually need none, so only the public endpoint insists.
+    pub fn require_key(&self) -> Result<String> {
+        match &self.api_key {
+            Some(key) => Ok(key.clone()),
+            None if self.base_url.contains("api.openai.com") => Err(ConfigError::MissingKey {
+                key_env: self.api_key_env.clone(),
+            }),
+            None => Ok(String::new()),
+        }
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<T>> {
+    match env(name) {
+        None => Ok(None),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError::Env {
+                name: name.to_string(),
+                value,
+                expected: "a whole number",
+            }),
+    }
+}
+
+fn user_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(base.join("kiln").join("config.toml"))
+}
+
+fn find_upward(start: &Path, name: &str) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_apply_without_files_or_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().display().to_string();
+        let config = Config::load(dir.path(), &env_of(&[("HOME", &home)])).unwrap();
+        assert_eq!(config.models.mini, "gpt-5.4-mini");
+        assert_eq!(config.max_attempts, DEFAULT_MAX_ATTEMPTS);
+        assert!(config.sources.is_empty());
+    }
+
+    #[test]
+    fn repo_file_overrides_user_file_and_env_overrides_both() {
+        let home = tempfile::tempdir().unwrap();
+        let user_dir = home.path().join(".config/kiln");
+        std::fs::create_dir_all(&user_dir).unwrap();
+        std::fs::write(
+            user_dir.join("config.toml"),
+            "max_attempts = 9\n[tiers]\nmini = \"user-mini\"\nfull = \"user-full\"\n",
+        )
+        .unwrap();
+        let repo = tempfile::tempdir().unwrap();
+        let nested = repo.path().join("src");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(
+            repo.path().join("kiln.toml"),
+            "[tiers]\nmini = \"repo-mini\"\n",
+        )
+        .unwrap();
+        let home_str = home.path().display().to_string();
+        let env = env_of(&[("HOME", &home_str), ("KILN_MODEL_FULL", "env-full")]);
+        let config = Config::load(&nested, &env).unwrap();
+        assert_eq!(config.models.mini, "repo-mini");
+        assert_eq!(config.models.full, "env-full");
+        assert_eq!(config.max_attempts, 9);
+        assert_eq!(config.sources.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_in_a_file_are_an_error_naming_the_file() {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::write(repo.path().join("kiln.toml"), "max_atempts = 3\n").unwrap();
+        let err = Config::load(repo.path(), &env_of(&[])).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("kiln.toml"), "{message}");
+        assert!(message.contains("max_atempts"), "{message}");
+    }
+
+    #[test]
+    fn bad_numbers_in_env_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::load(dir.path(), &env_of(&[("KILN_MAX_ATTEMPTS", "four")])).unwrap_err();
+        assert!(err.to_string().contains("KILN_MAX_ATTEMPTS"));
+    }
+
+    #[test]
+    fn missing_key_is_an_error_only_for_the_public_endpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let public = Config::load(dir.path(), &env_of(&[])).unwrap();
+        let err = public.require_key().unwrap_err().to_string();
+        assert!(
+            err.contains("OPENAI_API_KEY") && err.contains("OPENAI_BASE_URL"),
+            "{err}"
+        );
+
+        let local = Config::load(
+            dir.path(),
+            &env_of(&[("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")]),
+        )
+        .unwrap();
+        assert_eq!(local.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(local.require_key().unwrap(), "");
+    }
+}

@@ -1,0 +1,15 @@
+//! kiln: turns cheap model tiers into a coding tool you can trust.
+//!
+//! The core (`task`, `agent`, `llm`, `code`, `diff`, and the `kiln-sandbox` crate) turns a task on a
+//! piece of code into a validated proposal and reports every step as an [`agent::AgentEvent`]. The
+//! front ends (`cli` today; the TUI and the git hook later) only pick tasks, render events and ask for
+//! approval: they never drive cargo or HTTP themselves.
+
+pub mod agent;
+pub mod cli;
+pub mod code;
+pub mod config;
+pub mod diff;
+pub mod llm;
+pub mod project;
+pub mod task;

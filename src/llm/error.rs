@@ -1,0 +1,149 @@
+//! What can go wrong talking to a model server, sorted by what to do about it.
+
+use async_openai::error::OpenAIError;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("cannot reach the model server at {url}: {detail}\n  Is it running? Check OPENAI_BASE_URL (or `base_url` in kiln.toml).")]
+    Connect { url: String, detail: String },
+    #[error("the connection to the model server failed: {0}")]
+    Transport(String),
+    #[error("the model stream went silent for {0:?}")]
+    Idle(Duration),
+    #[error("rate limited by the model server: {message}")]
+    RateLimited {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("the model server failed (HTTP {status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("the model server refused the API key (HTTP {status}): {message}\n  Check the key in OPENAI_API_KEY (or the variable named by `api_key_env`).")]
+    Auth { status: u16, message: String },
+    #[error("the model server rejected the request (HTTP {status}): {message}\n  Check the model name for this tier (KILN_MODEL_MINI or [tiers] in kiln.toml) and the base URL.")]
+    Rejected { status: u16, message: String },
+    #[error("the model server sent something kiln cannot read: {0}")]
+    Protocol(String),
+}
+
+impl LlmError {
+    /// Worth another try: the server may be busy or the network may blink, but a 400 stays a 400.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            LlmError::Connect { .. }
+                | LlmError::Transport(_)
+                | LlmError::Idle(_)
+                | LlmError::RateLimited { .. }
+                | LlmError::Server { .. }
+        )
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            LlmError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn from_openai(error: OpenAIError, url: &str) -> LlmError {
+        match error {
+            OpenAIError::ApiError(response) => {
+                let status = response.status_code.as_u16();
+                let message = response.api_error.message;
+                match status {
+                    429 => LlmError::RateLimited {
+                        retry_after: parse_try_again_in(&message),
+                        message,
+                    },
+                    401 | 403 => LlmError::Auth { status, message },
+                    500..=599 => LlmError::Server { status, message },
+                    _ => LlmError::Rejected { status, message },
+                }
+            }
+            OpenAIError::Reqwest(e) if e.is_connect() => LlmError::Connect {
+                url: url.to_string(),
+                detail: error_chain(&e),
+            },
+            OpenAIError::Reqwest(e) => LlmError::Transport(error_chain(&e)),
+            OpenAIError::StreamError(e) => LlmError::Transport(e.to_string()),
+            OpenAIError::Boxed(e) => match e.downcast::<reqwest::Error>() {
+                Ok(e) => LlmError::from_openai(OpenAIError::Reqwest(*e), url),
+                Err(e) => LlmError::Transport(e.to_string()),
+            },
+            other => LlmError::Protocol(other.to_string()),
+        }
+    }
+}
+
+/// reqwest's top-level message ("error sending request") hides the cause users need to see
+/// ("Connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// OpenAI's 429 messages say "Please try again in 1.5s" or "in 20ms".
+fn parse_try_again_in(message: &str) -> Option<Duration> {
+    let rest = &message[message.find("try again in ")? + "try again in ".len()..];
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let value: f64 = number.parse().ok()?;
+    let unit = &rest[number.len()..];
+    let seconds = if unit.starts_with("ms") {
+        value / 1000.0
+    } else if unit.starts_with('s') {
+        value
+    } else {
+        return None;
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_openai_retry_hints() {
+        assert_eq!(
+            parse_try_again_in("Rate limit reached. Please try again in 1.5s. Visit..."),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_try_again_in("try again in 20ms"),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(parse_try_again_in("try again later"), None);
+    }
+
+    #[test]
+    fn only_transient_failures_are_retryable() {
+        assert!(LlmError::Server {
+            status: 500,
+            message: String::new()
+        }
+        .is_retryable());
+        assert!(!LlmError::Rejected {
+            status: 400,
+            message: String::new()
+        }
+        .is_retryable());
+        assert!(!LlmError::Auth {
+            status: 401,
+            message: String::new()
+        }
+        .is_retryable());
+    }
+}

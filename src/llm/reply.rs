@@ -1,0 +1,207 @@
+//! A model's reply, and how streamed chunks become one.
+
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCalls, CreateChatCompletionResponse,
+    CreateChatCompletionStreamResponse, FinishReason,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reply {
+    pub content: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub usage: Option<Usage>,
+    pub finish_reason: Option<String>,
+}
+
+impl Reply {
+    pub fn from_response(response: CreateChatCompletionResponse) -> Reply {
+        let usage = response.usage.map(|u| Usage {
+            prompt_tokens: u.prompt_tokens.into(),
+            completion_tokens: u.completion_tokens.into(),
+        });
+        let Some(choice) = response.choices.into_iter().next() else {
+            return Reply {
+                usage,
+                ..Reply::default()
+            };
+        };
+        let tool_calls = choice
+            .message
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|call| match call {
+                ChatCompletionMessageToolCalls::Function(f) => Some(ToolCall {
+                    id: f.id,
+                    name: f.function.name,
+                    arguments: f.function.arguments,
+                }),
+                ChatCompletionMessageToolCalls::Custom(_) => None,
+            })
+            .collect();
+        Reply {
+            content: choice.message.content.unwrap_or_default(),
+            tool_calls,
+            usage,
+            finish_reason: choice.finish_reason.map(finish_reason_name),
+        }
+    }
+}
+
+/// The wire name (`tool_calls`, `length`), as users see it in API docs.
+fn finish_reason_name(reason: FinishReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Builds a [`Reply`] from stream chunks.
+///
+/// Tool calls are keyed by their index. Some servers (llama-cpp-python) repeat the id and the
+/// name in every chunk, so a name is set once and never appended to; only arguments accumulate.
+#[derive(Debug, Default)]
+pub struct StreamAssembler {
+    reply: Reply,
+    chunks_seen: usize,
+}
+
+/// What one chunk added, for live display.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ChunkDelta {
+    pub content: String,
+    pub arguments: String,
+}
+
+impl StreamAssembler {
+    pub fn push(&mut self, chunk: CreateChatCompletionStreamResponse) -> ChunkDelta {
+        self.chunks_seen += 1;
+        let mut delta_out = ChunkDelta::default();
+        if let Some(u) = chunk.usage {
+            self.reply.usage = Some(Usage {
+                prompt_tokens: u.prompt_tokens.into(),
+                completion_tokens: u.completion_tokens.into(),
+            });
+        }
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            if let Some(reason) = choice.finish_reason {
+                self.reply.finish_reason = Some(finish_reason_name(reason));
+            }
+            let delta = choice.delta;
+            if let Some(text) = delta.content {
+                self.reply.content.push_str(&text);
+                delta_out.content.push_str(&text);
+            }
+            for piece in delta.tool_calls.unwrap_or_default() {
+                let index = piece.index as usize;
+                while self.reply.tool_calls.len() <= index {
+                    self.reply.tool_calls.push(ToolCall {
+                        id: String::new(),
+                        name: String::new(),
+                        arguments: String::new(),
+                    });
+                }
+                let call = &mut self.reply.tool_calls[index];
+                if let Some(id) = piece.id.filter(|id| !id.is_empty()) {
+                    call.id = id;
+                }
+                if let Some(function) = piece.function {
+                    if let Some(name) = function.name.filter(|n| !n.is_empty()) {
+                        call.name = name;
+                    }
+                    if let Some(arguments) = function.arguments {
+                        call.arguments.push_str(&arguments);
+                        delta_out.arguments.push_str(&arguments);
+                    }
+                }
+            }
+        }
+        delta_out
+    }
+
+    /// True when the server sent nothing at all: llama-cpp-python answers some streamed tool
+    /// requests with an empty 200.
+    pub fn is_empty(&self) -> bool {
+        self.chunks_seen == 0
+    }
+
+    pub fn finish(mut self) -> Reply {
+        for (i, call) in self.reply.tool_calls.iter_mut().enumerate() {
+            if call.id.is_empty() {
+                call.id = format!("call_{i}");
+            }
+        }
+        self.reply
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn chunk(delta: serde_json::Value, finish: Option<&str>) -> CreateChatCompletionStreamResponse {
+        serde_json::from_value(json!({
+            "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn repeated_names_are_not_concatenated() {
+        let mut assembler = StreamAssembler::default();
+        for piece in ["{\"co", "de\": \"x\"}"] {
+            assembler.push(chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                    "function": {"name": "run_code", "arguments": piece}}],
+                    "function_call": {"name": "run_code", "arguments": piece}}),
+                None,
+            ));
+        }
+        assembler.push(chunk(json!({}), Some("tool_calls")));
+        let reply = assembler.finish();
+        assert_eq!(
+            reply.tool_calls,
+            vec![ToolCall {
+                id: "call_1".to_string(),
+                name: "run_code".to_string(),
+                arguments: "{\"code\": \"x\"}".to_string()
+            }]
+        );
+        assert_eq!(reply.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn text_accumulates_and_reports_each_delta() {
+        let mut assembler = StreamAssembler::default();
+        assert!(assembler.is_empty());
+        let first = assembler.push(chunk(json!({"role": "assistant", "content": "Hel"}), None));
+        assembler.push(chunk(json!({"content": "lo"}), Some("stop")));
+        assert_eq!(first.content, "Hel");
+        assert!(!assembler.is_empty());
+        assert_eq!(assembler.finish().content, "Hello");
+    }
+}

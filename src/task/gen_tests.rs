@@ -1,0 +1,318 @@
+//! gen-tests: a `#[cfg(test)]` module with unit tests for functions that have none.
+
+use std::path::Path;
+
+use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
+
+use super::{prompt, Placement, Task, TaskError, Verdict};
+use crate::code::{self, FnItem, SourceFile};
+use crate::config::WHOLE_FILE_MAX_LINES;
+use crate::llm::{messages, Message};
+use crate::project::SourceLocation;
+
+/// Feedback beyond this is noise to a small model and cost to the user.
+const FEEDBACK_MAX_BYTES: usize = 6_000;
+
+const TOOL_DESCRIPTION: &str = "Compile the crate with your test module appended to the file and \
+run those tests. Returns compiler errors or failing tests with their messages, or success.";
+
+pub struct GenTests {
+    location: SourceLocation,
+    original: String,
+    targets: Vec<FnItem>,
+    module_name: String,
+    context: String,
+    context_is_whole_file: bool,
+}
+
+impl GenTests {
+    /// Reads `file` and picks the functions to test: the named ones, or every non-test function
+    /// that no test in the file calls yet.
+    pub fn new(file: &Path, only: &[String]) -> Result<GenTests, TaskError> {
+        let location = SourceLocation::find(file)?;
+        let original =
+            std::fs::read_to_string(&location.file).map_err(|source| TaskError::Read {
+                path: location.file.clone(),
+                source,
+            })?;
+        let source = SourceFile::parse(&original).map_err(|e| match e {
+            code::CodeError::Syntax {
+                line,
+                column,
+                snippet,
+            } => TaskError::Syntax {
+                path: file.to_path_buf(),
+                line,
+                column,
+                snippet,
+            },
+            other => TaskError::NoTargets(format!("{}: {other}", file.display())),
+        })?;
+        let functions: Vec<FnItem> = code::list_fns(&source)
+            .into_iter()
+            .filter(|f| !f.is_test_code)
+            .collect();
+        let targets = pick_targets(file, &functions, only)?;
+        let module_name = free_module_name(&code::top_level_module_names(&source));
+        let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
+        let context = code::context_for(&source, &targets, WHOLE_FILE_MAX_LINES);
+        Ok(GenTests {
+            location,
+            original,
+            targets,
+            module_name,
+            context,
+            context_is_whole_file,
+        })
+    }
+
+    pub fn targets(&self) -> &[FnItem] {
+        &self.targets
+    }
+
+    pub fn module_name(&self) -> &str {
+        &self.module_name
+    }
+
+    fn user_prompt(&self) -> Result<String, TaskError> {
+        let targets: String = self
+            .targets
+            .iter()
+            .map(|f| {
+                format!(
+                    "- `{}` (line {}): `{}`\n",
+                    f.qualified_name, f.start_line, f.signature
+                )
+            })
+            .collect();
+        let file = self.location.relative_path.display().to_string();
+        let context_kind = if self.context_is_whole_file {
+            "the whole file"
+        } else {
+            "the parts of the file they need; `// ...` marks code left out"
+        };
+        Ok(prompt::render(
+            prompt::GEN_TESTS,
+            &[
+                ("file", &file),
+                ("targets", targets.trim_end()),
+                ("context_kind", context_kind),
+                ("context", self.context.trim_end()),
+                ("module", &self.module_name),
+            ],
+        )?)
+    }
+}
+
+fn pick_targets(
+    file: &Path,
+    functions: &[FnItem],
+    only: &[String],
+) -> Result<Vec<FnItem>, TaskError> {
+    if functions.is_empty() {
+        return Err(TaskError::NoTargets(format!(
+            "{}: no functions found to test",
+            file.display()
+        )));
+    }
+    if !only.is_empty() {
+        let mut picked = Vec::new();
+        for name in only {
+            let matches: Vec<&FnItem> = functions
+                .iter()
+                .filter(|f| &f.name == name || &f.qualified_name == name)
+                .collect();
+            if matches.is_empty() {
+                let known: Vec<&str> = functions
+                    .iter()
+                    .map(|f| f.qualified_name.as_str())
+                    .collect();
+                return Err(TaskError::NoTargets(format!(
+                    "{}: no function named `{name}`; functions here: {}",
+                    file.display(),
+                    known.join(", ")
+                )));
+            }
+            picked.extend(matches.into_iter().cloned());
+        }
+        picked.dedup();
+        return Ok(picked);
+    }
+    let untested: Vec<FnItem> = functions
+        .iter()
+        .filter(|f| !f.has_tests && f.name != "main")
+        .cloned()
+        .collect();
+    if untested.is_empty() {
+        return Err(TaskError::NothingToDo(format!(
+            "{}: every function already has tests (name one with --fn to add more)",
+            file.display()
+        )));
+    }
+    Ok(untested)
+}
+
+/// `tests` unless the file already has a module of that name, so the user's tests are never replaced.
+fn free_module_name(existing: &[String]) -> String {
+    ["tests", "kiln_tests"]
+        .into_iter()
+        .map(str::to_string)
+        .chain((2..).map(|n| format!("kiln_tests_{n}")))
+        .find(|name| !existing.contains(name))
+        .unwrap_or_else(|| "kiln_tests".to_string())
+}
+
+impl Task for GenTests {
+    fn title(&self) -> String {
+        let names: Vec<&str> = self
+            .targets
+            .iter()
+            .map(|f| f.qualified_name.as_str())
+            .collect();
+        format!(
+            "gen-tests for {} in {}",
+            names.join(", "),
+            self.location.relative_path.display()
+        )
+    }
+
+    fn location(&self) -> &SourceLocation {
+        &self.location
+    }
+
+    fn original(&self) -> &str {
+        &self.original
+    }
+
+    fn messages(&self) -> Vec<Message> {
+        // The templates are checked by unit tests, so a render error here is a kiln bug; fall back
+        // to the raw template rather than aborting the user's run.
+        let user = self
+            .user_prompt()
+            .unwrap_or_else(|e| format!("{}\n(kiln: {e})", prompt::GEN_TESTS));
+        vec![messages::system(prompt::SYSTEM), messages::user(user)]
+    }
+
+    fn tool_description(&self) -> &str {
+        TOOL_DESCRIPTION
+    }
+
+    fn place(&self, candidate: &str) -> Result<Placement, String> {
+        let module = code::normalize_test_module(candidate, &self.module_name).map_err(|e| {
+            format!(
+                "kiln could not use that code: {e}. Send one `#[cfg(test)] mod {} {{ use super::*; ... }}` \
+                 module with `#[test]` functions.",
+                self.module_name
+            )
+        })?;
+        let new_text = code::append_module(&self.original, &module.text)
+            .map_err(|e| format!("kiln could not add the module to the file: {e}"))?;
+        Ok(Placement {
+            new_text,
+            summary: format!(
+                "{} test{}: {}",
+                module.test_names.len(),
+                if module.test_names.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                module.test_names.join(", ")
+            ),
+            test_args: TestArgs {
+                target_flags: self.location.cargo_flags(),
+                filter: Some(self.location.test_filter(&self.module_name)),
+            },
+        })
+    }
+
+    fn judge(&self, _placement: &Placement, report: &RunReport) -> Verdict {
+        match report.outcome {
+            RunOutcome::Passed => Verdict::Green,
+            RunOutcome::NoTestsRan => Verdict::Red(format!(
+                "No tests ran. Put `#[test]` functions inside `mod {}`.",
+                self.module_name
+            )),
+            _ => Verdict::Red(report.summary_for_model(FEEDBACK_MAX_BYTES)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn crate_with(lib: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
+        dir
+    }
+
+    #[test]
+    fn untested_functions_are_targets_and_the_prompt_names_them() {
+        let dir = crate_with(
+            "pub fn add(a: i32, b: i32) -> i32 { a + b }\npub fn neg(a: i32) -> i32 { -a }\n\
+             #[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn n() { assert_eq!(neg(1), -1); }\n}\n",
+        );
+        let task = GenTests::new(&dir.path().join("src/lib.rs"), &[]).unwrap();
+        let names: Vec<&str> = task.targets().iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["add"]);
+        assert_eq!(task.module_name(), "kiln_tests");
+        let prompt = task.user_prompt().unwrap();
+        assert!(prompt.contains("`add` (line 1)"), "{prompt}");
+        assert!(prompt.contains("mod kiln_tests"), "{prompt}");
+        assert!(!prompt.contains("{{"), "{prompt}");
+    }
+
+    #[test]
+    fn named_function_that_does_not_exist_lists_the_real_ones() {
+        let dir = crate_with("pub fn add(a: i32, b: i32) -> i32 { a + b }\n");
+        let err = GenTests::new(&dir.path().join("src/lib.rs"), &["sub".to_string()])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no function named `sub`"));
+        assert!(err.to_string().contains("add"));
+    }
+
+    #[test]
+    fn fully_tested_file_is_nothing_to_do() {
+        let dir = crate_with(
+            "pub fn one() -> i32 { 1 }\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { assert_eq!(super::one(), 1); }\n}\n",
+        );
+        let err = GenTests::new(&dir.path().join("src/lib.rs"), &[])
+            .err()
+            .unwrap();
+        assert!(matches!(err, TaskError::NothingToDo(_)), "{err}");
+    }
+
+    #[test]
+    fn placement_appends_a_module_and_filters_its_tests() {
+        let dir = crate_with("pub fn add(a: i32, b: i32) -> i32 { a + b }\n");
+        let task = GenTests::new(&dir.path().join("src/lib.rs"), &[]).unwrap();
+        let placement = task
+            .place("#[test]\nfn adds() { assert_eq!(add(1, 2), 3); }")
+            .unwrap();
+        assert!(placement.new_text.starts_with("pub fn add"));
+        assert!(placement.new_text.contains("mod tests {"));
+        assert_eq!(placement.summary, "1 test: adds");
+        assert_eq!(placement.test_args.filter.as_deref(), Some("tests::"));
+        assert!(task.place("this is not rust").is_err());
+    }
+
+    #[test]
+    fn free_module_names_skip_taken_ones() {
+        assert_eq!(free_module_name(&[]), "tests");
+        assert_eq!(
+            free_module_name(&["tests".to_string(), "kiln_tests".to_string()]),
+            "kiln_tests_2"
+        );
+    }
+}

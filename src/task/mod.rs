@@ -1,0 +1,65 @@
+//! Task kinds. A task says what to ask the model, where a candidate goes in the user's file, and
+//! what must hold before the result is proposed. The agent loop is the same for every kind.
+
+pub mod gen_tests;
+pub mod prompt;
+
+use kiln_sandbox::{RunReport, TestArgs};
+
+use crate::llm::Message;
+use crate::project::SourceLocation;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: the file does not parse as Rust (near `{snippet}`); fix it or point kiln at another file")]
+    Syntax {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        snippet: String,
+    },
+    #[error("{0}")]
+    NoTargets(String),
+    /// Not a failure: every target is already covered.
+    #[error("{0}")]
+    NothingToDo(String),
+    #[error("internal prompt error: {0}")]
+    Prompt(#[from] prompt::PromptError),
+}
+
+/// A candidate placed into the user's file: what the sandbox runs and, if green, what is proposed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub new_text: String,
+    /// One line for people, e.g. "3 tests: add_handles_zero, ...".
+    pub summary: String,
+    pub test_args: TestArgs,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Green,
+    /// Not good enough yet; the text goes back to the model.
+    Red(String),
+}
+
+pub trait Task: Send + Sync {
+    /// For progress lines: "gen-tests for add, parse in src/lib.rs".
+    fn title(&self) -> String;
+    fn location(&self) -> &SourceLocation;
+    /// The file's text as it was read: the diff base, and the guard against concurrent edits.
+    fn original(&self) -> &str;
+    /// System and task prompt: the start of the conversation.
+    fn messages(&self) -> Vec<Message>;
+    fn tool_description(&self) -> &str;
+    /// Puts a candidate into the file, or explains to the model why it cannot be placed.
+    fn place(&self, candidate: &str) -> Result<Placement, String>;
+    fn judge(&self, placement: &Placement, report: &RunReport) -> Verdict;
+}

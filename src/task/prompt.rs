@@ -1,0 +1,80 @@
+//! Prompt templates are text files under `prompts/` with `{{name}}` placeholders. Double braces
+//! because single ones are everywhere in Rust code samples.
+
+pub const SYSTEM: &str = include_str!("../../prompts/system.md");
+pub const GEN_TESTS: &str = include_str!("../../prompts/gen_tests.md");
+pub const FEEDBACK: &str = include_str!("../../prompts/feedback.md");
+pub const NO_TOOL_CALL: &str = include_str!("../../prompts/no_tool_call.md");
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PromptError {
+    #[error("prompt placeholder {{{{{0}}}}} was not filled")]
+    Unfilled(String),
+    #[error("prompt has no placeholder {{{{{0}}}}} for the value given")]
+    Unused(String),
+}
+
+/// Fills every placeholder. Both a placeholder left open and a value with no placeholder are
+/// errors, so a renamed placeholder fails loudly in tests instead of sending `{{file}}` to a model.
+pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String, PromptError> {
+    for name in placeholders(template) {
+        if !values.iter().any(|(n, _)| *n == name) {
+            return Err(PromptError::Unfilled(name.to_string()));
+        }
+    }
+    let mut text = template.to_string();
+    for (name, value) in values {
+        let placeholder = format!("{{{{{name}}}}}");
+        if !template.contains(&placeholder) {
+            return Err(PromptError::Unused((*name).to_string()));
+        }
+        text = text.replace(&placeholder, value);
+    }
+    Ok(text)
+}
+
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template.split("{{").skip(1).filter_map(|rest| {
+        let name = &rest[..rest.find("}}")?];
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            .then_some(name)
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_placeholders_and_leaves_rust_braces_alone() {
+        let text = render(
+            "fn {{name}}() { {{body}} }",
+            &[("name", "f"), ("body", "1")],
+        )
+        .unwrap();
+        assert_eq!(text, "fn f() { 1 }");
+    }
+
+    #[test]
+    fn missing_and_unknown_values_are_errors() {
+        assert_eq!(
+            render("{{a}} {{b}}", &[("a", "1")]),
+            Err(PromptError::Unfilled("b".to_string()))
+        );
+        assert_eq!(
+            render("{{a}}", &[("a", "1"), ("c", "2")]),
+            Err(PromptError::Unused("c".to_string()))
+        );
+    }
+
+    #[test]
+    fn feedback_and_nudge_prompts_render() {
+        assert!(render(FEEDBACK, &[("report", "E0308")])
+            .unwrap()
+            .contains("E0308"));
+        assert!(render(NO_TOOL_CALL, &[]).unwrap().contains("run_code"));
+        assert!(!SYSTEM.contains("{{"));
+    }
+}
