@@ -4,6 +4,7 @@
 //! The key is only ever read from the environment (or a named variable), never from a config file,
 //! so a committed `kiln.toml` cannot leak one.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub const DEFAULT_SANDBOX_TIMEOUT_SECS: u64 = 120;
 pub const DEFAULT_STREAM_IDLE_SECS: u64 = 60;
 pub const DEFAULT_MAX_RETRIES: u32 = 4;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 250;
+/// Failed attempts on the working tier before the next attempt goes to the full model.
+pub const DEFAULT_ESCALATE_AFTER: u32 = 2;
 /// Files longer than this are sent to the model as extracted context, never whole.
 pub const WHOLE_FILE_MAX_LINES: usize = 200;
 
@@ -87,6 +90,60 @@ impl Models {
             Tier::Full => &self.full,
         }
     }
+
+    fn set(&mut self, tier: Tier, model: String) {
+        match tier {
+            Tier::Nano => self.nano = model,
+            Tier::Mini => self.mini = model,
+            Tier::Full => self.full = model,
+        }
+    }
+}
+
+/// Dollars per million tokens, for cost accounting and `--max-cost`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+impl Price {
+    pub fn cost(&self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
+        (prompt_tokens as f64 * self.input_per_mtok
+            + completion_tokens as f64 * self.output_per_mtok)
+            / 1_000_000.0
+    }
+}
+
+/// Per-tier overrides: a tier may use another server and key than the others (say, mini on a
+/// local server, full on OpenAI).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TierSettings {
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub api_key: Option<String>,
+    pub price: Option<Price>,
+}
+
+/// Where one tier's requests go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub base_url: String,
+    pub api_key_env: String,
+    pub api_key: Option<String>,
+}
+
+impl Endpoint {
+    /// The key to send. Local servers usually need none, so only the public endpoint insists.
+    pub fn require_key(&self) -> Result<String> {
+        match &self.api_key {
+            Some(key) => Ok(key.clone()),
+            None if self.base_url.contains("api.openai.com") => Err(ConfigError::MissingKey {
+                key_env: self.api_key_env.clone(),
+            }),
+            None => Ok(String::new()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +153,9 @@ pub struct Config {
     pub api_key_env: String,
     pub api_key: Option<String>,
     pub models: Models,
+    pub tiers: BTreeMap<Tier, TierSettings>,
     pub max_attempts: u32,
+    pub escalate_after: u32,
     pub sandbox_timeout: Duration,
     pub stream_idle: Duration,
     pub max_retries: u32,
@@ -116,7 +175,9 @@ impl Default for Config {
                 mini: "gpt-5.4-mini".to_string(),
                 full: "gpt-5.4".to_string(),
             },
+            tiers: BTreeMap::new(),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            escalate_after: DEFAULT_ESCALATE_AFTER,
             sandbox_timeout: Duration::from_secs(DEFAULT_SANDBOX_TIMEOUT_SECS),
             stream_idle: Duration::from_secs(DEFAULT_STREAM_IDLE_SECS),
             max_retries: DEFAULT_MAX_RETRIES,
@@ -133,6 +194,7 @@ struct FileConfig {
     base_url: Option<String>,
     api_key_env: Option<String>,
     max_attempts: Option<u32>,
+    escalate_after: Option<u32>,
     sandbox_timeout_secs: Option<u64>,
     stream_idle_secs: Option<u64>,
     max_retries: Option<u32>,
@@ -144,9 +206,27 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileTiers {
-    nano: Option<String>,
-    mini: Option<String>,
-    full: Option<String>,
+    nano: Option<FileTier>,
+    mini: Option<FileTier>,
+    full: Option<FileTier>,
+}
+
+/// `mini = "name"` for just a model, or a table for a tier with its own server, key or price.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileTier {
+    Model(String),
+    Table(FileTierTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTierTable {
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    price_in_per_mtok: Option<f64>,
+    price_out_per_mtok: Option<f64>,
 }
 
 impl Config {
@@ -188,12 +268,14 @@ impl Config {
             base_url,
             api_key_env,
             max_attempts,
+            escalate_after,
             sandbox_timeout_secs,
             stream_idle_secs,
             max_retries,
             retry_base_ms,
             tiers,
         } = file;
+        set(&mut self.escalate_after, escalate_after);
         set(&mut self.base_url, base_url);
         set(&mut self.api_key_env, api_key_env);
         set(&mut self.max_attempts, max_attempts);
@@ -210,9 +292,32 @@ impl Config {
             &mut self.retry_base,
             retry_base_ms.map(Duration::from_millis),
         );
-        set(&mut self.models.nano, tiers.nano);
-        set(&mut self.models.mini, tiers.mini);
-        set(&mut self.models.full, tiers.full);
+        for (tier, file_tier) in [
+            (Tier::Nano, tiers.nano),
+            (Tier::Mini, tiers.mini),
+            (Tier::Full, tiers.full),
+        ] {
+            match file_tier {
+                None => {}
+                Some(FileTier::Model(model)) => self.models.set(tier, model),
+                Some(FileTier::Table(table)) => self.apply_tier_table(tier, table),
+            }
+        }
+    }
+
+    fn apply_tier_table(&mut self, tier: Tier, table: FileTierTable) {
+        if let Some(model) = table.model {
+            self.models.set(tier, model);
+        }
+        let settings = self.tiers.entry(tier).or_default();
+        set(&mut settings.base_url, table.base_url.map(Some));
+        set(&mut settings.api_key_env, table.api_key_env.map(Some));
+        if let (Some(input), Some(output)) = (table.price_in_per_mtok, table.price_out_per_mtok) {
+            settings.price = Some(Price {
+                input_per_mtok: input,
+                output_per_mtok: output,
+            });
+        }
     }
 
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
@@ -221,6 +326,10 @@ impl Config {
         set(&mut self.models.mini, env("KILN_MODEL_MINI"));
         set(&mut self.models.full, env("KILN_MODEL_FULL"));
         set(&mut self.max_attempts, parse_env(env, "KILN_MAX_ATTEMPTS")?);
+        set(
+            &mut self.escalate_after,
+            parse_env(env, "KILN_ESCALATE_AFTER")?,
+        );
         set(
             &mut self.sandbox_timeout,
             parse_env(env, "KILN_SANDBOX_TIMEOUT_SECS")?.map(Duration::from_secs),
@@ -234,20 +343,41 @@ impl Config {
             &mut self.retry_base,
             parse_env(env, "KILN_RETRY_BASE_MS")?.map(Duration::from_millis),
         );
-        self.api_key = env(&self.api_key_env).filter(|k| !k.trim().is_empty());
+        let read_key = |name: &str| env(name).filter(|k| !k.trim().is_empty());
+        self.api_key = read_key(&self.api_key_env);
         self.base_url = self.base_url.trim_end_matches('/').to_string();
+        for settings in self.tiers.values_mut() {
+            if let Some(name) = &settings.api_key_env {
+                settings.api_key = read_key(name);
+            }
+        }
         Ok(())
     }
 
-    /// The key to send. Local servers usually need none, so only the public endpoint insists.
-    pub fn require_key(&self) -> Result<String> {
-        match &self.api_key {
-            Some(key) => Ok(key.clone()),
-            None if self.base_url.contains("api.openai.com") => Err(ConfigError::MissingKey {
-                key_env: self.api_key_env.clone(),
-            }),
-            None => Ok(String::new()),
+    /// The server, key variable and key for `tier`: its own where it has them, else the shared ones.
+    pub fn endpoint(&self, tier: Tier) -> Endpoint {
+        let own = self.tiers.get(&tier);
+        let base_url = own
+            .and_then(|t| t.base_url.as_deref())
+            .unwrap_or(&self.base_url)
+            .trim_end_matches('/')
+            .to_string();
+        match own.and_then(|t| t.api_key_env.clone()) {
+            Some(api_key_env) => Endpoint {
+                base_url,
+                api_key: own.and_then(|t| t.api_key.clone()),
+                api_key_env,
+            },
+            None => Endpoint {
+                base_url,
+                api_key_env: self.api_key_env.clone(),
+                api_key: self.api_key.clone(),
+            },
         }
+    }
+
+    pub fn price(&self, tier: Tier) -> Option<Price> {
+        self.tiers.get(&tier).and_then(|t| t.price)
     }
 }
 
@@ -362,7 +492,11 @@ mod tests {
     fn missing_key_is_an_error_only_for_the_public_endpoint() {
         let dir = tempfile::tempdir().unwrap();
         let public = Config::load(dir.path(), &env_of(&[])).unwrap();
-        let err = public.require_key().unwrap_err().to_string();
+        let err = public
+            .endpoint(Tier::Mini)
+            .require_key()
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("OPENAI_API_KEY") && err.contains("OPENAI_BASE_URL"),
             "{err}"
@@ -374,6 +508,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(local.base_url, "http://127.0.0.1:9/v1");
-        assert_eq!(local.require_key().unwrap(), "");
+        assert_eq!(local.endpoint(Tier::Mini).require_key().unwrap(), "");
+    }
+
+    #[test]
+    fn a_tier_can_have_its_own_server_key_and_price() {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::write(
+            repo.path().join("kiln.toml"),
+            "base_url = \"http://127.0.0.1:8080/v1\"\n\
+             [tiers]\nmini = \"local-coder\"\n\
+             [tiers.full]\nmodel = \"big\"\nbase_url = \"https://api.openai.com/v1/\"\n\
+             api_key_env = \"FULL_KEY\"\nprice_in_per_mtok = 2.0\nprice_out_per_mtok = 8.0\n",
+        )
+        .unwrap();
+        let config = Config::load(repo.path(), &env_of(&[("FULL_KEY", "sk-full")])).unwrap();
+        assert_eq!(config.models.mini, "local-coder");
+        assert_eq!(config.models.full, "big");
+        assert_eq!(
+            config.endpoint(Tier::Mini),
+            Endpoint {
+                base_url: "http://127.0.0.1:8080/v1".to_string(),
+                api_key_env: "OPENAI_API_KEY".to_string(),
+                api_key: None,
+            }
+        );
+        let full = config.endpoint(Tier::Full);
+        assert_eq!(full.base_url, "https://api.openai.com/v1");
+        assert_eq!(full.require_key().unwrap(), "sk-full");
+        let price = config.price(Tier::Full).unwrap();
+        assert!((price.cost(1_000_000, 500_000) - 6.0).abs() < 1e-9);
+        assert_eq!(config.price(Tier::Mini), None);
     }
 }

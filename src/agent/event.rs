@@ -40,6 +40,12 @@ pub enum AgentEvent {
     },
     Sandbox(Progress),
     SandboxFinished(Box<RunReport>),
+    /// The working tier failed too often; the next attempt goes to a stronger one.
+    Escalated {
+        from: Tier,
+        to: Tier,
+        after_failures: u32,
+    },
 }
 
 /// How the model answered, counted per tier: the measure of how well a small model uses tools.
@@ -56,7 +62,7 @@ pub enum ReplyKind {
 }
 
 /// Per-tier counters for `--json` and the end-of-run line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TierStats {
     pub requests: u32,
     pub prompt_tokens: u64,
@@ -67,6 +73,8 @@ pub struct TierStats {
     pub no_tool_call: u32,
     /// Milliseconds to the first byte of each reply, in order.
     pub first_token_ms: Vec<u64>,
+    /// Dollars, when the tier has prices configured.
+    pub cost_usd: Option<f64>,
 }
 
 impl TierStats {
@@ -105,6 +113,11 @@ pub enum Outcome {
     ModelFailed(crate::llm::LlmError),
     /// kiln could not set up or run the sandbox: a local problem, not the model's.
     SandboxFailed(String),
+    /// `--max-cost` was reached before a candidate passed.
+    BudgetSpent {
+        spent_usd: f64,
+        last_failure: String,
+    },
 }
 
 #[derive(Debug)]

@@ -23,8 +23,21 @@ use crate::task::{prompt, Task, Verdict};
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
     pub max_attempts: u32,
+    /// The tier the first attempt uses.
     pub tier: Tier,
+    pub escalation: Escalation,
+    /// Stop before the next request once this many dollars are spent (needs prices in config).
+    pub max_cost_usd: Option<f64>,
     pub sandbox: SandboxConfig,
+}
+
+/// When to hand the task to a stronger model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escalation {
+    /// Stay on the starting tier (`--tier` given).
+    Pinned,
+    /// After this many failed attempts on the current tier, continue on `to`.
+    After { failures: u32, to: Tier },
 }
 
 pub async fn run(
@@ -84,9 +97,33 @@ impl Run<'_> {
         let tools = vec![tools::run_code_tool(task.tool_description())];
         let mut conversation = task.messages();
         let mut last_failure = "the model never produced a candidate".to_string();
+        let mut history: Vec<String> = Vec::new();
+        let mut tier = settings.tier;
+        let mut failures_on_tier = 0;
         for attempt in 1..=settings.max_attempts {
             self.attempts = attempt;
-            let tier = settings.tier;
+            if let Escalation::After { failures, to } = settings.escalation {
+                if tier != to && failures > 0 && failures_on_tier >= failures {
+                    self.emit(AgentEvent::Escalated {
+                        from: tier,
+                        to,
+                        after_failures: failures_on_tier,
+                    });
+                    tier = to;
+                    failures_on_tier = 0;
+                    conversation = escalated_conversation(task, &history, &last_failure);
+                }
+            }
+            if let Some(limit) = settings.max_cost_usd {
+                let spent = self.spent_usd();
+                if spent >= limit {
+                    return Outcome::BudgetSpent {
+                        spent_usd: spent,
+                        last_failure,
+                    };
+                }
+            }
+            failures_on_tier += 1;
             self.emit(AgentEvent::AttemptStarted {
                 attempt,
                 max_attempts: settings.max_attempts,
@@ -99,9 +136,14 @@ impl Run<'_> {
             };
             conversation.push(messages::assistant(&reply));
             let (kind, candidate) = read_candidate(&reply);
+            let price = llm.price(tier);
             let stats = self.stats.entry(tier).or_default();
             stats.requests += 1;
             stats.count_reply(&kind, reply.usage);
+            if let (Some(price), Some(usage)) = (price, reply.usage) {
+                *stats.cost_usd.get_or_insert(0.0) +=
+                    price.cost(usage.prompt_tokens, usage.completion_tokens);
+            }
             self.emit(AgentEvent::ReplyReceived {
                 kind,
                 usage: reply.usage,
@@ -112,6 +154,7 @@ impl Run<'_> {
                 Err(feedback) => {
                     respond(&mut conversation, &reply, &feedback);
                     last_failure = "the model did not produce usable code".to_string();
+                    history.push(format!("attempt {attempt} ({tier}): {last_failure}"));
                     continue;
                 }
             };
@@ -122,6 +165,10 @@ impl Run<'_> {
                         reason: reason.clone(),
                     });
                     respond(&mut conversation, &reply, &reason);
+                    history.push(format!(
+                        "attempt {attempt} ({tier}): {}",
+                        first_line(&reason)
+                    ));
                     last_failure = reason;
                     continue;
                 }
@@ -161,11 +208,19 @@ impl Run<'_> {
                     let text = prompt::render(prompt::FEEDBACK, &[("report", &feedback)])
                         .unwrap_or_else(|_| feedback.clone());
                     respond(&mut conversation, &reply, &text);
+                    history.push(format!(
+                        "attempt {attempt} ({tier}): {}",
+                        first_line(&feedback)
+                    ));
                     last_failure = feedback;
                 }
             }
         }
         Outcome::Exhausted { last_failure }
+    }
+
+    fn spent_usd(&self) -> f64 {
+        self.stats.values().filter_map(|s| s.cost_usd).sum()
     }
 
     async fn ask(
@@ -197,6 +252,26 @@ impl Run<'_> {
             .extend(first_tokens);
         result
     }
+}
+
+/// A fresh start for a stronger tier: the task, a one-line summary per failed attempt, and the
+/// last failure in full. The weaker model's whole transcript would cost more and mislead.
+fn escalated_conversation(task: &dyn Task, history: &[String], last_failure: &str) -> Vec<Message> {
+    let mut conversation = task.messages();
+    let text = prompt::render(
+        prompt::ESCALATION,
+        &[
+            ("history", &history.join("\n")),
+            ("last_failure", last_failure),
+        ],
+    )
+    .unwrap_or_else(|_| last_failure.to_string());
+    conversation.push(messages::user(text));
+    conversation
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
 /// The candidate in a reply, or the message that tells the model what to do instead.

@@ -8,7 +8,7 @@ use kiln_sandbox::SandboxConfig;
 use super::progress::{Live, ProgressPrinter};
 use super::report::{usage_line, JsonResult, ResultKind};
 use super::Exit;
-use crate::agent::{self, AgentEvent, AgentSettings, Outcome};
+use crate::agent::{self, AgentEvent, AgentSettings, Escalation, Outcome};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::llm::LlmClient;
@@ -36,9 +36,14 @@ pub struct GenTestsArgs {
     /// How many model replies to try before giving up [default: 4, or max_attempts in kiln.toml].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: Option<u32>,
-    /// The model tier to use.
-    #[arg(long, value_enum, default_value = "mini")]
-    pub tier: Tier,
+    /// Pin one model tier. Default: start on mini and escalate to full after `escalate_after`
+    /// failed attempts (2 unless kiln.toml says otherwise).
+    #[arg(long, value_enum)]
+    pub tier: Option<Tier>,
+    /// Stop before the next request once this many US dollars are spent. Needs prices for the
+    /// tiers in kiln.toml (`price_in_per_mtok`, `price_out_per_mtok` under [tiers.NAME]).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
 }
 
 pub async fn run(args: GenTestsArgs) -> Exit {
@@ -96,9 +101,28 @@ impl GenTestsRun {
             Ok(llm) => llm,
             Err(e) => return self.finish(ResultKind::InputError, Exit::Usage, &e.to_string()),
         };
+        let escalation = match args.tier {
+            Some(_) => Escalation::Pinned,
+            None => Escalation::After {
+                failures: config.escalate_after,
+                to: Tier::Full,
+            },
+        };
+        if let Some(limit) = args.max_cost {
+            let tiers = [args.tier.unwrap_or(Tier::Mini), Tier::Full];
+            if let Some(unpriced) = tiers.iter().find(|t| config.price(**t).is_none()) {
+                let message = format!(
+                    "--max-cost {limit} needs prices for the {unpriced} tier: set price_in_per_mtok and \
+                     price_out_per_mtok under [tiers.{unpriced}] in kiln.toml"
+                );
+                return self.finish(ResultKind::InputError, Exit::Usage, &message);
+            }
+        }
         let settings = AgentSettings {
             max_attempts: args.max_attempts.unwrap_or(config.max_attempts),
-            tier: args.tier,
+            tier: args.tier.unwrap_or(Tier::Mini),
+            escalation,
+            max_cost_usd: args.max_cost,
             sandbox: SandboxConfig {
                 timeout: config.sandbox_timeout,
                 ..SandboxConfig::default()
@@ -173,6 +197,17 @@ impl GenTestsRun {
                 let message = format!(
                     "no passing tests after {} attempt(s); {label} is unchanged. Last failure:\n{}",
                     summary.attempts,
+                    indent(&last_failure),
+                    label = task.location().relative_path.display()
+                );
+                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &message)
+            }
+            Outcome::BudgetSpent {
+                spent_usd,
+                last_failure,
+            } => {
+                let message = format!(
+                    "stopped at ${spent_usd:.4} (--max-cost) without passing tests; {label} is unchanged. Last failure:\n{}",
                     indent(&last_failure),
                     label = task.location().relative_path.display()
                 );

@@ -73,6 +73,13 @@ impl<W: Write> ProgressPrinter<W> {
             }
             AgentEvent::Sandbox(progress) => self.sandbox(progress),
             AgentEvent::SandboxFinished(report) => self.line(&describe_report(report)),
+            AgentEvent::Escalated {
+                from,
+                to,
+                after_failures,
+            } => self.line(&format!(
+                "escalating from {from} to {to} after {after_failures} failed attempt(s)"
+            )),
         }
     }
 

@@ -5,16 +5,17 @@
 //! default for a low time to first token; a server that answers a streamed request with nothing
 //! at all is asked again without streaming, and remembered.
 
+mod classify;
 mod error;
 pub mod messages;
 mod reply;
 pub mod tools;
+mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_openai::config::OpenAIConfig;
-use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
     ChatCompletionNamedToolChoice, ChatCompletionStreamOptions, ChatCompletionToolChoiceOption,
     ChatCompletionTools, CreateChatCompletionRequest,
@@ -22,13 +23,12 @@ use async_openai::types::chat::{
 use async_openai::Client;
 use futures::StreamExt;
 
-use crate::config::{Config, ConfigError, Models, Tier};
+use crate::config::{Config, ConfigError, Price, Tier};
+pub use classify::{Classification, ClassifyPath};
 pub use error::LlmError;
 pub use messages::Message;
 pub use reply::{Reply, StreamAssembler, ToolCall, Usage};
 
-/// Long enough for a slow local server to accept, short enough that a wrong port fails fast.
-const CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// Retry delays never grow past this, whatever the attempt count.
 const MAX_BACKOFF_MS: u64 = 30_000;
 
@@ -61,45 +61,76 @@ pub struct ChatRequest<'a> {
     pub force_tool: Option<&'a str>,
 }
 
-pub struct LlmClient {
+/// One tier's server and model.
+struct TierClient {
     client: Client<OpenAIConfig>,
     base_url: String,
-    models: Models,
+    model: String,
+    price: Option<Price>,
+}
+
+struct TierClients {
+    nano: TierClient,
+    mini: TierClient,
+    full: TierClient,
+}
+
+pub struct LlmClient {
+    tiers: TierClients,
     max_retries: u32,
     retry_base: Duration,
     stream_idle: Duration,
+    /// Servers seen to answer a streamed request with nothing: asked without streaming from then on.
     streaming_broken: AtomicBool,
+    /// Servers seen to reject `response_format`: classified with prompt-only answers from then on.
+    structured_output_broken: AtomicBool,
 }
 
 impl LlmClient {
+    /// Fails when a tier needs a key that is not set, before any request is made.
     pub fn new(config: &Config) -> Result<LlmClient, ConfigError> {
-        let key = config.require_key()?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
-            .build()
-            .unwrap_or_default();
-        let openai_config = OpenAIConfig::new()
-            .with_api_base(config.base_url.clone())
-            .with_api_key(key);
-        let client =
-            Client::with_config(openai_config).with_http_service(ReqwestService::new(http));
+        let tier_client = |tier: Tier| -> Result<TierClient, ConfigError> {
+            let endpoint = config.endpoint(tier);
+            let key = endpoint.require_key()?;
+            Ok(TierClient {
+                client: transport::client(&endpoint.base_url, &key),
+                base_url: endpoint.base_url,
+                model: config.models.for_tier(tier).to_string(),
+                price: config.price(tier),
+            })
+        };
         Ok(LlmClient {
-            client,
-            base_url: config.base_url.clone(),
-            models: config.models.clone(),
+            tiers: TierClients {
+                nano: tier_client(Tier::Nano)?,
+                mini: tier_client(Tier::Mini)?,
+                full: tier_client(Tier::Full)?,
+            },
             max_retries: config.max_retries,
             retry_base: config.retry_base,
             stream_idle: config.stream_idle,
             streaming_broken: AtomicBool::new(false),
+            structured_output_broken: AtomicBool::new(false),
         })
     }
 
-    pub fn model(&self, tier: Tier) -> &str {
-        self.models.for_tier(tier)
+    fn tier(&self, tier: Tier) -> &TierClient {
+        match tier {
+            Tier::Nano => &self.tiers.nano,
+            Tier::Mini => &self.tiers.mini,
+            Tier::Full => &self.tiers.full,
+        }
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    pub fn model(&self, tier: Tier) -> &str {
+        &self.tier(tier).model
+    }
+
+    pub fn base_url(&self, tier: Tier) -> &str {
+        &self.tier(tier).base_url
+    }
+
+    pub fn price(&self, tier: Tier) -> Option<Price> {
+        self.tier(tier).price
     }
 
     /// One model turn, retried on transient failures.
@@ -108,14 +139,28 @@ impl LlmClient {
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
+        self.with_retries(on_event, async |on_event| {
+            self.chat_once(request, on_event).await
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retries are spent. The delay is
+    /// the server's hint (`Retry-After`, "try again in 2s") when it gave one, else backoff.
+    async fn with_retries<T>(
+        &self,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+        mut attempt: impl AsyncFnMut(&mut (dyn FnMut(LlmEvent) + Send)) -> Result<T, LlmError>,
+    ) -> Result<T, LlmError> {
         let mut retry = 0;
         loop {
-            match self.chat_once(request, on_event).await {
-                Ok(reply) => return Ok(reply),
+            let (result, header_hint) = transport::with_retry_hint(attempt(on_event)).await;
+            match result {
+                Ok(value) => return Ok(value),
                 Err(error) if error.is_retryable() && retry < self.max_retries => {
                     retry += 1;
-                    let delay = error
-                        .retry_after()
+                    let delay = header_hint
+                        .or_else(|| error.retry_after())
                         .unwrap_or_else(|| backoff(self.retry_base, retry));
                     on_event(LlmEvent::Retrying {
                         retry,
@@ -144,12 +189,13 @@ impl LlmClient {
             on_event(LlmEvent::StreamFallback);
         }
         let started = Instant::now();
-        let response = self
+        let tier = self.tier(request.tier);
+        let response = tier
             .client
             .chat()
             .create(self.build(request, Streaming::No))
             .await
-            .map_err(|e| LlmError::from_openai(e, &self.base_url))?;
+            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
         on_event(LlmEvent::FirstToken {
             after: started.elapsed(),
         });
@@ -166,12 +212,13 @@ impl LlmClient {
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<StreamAssembler, LlmError> {
         let started = Instant::now();
-        let mut stream = self
+        let tier = self.tier(request.tier);
+        let mut stream = tier
             .client
             .chat()
             .create_stream(self.build(request, Streaming::Yes))
             .await
-            .map_err(|e| LlmError::from_openai(e, &self.base_url))?;
+            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
         let mut assembler = StreamAssembler::default();
         loop {
             let next = tokio::time::timeout(self.stream_idle, stream.next())
@@ -186,7 +233,7 @@ impl LlmClient {
                     on_event(LlmEvent::BadChunkSkipped(format!("{e}: {content}")));
                     continue;
                 }
-                Some(Err(e)) => return Err(LlmError::from_openai(e, &self.base_url)),
+                Some(Err(e)) => return Err(LlmError::from_openai(e, &tier.base_url)),
             };
             if assembler.is_empty() {
                 on_event(LlmEvent::FirstToken {
@@ -200,6 +247,11 @@ impl LlmClient {
             if !delta.arguments.is_empty() {
                 on_event(LlmEvent::ToolArgumentsDelta(delta.arguments));
             }
+        }
+        if assembler.cut_short() {
+            return Err(LlmError::Transport(
+                "the stream ended before the reply was complete".to_string(),
+            ));
         }
         Ok(assembler)
     }

@@ -84,6 +84,7 @@ fn finish_reason_name(reason: FinishReason) -> String {
 pub struct StreamAssembler {
     reply: Reply,
     chunks_seen: usize,
+    choices_seen: usize,
 }
 
 /// What one chunk added, for live display.
@@ -104,6 +105,7 @@ impl StreamAssembler {
             });
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            self.choices_seen += 1;
             if let Some(reason) = choice.finish_reason {
                 self.reply.finish_reason = Some(finish_reason_name(reason));
             }
@@ -143,6 +145,12 @@ impl StreamAssembler {
     /// requests with an empty 200.
     pub fn is_empty(&self) -> bool {
         self.chunks_seen == 0
+    }
+
+    /// The reply started but never said it was complete (no finish_reason): the connection was
+    /// cut and its end may be missing. A stream with no choices at all is merely empty.
+    pub fn cut_short(&self) -> bool {
+        self.choices_seen > 0 && self.reply.finish_reason.is_none()
     }
 
     pub fn finish(mut self) -> Reply {

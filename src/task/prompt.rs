@@ -5,6 +5,7 @@ pub const SYSTEM: &str = include_str!("../../prompts/system.md");
 pub const GEN_TESTS: &str = include_str!("../../prompts/gen_tests.md");
 pub const FEEDBACK: &str = include_str!("../../prompts/feedback.md");
 pub const NO_TOOL_CALL: &str = include_str!("../../prompts/no_tool_call.md");
+pub const ESCALATION: &str = include_str!("../../prompts/escalation.md");
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PromptError {
@@ -75,6 +76,12 @@ mod tests {
             .unwrap()
             .contains("E0308"));
         assert!(render(NO_TOOL_CALL, &[]).unwrap().contains("run_code"));
+        let escalation = render(
+            ESCALATION,
+            &[("history", "attempt 1"), ("last_failure", "E0425")],
+        )
+        .unwrap();
+        assert!(escalation.contains("attempt 1") && escalation.contains("E0425"));
         assert!(!SYSTEM.contains("{{"));
     }
 }

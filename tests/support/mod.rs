@@ -22,9 +22,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod llm;
 mod reply;
 mod server;
 
 pub use cli::{cargo_test, kiln, kiln_with_env, DemoCrate, Run};
+pub use llm::{client as llm_client, config as test_config};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};

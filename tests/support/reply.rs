@@ -28,6 +28,9 @@ pub enum Reply {
     /// HTTP 200 with an empty body and (when streamed) no `[DONE]`:
     /// a real llama-cpp-python quirk for streamed tool requests.
     EmptyOk,
+    /// A well-formed completion whose `choices` is empty (streamed: only
+    /// the usage chunk, if asked for, and `[DONE]`).
+    NoChoices,
 }
 
 impl Reply {
@@ -95,6 +98,11 @@ pub struct ReplyOptions {
     pub usage: Option<(u32, u32)>,
     /// `HttpError` only: adds a `Retry-After: N` header.
     pub retry_after_secs: Option<u64>,
+    /// Streamed only: send just the first N events, then close the
+    /// connection (no final chunk, no `[DONE]`): a connection dropped mid-stream.
+    pub truncate_after_events: Option<usize>,
+    /// Streamed only: an SSE event whose data is not JSON, sent before event N.
+    pub garbage_event_before: Option<usize>,
     /// Overrides `finish_reason` ("stop" / "tool_calls" by default). Must be
     /// one of stop, length, tool_calls, content_filter, function_call or
     /// async-openai fails to parse the answer.
@@ -168,7 +176,7 @@ fn parts(reply: &Reply) -> (Option<&str>, Option<(&str, &str)>) {
             name,
             arguments,
         } => (Some(text), Some((name, arguments))),
-        Reply::HttpError { .. } | Reply::EmptyOk => (None, None),
+        Reply::HttpError { .. } | Reply::EmptyOk | Reply::NoChoices => (None, None),
     }
 }
 
@@ -192,6 +200,34 @@ pub(crate) fn render(reply: &Reply, opts: &ReplyOptions, req: &RequestInfo) -> R
                 "application/json"
             },
         },
+        Reply::NoChoices => {
+            let base = json!({
+                "id": format!("chatcmpl-scripted-{}", req.seq),
+                "created": CREATED,
+                "model": req.model,
+                "choices": [],
+            });
+            if req.stream {
+                let mut events = Vec::new();
+                if req.include_usage {
+                    let mut usage_chunk = base.clone();
+                    usage_chunk["object"] = json!("chat.completion.chunk");
+                    usage_chunk["usage"] =
+                        json!({"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1});
+                    events.push(format!("data: {usage_chunk}\n\n"));
+                }
+                events.push("data: [DONE]\n\n".to_string());
+                Rendered::Sse(events)
+            } else {
+                let mut body = base;
+                body["object"] = json!("chat.completion");
+                Rendered::Json {
+                    status: 200,
+                    body: body.to_string(),
+                    extra_headers: Vec::new(),
+                }
+            }
+        }
         _ => {
             let (text, call) = parts(reply);
             let finish = opts
@@ -342,5 +378,14 @@ fn stream_events(
         .map(|e| format!("data: {e}\n\n"))
         .collect();
     out.push("data: [DONE]\n\n".to_string());
+    if let Some(index) = opts.garbage_event_before {
+        out.insert(
+            index.min(out.len()),
+            "data: {this is not json\n\n".to_string(),
+        );
+    }
+    if let Some(keep) = opts.truncate_after_events {
+        out.truncate(keep);
+    }
     out
 }

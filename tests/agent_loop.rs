@@ -1,0 +1,204 @@
+//! The loop's handling of small-model failure modes, tiers and budgets, through the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::Value;
+use support::{kiln, kiln_with_env, DemoCrate, Reply, ScriptedServer};
+
+const SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]); }\n}\n";
+const WRONG_SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a,b\"), vec![\"b\"]); }\n}\n";
+
+fn last_message(request: &Value) -> Value {
+    request["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_tool_json_and_unknown_tools_go_back_as_tool_errors() {
+    let demo = DemoCrate::new();
+    let before = demo.read_lib();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_call("run_code", "{\"code\": \"fn a("));
+    server.push(Reply::tool_call(
+        "execute_python",
+        "{\"code\": \"print(1)\"}",
+    ));
+    server.push(Reply::tool_code(SPLIT_TEST));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "split_fields",
+            "--json",
+            "--tier",
+            "mini",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let requests = server.chat_requests();
+    let schema_error = last_message(&requests[1]);
+    assert_eq!(schema_error["role"], "tool");
+    assert!(schema_error["content"]
+        .as_str()
+        .unwrap()
+        .contains("\"required\":[\"code\"]"));
+    let unknown = last_message(&requests[2]);
+    assert!(unknown["content"]
+        .as_str()
+        .unwrap()
+        .contains("no tool named `execute_python`"));
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mini = &result["tiers"]["mini"];
+    assert_eq!(mini["tool_calls_rejected"], 2);
+    assert_eq!(mini["tool_calls_well_formed"], 1);
+    assert_eq!(
+        demo.read_lib(),
+        before,
+        "--json without --yes writes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failures_on_mini_escalate_to_full_with_a_summary() {
+    let demo = DemoCrate::new();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(WRONG_SPLIT_TEST));
+    server.push(Reply::tool_code(WRONG_SPLIT_TEST));
+    server.push(Reply::tool_code(SPLIT_TEST));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "split_fields",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let requests = server.chat_requests();
+    let models: Vec<&str> = requests
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, vec!["gpt-5.4-mini", "gpt-5.4-mini", "gpt-5.4"]);
+    let escalated = &requests[2]["messages"];
+    assert_eq!(
+        escalated.as_array().unwrap().len(),
+        3,
+        "system, task, summary: not mini's transcript"
+    );
+    let summary = last_message(&requests[2])["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        summary.contains("attempt 1 (mini)") && summary.contains("attempt 2 (mini)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("splits"),
+        "the last failure is included: {summary}"
+    );
+    assert!(
+        run.stderr.contains("escalating from mini to full after 2"),
+        "{}",
+        run.describe()
+    );
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["tiers"]["mini"]["requests"], 2);
+    assert_eq!(result["tiers"]["full"]["requests"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_tier_never_escalates() {
+    let demo = DemoCrate::new();
+    let server = ScriptedServer::start().await;
+    for _ in 0..3 {
+        server.push(Reply::tool_code(WRONG_SPLIT_TEST));
+    }
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "split_fields",
+            "--tier",
+            "mini",
+            "--max-attempts",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(server
+        .chat_requests()
+        .iter()
+        .all(|r| r["model"] == "gpt-5.4-mini"));
+    assert!(
+        run.stderr.contains("left: [\"a\", \"b\"]") || run.stderr.contains("splits"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_cost_stops_before_the_next_request() {
+    let demo = DemoCrate::new();
+    let config = demo.write(
+        "kiln.toml",
+        "[tiers.mini]\nmodel = \"gpt-5.4-mini\"\nprice_in_per_mtok = 1000000.0\nprice_out_per_mtok = 0.0\n\
+         [tiers.full]\nmodel = \"gpt-5.4\"\nprice_in_per_mtok = 1000000.0\nprice_out_per_mtok = 0.0\n",
+    );
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(WRONG_SPLIT_TEST));
+    server.push(Reply::tool_code(SPLIT_TEST));
+    let run = kiln_with_env(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "split_fields",
+            "--max-cost",
+            "0.5",
+        ],
+        &[("KILN_CONFIG", config.to_str().unwrap())],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(run.stderr.contains("(--max-cost)"), "{}", run.describe());
+    assert_eq!(
+        server.chat_requests().len(),
+        1,
+        "the budget was spent by the first reply"
+    );
+
+    let plain = DemoCrate::new();
+    let unpriced = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            plain.lib_rs().to_str().unwrap(),
+            "--max-cost",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(unpriced.code, Some(2), "{}", unpriced.describe());
+    assert!(
+        unpriced.stderr.contains("price_in_per_mtok"),
+        "{}",
+        unpriced.describe()
+    );
+}

@@ -1,0 +1,272 @@
+//! Fault injection at the model-server boundary: for each fault, the outcome, how many requests
+//! it took, and (where a server asked for one) a lower bound on the wait.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use kiln::config::Tier;
+use kiln::llm::tools::{run_code_tool, RUN_CODE};
+use kiln::llm::{messages, ChatRequest, LlmClient, LlmError, LlmEvent, Reply as ModelReply};
+use support::{llm_client, Reply, ReplyOptions, ScriptedServer};
+
+const CODE: &str = "#[test]\nfn t() { assert_eq!(1 + 1, 2); }";
+
+async fn ask(llm: &LlmClient) -> (Result<ModelReply, LlmError>, Vec<LlmEvent>) {
+    let conversation = vec![messages::user("write a test")];
+    let tools = vec![run_code_tool("runs code")];
+    let request = ChatRequest {
+        tier: Tier::Mini,
+        messages: &conversation,
+        tools: &tools,
+        force_tool: Some(RUN_CODE),
+    };
+    let mut events = Vec::new();
+    let result = tokio::time::timeout(
+        Duration::from_secs(60),
+        llm.chat(&request, &mut |e| events.push(e)),
+    )
+    .await
+    .expect("a chat call must never hang");
+    (result, events)
+}
+
+fn retries(events: &[LlmEvent]) -> Vec<Duration> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LlmEvent::Retrying { delay, .. } => Some(*delay),
+            _ => None,
+        })
+        .collect()
+}
+
+fn code_of(reply: &ModelReply) -> String {
+    let args: serde_json::Value = serde_json::from_str(&reply.tool_calls[0].arguments).unwrap();
+    args["code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_waits_as_told_then_succeeds() {
+    let server = ScriptedServer::start().await;
+    server.push_with(
+        Reply::rate_limit(),
+        ReplyOptions {
+            retry_after_secs: Some(1),
+            ..ReplyOptions::default()
+        },
+    );
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
+    let started = Instant::now();
+    let (result, events) = ask(&llm).await;
+    assert_eq!(code_of(&result.unwrap()), CODE);
+    assert_eq!(
+        retries(&events),
+        vec![Duration::from_secs(1)],
+        "Retry-After is honoured exactly"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(server.chat_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limit_message_hint_is_used_without_a_header() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::http_error(
+        429,
+        "Rate limit reached. Please try again in 300ms.",
+    ));
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
+    let (result, events) = ask(&llm).await;
+    assert!(result.is_ok());
+    assert_eq!(retries(&events), vec![Duration::from_millis(300)]);
+}
+
+#[tokio::test]
+async fn server_error_then_success() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::http_error(500, "boom"));
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
+    let (result, events) = ask(&llm).await;
+    assert_eq!(code_of(&result.unwrap()), CODE);
+    assert_eq!(retries(&events).len(), 1);
+    assert_eq!(server.chat_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_the_last_error_is_reported() {
+    let server = ScriptedServer::start().await;
+    for _ in 0..3 {
+        server.push(Reply::http_error(503, "still down"));
+    }
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
+    let (result, events) = ask(&llm).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, LlmError::Server { status: 503, .. }), "{err}");
+    assert_eq!(retries(&events).len(), 2);
+    assert_eq!(server.chat_requests().len(), 3);
+}
+
+#[tokio::test]
+async fn connection_dropped_mid_stream_is_retried() {
+    let server = ScriptedServer::start().await;
+    server.push_with(
+        Reply::tool_code(CODE),
+        ReplyOptions {
+            truncate_after_events: Some(3),
+            ..ReplyOptions::default()
+        },
+    );
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
+    let (result, events) = ask(&llm).await;
+    assert_eq!(
+        code_of(&result.unwrap()),
+        CODE,
+        "the retry's whole reply, not the cut one"
+    );
+    assert_eq!(retries(&events).len(), 1);
+}
+
+#[tokio::test]
+async fn a_garbage_sse_line_is_skipped_not_fatal() {
+    let server = ScriptedServer::start().await;
+    server.push_with(
+        Reply::tool_code(CODE),
+        ReplyOptions {
+            garbage_event_before: Some(2),
+            ..ReplyOptions::default()
+        },
+    );
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
+    let (result, events) = ask(&llm).await;
+    assert_eq!(code_of(&result.unwrap()), CODE);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, LlmEvent::BadChunkSkipped(_))));
+    assert_eq!(server.chat_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn empty_choices_is_an_empty_reply_not_a_crash() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::NoChoices);
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
+    let (result, _) = ask(&llm).await;
+    let reply = result.unwrap();
+    assert!(reply.tool_calls.is_empty() && reply.content.is_empty());
+}
+
+#[tokio::test]
+async fn an_idle_stream_is_abandoned_and_retried() {
+    let server = ScriptedServer::start().await;
+    server.push_with(
+        Reply::tool_code(CODE),
+        ReplyOptions {
+            delay_ms_between_chunks: 3_000,
+            ..ReplyOptions::default()
+        },
+    );
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client(
+        &server.base_url(),
+        &[("KILN_MAX_RETRIES", "1"), ("KILN_STREAM_IDLE_SECS", "1")],
+    );
+    let (result, events) = ask(&llm).await;
+    assert_eq!(code_of(&result.unwrap()), CODE);
+    assert_eq!(retries(&events).len(), 1);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, LlmEvent::Retrying { reason, .. } if reason.contains("silent"))));
+}
+
+#[tokio::test]
+async fn repeated_tool_names_in_every_chunk_are_assembled_once() {
+    let server = ScriptedServer::start().await;
+    server.push_with(
+        Reply::tool_code(CODE),
+        ReplyOptions {
+            repeat_tool_name_in_every_chunk: true,
+            ..ReplyOptions::default()
+        },
+    );
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
+    let reply = ask(&llm).await.0.unwrap();
+    assert_eq!(reply.tool_calls.len(), 1);
+    assert_eq!(reply.tool_calls[0].name, "run_code");
+    assert_eq!(code_of(&reply), CODE);
+}
+
+#[tokio::test]
+async fn auth_and_not_found_are_not_retried_and_say_what_to_check() {
+    for (status, check) in [(401, "Check the key"), (404, "Check the model name")] {
+        let server = ScriptedServer::start().await;
+        server.push(Reply::http_error(status, "nope"));
+        let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "3")]);
+        let (result, events) = ask(&llm).await;
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains(check), "{status}: {message}");
+        assert!(retries(&events).is_empty());
+        assert_eq!(server.chat_requests().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn classify_uses_structured_output_and_falls_back_when_rejected() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text("{\"answer\": \"no\"}"));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
+    let answer = llm
+        .classify(
+            "Does `fn id(x: u8) -> u8 { x }` need tests?",
+            &["yes", "no"],
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.answer, "no");
+    assert_eq!(answer.path, kiln::llm::ClassifyPath::StructuredOutput);
+    let sent = &server.chat_requests()[0];
+    assert_eq!(sent["model"], "gpt-5.4-nano");
+    assert_eq!(sent["response_format"]["type"], "json_schema");
+    assert_eq!(
+        sent["response_format"]["json_schema"]["schema"]["properties"]["answer"]["enum"][1],
+        "no"
+    );
+
+    let server = ScriptedServer::start().await;
+    server.push(Reply::http_error(
+        400,
+        "response_format json_schema is not supported",
+    ));
+    server.push(Reply::text("Yes."));
+    server.push(Reply::text("no"));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
+    let first = llm
+        .classify("q1", &["yes", "no"], &mut |_| {})
+        .await
+        .unwrap();
+    let second = llm
+        .classify("q2", &["yes", "no"], &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.answer.as_str(), first.path),
+        ("yes", kiln::llm::ClassifyPath::PromptOnly)
+    );
+    assert_eq!(
+        (second.answer.as_str(), second.path),
+        ("no", kiln::llm::ClassifyPath::PromptOnly)
+    );
+    let sent = server.chat_requests();
+    assert_eq!(
+        sent.len(),
+        3,
+        "the rejection is remembered: q2 goes straight to the prompt-only path"
+    );
+    assert!(sent[2].get("response_format").is_none());
+}
