@@ -341,6 +341,18 @@ mod tests {
         }
     }
 
+    /// Front ends spawn the loop on a runtime (the TUI runs several at once), so its future must be
+    /// `Send`; this fails to compile if it stops being so.
+    #[allow(dead_code)]
+    fn run_is_spawnable(
+        task: &'static dyn Task,
+        llm: &'static LlmClient,
+        settings: &'static AgentSettings,
+        events: &'static UnboundedSender<AgentEvent>,
+    ) -> tokio::task::JoinHandle<RunSummary> {
+        tokio::spawn(run(task, llm, settings, events))
+    }
+
     #[test]
     fn candidates_come_from_tool_calls_then_fenced_code() {
         let tool = Reply {

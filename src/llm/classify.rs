@@ -11,7 +11,7 @@ use async_openai::types::chat::{
 };
 use serde_json::json;
 
-use super::{messages, LlmClient, LlmError, LlmEvent, Reply, Usage};
+use super::{messages, Call, LlmClient, LlmError, LlmEvent, Usage};
 use crate::config::Tier;
 use crate::task::prompt;
 
@@ -98,15 +98,13 @@ impl LlmClient {
             ..Default::default()
         };
         let reply = self
-            .with_retries(on_event, async |_| {
-                let response = tier
-                    .client
-                    .chat()
-                    .create(request.clone())
-                    .await
-                    .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-                Ok(Reply::from_response(response))
-            })
+            .with_retries(
+                Call::Plain {
+                    tier: Tier::Nano,
+                    request: &request,
+                },
+                on_event,
+            )
             .await?;
         let answer = pick_option(&reply.content, options).ok_or_else(|| {
             LlmError::Protocol(format!(

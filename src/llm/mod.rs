@@ -89,11 +89,12 @@ pub struct LlmClient {
 impl LlmClient {
     /// Fails when a tier needs a key that is not set, before any request is made.
     pub fn new(config: &Config) -> Result<LlmClient, ConfigError> {
+        let http = transport::http_client();
         let tier_client = |tier: Tier| -> Result<TierClient, ConfigError> {
             let endpoint = config.endpoint(tier);
             let key = endpoint.require_key()?;
             Ok(TierClient {
-                client: transport::client(&endpoint.base_url, &key),
+                client: transport::client(&http, &endpoint.base_url, &key),
                 base_url: endpoint.base_url,
                 model: config.models.for_tier(tier).to_string(),
                 price: config.price(tier),
@@ -139,22 +140,20 @@ impl LlmClient {
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
-        self.with_retries(on_event, async |on_event| {
-            self.chat_once(request, on_event).await
-        })
-        .await
+        self.with_retries(Call::Chat(request), on_event).await
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent. The delay is
     /// the server's hint (`Retry-After`, "try again in 2s") when it gave one, else backoff.
-    async fn with_retries<T>(
+    async fn with_retries(
         &self,
+        call: Call<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
-        mut attempt: impl AsyncFnMut(&mut (dyn FnMut(LlmEvent) + Send)) -> Result<T, LlmError>,
-    ) -> Result<T, LlmError> {
+    ) -> Result<Reply, LlmError> {
         let mut retry = 0;
         loop {
-            let (result, header_hint) = transport::with_retry_hint(attempt(on_event)).await;
+            let (result, header_hint) =
+                transport::with_retry_hint(self.attempt(&call, on_event)).await;
             match result {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_retryable() && retry < self.max_retries => {
@@ -171,6 +170,26 @@ impl LlmClient {
                     tokio::time::sleep(delay).await;
                 }
                 Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+    ) -> Result<Reply, LlmError> {
+        match call {
+            Call::Chat(request) => self.chat_once(request, on_event).await,
+            Call::Plain { tier, request } => {
+                let tier = self.tier(*tier);
+                let response = tier
+                    .client
+                    .chat()
+                    .create((*request).clone())
+                    .await
+                    .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
+                Ok(Reply::from_response(response))
             }
         }
     }
@@ -279,6 +298,17 @@ impl LlmClient {
             ..Default::default()
         }
     }
+}
+
+/// One kind of request the retry loop can repeat.
+enum Call<'a> {
+    /// A tool-using turn, streamed where the server allows.
+    Chat(&'a ChatRequest<'a>),
+    /// A prebuilt, non-streamed request (the nano gate).
+    Plain {
+        tier: Tier,
+        request: &'a CreateChatCompletionRequest,
+    },
 }
 
 enum Streaming {

@@ -19,11 +19,17 @@ tokio::task_local! {
     static RETRY_HINT: Cell<Option<Duration>>;
 }
 
-pub fn client(base_url: &str, api_key: &str) -> Client<OpenAIConfig> {
-    let http = reqwest::Client::builder()
+/// One HTTP client for all tiers: one connection pool, and TLS roots loaded once (that load is
+/// the costly part of building a client).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .build()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub fn client(http: &reqwest::Client, base_url: &str, api_key: &str) -> Client<OpenAIConfig> {
+    let http = http.clone();
     let service = tower::service_fn(move |factory: HttpRequestFactory| {
         let http = http.clone();
         async move {
