@@ -3,6 +3,7 @@
 pub mod gen_tests;
 mod progress;
 mod report;
+mod runner;
 
 /// Exit codes scripts can rely on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
