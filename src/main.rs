@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{gen_tests, Exit};
+use kiln::cli::{doc, gen_tests, Exit};
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -31,6 +31,14 @@ enum Command {
         after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json"
     )]
     GenTests(gen_tests::GenTestsArgs),
+    /// Write `///` docs for the items in a file that have none; doctests run in a sandbox.
+    ///
+    /// Only comments change: a candidate that touches code is rejected. Exit codes as for
+    /// gen-tests.
+    #[command(
+        after_help = "Examples:\n  kiln doc src/lib.rs\n  kiln doc src/parser.rs --item Parser::parse\n  kiln doc src/lib.rs --all --dry-run"
+    )]
+    Doc(doc::DocArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +56,7 @@ fn main() -> ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::GenTests(args) => gen_tests::run(args).await,
+            Command::Doc(args) => doc::run(args).await,
         }
     });
     exit.into()

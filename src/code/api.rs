@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use super::decl::{decls, leaves, normalized_tokens};
 use super::items::{list_fns, Visibility};
+use super::pairs::is_pub;
 use super::SourceFile;
 
 /// Public items by path (`parse`, `Parser::new`, `inner::Config`) with their signature: a
@@ -79,15 +80,6 @@ fn collect_items(container: Node<'_>, src: &str, prefix: &str, api: &mut BTreeMa
             _ => {}
         }
     }
-}
-
-fn is_pub(node: Node<'_>, src: &str) -> bool {
-    let mut cursor = node.walk();
-    let visible = node
-        .children(&mut cursor)
-        .find(|c| c.kind() == "visibility_modifier")
-        .and_then(|m| src.get(m.byte_range()));
-    visible == Some("pub")
 }
 
 #[cfg(test)]

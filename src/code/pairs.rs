@@ -29,8 +29,15 @@ pub struct ItemText {
 /// A candidate item and its counterpart in the original, if it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMatch {
-    /// For people and models: `fn mean_floor`, `Parser::fn parse`, `impl Display for Parser`.
+    /// The item's path for people and `--item`: `mean_floor`, `Parser::parse`,
+    /// `impl Display for Parser`.
     pub label: String,
+    /// `fn`, `struct`, `trait`, ... (empty for impls, `use` lines and macro calls).
+    pub keyword: &'static str,
+    /// Visible outside the crate: `pub`, or a member of a `pub trait`.
+    pub public: bool,
+    /// Inside `#[cfg(test)]` or a `#[test]` fn itself.
+    pub test_code: bool,
     /// The tree-sitter kind, e.g. `function_item`.
     pub kind: &'static str,
     /// A module, impl or trait found in both texts: its members are matched separately.
@@ -55,6 +62,8 @@ pub fn match_items(original: &SourceFile, candidate: &SourceFile) -> Vec<ItemMat
         Side::new(candidate.root(), candidate.text()),
         &Container {
             path: String::new(),
+            public_members: false,
+            test_code: false,
             end: root_end,
             indent: String::new(),
         },
@@ -90,6 +99,9 @@ impl<'t, 's> Side<'t, 's> {
 struct Container {
     /// `Parser::` style prefix for labels.
     path: String,
+    /// A `pub trait`: its members are public without a modifier.
+    public_members: bool,
+    test_code: bool,
     /// Where to insert at the end of this container's body.
     end: usize,
     indent: String,
@@ -121,6 +133,11 @@ fn match_container(
             .position(|o| *o == k)
             .and_then(|i| originals.get(i));
         let label = format!("{}{}", container.path, label_of(&decl, candidate.src));
+        let keyword = keyword_of(decl.kind());
+        let public = container.public_members || is_pub(decl.node, candidate.src);
+        let test_code = container.test_code
+            || decl.is_cfg_test(candidate.src)
+            || decl.is_test_fn(candidate.src);
         let bodies = counterpart.and_then(|o| {
             Some((
                 o.node.child_by_field_name("body")?,
@@ -131,6 +148,9 @@ fn match_container(
         let Some(o) = counterpart else {
             out.push(ItemMatch {
                 label,
+                keyword,
+                public,
+                test_code,
                 kind: decl.kind(),
                 container: false,
                 candidate: item_text(&decl, candidate.src, HeaderOnly::No),
@@ -146,6 +166,9 @@ fn match_container(
             Some((o_body, c_body)) if container_kind => {
                 out.push(ItemMatch {
                     label: label.clone(),
+                    keyword,
+                    public,
+                    test_code,
                     kind: decl.kind(),
                     container: true,
                     candidate: item_text(&decl, candidate.src, HeaderOnly::Yes),
@@ -160,6 +183,8 @@ fn match_container(
                     Side::new(c_body, candidate.src),
                     &Container {
                         path: format!("{}{}::", container.path, path_segment(o, original.src)),
+                        public_members: decl.kind() == "trait_item" && public,
+                        test_code,
                         end: indented_start(original.src, end),
                         indent: inner_indent,
                     },
@@ -168,6 +193,9 @@ fn match_container(
             }
             _ => out.push(ItemMatch {
                 label,
+                keyword,
+                public,
+                test_code,
                 kind: decl.kind(),
                 container: false,
                 candidate: item_text(&decl, candidate.src, HeaderOnly::No),
@@ -223,7 +251,15 @@ fn key(decl: &Decl<'_>, src: &str) -> String {
 }
 
 fn label_of(decl: &Decl<'_>, src: &str) -> String {
-    let keyword = match decl.kind() {
+    match (decl.kind(), decl.name(src)) {
+        ("impl_item", _) => format!("impl {}", header(decl.node, src)),
+        (_, Some(name)) => name.to_owned(),
+        (_, None) => normalized_tokens(&leaves(decl.node), src),
+    }
+}
+
+fn keyword_of(kind: &str) -> &'static str {
+    match kind {
         "function_item" | "function_signature_item" => "fn",
         "struct_item" => "struct",
         "enum_item" => "enum",
@@ -235,13 +271,16 @@ fn label_of(decl: &Decl<'_>, src: &str) -> String {
         "mod_item" => "mod",
         "macro_definition" => "macro_rules!",
         _ => "",
-    };
-    match (decl.kind(), decl.name(src)) {
-        ("impl_item", _) => format!("impl {}", header(decl.node, src)),
-        (_, Some(name)) if !keyword.is_empty() => format!("{keyword} {name}"),
-        (_, Some(name)) => name.to_owned(),
-        (_, None) => normalized_tokens(&leaves(decl.node), src),
     }
+}
+
+pub(crate) fn is_pub(node: Node<'_>, src: &str) -> bool {
+    let mut cursor = node.walk();
+    let visible = node
+        .children(&mut cursor)
+        .find(|c| c.kind() == "visibility_modifier")
+        .and_then(|m| src.get(m.byte_range()));
+    visible == Some("pub")
 }
 
 /// The tokens of an item before its body, e.g. `<T> Display for Parser<T>` for an impl.
@@ -293,8 +332,8 @@ mod tests {
             labels,
             vec![
                 ("impl P", true, true),
-                ("P::fn go", false, true),
-                ("fn free", false, true),
+                ("P::go", false, true),
+                ("free", false, true),
             ]
         );
         let go = &found[1];
@@ -307,10 +346,12 @@ mod tests {
     fn new_items_go_after_the_previous_match_or_before_the_first() {
         let found =
             matches("fn helper() -> u8 { 3 }\npub fn free() -> u8 { helper() }\nfn after() {}\n");
-        assert_eq!(found[0].label, "fn helper");
+        assert_eq!(found[0].label, "helper");
+        assert!(!found[0].public);
+        assert!(found[1].public);
         assert!(found[0].original.is_none());
         assert_eq!(found[0].insert_at, ORIGINAL.find("pub fn free").unwrap());
-        assert_eq!(found[2].label, "fn after");
+        assert_eq!(found[2].label, "after");
         assert_eq!(found[2].insert_at, ORIGINAL.len() - 1);
         assert!(found[1].candidate.tokens != found[1].original.as_ref().unwrap().tokens);
     }

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::{prompt, Placement, Task, TaskError, Verdict};
-use crate::code::{self, FnItem, SourceFile};
+use super::{prompt, source, Placement, Task, TaskError, Verdict};
+use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::{messages, Message};
 use crate::project::SourceLocation;
@@ -29,25 +29,11 @@ impl GenTests {
     /// Reads `file` and picks the functions to test: the named ones, or every non-test function
     /// that no test in the file calls yet.
     pub fn new(file: &Path, only: &[String]) -> Result<GenTests, TaskError> {
-        let location = SourceLocation::find(file)?;
-        let original =
-            std::fs::read_to_string(&location.file).map_err(|source| TaskError::Read {
-                path: location.file.clone(),
-                source,
-            })?;
-        let source = SourceFile::parse(&original).map_err(|e| match e {
-            code::CodeError::Syntax {
-                line,
-                column,
-                snippet,
-            } => TaskError::Syntax {
-                path: file.to_path_buf(),
-                line,
-                column,
-                snippet,
-            },
-            other => TaskError::NoTargets(format!("{}: {other}", file.display())),
-        })?;
+        let source::Loaded {
+            location,
+            original,
+            source,
+        } = source::load(file)?;
         let functions: Vec<FnItem> = code::list_fns(&source)
             .into_iter()
             .filter(|f| !f.is_test_code)
@@ -123,15 +109,9 @@ fn pick_targets(
                 .filter(|f| &f.name == name || &f.qualified_name == name)
                 .collect();
             if matches.is_empty() {
-                let known: Vec<&str> = functions
-                    .iter()
-                    .map(|f| f.qualified_name.as_str())
-                    .collect();
-                return Err(TaskError::NoTargets(format!(
-                    "{}: no function named `{name}`; functions here: {}",
-                    file.display(),
-                    known.join(", ")
-                )));
+                let known: Vec<String> =
+                    functions.iter().map(|f| f.qualified_name.clone()).collect();
+                return Err(source::unknown_name(file, "function", name, &known));
             }
             picked.extend(matches.into_iter().cloned());
         }

@@ -1,8 +1,10 @@
 //! Task kinds. A task says what to ask the model, where a candidate goes in the user's file, and
 //! what must hold before the result is proposed. The agent loop is the same for every kind.
 
+pub mod docstring;
 pub mod gen_tests;
 pub mod prompt;
+mod source;
 
 use kiln_sandbox::{RunReport, TestArgs};
 
