@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{doc, gen_tests, Exit};
+use kiln::cli::{doc, gen_tests, refactor, Exit};
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -39,6 +39,14 @@ enum Command {
         after_help = "Examples:\n  kiln doc src/lib.rs\n  kiln doc src/parser.rs --item Parser::parse\n  kiln doc src/lib.rs --all --dry-run"
     )]
     Doc(doc::DocArgs),
+    /// Rewrite an item by an instruction; the crate's whole test suite must still pass.
+    ///
+    /// Public signatures stay unchanged unless the instruction asks; only FILE changes.
+    /// Exit codes as for gen-tests.
+    #[command(
+        after_help = "Examples:\n  kiln refactor src/parser.rs --item parse -m \"extract the parsing loop into a helper\"\n  kiln refactor src/lib.rs --item Config::load -m \"use ? instead of match\" --dry-run"
+    )]
+    Refactor(refactor::RefactorArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::GenTests(args) => gen_tests::run(args).await,
             Command::Doc(args) => doc::run(args).await,
+            Command::Refactor(args) => refactor::run(args).await,
         }
     });
     exit.into()

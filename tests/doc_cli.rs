@@ -5,7 +5,9 @@
 mod support;
 
 use serde_json::Value;
-use support::{cargo_test, kiln, DemoCrate, Reply, ScriptedServer};
+use support::{
+    cargo_test, demo_with, kiln, last_message, message_text, DemoCrate, Reply, ScriptedServer,
+};
 
 const UNDOCUMENTED: &str = "
 pub fn sign_label(value: i64) -> &'static str {
@@ -56,20 +58,7 @@ pub fn sign_label(value: i64) -> &'static str {
 ";
 
 fn demo_with_undocumented_fn() -> (DemoCrate, String) {
-    let demo = DemoCrate::new();
-    let lib = format!("{}{UNDOCUMENTED}", demo.read_lib());
-    demo.write("src/lib.rs", &lib);
-    (demo, lib)
-}
-
-fn message_text(request: &Value) -> String {
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
+    demo_with(("", ""), UNDOCUMENTED)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,10 +90,7 @@ async fn code_changes_and_failing_doctests_are_fed_back_then_docs_are_applied() 
         second.contains("You changed the code of `fn sign_label`"),
         "request 2 lacks the reason:\n{second}"
     );
-    let feedback = requests[2]["messages"].as_array().unwrap().last().unwrap()["content"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let feedback = last_message(&requests[2]);
     assert!(
         feedback.contains("src/lib.rs - sign_label (line"),
         "request 3 lacks the failing doctest's name:\n{feedback}"

@@ -3,6 +3,7 @@
 pub mod doc;
 pub mod gen_tests;
 mod progress;
+pub mod refactor;
 mod report;
 mod runner;
 

@@ -4,6 +4,7 @@
 pub mod docstring;
 pub mod gen_tests;
 pub mod prompt;
+pub mod refactor;
 mod source;
 
 use kiln_sandbox::{RunReport, TestArgs};
