@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{doc, gen_tests, refactor, Exit};
+use kiln::cli::{doc, fim, gen_tests, refactor, Exit};
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -47,6 +47,13 @@ enum Command {
         after_help = "Examples:\n  kiln refactor src/parser.rs --item parse -m \"extract the parsing loop into a helper\"\n  kiln refactor src/lib.rs --item Config::load -m \"use ? instead of match\" --dry-run"
     )]
     Refactor(refactor::RefactorArgs),
+    /// Fill a hole: a `todo!()` body, a `// kiln: fill` line, or the lines you name.
+    ///
+    /// The fill must compile and the crate's tests must pass. Exit codes as for gen-tests.
+    #[command(
+        after_help = "Examples:\n  kiln fim src/lib.rs\n  kiln fim src/parser.rs --line 42\n  kiln fim src/parser.rs --range 40:48 --dry-run"
+    )]
+    Fim(fim::FimArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +73,7 @@ fn main() -> ExitCode {
             Command::GenTests(args) => gen_tests::run(args).await,
             Command::Doc(args) => doc::run(args).await,
             Command::Refactor(args) => refactor::run(args).await,
+            Command::Fim(args) => fim::run(args).await,
         }
     });
     exit.into()

@@ -2,6 +2,7 @@
 //! what must hold before the result is proposed. The agent loop is the same for every kind.
 
 pub mod docstring;
+pub mod fim;
 pub mod gen_tests;
 pub mod prompt;
 pub mod refactor;
