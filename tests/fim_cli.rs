@@ -6,8 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    cargo_test, demo_with, kiln, last_message, message_text, DemoCrate, Reply, ScriptedServer,
-    EXISTING_TESTS,
+    cargo_test, demo_with, kiln, kiln_with_env, last_message, message_text, DemoCrate, Reply,
+    ScriptedServer, EXISTING_TESTS,
 };
 
 const SPLIT_BODY: &str = "    line.split(',')\n        .map(str::trim)\n        .filter(|field| !field.is_empty())\n        .collect()\n";
@@ -64,6 +64,45 @@ async fn compile_errors_and_failing_tests_are_fed_back_then_the_fill_is_applied(
     assert_eq!(applied, before.replacen("    todo!()\n", SPLIT_BODY, 1));
     let check = cargo_test(demo.dir.path());
     assert_eq!(check.code, Some(0), "{}", check.describe());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_native_completions_server_gets_prefix_and_suffix_and_the_failure_as_comments() {
+    let (demo, before) = demo_with_hole();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text(FAILS_A_TEST));
+    server.push(Reply::text(GOOD));
+
+    let run = kiln_with_env(
+        &server.base_url(),
+        &["fim", demo.lib_rs().to_str().unwrap(), "--yes"],
+        &[("KILN_FIM", "completions")],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        server.chat_requests().is_empty(),
+        "no chat in completions mode"
+    );
+    let requests = server.completion_requests();
+    assert_eq!(requests.len(), 2, "{}", run.describe());
+    let prompt = requests[0]["prompt"].as_str().unwrap();
+    assert!(
+        prompt.ends_with("pub fn split_fields(line: &str) -> Vec<&str> {\n    "),
+        "the prompt is the prefix up to the hole:\n{prompt}"
+    );
+    assert_eq!(requests[0]["suffix"], "\n}\n\n// ...\n");
+    assert_eq!(requests[0]["model"], "gpt-5.4-mini");
+    let retry = requests[1]["prompt"].as_str().unwrap();
+    assert!(
+        retry.starts_with("// kiln: the previous fill for the hole below failed:")
+            && retry.contains("split_fields_drops_empty_fields"),
+        "request 2 carries the failing test as comments:\n{retry}"
+    );
+    assert_eq!(
+        demo.read_lib(),
+        before.replacen("    todo!()\n", SPLIT_BODY, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

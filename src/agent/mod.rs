@@ -15,16 +15,27 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 
 use crate::code;
-use crate::config::Tier;
+use crate::config::{FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
-use crate::llm::{messages, ChatRequest, LlmClient, LlmEvent, Message, Reply};
-use crate::task::{prompt, Task, Verdict};
+use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
+use crate::task::{prompt, FimPrompt, Task, Verdict};
 
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
     pub max_attempts: u32,
     pub tier: Tier,
     pub sandbox: SandboxConfig,
+    /// How tasks that fill a hole are asked (chat for everything else).
+    pub fim: FimMode,
+}
+
+/// One request to the model: a chat turn with tools, or a native fill-in-the-middle completion.
+enum Question<'a> {
+    Chat {
+        conversation: &'a [Message],
+        tools: &'a [async_openai::types::chat::ChatCompletionTools],
+    },
+    Fill(&'a FimPrompt),
 }
 
 pub async fn run(
@@ -84,6 +95,8 @@ impl Run<'_> {
         let tools = vec![tools::run_code_tool(task.tool_description())];
         let mut conversation = task.messages();
         let mut last_failure = "the model never produced a candidate".to_string();
+        // What the last candidate was told; a completion has no conversation to carry it.
+        let mut feedback: Option<String> = None;
         for attempt in 1..=settings.max_attempts {
             self.attempts = attempt;
             let tier = settings.tier;
@@ -93,12 +106,26 @@ impl Run<'_> {
                 tier,
                 model: llm.model(tier).to_string(),
             });
-            let reply = match self.ask(llm, tier, &conversation, &tools).await {
+            let fill = match settings.fim {
+                FimMode::Completions => task.fim_prompt(feedback.as_deref()),
+                FimMode::Chat => None,
+            };
+            let question = match &fill {
+                Some(fill) => Question::Fill(fill),
+                None => Question::Chat {
+                    conversation: &conversation,
+                    tools: &tools,
+                },
+            };
+            let reply = match self.ask(llm, tier, question).await {
                 Ok(reply) => reply,
                 Err(e) => return Outcome::ModelFailed(e),
             };
             conversation.push(messages::assistant(&reply));
-            let (kind, candidate) = read_candidate(&reply);
+            let (kind, candidate) = match fill {
+                Some(_) => read_completion(&reply),
+                None => read_candidate(&reply),
+            };
             let stats = self.stats.entry(tier).or_default();
             stats.requests += 1;
             stats.count_reply(&kind, reply.usage);
@@ -109,8 +136,9 @@ impl Run<'_> {
 
             let candidate = match candidate {
                 Ok(code) => code,
-                Err(feedback) => {
-                    respond(&mut conversation, &reply, &feedback);
+                Err(text) => {
+                    respond(&mut conversation, &reply, &text);
+                    feedback = Some(text);
                     last_failure = "the model did not produce usable code".to_string();
                     continue;
                 }
@@ -122,6 +150,7 @@ impl Run<'_> {
                         reason: reason.clone(),
                     });
                     respond(&mut conversation, &reply, &reason);
+                    feedback = Some(reason.clone());
                     last_failure = reason;
                     continue;
                 }
@@ -157,11 +186,12 @@ impl Run<'_> {
                         report,
                     }))
                 }
-                Verdict::Red(feedback) => {
-                    let text = prompt::render(prompt::FEEDBACK, &[("report", &feedback)])
-                        .unwrap_or_else(|_| feedback.clone());
+                Verdict::Red(report) => {
+                    let text = prompt::render(prompt::FEEDBACK, &[("report", &report)])
+                        .unwrap_or_else(|_| report.clone());
                     respond(&mut conversation, &reply, &text);
-                    last_failure = feedback;
+                    feedback = Some(report.clone());
+                    last_failure = report;
                 }
             }
         }
@@ -172,15 +202,8 @@ impl Run<'_> {
         &mut self,
         llm: &LlmClient,
         tier: Tier,
-        conversation: &[Message],
-        tools: &[async_openai::types::chat::ChatCompletionTools],
+        question: Question<'_>,
     ) -> Result<Reply, crate::llm::LlmError> {
-        let request = ChatRequest {
-            tier,
-            messages: conversation,
-            tools,
-            force_tool: Some(RUN_CODE),
-        };
         let events = self.events;
         let mut first_tokens = Vec::new();
         let mut on_event = |event: LlmEvent| {
@@ -189,7 +212,28 @@ impl Run<'_> {
             }
             let _ = events.send(AgentEvent::Llm(event));
         };
-        let result = llm.chat(&request, &mut on_event).await;
+        let result = match question {
+            Question::Chat {
+                conversation,
+                tools,
+            } => {
+                let request = ChatRequest {
+                    tier,
+                    messages: conversation,
+                    tools,
+                    force_tool: Some(RUN_CODE),
+                };
+                llm.chat(&request, &mut on_event).await
+            }
+            Question::Fill(fill) => {
+                let request = CompletionRequest {
+                    tier,
+                    prompt: &fill.prompt,
+                    suffix: &fill.suffix,
+                };
+                llm.complete(&request, &mut on_event).await
+            }
+        };
         self.stats
             .entry(tier)
             .or_default()
@@ -233,6 +277,17 @@ fn read_candidate(reply: &Reply) -> (ReplyKind, Result<String, String>) {
             Err(prompt::render(prompt::NO_TOOL_CALL, &[]).unwrap_or_default()),
         ),
     }
+}
+
+/// A native completion's text is the candidate as it stands.
+fn read_completion(reply: &Reply) -> (ReplyKind, Result<String, String>) {
+    if reply.content.trim().is_empty() {
+        return (
+            ReplyKind::NoCandidate,
+            Err("The completion was empty.".to_string()),
+        );
+    }
+    (ReplyKind::Completion, Ok(reply.content.clone()))
 }
 
 /// Answers the model's last reply: each tool call gets its tool message (the API requires one per

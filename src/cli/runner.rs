@@ -114,6 +114,7 @@ impl TaskRun<'_> {
                 timeout: config.sandbox_timeout,
                 ..SandboxConfig::default()
             },
+            fim: config.fim,
         };
 
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();

@@ -17,8 +17,9 @@ use async_openai::config::OpenAIConfig;
 use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
     ChatCompletionNamedToolChoice, ChatCompletionStreamOptions, ChatCompletionToolChoiceOption,
-    ChatCompletionTools, CreateChatCompletionRequest,
+    ChatCompletionTools, CreateChatCompletionRequest, Prompt,
 };
+use async_openai::types::completions::CreateCompletionRequest;
 use async_openai::Client;
 use futures::StreamExt;
 
@@ -29,6 +30,8 @@ pub use reply::{Reply, StreamAssembler, ToolCall, Usage};
 
 /// Long enough for a slow local server to accept, short enough that a wrong port fails fast.
 const CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// A fill is at most a function body; a server left to run on would write the rest of the file.
+const COMPLETION_MAX_TOKENS: u32 = 1_024;
 /// Retry delays never grow past this, whatever the attempt count.
 const MAX_BACKOFF_MS: u64 = 30_000;
 
@@ -59,6 +62,20 @@ pub struct ChatRequest<'a> {
     pub tools: &'a [ChatCompletionTools],
     /// Forces this tool: small models answer in prose otherwise.
     pub force_tool: Option<&'a str>,
+}
+
+/// A native fill-in-the-middle request: the model writes what goes between `prompt` and `suffix`.
+pub struct CompletionRequest<'a> {
+    pub tier: Tier,
+    pub prompt: &'a str,
+    pub suffix: &'a str,
+}
+
+/// One request of either kind, so both share the retry loop.
+#[derive(Clone, Copy)]
+enum Call<'a, 'r> {
+    Chat(&'a ChatRequest<'r>),
+    Completion(&'a CompletionRequest<'r>),
 }
 
 pub struct LlmClient {
@@ -108,9 +125,31 @@ impl LlmClient {
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
+        self.retrying(Call::Chat(request), on_event).await
+    }
+
+    /// One fill-in-the-middle completion (`POST /completions` with `suffix`), retried like a
+    /// chat turn. The reply's `content` is the middle.
+    pub async fn complete(
+        &self,
+        request: &CompletionRequest<'_>,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+    ) -> Result<Reply, LlmError> {
+        self.retrying(Call::Completion(request), on_event).await
+    }
+
+    async fn retrying(
+        &self,
+        call: Call<'_, '_>,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+    ) -> Result<Reply, LlmError> {
         let mut retry = 0;
         loop {
-            match self.chat_once(request, on_event).await {
+            let result = match call {
+                Call::Chat(request) => self.chat_once(request, on_event).await,
+                Call::Completion(request) => self.complete_once(request, on_event).await,
+            };
+            match result {
                 Ok(reply) => return Ok(reply),
                 Err(error) if error.is_retryable() && retry < self.max_retries => {
                     retry += 1;
@@ -128,6 +167,35 @@ impl LlmClient {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    async fn complete_once(
+        &self,
+        request: &CompletionRequest<'_>,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+    ) -> Result<Reply, LlmError> {
+        let started = Instant::now();
+        let response = self
+            .client
+            .completions()
+            .create(CreateCompletionRequest {
+                model: self.model(request.tier).to_string(),
+                prompt: Prompt::String(request.prompt.to_string()),
+                suffix: Some(request.suffix.to_string()),
+                max_tokens: Some(COMPLETION_MAX_TOKENS),
+                stream: Some(false),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| LlmError::from_openai(e, &self.base_url))?;
+        on_event(LlmEvent::FirstToken {
+            after: started.elapsed(),
+        });
+        let reply = Reply::from_completion(response);
+        if !reply.content.is_empty() {
+            on_event(LlmEvent::TextDelta(reply.content.clone()));
+        }
+        Ok(reply)
     }
 
     async fn chat_once(

@@ -6,13 +6,17 @@ use std::path::Path;
 use kiln_sandbox::{RunOutcome, RunReport};
 
 use super::refactor::whole_suite;
-use super::{prompt, source, Placement, Task, TaskError, Verdict};
+use super::{prompt, source, FimPrompt, Placement, Task, TaskError, Verdict};
 use crate::code::{self, FimContext, Hole, HoleKind};
 use crate::llm::{messages, Message};
 use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
 const FEEDBACK_MAX_BYTES: usize = 6_000;
+
+/// How much feedback goes into a completion prompt, as comment lines above the code: enough
+/// for the first compiler error or failing assertion.
+const COMPLETION_FEEDBACK_MAX_LINES: usize = 20;
 
 /// Where the hole is in the code the model sees.
 pub const MARKER: &str = "<FILL_ME>";
@@ -196,6 +200,26 @@ impl Task for Fim {
             new_text,
             summary: format!("fill for {} (line {}){tested}", self.name(), self.hole.line),
             test_args: whole_suite(&self.location),
+        })
+    }
+
+    fn fim_prompt(&self, feedback: Option<&str>) -> Option<FimPrompt> {
+        let (before, after) = self.context.context.split_once(MARKER)?;
+        let note: String = match feedback {
+            None => String::new(),
+            Some(text) => {
+                let lines: String = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(COMPLETION_FEEDBACK_MAX_LINES)
+                    .map(|l| format!("// {l}\n"))
+                    .collect();
+                format!("// kiln: the previous fill for the hole below failed:\n{lines}\n")
+            }
+        };
+        Some(FimPrompt {
+            prompt: format!("{note}{before}"),
+            suffix: after.to_string(),
         })
     }
 

@@ -54,6 +54,13 @@ pub enum Verdict {
     Red(String),
 }
 
+/// A hole to fill as a native completion: the model writes what goes between the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FimPrompt {
+    pub prompt: String,
+    pub suffix: String,
+}
+
 pub trait Task: Send + Sync {
     /// For progress lines: "gen-tests for add, parse in src/lib.rs".
     fn title(&self) -> String;
@@ -66,4 +73,11 @@ pub trait Task: Send + Sync {
     /// Puts a candidate into the file, or explains to the model why it cannot be placed.
     fn place(&self, candidate: &str) -> Result<Placement, String>;
     fn judge(&self, placement: &Placement, report: &RunReport) -> Verdict;
+    /// For tasks that fill a hole: the hole as prefix and suffix for a server with a native
+    /// completions endpoint (`fim = "completions"`). `feedback` says why the previous candidate
+    /// failed, since a completion has no conversation to carry it. `None` (the default): the
+    /// task is asked through chat only.
+    fn fim_prompt(&self, _feedback: Option<&str>) -> Option<FimPrompt> {
+        None
+    }
 }

@@ -103,3 +103,26 @@ fn no_hole_lines_outside_the_file_and_holes_outside_functions_are_input_errors()
     .to_string();
     assert!(top.contains("not inside a function"), "{top}");
 }
+
+#[test]
+fn the_completion_prompt_splits_at_the_hole_and_carries_feedback() {
+    let dir = crate_with(LIB);
+    let task = Fim::new(&dir.path().join("src/lib.rs"), HoleChoice::Found).unwrap();
+    let first = task.fim_prompt(None).unwrap();
+    assert!(
+        first
+            .prompt
+            .ends_with("pub fn double(x: i32) -> i32 {\n    "),
+        "{first:?}"
+    );
+    assert!(first.suffix.starts_with("\n}"), "{first:?}");
+    let again = task
+        .fim_prompt(Some(
+            "error[E0308]: mismatched types\n\n  --> src/lib.rs:3:5",
+        ))
+        .unwrap();
+    assert!(again.prompt.starts_with(
+        "// kiln: the previous fill for the hole below failed:\n// error[E0308]: mismatched types\n//   --> src/lib.rs:3:5\n\n"
+    ), "{again:?}");
+    assert_eq!(again.suffix, first.suffix);
+}
