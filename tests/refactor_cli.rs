@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    cargo_test, demo_with, kiln, last_message, message_text, DemoCrate, Reply, ScriptedServer,
+    cargo_test, demo_with, kiln, last_message, message_text, DemoCrate, Reply, Run, ScriptedServer,
     EXISTING_TESTS,
 };
 
@@ -34,6 +34,27 @@ fn demo_with_tests() -> (DemoCrate, String) {
     demo_with(("", ""), EXISTING_TESTS)
 }
 
+/// `kiln refactor LIB --item ITEM -m INSTRUCTION EXTRA...` against `server`.
+async fn refactor(
+    server: &ScriptedServer,
+    demo: &DemoCrate,
+    item: &str,
+    instruction: &str,
+    extra: &[&str],
+) -> Run {
+    let lib = demo.lib_rs();
+    let mut args = vec![
+        "refactor",
+        lib.to_str().unwrap(),
+        "--item",
+        item,
+        "-m",
+        instruction,
+    ];
+    args.extend_from_slice(extra);
+    kiln(&server.base_url(), &args).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn signature_changes_and_broken_tests_are_fed_back_then_the_refactor_is_applied() {
     let (demo, before) = demo_with_tests();
@@ -42,17 +63,12 @@ async fn signature_changes_and_broken_tests_are_fed_back_then_the_refactor_is_ap
     server.push(Reply::tool_code(BREAKS_A_TEST));
     server.push(Reply::tool_code(GOOD));
 
-    let run = kiln(
-        &server.base_url(),
-        &[
-            "refactor",
-            demo.lib_rs().to_str().unwrap(),
-            "--item",
-            "split_fields",
-            "-m",
-            "use filter_map with a helper",
-            "--yes",
-        ],
+    let run = refactor(
+        &server,
+        &demo,
+        "split_fields",
+        "use filter_map with a helper",
+        &["--yes"],
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
@@ -94,20 +110,12 @@ async fn exhausted_budget_leaves_the_file_byte_for_byte_unchanged() {
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(BREAKS_A_TEST));
     server.push(Reply::tool_code(CHANGES_SIGNATURE));
-    let run = kiln(
-        &server.base_url(),
-        &[
-            "refactor",
-            demo.lib_rs().to_str().unwrap(),
-            "--item",
-            "split_fields",
-            "-m",
-            "simplify",
-            "--max-attempts",
-            "2",
-            "--json",
-            "--yes",
-        ],
+    let run = refactor(
+        &server,
+        &demo,
+        "split_fields",
+        "simplify",
+        &["--max-attempts", "2", "--json", "--yes"],
     )
     .await;
     assert_eq!(run.code, Some(1), "{}", run.describe());
@@ -127,18 +135,7 @@ async fn exhausted_budget_leaves_the_file_byte_for_byte_unchanged() {
 async fn unknown_item_lists_the_ones_that_exist() {
     let demo = DemoCrate::new();
     let server = ScriptedServer::start().await;
-    let run = kiln(
-        &server.base_url(),
-        &[
-            "refactor",
-            demo.lib_rs().to_str().unwrap(),
-            "--item",
-            "split",
-            "-m",
-            "simplify",
-        ],
-    )
-    .await;
+    let run = refactor(&server, &demo, "split", "simplify", &[]).await;
     assert_eq!(run.code, Some(2), "{}", run.describe());
     assert!(
         run.stderr.contains("no item named `split`")

@@ -144,65 +144,43 @@ fn match_container(
                 decl.node.child_by_field_name("body")?,
             ))
         });
-        let container_kind = matches!(decl.kind(), "mod_item" | "impl_item" | "trait_item");
-        let Some(o) = counterpart else {
-            out.push(ItemMatch {
-                label,
-                keyword,
-                public,
-                test_code,
-                kind: decl.kind(),
-                container: false,
-                candidate: item_text(&decl, candidate.src, HeaderOnly::No),
-                original: None,
-                insert_at,
-                insert_indent: insert_indent.clone(),
-            });
-            continue;
+        let nested =
+            bodies.filter(|_| matches!(decl.kind(), "mod_item" | "impl_item" | "trait_item"));
+        if let Some(o) = counterpart {
+            insert_at = o.node.end_byte();
+            insert_indent = indentation_at(original.src, o.node.start_byte());
+        }
+        let header_only = if nested.is_some() {
+            HeaderOnly::Yes
+        } else {
+            HeaderOnly::No
         };
-        insert_at = o.node.end_byte();
-        insert_indent = indentation_at(original.src, o.node.start_byte());
-        match bodies {
-            Some((o_body, c_body)) if container_kind => {
-                out.push(ItemMatch {
-                    label: label.clone(),
-                    keyword,
-                    public,
+        out.push(ItemMatch {
+            label,
+            keyword,
+            public,
+            test_code,
+            kind: decl.kind(),
+            container: nested.is_some(),
+            candidate: item_text(&decl, candidate.src, header_only),
+            original: counterpart.map(|o| item_text(o, original.src, header_only)),
+            insert_at,
+            insert_indent: insert_indent.clone(),
+        });
+        if let (Some((o_body, c_body)), Some(o)) = (nested, counterpart) {
+            let end = o_body.end_byte().saturating_sub(1);
+            match_container(
+                Side::new(o_body, original.src),
+                Side::new(c_body, candidate.src),
+                &Container {
+                    path: format!("{}{}::", container.path, path_segment(o, original.src)),
+                    public_members: decl.kind() == "trait_item" && public,
                     test_code,
-                    kind: decl.kind(),
-                    container: true,
-                    candidate: item_text(&decl, candidate.src, HeaderOnly::Yes),
-                    original: Some(item_text(o, original.src, HeaderOnly::Yes)),
-                    insert_at,
-                    insert_indent: insert_indent.clone(),
-                });
-                let inner_indent = format!("{insert_indent}    ");
-                let end = o_body.end_byte().saturating_sub(1);
-                match_container(
-                    Side::new(o_body, original.src),
-                    Side::new(c_body, candidate.src),
-                    &Container {
-                        path: format!("{}{}::", container.path, path_segment(o, original.src)),
-                        public_members: decl.kind() == "trait_item" && public,
-                        test_code,
-                        end: indented_start(original.src, end),
-                        indent: inner_indent,
-                    },
-                    out,
-                );
-            }
-            _ => out.push(ItemMatch {
-                label,
-                keyword,
-                public,
-                test_code,
-                kind: decl.kind(),
-                container: false,
-                candidate: item_text(&decl, candidate.src, HeaderOnly::No),
-                original: Some(item_text(o, original.src, HeaderOnly::No)),
-                insert_at,
-                insert_indent: insert_indent.clone(),
-            }),
+                    end: indented_start(original.src, end),
+                    indent: format!("{insert_indent}    "),
+                },
+                out,
+            );
         }
     }
 }

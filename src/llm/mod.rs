@@ -188,14 +188,11 @@ impl LlmClient {
             })
             .await
             .map_err(|e| LlmError::from_openai(e, &self.base_url))?;
-        on_event(LlmEvent::FirstToken {
-            after: started.elapsed(),
-        });
-        let reply = Reply::from_completion(response);
-        if !reply.content.is_empty() {
-            on_event(LlmEvent::TextDelta(reply.content.clone()));
-        }
-        Ok(reply)
+        Ok(unstreamed(
+            started,
+            Reply::from_completion(response),
+            on_event,
+        ))
     }
 
     async fn chat_once(
@@ -218,14 +215,11 @@ impl LlmClient {
             .create(self.build(request, Streaming::No))
             .await
             .map_err(|e| LlmError::from_openai(e, &self.base_url))?;
-        on_event(LlmEvent::FirstToken {
-            after: started.elapsed(),
-        });
-        let reply = Reply::from_response(response);
-        if !reply.content.is_empty() {
-            on_event(LlmEvent::TextDelta(reply.content.clone()));
-        }
-        Ok(reply)
+        Ok(unstreamed(
+            started,
+            Reply::from_response(response),
+            on_event,
+        ))
     }
 
     async fn stream(
@@ -295,6 +289,21 @@ impl LlmClient {
             ..Default::default()
         }
     }
+}
+
+/// Reports a reply that arrived whole as if it had streamed: its first token and its text.
+fn unstreamed(
+    started: Instant,
+    reply: Reply,
+    on_event: &mut (dyn FnMut(LlmEvent) + Send),
+) -> Reply {
+    on_event(LlmEvent::FirstToken {
+        after: started.elapsed(),
+    });
+    if !reply.content.is_empty() {
+        on_event(LlmEvent::TextDelta(reply.content.clone()));
+    }
+    reply
 }
 
 enum Streaming {

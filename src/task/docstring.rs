@@ -9,7 +9,7 @@ use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 use super::{prompt, source, Placement, Task, TaskError, Verdict};
 use crate::code::{self, ItemMatch, ItemText, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
-use crate::llm::{messages, Message};
+use crate::llm::Message;
 use crate::project::SourceLocation;
 
 mod restate;
@@ -170,12 +170,7 @@ impl Task for Docstring {
     }
 
     fn messages(&self) -> Vec<Message> {
-        // The template is checked by a unit test, so a render error is a kiln bug; fall back to
-        // the raw template rather than aborting the user's run.
-        let user = self
-            .user_prompt()
-            .unwrap_or_else(|e| format!("{}\n(kiln: {e})", prompt::DOC));
-        vec![messages::system(prompt::SYSTEM), messages::user(user)]
+        super::conversation(prompt::DOC, self.user_prompt())
     }
 
     fn tool_description(&self) -> &str {

@@ -8,7 +8,7 @@ use kiln_sandbox::{RunOutcome, RunReport};
 use super::refactor::whole_suite;
 use super::{prompt, source, FimPrompt, Placement, Task, TaskError, Verdict};
 use crate::code::{self, FimContext, Hole, HoleKind};
-use crate::llm::{messages, Message};
+use crate::llm::Message;
 use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
@@ -154,12 +154,7 @@ impl Task for Fim {
     }
 
     fn messages(&self) -> Vec<Message> {
-        // The template is checked by a unit test, so a render error is a kiln bug; fall back to
-        // the raw template rather than aborting the user's run.
-        let user = self
-            .user_prompt()
-            .unwrap_or_else(|e| format!("{}\n(kiln: {e})", prompt::FIM));
-        vec![messages::system(prompt::SYSTEM), messages::user(user)]
+        super::conversation(prompt::FIM, self.user_prompt())
     }
 
     fn tool_description(&self) -> &str {

@@ -7,7 +7,7 @@ use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 use super::{prompt, source, Placement, Task, TaskError, Verdict};
 use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
-use crate::llm::{messages, Message};
+use crate::llm::Message;
 use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
@@ -165,12 +165,7 @@ impl Task for GenTests {
     }
 
     fn messages(&self) -> Vec<Message> {
-        // The templates are checked by unit tests, so a render error here is a kiln bug; fall back
-        // to the raw template rather than aborting the user's run.
-        let user = self
-            .user_prompt()
-            .unwrap_or_else(|e| format!("{}\n(kiln: {e})", prompt::GEN_TESTS));
-        vec![messages::system(prompt::SYSTEM), messages::user(user)]
+        super::conversation(prompt::GEN_TESTS, self.user_prompt())
     }
 
     fn tool_description(&self) -> &str {
@@ -225,15 +220,7 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn crate_with(lib: &str) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-        )
-        .unwrap();
-        std::fs::create_dir(dir.path().join("src")).unwrap();
-        std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
-        dir
+        crate::task::test_crate::crate_with("t", lib)
     }
 
     #[test]

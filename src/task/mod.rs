@@ -7,6 +7,8 @@ pub mod gen_tests;
 pub mod prompt;
 pub mod refactor;
 mod source;
+#[cfg(test)]
+mod test_crate;
 
 use kiln_sandbox::{RunReport, TestArgs};
 
@@ -52,6 +54,17 @@ pub enum Verdict {
     Green,
     /// Not good enough yet; the text goes back to the model.
     Red(String),
+}
+
+/// The start of every task's conversation: the system prompt and the task's own prompt. The
+/// templates are checked by unit tests, so a render error is a kiln bug; the raw template is
+/// sent rather than aborting the user's run.
+pub(crate) fn conversation(template: &str, user: Result<String, TaskError>) -> Vec<Message> {
+    let user = user.unwrap_or_else(|e| format!("{template}\n(kiln: {e})"));
+    vec![
+        crate::llm::messages::system(prompt::SYSTEM),
+        crate::llm::messages::user(user),
+    ]
 }
 
 /// A hole to fill as a native completion: the model writes what goes between the two.

@@ -10,7 +10,7 @@ use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 use super::{prompt, source, Placement, Task, TaskError, Verdict};
 use crate::code::{self, ItemMatch, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
-use crate::llm::{messages, Message};
+use crate::llm::Message;
 use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
@@ -165,12 +165,7 @@ impl Task for Refactor {
     }
 
     fn messages(&self) -> Vec<Message> {
-        // The template is checked by a unit test, so a render error is a kiln bug; fall back to
-        // the raw template rather than aborting the user's run.
-        let user = self
-            .user_prompt()
-            .unwrap_or_else(|e| format!("{}\n(kiln: {e})", prompt::REFACTOR));
-        vec![messages::system(prompt::SYSTEM), messages::user(user)]
+        super::conversation(prompt::REFACTOR, self.user_prompt())
     }
 
     fn tool_description(&self) -> &str {

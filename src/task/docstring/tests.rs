@@ -4,15 +4,7 @@ use super::*;
 use pretty_assertions::assert_eq;
 
 fn crate_with(lib: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"my-crate\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
-    dir
+    crate::task::test_crate::crate_with("my-crate", lib)
 }
 
 const LIB: &str = "/// Already documented.\npub fn done() {}\n\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn private() {}\n\npub struct P;\n\nimpl P {\n    /// Old doc.\n    #[inline]\n    pub fn get(&self) -> u8 {\n        1\n    }\n}\n";

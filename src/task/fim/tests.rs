@@ -6,15 +6,7 @@ use pretty_assertions::assert_eq;
 const LIB: &str = "/// Doubles.\npub fn double(x: i32) -> i32 {\n    todo!()\n}\n\npub fn triple(x: i32) -> i32 {\n    let y = x * 2;\n    // kiln: fill\n}\n";
 
 fn crate_with(lib: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
-    dir
+    crate::task::test_crate::crate_with("t", lib)
 }
 
 #[test]

@@ -6,15 +6,7 @@ use pretty_assertions::assert_eq;
 const LIB: &str = "pub struct P;\n\nimpl P {\n    /// Sums.\n    pub fn total(&self, xs: &[u8]) -> u32 {\n        let mut sum = 0;\n        for x in xs {\n            sum += u32::from(*x);\n        }\n        sum\n    }\n}\n\npub fn other() -> u8 {\n    1\n}\n";
 
 fn crate_with(lib: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
-    dir
+    crate::task::test_crate::crate_with("t", lib)
 }
 
 fn refactor_total(instruction: &str) -> (tempfile::TempDir, Refactor) {
