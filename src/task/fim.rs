@@ -5,7 +5,6 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
-use super::refactor::whole_suite;
 use super::{prompt, source, FimPrompt, Placement, Task, TaskError, Verdict};
 use crate::code::{self, FimContext, Hole, HoleKind};
 use crate::llm::Message;
@@ -194,7 +193,7 @@ impl Task for Fim {
         Ok(Placement {
             new_text,
             summary: format!("fill for {} (line {}){tested}", self.name(), self.hole.line),
-            test_args: whole_suite(&self.location),
+            test_args: super::whole_suite(&self.location),
         })
     }
 

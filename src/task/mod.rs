@@ -67,6 +67,18 @@ pub(crate) fn conversation(template: &str, user: Result<String, TaskError>) -> V
     ]
 }
 
+/// Every test target of the package (lib, bins, integration tests), unfiltered.
+pub(crate) fn whole_suite(location: &SourceLocation) -> TestArgs {
+    TestArgs {
+        target_flags: vec![
+            "-p".to_string(),
+            location.package_name.clone(),
+            "--tests".to_string(),
+        ],
+        filter: None,
+    }
+}
+
 /// A hole to fill as a native completion: the model writes what goes between the two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FimPrompt {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
-use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
+use kiln_sandbox::{RunOutcome, RunReport};
 
 use super::{prompt, source, Placement, Task, TaskError, Verdict};
 use crate::code::{self, ItemMatch, SourceFile};
@@ -201,7 +201,7 @@ impl Task for Refactor {
         Ok(Placement {
             new_text,
             summary: format!("refactor of {}", changed.join(", ")),
-            test_args: whole_suite(&self.location),
+            test_args: super::whole_suite(&self.location),
         })
     }
 
@@ -211,18 +211,6 @@ impl Task for Refactor {
             RunOutcome::Passed | RunOutcome::NoTestsRan => Verdict::Green,
             _ => Verdict::Red(report.summary_for_model(FEEDBACK_MAX_BYTES)),
         }
-    }
-}
-
-/// Every test target of the package (lib, bins, integration tests), unfiltered.
-pub(super) fn whole_suite(location: &SourceLocation) -> TestArgs {
-    TestArgs {
-        target_flags: vec![
-            "-p".to_string(),
-            location.package_name.clone(),
-            "--tests".to_string(),
-        ],
-        filter: None,
     }
 }
 
