@@ -33,6 +33,9 @@ pub struct Hole {
     pub line: usize,
     /// The indentation of the hole's first line: later lines of the middle get it too.
     pub indent: String,
+    /// Put around the middle: a `{ todo!() }` body on one line becomes a body on its own lines.
+    pub lead: String,
+    pub trail: String,
 }
 
 /// The holes kiln finds by itself, in file order: `todo!()`/`unimplemented!()` bodies and
@@ -50,11 +53,10 @@ pub fn find_holes(file: &SourceFile) -> Vec<Hole> {
             continue;
         }
         if node.kind() == "function_item" {
-            if let Some(range) = node
-                .child_by_field_name("body")
-                .and_then(|b| todo_body(b, src))
-            {
-                holes.push(hole(src, HoleKind::Todo, range));
+            if let Some(body) = node.child_by_field_name("body") {
+                if let Some(range) = todo_body(body, src) {
+                    holes.push(todo_hole(src, body, range));
+                }
             }
         }
         let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
@@ -99,6 +101,26 @@ fn hole(src: &str, kind: HoleKind, range: Range<usize>) -> Hole {
         line: line_col(src, range.start).0,
         indent: indentation_at(src, range.start),
         range,
+        lead: String::new(),
+        trail: String::new(),
+    }
+}
+
+/// A `todo!()` on the line of its body's `{` makes the whole inside of the braces the hole, so
+/// the fill gets lines of its own like rustfmt would write them.
+fn todo_hole(src: &str, body: Node<'_>, todo: Range<usize>) -> Hole {
+    let open_line = body.start_position().row;
+    let todo_line = line_col(src, todo.start).0 - 1;
+    if open_line != todo_line {
+        return hole(src, HoleKind::Todo, todo);
+    }
+    let outer = indentation_at(src, body.start_byte());
+    let inner = (body.start_byte() + 1)..body.end_byte().saturating_sub(1);
+    Hole {
+        indent: format!("{outer}    "),
+        lead: format!("\n{outer}    "),
+        trail: format!("\n{outer}"),
+        ..hole(src, HoleKind::Todo, inner)
     }
 }
 
@@ -197,8 +219,10 @@ pub fn fill(text: &str, hole: &Hole, middle: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     format!(
-        "{}{body}{}",
+        "{}{}{body}{}{}",
         text.get(..hole.range.start).unwrap_or(""),
+        hole.lead,
+        hole.trail,
         text.get(hole.range.end..).unwrap_or("")
     )
 }
@@ -223,9 +247,26 @@ mod tests {
             found,
             vec![
                 (HoleKind::Todo, 2, "todo!()", "    "),
-                (HoleKind::Todo, 6, "unimplemented!(\"later\");", "    "),
+                (
+                    HoleKind::Todo,
+                    6,
+                    " unimplemented!(\"later\"); ",
+                    "        "
+                ),
                 (HoleKind::Marker, 11, "// kiln: fill", "    "),
             ]
+        );
+    }
+
+    #[test]
+    fn a_one_line_todo_body_is_filled_on_lines_of_its_own() {
+        let src = "impl S {\n    fn b(&self) -> u8 { todo!() }\n}\n";
+        let file = SourceFile::parse(src).unwrap();
+        let holes = find_holes(&file);
+        let filled = fill(src, &holes[0], "let n = 1;\nn + 1");
+        assert_eq!(
+            filled,
+            "impl S {\n    fn b(&self) -> u8 {\n        let n = 1;\n        n + 1\n    }\n}\n"
         );
     }
 

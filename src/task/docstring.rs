@@ -104,9 +104,13 @@ impl Docstring {
         )?)
     }
 
+    fn is_library(&self) -> bool {
+        self.location.target_flags == ["--lib"]
+    }
+
     /// Doctests only run for a library; elsewhere the docs are checked by building the target.
     fn test_args(&self) -> TestArgs {
-        if self.location.target_flags == ["--lib"] {
+        if self.is_library() {
             TestArgs {
                 target_flags: vec![
                     "-p".to_string(),
@@ -123,7 +127,9 @@ impl Docstring {
         }
     }
 
-    /// The docs of each candidate item, or why the candidate is unusable.
+    /// The docs the candidate gives the targets, or why the candidate is unusable. Docs on other
+    /// items are ignored: a model that echoes the whole file must not reword docs nobody asked
+    /// about.
     fn docs_from(&self, candidate: &str) -> Result<Vec<(ItemText, String)>, String> {
         let parsed = SourceFile::parse(candidate).map_err(|e| {
             format!("kiln could not read that code: {e}. Send the items as Rust code.")
@@ -144,7 +150,15 @@ impl Docstring {
                     display_parts(m.keyword, &m.label)
                 ));
             }
-            if let Some(doc) = m.candidate.doc.filter(|d| !d.trim().is_empty()) {
+            let is_target = self
+                .targets
+                .iter()
+                .any(|t| t.candidate.item_start == original.item_start);
+            if let Some(doc) = m
+                .candidate
+                .doc
+                .filter(|d| is_target && !d.trim().is_empty())
+            {
                 docs.push((original, doc));
             }
         }
@@ -216,15 +230,14 @@ impl Task for Docstring {
                 "Your docs changed code ({change}). Change only comments."
             ));
         }
-        let extra = docs.len().saturating_sub(self.targets.len());
-        let more = if extra > 0 {
-            format!(" (and {extra} more)")
+        let doctests = if self.is_library() {
+            ""
         } else {
-            String::new()
+            " (not a library: no doctests run)"
         };
         Ok(Placement {
             new_text,
-            summary: format!("docs for {}{more}", self.target_labels().join(", ")),
+            summary: format!("docs for {}{doctests}", self.target_labels().join(", ")),
             test_args: self.test_args(),
         })
     }

@@ -98,6 +98,30 @@ fn code_changes_new_items_missing_docs_and_restated_signatures_are_rejected() {
 }
 
 #[test]
+fn docs_on_items_that_are_no_targets_are_left_as_they_were() {
+    let dir = crate_with(LIB);
+    let task = Docstring::new(
+        &dir.path().join("src/lib.rs"),
+        &["add".to_string()],
+        DocScope::Public,
+    )
+    .unwrap();
+    let echo = format!(
+        "/// Reworded.\npub fn done() {{}}\n/// Adds; panics on overflow in debug builds.\n{}",
+        &LIB[LIB.find("pub fn add").unwrap()..]
+    );
+    let placement = task.place(&echo).unwrap();
+    assert_eq!(
+        placement.new_text,
+        LIB.replace(
+            "pub fn add",
+            "/// Adds; panics on overflow in debug builds.\npub fn add"
+        )
+    );
+    assert_eq!(placement.summary, "docs for fn add");
+}
+
+#[test]
 fn fully_documented_file_is_nothing_to_do() {
     let dir = crate_with("/// One.\npub fn one() -> u8 { 1 }\nfn hidden() {}\n");
     let err = Docstring::new(&dir.path().join("src/lib.rs"), &[], DocScope::Public)
