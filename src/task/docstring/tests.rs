@@ -7,6 +7,14 @@ fn crate_with(lib: &str) -> tempfile::TempDir {
     crate::task::test_crate::crate_with("my-crate", lib)
 }
 
+/// The docstring task on a crate whose lib.rs is `LIB`, for the named items.
+fn task_for(items: &[&str], scope: DocScope) -> (tempfile::TempDir, Result<Docstring, TaskError>) {
+    let dir = crate_with(LIB);
+    let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+    let task = Docstring::new(&dir.path().join("src/lib.rs"), &items, scope);
+    (dir, task)
+}
+
 const LIB: &str = "/// Already documented.\npub fn done() {}\n\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn private() {}\n\npub struct P;\n\nimpl P {\n    /// Old doc.\n    #[inline]\n    pub fn get(&self) -> u8 {\n        1\n    }\n}\n";
 
 #[test]
@@ -27,28 +35,16 @@ fn public_items_without_docs_are_targets_and_the_prompt_names_them() {
 
 #[test]
 fn unknown_item_lists_the_real_ones() {
-    let dir = crate_with(LIB);
-    let err = Docstring::new(
-        &dir.path().join("src/lib.rs"),
-        &["nope".to_string()],
-        DocScope::Public,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let (_dir, err) = task_for(&["nope"], DocScope::Public);
+    let err = err.err().unwrap().to_string();
     assert!(err.contains("no item named `nope`"), "{err}");
     assert!(err.contains("P::get"), "{err}");
 }
 
 #[test]
 fn docs_are_spliced_as_comments_only_replacing_old_docs() {
-    let dir = crate_with(LIB);
-    let task = Docstring::new(
-        &dir.path().join("src/lib.rs"),
-        &["add".to_string(), "P::get".to_string()],
-        DocScope::Public,
-    )
-    .unwrap();
+    let (_dir, task) = task_for(&["add", "P::get"], DocScope::Public);
+    let task = task.unwrap();
     let candidate = "/// Adds with wrapping off: overflows panic in debug builds.\n///\n/// ```\n/// assert_eq!(my_crate::add(1, 2), 3);\n/// ```\npub fn add(a: i32, b: i32) -> i32 { a + b }\nimpl P {\n/// Always 1, whatever the state.\npub fn get(&self) -> u8 { 1 } }\n";
     let placement = task.place(candidate).unwrap();
     assert_eq!(
@@ -67,13 +63,8 @@ fn docs_are_spliced_as_comments_only_replacing_old_docs() {
 
 #[test]
 fn code_changes_new_items_missing_docs_and_restated_signatures_are_rejected() {
-    let dir = crate_with(LIB);
-    let task = Docstring::new(
-        &dir.path().join("src/lib.rs"),
-        &["add".to_string()],
-        DocScope::Public,
-    )
-    .unwrap();
+    let (_dir, task) = task_for(&["add"], DocScope::Public);
+    let task = task.unwrap();
     let changed = task
         .place("/// Adds, saturating at the bounds.\npub fn add(a: i32, b: i32) -> i32 { a.saturating_add(b) }")
         .unwrap_err();
@@ -99,13 +90,8 @@ fn code_changes_new_items_missing_docs_and_restated_signatures_are_rejected() {
 
 #[test]
 fn docs_on_items_that_are_no_targets_are_left_as_they_were() {
-    let dir = crate_with(LIB);
-    let task = Docstring::new(
-        &dir.path().join("src/lib.rs"),
-        &["add".to_string()],
-        DocScope::Public,
-    )
-    .unwrap();
+    let (_dir, task) = task_for(&["add"], DocScope::Public);
+    let task = task.unwrap();
     let echo = format!(
         "/// Reworded.\npub fn done() {{}}\n/// Adds; panics on overflow in debug builds.\n{}",
         &LIB[LIB.find("pub fn add").unwrap()..]
