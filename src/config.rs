@@ -75,6 +75,28 @@ impl std::fmt::Display for Tier {
     }
 }
 
+/// How fill-in-the-middle asks the model: through chat with a marked hole (any chat model), or
+/// through a native completions endpoint that takes a `suffix` (code models on llama.cpp, vLLM).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FimMode {
+    #[default]
+    Chat,
+    Completions,
+}
+
+impl std::str::FromStr for FimMode {
+    type Err = ();
+
+    fn from_str(text: &str) -> std::result::Result<FimMode, ()> {
+        match text {
+            "chat" => Ok(FimMode::Chat),
+            "completions" => Ok(FimMode::Completions),
+            _ => Err(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Models {
     pub nano: String,
@@ -160,6 +182,7 @@ pub struct Config {
     pub stream_idle: Duration,
     pub max_retries: u32,
     pub retry_base: Duration,
+    pub fim: FimMode,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -182,6 +205,7 @@ impl Default for Config {
             stream_idle: Duration::from_secs(DEFAULT_STREAM_IDLE_SECS),
             max_retries: DEFAULT_MAX_RETRIES,
             retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
+            fim: FimMode::default(),
             sources: Vec::new(),
         }
     }
@@ -199,6 +223,7 @@ struct FileConfig {
     stream_idle_secs: Option<u64>,
     max_retries: Option<u32>,
     retry_base_ms: Option<u64>,
+    fim: Option<FimMode>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -273,9 +298,11 @@ impl Config {
             stream_idle_secs,
             max_retries,
             retry_base_ms,
+            fim,
             tiers,
         } = file;
         set(&mut self.escalate_after, escalate_after);
+        set(&mut self.fim, fim);
         set(&mut self.base_url, base_url);
         set(&mut self.api_key_env, api_key_env);
         set(&mut self.max_attempts, max_attempts);
@@ -343,6 +370,13 @@ impl Config {
             &mut self.retry_base,
             parse_env(env, "KILN_RETRY_BASE_MS")?.map(Duration::from_millis),
         );
+        if let Some(value) = env("KILN_FIM") {
+            self.fim = value.trim().parse().map_err(|()| ConfigError::Env {
+                name: "KILN_FIM".to_string(),
+                value,
+                expected: "`chat` or `completions`",
+            })?;
+        }
         let read_key = |name: &str| env(name).filter(|k| !k.trim().is_empty());
         self.api_key = read_key(&self.api_key_env);
         self.base_url = self.base_url.trim_end_matches('/').to_string();
@@ -479,6 +513,22 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("kiln.toml"), "{message}");
         assert!(message.contains("max_atempts"), "{message}");
+    }
+
+    #[test]
+    fn fim_mode_comes_from_the_file_or_the_environment() {
+        let repo = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Config::load(repo.path(), &env_of(&[])).unwrap().fim,
+            FimMode::Chat
+        );
+        std::fs::write(repo.path().join("kiln.toml"), "fim = \"completions\"\n").unwrap();
+        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+        assert_eq!(config.fim, FimMode::Completions);
+        let env = env_of(&[("KILN_FIM", "chat")]);
+        assert_eq!(Config::load(repo.path(), &env).unwrap().fim, FimMode::Chat);
+        let bad = Config::load(repo.path(), &env_of(&[("KILN_FIM", "fim")])).unwrap_err();
+        assert!(bad.to_string().contains("`chat` or `completions`"), "{bad}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{gen_tests, Exit};
+use kiln::cli::{doc, fim, gen_tests, refactor, Exit};
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -31,6 +31,29 @@ enum Command {
         after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json"
     )]
     GenTests(gen_tests::GenTestsArgs),
+    /// Write `///` docs for the items in a file that have none; doctests run in a sandbox.
+    ///
+    /// Only comments change: a candidate that touches code is rejected. Exit codes as for
+    /// gen-tests.
+    #[command(
+        after_help = "Examples:\n  kiln doc src/lib.rs\n  kiln doc src/parser.rs --item Parser::parse\n  kiln doc src/lib.rs --all --dry-run"
+    )]
+    Doc(doc::DocArgs),
+    /// Rewrite an item by an instruction; the crate's whole test suite must still pass.
+    ///
+    /// Public signatures stay unchanged unless the instruction asks; only FILE changes.
+    /// Exit codes as for gen-tests.
+    #[command(
+        after_help = "Examples:\n  kiln refactor src/parser.rs --item parse -m \"extract the parsing loop into a helper\"\n  kiln refactor src/lib.rs --item Config::load -m \"use ? instead of match\" --dry-run"
+    )]
+    Refactor(refactor::RefactorArgs),
+    /// Fill a hole: a `todo!()` body, a `// kiln: fill` line, or the lines you name.
+    ///
+    /// The fill must compile and the crate's tests must pass. Exit codes as for gen-tests.
+    #[command(
+        after_help = "Examples:\n  kiln fim src/lib.rs\n  kiln fim src/parser.rs --line 42\n  kiln fim src/parser.rs --range 40:48 --dry-run"
+    )]
+    Fim(fim::FimArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +71,9 @@ fn main() -> ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::GenTests(args) => gen_tests::run(args).await,
+            Command::Doc(args) => doc::run(args).await,
+            Command::Refactor(args) => refactor::run(args).await,
+            Command::Fim(args) => fim::run(args).await,
         }
     });
     exit.into()

@@ -4,19 +4,10 @@
 mod support;
 
 use serde_json::Value;
-use support::{kiln, kiln_with_env, DemoCrate, Reply, ScriptedServer};
+use support::{kiln, kiln_with_env, last_message, DemoCrate, Reply, ScriptedServer};
 
 const SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]); }\n}\n";
 const WRONG_SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a,b\"), vec![\"b\"]); }\n}\n";
-
-fn last_message(request: &Value) -> Value {
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_tool_json_and_unknown_tools_go_back_as_tool_errors() {
@@ -44,17 +35,12 @@ async fn broken_tool_json_and_unknown_tools_go_back_as_tool_errors() {
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     let requests = server.chat_requests();
-    let schema_error = last_message(&requests[1]);
-    assert_eq!(schema_error["role"], "tool");
-    assert!(schema_error["content"]
-        .as_str()
-        .unwrap()
-        .contains("\"required\":[\"code\"]"));
-    let unknown = last_message(&requests[2]);
-    assert!(unknown["content"]
-        .as_str()
-        .unwrap()
-        .contains("no tool named `execute_python`"));
+    assert_eq!(
+        requests[1]["messages"].as_array().unwrap().last().unwrap()["role"],
+        "tool"
+    );
+    assert!(last_message(&requests[1]).contains("\"required\":[\"code\"]"));
+    assert!(last_message(&requests[2]).contains("no tool named `execute_python`"));
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
     let mini = &result["tiers"]["mini"];
     assert_eq!(mini["tool_calls_rejected"], 2);
@@ -97,10 +83,7 @@ async fn repeated_failures_on_mini_escalate_to_full_with_a_summary() {
         3,
         "system, task, summary: not mini's transcript"
     );
-    let summary = last_message(&requests[2])["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let summary = last_message(&requests[2]);
     assert!(
         summary.contains("attempt 1 (mini)") && summary.contains("attempt 2 (mini)"),
         "{summary}"

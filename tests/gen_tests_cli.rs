@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{cargo_test, kiln, DemoCrate, Reply, ScriptedServer};
+use support::{cargo_test, kiln, message_text, DemoCrate, Reply, ScriptedServer};
 
 const DOES_NOT_COMPILE: &str = "#[cfg(test)]
 mod tests {
@@ -64,17 +64,6 @@ mod tests {
     }
 }
 ";
-
-/// Every text the model was sent in one request, joined, for "does it carry X" checks.
-fn message_text(request: &Value) -> String {
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repair_loop_feeds_back_errors_and_applies_passing_tests() {

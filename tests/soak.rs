@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use kiln::agent::{self, AgentEvent, AgentSettings, Escalation, Outcome};
-use kiln::config::Tier;
+use kiln::config::{FimMode, Tier};
 use kiln::llm::{messages, LlmEvent, Message};
 use kiln::project::SourceLocation;
 use kiln::task::{Placement, Task, Verdict};
@@ -150,6 +150,7 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                 },
                 max_cost_usd: None,
                 sandbox: SandboxConfig::default(),
+                fim: FimMode::Chat,
             };
             let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
             let summary = agent::run(&task, &llm, &settings, &sender).await;

@@ -680,7 +680,7 @@ async fn unknown_path_is_404_json_and_recorded() {
     server.push(Reply::text("must stay queued"));
     let resp = raw_http(
         &server,
-        b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
     )
     .await;
     let (head, body) = split_response(&resp);
@@ -690,9 +690,39 @@ async fn unknown_path_is_404_json_and_recorded() {
     assert!(v["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("/v1/completions"));
+        .contains("/v1/embeddings"));
     assert_eq!(server.requests()[0].body, "{}");
     assert_eq!(server.remaining(), 1);
+}
+
+#[tokio::test]
+async fn completions_route_answers_text_replies_as_text_completions() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text("x * 2"));
+    server.push(Reply::tool_code("fn a() {}"));
+    let request = br#"{"model":"m","prompt":"fn f() {","suffix":"}"}"#;
+    let head = format!(
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        request.len()
+    );
+    let raw = [head.as_bytes(), request].concat();
+    let resp = raw_http(&server, &raw).await;
+    let (head, body) = split_response(&resp);
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["object"], "text_completion");
+    assert_eq!(v["choices"][0]["text"], "x * 2");
+    assert_eq!(v["model"], "m");
+    assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(server.completion_requests()[0]["suffix"], "}");
+    assert!(server.chat_requests().is_empty());
+
+    let resp = raw_http(&server, &raw).await;
+    let (head, _) = split_response(&resp);
+    assert!(
+        head.starts_with("HTTP/1.1 500 "),
+        "a tool call cannot answer a completion: {head}"
+    );
 }
 
 #[tokio::test]

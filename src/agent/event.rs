@@ -59,6 +59,8 @@ pub enum ReplyKind {
     FencedCode,
     /// Neither a tool call nor code.
     NoCandidate,
+    /// The text of a native fill-in-the-middle completion.
+    Completion,
 }
 
 /// Per-tier counters for `--json` and the end-of-run line.
@@ -84,6 +86,8 @@ impl TierStats {
             ReplyKind::ToolCallRepaired(_) => self.tool_calls_repaired += 1,
             ReplyKind::ToolCallRejected(_) => self.tool_calls_rejected += 1,
             ReplyKind::FencedCode | ReplyKind::NoCandidate => self.no_tool_call += 1,
+            // No tool was offered, so there is no tool use to count.
+            ReplyKind::Completion => {}
         }
         if let Some(usage) = usage {
             self.prompt_tokens += usage.prompt_tokens;

@@ -15,10 +15,10 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 
 use crate::code;
-use crate::config::Tier;
+use crate::config::{FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
-use crate::llm::{messages, ChatRequest, LlmClient, LlmEvent, Message, Reply};
-use crate::task::{prompt, Task, Verdict};
+use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
+use crate::task::{prompt, FimPrompt, Task, Verdict};
 
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
@@ -29,6 +29,17 @@ pub struct AgentSettings {
     /// Stop before the next request once this many dollars are spent (needs prices in config).
     pub max_cost_usd: Option<f64>,
     pub sandbox: SandboxConfig,
+    /// How tasks that fill a hole are asked (chat for everything else).
+    pub fim: FimMode,
+}
+
+/// One request to the model: a chat turn with tools, or a native fill-in-the-middle completion.
+enum Question<'a> {
+    Chat {
+        conversation: &'a [Message],
+        tools: &'a [async_openai::types::chat::ChatCompletionTools],
+    },
+    Fill(&'a FimPrompt),
 }
 
 /// When to hand the task to a stronger model.
@@ -100,6 +111,8 @@ impl Run<'_> {
         let mut history: Vec<String> = Vec::new();
         let mut tier = settings.tier;
         let mut failures_on_tier = 0;
+        // What the last candidate was told; a completion has no conversation to carry it.
+        let mut feedback: Option<String> = None;
         for attempt in 1..=settings.max_attempts {
             self.attempts = attempt;
             if let Escalation::After { failures, to } = settings.escalation {
@@ -130,12 +143,26 @@ impl Run<'_> {
                 tier,
                 model: llm.model(tier).to_string(),
             });
-            let reply = match self.ask(llm, tier, &conversation, &tools).await {
+            let fill = match settings.fim {
+                FimMode::Completions => task.fim_prompt(feedback.as_deref()),
+                FimMode::Chat => None,
+            };
+            let question = match &fill {
+                Some(fill) => Question::Fill(fill),
+                None => Question::Chat {
+                    conversation: &conversation,
+                    tools: &tools,
+                },
+            };
+            let reply = match self.ask(llm, tier, question).await {
                 Ok(reply) => reply,
                 Err(e) => return Outcome::ModelFailed(e),
             };
             conversation.push(messages::assistant(&reply));
-            let (kind, candidate) = read_candidate(&reply);
+            let (kind, candidate) = match fill {
+                Some(_) => read_completion(&reply),
+                None => read_candidate(&reply),
+            };
             let price = llm.price(tier);
             let stats = self.stats.entry(tier).or_default();
             stats.requests += 1;
@@ -151,8 +178,9 @@ impl Run<'_> {
 
             let candidate = match candidate {
                 Ok(code) => code,
-                Err(feedback) => {
-                    respond(&mut conversation, &reply, &feedback);
+                Err(text) => {
+                    respond(&mut conversation, &reply, &text);
+                    feedback = Some(text);
                     last_failure = "the model did not produce usable code".to_string();
                     history.push(format!("attempt {attempt} ({tier}): {last_failure}"));
                     continue;
@@ -169,6 +197,7 @@ impl Run<'_> {
                         "attempt {attempt} ({tier}): {}",
                         first_line(&reason)
                     ));
+                    feedback = Some(reason.clone());
                     last_failure = reason;
                     continue;
                 }
@@ -204,15 +233,16 @@ impl Run<'_> {
                         report,
                     }))
                 }
-                Verdict::Red(feedback) => {
-                    let text = prompt::render(prompt::FEEDBACK, &[("report", &feedback)])
-                        .unwrap_or_else(|_| feedback.clone());
+                Verdict::Red(report) => {
+                    let text = prompt::render(prompt::FEEDBACK, &[("report", &report)])
+                        .unwrap_or_else(|_| report.clone());
                     respond(&mut conversation, &reply, &text);
                     history.push(format!(
                         "attempt {attempt} ({tier}): {}",
-                        first_line(&feedback)
+                        first_line(&report)
                     ));
-                    last_failure = feedback;
+                    feedback = Some(report.clone());
+                    last_failure = report;
                 }
             }
         }
@@ -227,15 +257,8 @@ impl Run<'_> {
         &mut self,
         llm: &LlmClient,
         tier: Tier,
-        conversation: &[Message],
-        tools: &[async_openai::types::chat::ChatCompletionTools],
+        question: Question<'_>,
     ) -> Result<Reply, crate::llm::LlmError> {
-        let request = ChatRequest {
-            tier,
-            messages: conversation,
-            tools,
-            force_tool: Some(RUN_CODE),
-        };
         let events = self.events;
         let mut first_tokens = Vec::new();
         let mut on_event = |event: LlmEvent| {
@@ -244,7 +267,28 @@ impl Run<'_> {
             }
             let _ = events.send(AgentEvent::Llm(event));
         };
-        let result = llm.chat(&request, &mut on_event).await;
+        let result = match question {
+            Question::Chat {
+                conversation,
+                tools,
+            } => {
+                let request = ChatRequest {
+                    tier,
+                    messages: conversation,
+                    tools,
+                    force_tool: Some(RUN_CODE),
+                };
+                llm.chat(&request, &mut on_event).await
+            }
+            Question::Fill(fill) => {
+                let request = CompletionRequest {
+                    tier,
+                    prompt: &fill.prompt,
+                    suffix: &fill.suffix,
+                };
+                llm.complete(&request, &mut on_event).await
+            }
+        };
         self.stats
             .entry(tier)
             .or_default()
@@ -308,6 +352,17 @@ fn read_candidate(reply: &Reply) -> (ReplyKind, Result<String, String>) {
             Err(prompt::render(prompt::NO_TOOL_CALL, &[]).unwrap_or_default()),
         ),
     }
+}
+
+/// A native completion's text is the candidate as it stands.
+fn read_completion(reply: &Reply) -> (ReplyKind, Result<String, String>) {
+    if reply.content.trim().is_empty() {
+        return (
+            ReplyKind::NoCandidate,
+            Err("The completion was empty.".to_string()),
+        );
+    }
+    (ReplyKind::Completion, Ok(reply.content.clone()))
 }
 
 /// Answers the model's last reply: each tool call gets its tool message (the API requires one per

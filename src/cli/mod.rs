@@ -1,8 +1,12 @@
 //! One-shot commands: run a task, show progress on stderr, the diff on stdout, ask, apply.
 
+pub mod doc;
+pub mod fim;
 pub mod gen_tests;
 mod progress;
+pub mod refactor;
 mod report;
+mod runner;
 
 /// Exit codes scripts can rely on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -156,6 +156,7 @@ fn describe_reply(kind: &ReplyKind) -> String {
             "  candidate received as a code block, not a tool call".to_string()
         }
         ReplyKind::NoCandidate => "  the reply held no code; asking again".to_string(),
+        ReplyKind::Completion => "  completion received".to_string(),
     }
 }
 

@@ -12,18 +12,28 @@
 //!   verified edit of the file;
 //! - [`extract_rust_code_block`] pulls the code out of a model's prose reply.
 
+mod api;
 mod calls;
+mod compare;
 mod context;
 mod decl;
 mod fence;
+mod holes;
 mod items;
+mod pairs;
 mod parse;
 mod splice;
 mod testmod;
 
+pub use api::{api_changes, public_api};
+pub use compare::{first_code_change, CodeChange};
 pub use context::context_for;
 pub use fence::extract_rust_code_block;
+pub use holes::{
+    fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,
+};
 pub use items::{list_fns, top_level_module_names, FnItem, FnKind, Visibility};
+pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;
 pub use splice::{append_module, splice};
 pub use testmod::{normalize_test_module, shadowed_items, TestModule};

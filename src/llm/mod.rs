@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{
     ChatCompletionNamedToolChoice, ChatCompletionStreamOptions, ChatCompletionToolChoiceOption,
-    ChatCompletionTools, CreateChatCompletionRequest,
+    ChatCompletionTools, CreateChatCompletionRequest, Prompt,
 };
+use async_openai::types::completions::CreateCompletionRequest;
 use async_openai::Client;
 use futures::StreamExt;
 
@@ -29,6 +30,8 @@ pub use error::LlmError;
 pub use messages::Message;
 pub use reply::{Reply, StreamAssembler, ToolCall, Usage};
 
+/// A fill is at most a function body; a server left to run on would write the rest of the file.
+const COMPLETION_MAX_TOKENS: u32 = 1_024;
 /// Retry delays never grow past this, whatever the attempt count.
 const MAX_BACKOFF_MS: u64 = 30_000;
 
@@ -59,6 +62,13 @@ pub struct ChatRequest<'a> {
     pub tools: &'a [ChatCompletionTools],
     /// Forces this tool: small models answer in prose otherwise.
     pub force_tool: Option<&'a str>,
+}
+
+/// A native fill-in-the-middle request: the model writes what goes between `prompt` and `suffix`.
+pub struct CompletionRequest<'a> {
+    pub tier: Tier,
+    pub prompt: &'a str,
+    pub suffix: &'a str,
 }
 
 /// One tier's server and model.
@@ -143,6 +153,16 @@ impl LlmClient {
         self.with_retries(Call::Chat(request), on_event).await
     }
 
+    /// One fill-in-the-middle completion (`POST /completions` with `suffix`), retried like a
+    /// chat turn. The reply's `content` is the middle.
+    pub async fn complete(
+        &self,
+        request: &CompletionRequest<'_>,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+    ) -> Result<Reply, LlmError> {
+        self.with_retries(Call::Completion(request), on_event).await
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent. The delay is
     /// the server's hint (`Retry-After`, "try again in 2s") when it gave one, else backoff.
     async fn with_retries(
@@ -181,6 +201,7 @@ impl LlmClient {
     ) -> Result<Reply, LlmError> {
         match call {
             Call::Chat(request) => self.chat_once(request, on_event).await,
+            Call::Completion(request) => self.complete_once(request, on_event).await,
             Call::Plain { tier, request } => {
                 let tier = self.tier(*tier);
                 let response = tier
@@ -192,6 +213,33 @@ impl LlmClient {
                 Ok(Reply::from_response(response))
             }
         }
+    }
+
+    async fn complete_once(
+        &self,
+        request: &CompletionRequest<'_>,
+        on_event: &mut (dyn FnMut(LlmEvent) + Send),
+    ) -> Result<Reply, LlmError> {
+        let started = Instant::now();
+        let tier = self.tier(request.tier);
+        let response = tier
+            .client
+            .completions()
+            .create(CreateCompletionRequest {
+                model: tier.model.clone(),
+                prompt: Prompt::String(request.prompt.to_string()),
+                suffix: Some(request.suffix.to_string()),
+                max_tokens: Some(COMPLETION_MAX_TOKENS),
+                stream: Some(false),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
+        Ok(unstreamed(
+            started,
+            Reply::from_completion(response),
+            on_event,
+        ))
     }
 
     async fn chat_once(
@@ -215,14 +263,11 @@ impl LlmClient {
             .create(self.build(request, Streaming::No))
             .await
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        on_event(LlmEvent::FirstToken {
-            after: started.elapsed(),
-        });
-        let reply = Reply::from_response(response);
-        if !reply.content.is_empty() {
-            on_event(LlmEvent::TextDelta(reply.content.clone()));
-        }
-        Ok(reply)
+        Ok(unstreamed(
+            started,
+            Reply::from_response(response),
+            on_event,
+        ))
     }
 
     async fn stream(
@@ -300,10 +345,27 @@ impl LlmClient {
     }
 }
 
+/// Reports a reply that arrived whole as if it had streamed: its first token and its text.
+fn unstreamed(
+    started: Instant,
+    reply: Reply,
+    on_event: &mut (dyn FnMut(LlmEvent) + Send),
+) -> Reply {
+    on_event(LlmEvent::FirstToken {
+        after: started.elapsed(),
+    });
+    if !reply.content.is_empty() {
+        on_event(LlmEvent::TextDelta(reply.content.clone()));
+    }
+    reply
+}
+
 /// One kind of request the retry loop can repeat.
 enum Call<'a> {
     /// A tool-using turn, streamed where the server allows.
     Chat(&'a ChatRequest<'a>),
+    /// A native fill-in-the-middle completion.
+    Completion(&'a CompletionRequest<'a>),
     /// A prebuilt, non-streamed request (the nano gate).
     Plain {
         tier: Tier,

@@ -2,8 +2,9 @@
 
 use async_openai::types::chat::{
     ChatCompletionMessageToolCalls, CreateChatCompletionResponse,
-    CreateChatCompletionStreamResponse, FinishReason,
+    CreateChatCompletionStreamResponse,
 };
+use async_openai::types::completions::CreateCompletionResponse;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
@@ -66,10 +67,28 @@ impl Reply {
             finish_reason: choice.finish_reason.map(finish_reason_name),
         }
     }
+
+    /// A native completion: its text is the reply's content.
+    pub fn from_completion(response: CreateCompletionResponse) -> Reply {
+        let usage = response.usage.map(|u| Usage {
+            prompt_tokens: u.prompt_tokens.into(),
+            completion_tokens: u.completion_tokens.into(),
+        });
+        let choice = response.choices.into_iter().next();
+        Reply {
+            finish_reason: choice
+                .as_ref()
+                .and_then(|c| c.finish_reason)
+                .map(finish_reason_name),
+            content: choice.map(|c| c.text).unwrap_or_default(),
+            tool_calls: Vec::new(),
+            usage,
+        }
+    }
 }
 
 /// The wire name (`tool_calls`, `length`), as users see it in API docs.
-fn finish_reason_name(reason: FinishReason) -> String {
+fn finish_reason_name(reason: impl serde::Serialize) -> String {
     serde_json::to_value(reason)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

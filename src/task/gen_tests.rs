@@ -4,10 +4,10 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::{prompt, Placement, Task, TaskError, Verdict};
-use crate::code::{self, FnItem, SourceFile};
+use super::{prompt, source, Placement, Task, TaskError, Verdict};
+use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
-use crate::llm::{messages, Message};
+use crate::llm::Message;
 use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
@@ -29,25 +29,11 @@ impl GenTests {
     /// Reads `file` and picks the functions to test: the named ones, or every non-test function
     /// that no test in the file calls yet.
     pub fn new(file: &Path, only: &[String]) -> Result<GenTests, TaskError> {
-        let location = SourceLocation::find(file)?;
-        let original =
-            std::fs::read_to_string(&location.file).map_err(|source| TaskError::Read {
-                path: location.file.clone(),
-                source,
-            })?;
-        let source = SourceFile::parse(&original).map_err(|e| match e {
-            code::CodeError::Syntax {
-                line,
-                column,
-                snippet,
-            } => TaskError::Syntax {
-                path: file.to_path_buf(),
-                line,
-                column,
-                snippet,
-            },
-            other => TaskError::NoTargets(format!("{}: {other}", file.display())),
-        })?;
+        let source::Loaded {
+            location,
+            original,
+            source,
+        } = source::load(file)?;
         let functions: Vec<FnItem> = code::list_fns(&source)
             .into_iter()
             .filter(|f| !f.is_test_code)
@@ -123,15 +109,9 @@ fn pick_targets(
                 .filter(|f| &f.name == name || &f.qualified_name == name)
                 .collect();
             if matches.is_empty() {
-                let known: Vec<&str> = functions
-                    .iter()
-                    .map(|f| f.qualified_name.as_str())
-                    .collect();
-                return Err(TaskError::NoTargets(format!(
-                    "{}: no function named `{name}`; functions here: {}",
-                    file.display(),
-                    known.join(", ")
-                )));
+                let known: Vec<String> =
+                    functions.iter().map(|f| f.qualified_name.clone()).collect();
+                return Err(source::unknown_name(file, "function", name, &known));
             }
             picked.extend(matches.into_iter().cloned());
         }
@@ -185,12 +165,7 @@ impl Task for GenTests {
     }
 
     fn messages(&self) -> Vec<Message> {
-        // The templates are checked by unit tests, so a render error here is a kiln bug; fall back
-        // to the raw template rather than aborting the user's run.
-        let user = self
-            .user_prompt()
-            .unwrap_or_else(|e| format!("{}\n(kiln: {e})", prompt::GEN_TESTS));
-        vec![messages::system(prompt::SYSTEM), messages::user(user)]
+        super::conversation(prompt::GEN_TESTS, self.user_prompt())
     }
 
     fn tool_description(&self) -> &str {
@@ -245,15 +220,7 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn crate_with(lib: &str) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-        )
-        .unwrap();
-        std::fs::create_dir(dir.path().join("src")).unwrap();
-        std::fs::write(dir.path().join("src/lib.rs"), lib).unwrap();
-        dir
+        crate::task::test_crate::crate_with("t", lib)
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Task kinds. A task says what to ask the model, where a candidate goes in the user's file, and
 //! what must hold before the result is proposed. The agent loop is the same for every kind.
 
+pub mod docstring;
+pub mod fim;
 pub mod gen_tests;
 pub mod prompt;
+pub mod refactor;
+mod source;
+#[cfg(test)]
+mod test_crate;
 
 use kiln_sandbox::{RunReport, TestArgs};
 
@@ -50,6 +56,36 @@ pub enum Verdict {
     Red(String),
 }
 
+/// The start of every task's conversation: the system prompt and the task's own prompt. The
+/// templates are checked by unit tests, so a render error is a kiln bug; the raw template is
+/// sent rather than aborting the user's run.
+pub(crate) fn conversation(template: &str, user: Result<String, TaskError>) -> Vec<Message> {
+    let user = user.unwrap_or_else(|e| format!("{template}\n(kiln: {e})"));
+    vec![
+        crate::llm::messages::system(prompt::SYSTEM),
+        crate::llm::messages::user(user),
+    ]
+}
+
+/// Every test target of the package (lib, bins, integration tests), unfiltered.
+pub(crate) fn whole_suite(location: &SourceLocation) -> TestArgs {
+    TestArgs {
+        target_flags: vec![
+            "-p".to_string(),
+            location.package_name.clone(),
+            "--tests".to_string(),
+        ],
+        filter: None,
+    }
+}
+
+/// A hole to fill as a native completion: the model writes what goes between the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FimPrompt {
+    pub prompt: String,
+    pub suffix: String,
+}
+
 pub trait Task: Send + Sync {
     /// For progress lines: "gen-tests for add, parse in src/lib.rs".
     fn title(&self) -> String;
@@ -62,4 +98,11 @@ pub trait Task: Send + Sync {
     /// Puts a candidate into the file, or explains to the model why it cannot be placed.
     fn place(&self, candidate: &str) -> Result<Placement, String>;
     fn judge(&self, placement: &Placement, report: &RunReport) -> Verdict;
+    /// For tasks that fill a hole: the hole as prefix and suffix for a server with a native
+    /// completions endpoint (`fim = "completions"`). `feedback` says why the previous candidate
+    /// failed, since a completion has no conversation to carry it. `None` (the default): the
+    /// task is asked through chat only.
+    fn fim_prompt(&self, _feedback: Option<&str>) -> Option<FimPrompt> {
+        None
+    }
 }

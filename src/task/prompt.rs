@@ -3,6 +3,9 @@
 
 pub const SYSTEM: &str = include_str!("../../prompts/system.md");
 pub const GEN_TESTS: &str = include_str!("../../prompts/gen_tests.md");
+pub const DOC: &str = include_str!("../../prompts/doc.md");
+pub const FIM: &str = include_str!("../../prompts/fim.md");
+pub const REFACTOR: &str = include_str!("../../prompts/refactor.md");
 pub const FEEDBACK: &str = include_str!("../../prompts/feedback.md");
 pub const NO_TOOL_CALL: &str = include_str!("../../prompts/no_tool_call.md");
 pub const ESCALATION: &str = include_str!("../../prompts/escalation.md");

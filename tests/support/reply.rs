@@ -148,7 +148,10 @@ impl RequestInfo {
                 .pointer("/stream_options/include_usage")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            prompt_chars: body.get("messages").map_or(0, |m| m.to_string().len()),
+            prompt_chars: body
+                .get("messages")
+                .or_else(|| body.get("prompt"))
+                .map_or(0, |m| m.to_string().len()),
         }
     }
 }
@@ -177,6 +180,48 @@ fn parts(reply: &Reply) -> (Option<&str>, Option<(&str, &str)>) {
             arguments,
         } => (Some(text), Some((name, arguments))),
         Reply::HttpError { .. } | Reply::EmptyOk | Reply::NoChoices => (None, None),
+    }
+}
+
+/// The answer to a `POST /v1/completions` request (not streamed): a `Text` reply becomes the
+/// completion's text; errors render as for chat; other replies make no sense there.
+pub(crate) fn render_text_completion(
+    reply: &Reply,
+    opts: &ReplyOptions,
+    req: &RequestInfo,
+) -> Rendered {
+    let Reply::Text(text) = reply else {
+        return match reply {
+            Reply::HttpError { .. } | Reply::EmptyOk => render(reply, opts, req),
+            _ => Rendered::Json {
+                status: 500,
+                body: error_body(
+                    "scripted server: only Reply::Text or errors answer /v1/completions",
+                    "script_error",
+                ),
+                extra_headers: Vec::new(),
+            },
+        };
+    };
+    let (prompt_tokens, completion_tokens) = opts
+        .usage
+        .unwrap_or((tokens(req.prompt_chars), tokens(text.len())));
+    let body = json!({
+        "id": format!("cmpl-{}", req.seq),
+        "object": "text_completion",
+        "created": CREATED,
+        "model": req.model,
+        "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    });
+    Rendered::Json {
+        status: 200,
+        body: body.to_string(),
+        extra_headers: Vec::new(),
     }
 }
 

@@ -14,7 +14,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::reply::{error_body, render, Rendered, Reply, ReplyOptions, RequestInfo};
+use super::reply::{
+    error_body, render, render_text_completion, Rendered, Reply, ReplyOptions, RequestInfo,
+};
 
 /// Largest request head (request line + headers) accepted.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -106,7 +108,8 @@ impl ScriptedServer {
         self.addr
     }
 
-    /// Queues a reply for the next `POST /v1/chat/completions` (FIFO).
+    /// Queues a reply for the next `POST /v1/chat/completions` or `POST /v1/completions`
+    /// (one FIFO for both).
     pub fn push(&self, reply: Reply) {
         self.push_with(reply, ReplyOptions::default());
     }
@@ -139,6 +142,18 @@ impl ScriptedServer {
             .collect()
     }
 
+    /// Bodies of the `POST /v1/completions` requests so far (native fill-in-the-middle), parsed.
+    pub fn completion_requests(&self) -> Vec<Value> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| is_completion(&r.method, &r.path))
+            .map(|r| {
+                serde_json::from_str(&r.body).unwrap_or_else(|_| Value::String(r.body.clone()))
+            })
+            .collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking test thread must not hide the recorded requests.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -157,6 +172,10 @@ fn route(path: &str) -> &str {
 
 fn is_chat(method: &str, path: &str) -> bool {
     method == "POST" && route(path) == "/v1/chat/completions"
+}
+
+fn is_completion(method: &str, path: &str) -> bool {
+    method == "POST" && route(path) == "/v1/completions"
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -187,7 +206,7 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> std::i
     let action = {
         let mut st = lock(&state);
         st.requests.push(request.clone());
-        if is_chat(&method, &path) {
+        if is_chat(&method, &path) || is_completion(&method, &path) {
             st.chat_count += 1;
             let seq = st.chat_count;
             Some((seq, st.queue.pop_front()))
@@ -203,7 +222,12 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> std::i
             if opts.delay_ms_before_first_byte > 0 {
                 tokio::time::sleep(Duration::from_millis(opts.delay_ms_before_first_byte)).await;
             }
-            match render(&reply, &opts, &info) {
+            let rendered = if is_completion(&method, &path) {
+                render_text_completion(&reply, &opts, &info)
+            } else {
+                render(&reply, &opts, &info)
+            };
+            match rendered {
                 Rendered::Json {
                     status,
                     body,

@@ -1,0 +1,34 @@
+//! `kiln doc FILE`: `///` docs for the items in FILE that lack them, doctests run in a sandbox.
+
+use std::path::PathBuf;
+
+use super::runner::{self, RunArgs};
+use super::Exit;
+use crate::task::docstring::{DocScope, Docstring};
+
+#[derive(Debug, clap::Args)]
+pub struct DocArgs {
+    /// The Rust source file to document, e.g. src/parser.rs.
+    pub file: PathBuf,
+    /// Only these items (repeatable), documented or not. `Type::method` picks one method.
+    /// Default: every public item without docs.
+    #[arg(long = "item", value_name = "NAME")]
+    pub items: Vec<String>,
+    /// Include private items when picking undocumented ones.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub async fn run(args: DocArgs) -> Exit {
+    let scope = if args.all {
+        DocScope::All
+    } else {
+        DocScope::Public
+    };
+    runner::run(&args.file, &args.run, "docs", || {
+        Docstring::new(&args.file, &args.items, scope)
+    })
+    .await
+}

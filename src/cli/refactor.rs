@@ -1,0 +1,29 @@
+//! `kiln refactor FILE --item NAME -m "..."`: rewrite an item; the whole test suite must pass.
+
+use std::path::PathBuf;
+
+use super::runner::{self, RunArgs};
+use super::Exit;
+use crate::task::refactor::Refactor;
+
+#[derive(Debug, clap::Args)]
+pub struct RefactorArgs {
+    /// The Rust source file that holds the item, e.g. src/parser.rs. Only this file changes.
+    pub file: PathBuf,
+    /// The item to refactor: `parse`, or `Parser::parse` for a method.
+    #[arg(long = "item", value_name = "NAME")]
+    pub item: String,
+    /// What to change, e.g. "extract the parsing loop into a helper". Public signatures stay
+    /// unless this asks to change them (mention the signature, a parameter or a rename).
+    #[arg(long = "message", short = 'm', value_name = "INSTRUCTION")]
+    pub instruction: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub async fn run(args: RefactorArgs) -> Exit {
+    runner::run(&args.file, &args.run, "refactor", || {
+        Refactor::new(&args.file, &args.item, &args.instruction)
+    })
+    .await
+}

@@ -1,0 +1,268 @@
+//! What every one-shot task command does once it has a task: load the config, build the model
+//! client, run the agent with live progress, show the diff, ask (or obey `--yes`/`--dry-run`),
+//! apply atomically, and print the `--json` result. Each command only parses its own arguments
+//! and builds its task.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use kiln_sandbox::SandboxConfig;
+
+use super::progress::{Live, ProgressPrinter};
+use super::report::{usage_line, JsonResult, ResultKind};
+use super::Exit;
+use crate::agent::{self, AgentEvent, AgentSettings, Escalation, Outcome};
+use crate::config::{Config, Tier};
+use crate::diff::{self, Colour};
+use crate::llm::LlmClient;
+use crate::task::{Task, TaskError};
+
+/// The flags every task command shares.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Apply the validated change without asking.
+    #[arg(long, short = 'y', conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// Only show the diff; never write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object (outcome, attempts, tokens per tier, diff) on stdout instead of text.
+    /// Without --yes nothing is applied.
+    #[arg(long)]
+    pub json: bool,
+    /// How many model replies to try before giving up [default: 4, or max_attempts in kiln.toml].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: Option<u32>,
+    /// Pin one model tier. Default: start on mini and escalate to full after `escalate_after`
+    /// failed attempts (2 unless kiln.toml says otherwise).
+    #[arg(long, value_enum)]
+    pub tier: Option<Tier>,
+    /// Stop before the next request once this many US dollars are spent. Needs prices for the
+    /// tiers in kiln.toml (`price_in_per_mtok`, `price_out_per_mtok` under [tiers.NAME]).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+}
+
+/// Runs the task `build` makes for `file`. `result_noun` names what the task produces in the
+/// give-up message: "no passing {result_noun} after 4 attempt(s)".
+pub async fn run<T, F>(file: &Path, args: &RunArgs, result_noun: &str, build: F) -> Exit
+where
+    T: Task,
+    F: FnOnce() -> Result<T, TaskError>,
+{
+    let mut run = TaskRun {
+        args,
+        result: JsonResult {
+            outcome: ResultKind::InputError,
+            file: Some(file.display().to_string()),
+            attempts: 0,
+            summary: None,
+            message: None,
+            tiers: Default::default(),
+            diff: None,
+        },
+    };
+    let exit = run.execute(result_noun, build).await;
+    if args.json {
+        match serde_json::to_string_pretty(&run.result) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("kiln: cannot encode the JSON result: {e}"),
+        }
+    }
+    exit
+}
+
+struct TaskRun<'a> {
+    args: &'a RunArgs,
+    result: JsonResult,
+}
+
+impl TaskRun<'_> {
+    fn finish(&mut self, outcome: ResultKind, exit: Exit, message: &str) -> Exit {
+        self.result.outcome = outcome;
+        if !message.is_empty() {
+            self.result.message = Some(message.to_string());
+            eprintln!("kiln: {message}");
+        }
+        exit
+    }
+
+    fn input_error(&mut self, message: &str) -> Exit {
+        self.finish(ResultKind::InputError, Exit::Usage, message)
+    }
+
+    async fn execute<T, F>(&mut self, result_noun: &str, build: F) -> Exit
+    where
+        T: Task,
+        F: FnOnce() -> Result<T, TaskError>,
+    {
+        let task = match build() {
+            Ok(task) => task,
+            Err(TaskError::NothingToDo(message)) => {
+                return self.finish(ResultKind::NothingToDo, Exit::Ok, &message)
+            }
+            Err(e) => return self.input_error(&e.to_string()),
+        };
+        let env = |name: &str| std::env::var(name).ok();
+        let config = match Config::load(&task.location().crate_root, &env) {
+            Ok(config) => config,
+            Err(e) => return self.input_error(&e.to_string()),
+        };
+        let llm = match LlmClient::new(&config) {
+            Ok(llm) => llm,
+            Err(e) => return self.input_error(&e.to_string()),
+        };
+        let escalation = match self.args.tier {
+            Some(_) => Escalation::Pinned,
+            None => Escalation::After {
+                failures: config.escalate_after,
+                to: Tier::Full,
+            },
+        };
+        if let Some(limit) = self.args.max_cost {
+            let tiers = [self.args.tier.unwrap_or(Tier::Mini), Tier::Full];
+            if let Some(unpriced) = tiers.iter().find(|t| config.price(**t).is_none()) {
+                return self.input_error(&format!(
+                    "--max-cost {limit} needs prices for the {unpriced} tier: set price_in_per_mtok and \
+                     price_out_per_mtok under [tiers.{unpriced}] in kiln.toml"
+                ));
+            }
+        }
+        let settings = AgentSettings {
+            max_attempts: self.args.max_attempts.unwrap_or(config.max_attempts),
+            tier: self.args.tier.unwrap_or(Tier::Mini),
+            escalation,
+            max_cost_usd: self.args.max_cost,
+            sandbox: SandboxConfig {
+                timeout: config.sandbox_timeout,
+                ..SandboxConfig::default()
+            },
+            fim: config.fim,
+        };
+
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
+        let live = if std::io::stderr().is_terminal() {
+            Live::StatusLine
+        } else {
+            Live::LinesOnly
+        };
+        let printer = tokio::spawn(async move {
+            let mut printer = ProgressPrinter::new(std::io::stderr(), live);
+            while let Some(event) = receiver.recv().await {
+                printer.handle(&event);
+            }
+        });
+        let summary = tokio::select! {
+            summary = agent::run(&task, &llm, &settings, &sender) => summary,
+            _ = tokio::signal::ctrl_c() => {
+                drop(sender);
+                let _ = printer.await;
+                return self.finish(ResultKind::Interrupted, Exit::Interrupted, "interrupted; nothing was written");
+            }
+        };
+        drop(sender);
+        let _ = printer.await;
+        self.result.attempts = summary.attempts;
+        self.result.tiers = summary.stats.clone();
+        eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
+
+        let label = task.location().relative_path.display().to_string();
+        match summary.outcome {
+            Outcome::Proposed(proposal) => {
+                self.result.summary = Some(proposal.summary.clone());
+                self.result.diff = Some(diff::unified(
+                    &label,
+                    &proposal.original,
+                    &proposal.new_text,
+                    Colour::Never,
+                ));
+                if !self.args.json {
+                    let mut stdout = std::io::stdout();
+                    let coloured = diff::unified(
+                        &label,
+                        &proposal.original,
+                        &proposal.new_text,
+                        Colour::for_stream(&stdout),
+                    );
+                    let _ = stdout.write_all(coloured.as_bytes());
+                    let _ = stdout.flush();
+                }
+                eprintln!("kiln: validated {}", proposal.summary);
+                match self.approval(&label) {
+                    Approval::Apply => {
+                        match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
+                            Ok(()) => self.finish(
+                                ResultKind::Applied,
+                                Exit::Ok,
+                                &format!("applied to {label}"),
+                            ),
+                            Err(e) => self.input_error(&e.to_string()),
+                        }
+                    }
+                    Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
+                }
+            }
+            Outcome::Exhausted { last_failure } => {
+                let message = format!(
+                    "no passing {result_noun} after {} attempt(s); {label} is unchanged. Last failure:\n{}",
+                    summary.attempts,
+                    indent(&last_failure),
+                );
+                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &message)
+            }
+            Outcome::BudgetSpent {
+                spent_usd,
+                last_failure,
+            } => {
+                let message = format!(
+                    "stopped at ${spent_usd:.4} (--max-cost) without passing {result_noun}; {label} is unchanged. Last failure:\n{}",
+                    indent(&last_failure),
+                );
+                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &message)
+            }
+            Outcome::ModelFailed(e) => {
+                self.finish(ResultKind::ModelError, Exit::Model, &e.to_string())
+            }
+            Outcome::SandboxFailed(message) => self.input_error(&message),
+        }
+    }
+
+    fn approval(&self, label: &str) -> Approval {
+        if self.args.dry_run {
+            return Approval::Skip("dry run: nothing was written".to_string());
+        }
+        if self.args.yes {
+            return Approval::Apply;
+        }
+        if self.args.json {
+            return Approval::Skip("not applied (pass --yes with --json to apply)".to_string());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Approval::Skip(
+                "not applied: stdin is not a terminal to ask on (pass --yes to apply)".to_string(),
+            );
+        }
+        eprint!("Apply to {label}? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return Approval::Skip("not applied".to_string());
+        }
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Approval::Apply,
+            _ => Approval::Skip("not applied".to_string()),
+        }
+    }
+}
+
+enum Approval {
+    Apply,
+    Skip(String),
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
