@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kiln::cli::{gen_tests, Exit};
+use kiln::tui;
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -17,8 +18,9 @@ use kiln::cli::{gen_tests, Exit};
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, propagate_version = true)]
 struct Cli {
+    /// Without a command, kiln opens the interactive TUI in the current directory.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +33,10 @@ enum Command {
         after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json"
     )]
     GenTests(gen_tests::GenTestsArgs),
+    /// Browse a crate, run tasks on its functions, watch them, and review each diff hunk by hunk.
+    ///
+    /// Exit codes: 0 quit normally; 2 not a terminal, or a usage, config or local error.
+    Tui(tui::TuiArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,7 +53,9 @@ fn main() -> ExitCode {
     };
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::GenTests(args) => gen_tests::run(args).await,
+            Some(Command::GenTests(args)) => gen_tests::run(args).await,
+            Some(Command::Tui(args)) => tui::run(args).await,
+            None => tui::run(tui::TuiArgs::default()).await,
         }
     });
     exit.into()

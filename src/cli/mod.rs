@@ -1,7 +1,7 @@
 //! One-shot commands: run a task, show progress on stderr, the diff on stdout, ask, apply.
 
 pub mod gen_tests;
-mod progress;
+pub(crate) mod progress;
 mod report;
 
 /// Exit codes scripts can rely on.

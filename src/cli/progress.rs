@@ -138,7 +138,7 @@ impl<W: Write> ProgressPrinter<W> {
     }
 }
 
-fn describe_reply(kind: &ReplyKind) -> String {
+pub(crate) fn describe_reply(kind: &ReplyKind) -> String {
     match kind {
         ReplyKind::ToolCallWellFormed => "  candidate received".to_string(),
         ReplyKind::ToolCallRepaired(what) => {
@@ -152,7 +152,7 @@ fn describe_reply(kind: &ReplyKind) -> String {
     }
 }
 
-fn describe_report(report: &RunReport) -> String {
+pub(crate) fn describe_report(report: &RunReport) -> String {
     let took = report.duration.as_secs_f64();
     match report.outcome {
         RunOutcome::Passed => format!("  ✓ {} tests passed ({took:.1}s)", report.passed),
@@ -181,6 +181,6 @@ fn describe_report(report: &RunReport) -> String {
     }
 }
 
-fn first_line(text: &str) -> &str {
+pub(crate) fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }

@@ -1,0 +1,91 @@
+//! One snapshot per screen. Review changes with `cargo insta review` (or compare the `.snap.new`
+//! files) like any other code change.
+
+use ratatui::crossterm::event::KeyCode;
+
+use super::*;
+
+const WIDTH: u16 = 100;
+const HEIGHT: u16 = 30;
+
+#[test]
+fn file_list() {
+    let demo = Demo::new();
+    let app = demo.app();
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn item_list_with_the_selected_item_in_the_code() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    render(&app, WIDTH, HEIGHT);
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+    }
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn task_running() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    scripted_attempt(&mut app, id);
+    press(&mut app, KeyCode::Tab);
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn diff_review() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    press(&mut app, KeyCode::Char('n'));
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn help() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn error() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    std::fs::write(demo.lib_rs(), "// edited meanwhile\n").unwrap();
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Enter);
+    let screen = render(&app, WIDTH, HEIGHT).to_string();
+    // The temp dir's name differs on every run.
+    let screen = screen.replace(&demo.root().display().to_string(), "[demo]");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn refactor_input() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "percent");
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "avoid the float");
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn too_small() {
+    let demo = Demo::new();
+    let app = demo.app();
+    insta::assert_snapshot!(render(&app, 40, 10));
+}
