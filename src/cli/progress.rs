@@ -7,6 +7,7 @@ use std::io::Write;
 use kiln_sandbox::{Progress as SandboxProgress, RunOutcome, RunReport};
 
 use crate::agent::{AgentEvent, ReplyKind};
+use crate::config::Tier;
 use crate::llm::LlmEvent;
 
 pub struct ProgressPrinter<W: Write> {
@@ -54,9 +55,7 @@ impl<W: Write> ProgressPrinter<W> {
                 model,
             } => {
                 self.received_chars = 0;
-                self.line(&format!(
-                    "attempt {attempt}/{max_attempts} · {tier} ({model})"
-                ));
+                self.line(&describe_attempt(*attempt, *max_attempts, *tier, model));
                 self.status("  waiting for the model…");
             }
             AgentEvent::Llm(event) => self.llm(event),
@@ -136,6 +135,10 @@ impl<W: Write> ProgressPrinter<W> {
         }
         let _ = writeln!(self.out, "{text}");
     }
+}
+
+pub(crate) fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
+    format!("attempt {attempt}/{max_attempts} · {tier} ({model})")
 }
 
 pub(crate) fn describe_reply(kind: &ReplyKind) -> String {

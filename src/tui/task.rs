@@ -3,7 +3,7 @@
 use kiln_sandbox::Progress;
 
 use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary};
-use crate::cli::progress::{describe_reply, describe_report, first_line};
+use crate::cli::progress::{describe_attempt, describe_reply, describe_report, first_line};
 use crate::config::Tier;
 use crate::llm::{LlmEvent, Usage};
 
@@ -87,9 +87,8 @@ impl TaskView {
                 self.tier = Some(*tier);
                 self.streamed.clear();
                 self.activity.clear();
-                self.log.push(format!(
-                    "attempt {attempt}/{max_attempts} · {tier} ({model})"
-                ));
+                self.log
+                    .push(describe_attempt(*attempt, *max_attempts, *tier, model));
             }
             AgentEvent::Llm(LlmEvent::TextDelta(text) | LlmEvent::ToolArgumentsDelta(text)) => {
                 self.streamed.push_str(text);

@@ -174,3 +174,23 @@ fn render(app: &App, width: u16, height: u16) -> TestBackend {
 fn screen_text(app: &App, width: u16, height: u16) -> String {
     render(app, width, height).to_string()
 }
+
+/// The app with src/lib.rs open on `mean_floor` and a gen-tests task in its first attempt.
+fn running(demo: &Demo) -> (App, TaskId) {
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    scripted_attempt(&mut app, id);
+    (app, id)
+}
+
+/// The app with src/lib.rs open on `mean_floor` and a gen-tests task that proposed
+/// [`proposal`]: the diff review is open.
+fn reviewing(demo: &Demo) -> (App, TaskId, Proposal) {
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    let proposal = proposal(demo);
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal.clone())));
+    (app, id, proposal)
+}

@@ -30,10 +30,7 @@ fn item_list_with_the_selected_item_in_the_code() {
 #[test]
 fn task_running() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    scripted_attempt(&mut app, id);
+    let (mut app, _) = running(&demo);
     press(&mut app, KeyCode::Tab);
     insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
 }
@@ -41,10 +38,7 @@ fn task_running() {
 #[test]
 fn diff_review() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    let (mut app, _, _) = reviewing(&demo);
     press(&mut app, KeyCode::Char('n'));
     insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
 }
@@ -60,10 +54,7 @@ fn help() {
 #[test]
 fn error() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    let (mut app, _, _) = reviewing(&demo);
     std::fs::write(demo.lib_rs(), "// edited meanwhile\n").unwrap();
     press(&mut app, KeyCode::Char('a'));
     press(&mut app, KeyCode::Enter);

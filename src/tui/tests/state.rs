@@ -94,10 +94,7 @@ fn tasks_not_built_yet_say_so_in_the_status_bar() {
 #[test]
 fn agent_events_drive_the_task_and_a_proposal_opens_the_review() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    scripted_attempt(&mut app, id);
+    let (mut app, id) = running(&demo);
     let task = app.tasks.get(id).unwrap();
     assert_eq!(task.state, TaskState::Running);
     assert_eq!((task.attempt, task.max_attempts), (1, 4));
@@ -125,11 +122,7 @@ fn agent_events_drive_the_task_and_a_proposal_opens_the_review() {
 #[test]
 fn only_accepted_hunks_are_applied() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    let proposal = proposal(&demo);
-    finish(&mut app, id, Outcome::Proposed(Box::new(proposal.clone())));
+    let (mut app, id, _) = reviewing(&demo);
 
     // Nothing decided: Enter applies nothing and says so.
     press(&mut app, KeyCode::Enter);
@@ -158,11 +151,7 @@ fn only_accepted_hunks_are_applied() {
 #[test]
 fn accept_all_applies_the_whole_proposal() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    let proposal = proposal(&demo);
-    finish(&mut app, id, Outcome::Proposed(Box::new(proposal.clone())));
+    let (mut app, _, proposal) = reviewing(&demo);
     press(&mut app, KeyCode::Char('a'));
     press(&mut app, KeyCode::Enter);
     assert_eq!(
@@ -174,10 +163,7 @@ fn accept_all_applies_the_whole_proposal() {
 #[test]
 fn a_file_changed_since_read_is_not_overwritten_and_the_review_stays() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    let (mut app, id, _) = reviewing(&demo);
     std::fs::write(demo.lib_rs(), "// edited by the user\n").unwrap();
     press(&mut app, KeyCode::Char('a'));
     press(&mut app, KeyCode::Enter);
@@ -207,10 +193,7 @@ fn a_file_changed_since_read_is_not_overwritten_and_the_review_stays() {
 #[test]
 fn failures_are_shown_on_the_task_without_a_review() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    scripted_attempt(&mut app, id);
+    let (mut app, id) = running(&demo);
     finish(
         &mut app,
         id,
@@ -230,10 +213,7 @@ fn failures_are_shown_on_the_task_without_a_review() {
 #[test]
 fn x_cancels_the_selected_task_and_its_late_events_are_ignored() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    scripted_attempt(&mut app, id);
+    let (mut app, id) = running(&demo);
     let effects = press(&mut app, KeyCode::Char('x'));
     assert!(matches!(effects.as_slice(), [Effect::Cancel(cancelled)] if *cancelled == id));
     assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Cancelled);
@@ -288,10 +268,7 @@ fn a_ten_thousand_line_file_opens_and_pages() {
 #[test]
 fn any_terminal_size_draws_without_panicking() {
     let demo = Demo::new();
-    let mut app = demo.app();
-    open_item(&mut app, "mean_floor");
-    let id = start_gen_tests(&mut app);
-    scripted_attempt(&mut app, id);
+    let (mut app, id) = running(&demo);
     for (width, height) in [
         (0, 0),
         (1, 1),
