@@ -15,10 +15,11 @@ use kiln::tui;
 /// Endpoint: OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL for any OpenAI-compatible server
 /// (Ollama, llama.cpp, vLLM). Models per tier: KILN_MODEL_NANO, KILN_MODEL_MINI, KILN_MODEL_FULL,
 /// or [tiers] in kiln.toml.
+///
+/// Without a command, kiln opens the interactive TUI in the current directory (`kiln tui .`).
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, propagate_version = true)]
 struct Cli {
-    /// Without a command, kiln opens the interactive TUI in the current directory.
     #[command(subcommand)]
     command: Option<Command>,
 }

@@ -21,6 +21,8 @@ const LINES_ABOVE_CURRENT: usize = 1;
 pub struct DiffReview {
     pub task: TaskId,
     label: String,
+    /// What the sandbox validated, e.g. "2 tests: a, b".
+    summary: String,
     hunks: Vec<Hunk>,
     /// `None` until the user decides; undecided hunks are not applied.
     choices: Vec<Option<HunkChoice>>,
@@ -43,6 +45,7 @@ impl DiffReview {
         DiffReview {
             task,
             label,
+            summary: proposal.summary.clone(),
             choices: vec![None; hunks.len()],
             hunks,
             current: 0,
@@ -111,9 +114,10 @@ impl Component for DiffReview {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawContext) {
         let decided = self.choices.iter().filter(|c| c.is_some()).count();
         let title = format!(
-            "{}: {} · hunk {}/{} · {decided} decided",
+            "{}: {} · {} · hunk {}/{} · {decided} decided",
             strings::REVIEW_TITLE,
             self.label,
+            self.summary,
             self.current + 1,
             self.hunks.len()
         );

@@ -80,3 +80,33 @@ fn too_small() {
     let app = demo.app();
     insta::assert_snapshot!(render(&app, 40, 10));
 }
+
+#[test]
+fn no_colour_means_no_colour_on_any_screen() {
+    use ratatui::style::Color;
+    let demo = Demo::new();
+    let (mut app, _) = running(&demo);
+    let mut screens = vec![render(&app, WIDTH, HEIGHT)];
+    press(&mut app, KeyCode::Char('?'));
+    screens.push(render(&app, WIDTH, HEIGHT));
+    let (app, _, _) = reviewing(&demo);
+    screens.push(render(&app, WIDTH, HEIGHT));
+    for screen in screens {
+        let coloured = screen
+            .buffer()
+            .content()
+            .iter()
+            .filter(|cell| cell.fg != Color::Reset || cell.bg != Color::Reset)
+            .count();
+        assert_eq!(coloured, 0, "{screen}");
+    }
+    // And the colour theme does use colour, so the check above can fail.
+    let mut app = demo.app();
+    app.theme = Theme::new(Palette::Colour);
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen
+        .buffer()
+        .content()
+        .iter()
+        .any(|cell| cell.fg != Color::Reset));
+}
