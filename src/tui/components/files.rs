@@ -158,11 +158,13 @@ impl Component for FileList {
                 Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner)
             }
         };
-        if self.filtering != Filtering::Off {
-            self.filter.draw(frame, filter_area, cx);
-            if self.filtering == Filtering::Applied {
-                // The cursor belongs to whatever is being typed into, and nothing is.
-                frame.set_cursor_position((area.x, area.y));
+        match self.filtering {
+            Filtering::Off => {}
+            Filtering::Typing => self.filter.draw(frame, filter_area, cx),
+            // Shown without a cursor: nothing is being typed into.
+            Filtering::Applied => {
+                let text = format!("{}{}", strings::FILTER_PROMPT, self.filter.text());
+                frame.render_widget(Paragraph::new(text), filter_area);
             }
         }
         let empty = match (&self.problem, self.mode) {
