@@ -119,7 +119,7 @@ impl App {
             return Vec::new();
         }
         self.status.clear_message();
-        let item_before = self.files.selected_item().map(|item| item.lines.clone());
+        let item_before = self.selected_lines();
         let result = if let Some(error) = &mut self.error {
             error.handle_key(key)
         } else if let Some(help) = &mut self.help {
@@ -140,11 +140,16 @@ impl App {
             KeyResult::Ignored => self.global_key(key),
         };
         // Only a new selection moves the code view; otherwise paging would snap back.
-        let item_after = self.files.selected_item().map(|item| item.lines.clone());
+        let item_after = self.selected_lines();
         if item_after != item_before {
             self.code.show_item(item_after);
         }
         effects
+    }
+
+    /// The lines of the selected item, for the code view.
+    fn selected_lines(&self) -> Option<std::ops::Range<usize>> {
+        self.files.selected_item().map(|item| item.lines.clone())
     }
 
     fn global_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -202,8 +207,7 @@ impl App {
                     .open(open.relative.display().to_string(), &open.text);
                 self.files
                     .show_items(open.items.clone(), open.problem.clone());
-                self.code
-                    .show_item(self.files.selected_item().map(|item| item.lines.clone()));
+                self.code.show_item(self.selected_lines());
                 self.open = Some(open);
             }
             Err(message) => self.error = Some(ErrorPopup { message }),
@@ -313,14 +317,19 @@ impl App {
             merge.total,
         ));
         self.review = None;
-        // The open file may be the one just written: show what is on disk now.
+        // The open file may be the one just written: show what is on disk now, on the same item.
         if let Some(relative) = self
             .open
             .as_ref()
             .filter(|open| open.path == merge.file)
             .map(|open| open.relative.clone())
         {
+            let item = self.files.selected_item().map(|item| item.name.clone());
             self.open_file(&relative);
+            if let Some(name) = item {
+                self.files.select_item(&name);
+                self.code.show_item(self.selected_lines());
+            }
         }
     }
 }

@@ -86,3 +86,78 @@ async fn run_one(
     let (summary, ()) = tokio::join!(work, forward);
     let _ = messages.send(Msg::Finished(id, summary));
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::agent::{AgentEvent, Outcome};
+    use crate::config::{Config, Tier};
+    use crate::task::gen_tests::GenTests;
+
+    /// Tasks that fail fast and for real: the model server refuses connections.
+    fn runner_and_task() -> (
+        Runner,
+        tokio::sync::mpsc::UnboundedReceiver<Msg>,
+        tempfile::TempDir,
+    ) {
+        let demo = tempfile::tempdir().unwrap();
+        let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+        std::fs::create_dir_all(demo.path().join("src")).unwrap();
+        std::fs::copy(assets.join("Cargo.toml"), demo.path().join("Cargo.toml")).unwrap();
+        std::fs::copy(assets.join("src/lib.rs"), demo.path().join("src/lib.rs")).unwrap();
+        let config = Config {
+            base_url: "http://127.0.0.1:9/v1".to_string(),
+            max_retries: 0,
+            ..Config::default()
+        };
+        let settings = AgentSettings {
+            max_attempts: 1,
+            tier: Tier::Mini,
+            sandbox: kiln_sandbox::SandboxConfig::default(),
+        };
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let runner = Runner::new(LlmClient::new(&config).unwrap(), settings, sender);
+        (runner, receiver, demo)
+    }
+
+    fn task(demo: &Path) -> Box<dyn Task> {
+        Box::new(GenTests::new(&demo.join("src/lib.rs"), &[]).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_pool_bounds_running_tasks_and_cancel_stops_a_queued_one() {
+        let (mut runner, mut receiver, demo) = runner_and_task();
+        for id in 1..=4 {
+            runner.execute(Effect::Start {
+                id: TaskId(id),
+                task: task(demo.path()),
+            });
+        }
+        // Nothing has run yet on this single-threaded runtime, so task 4 is still queued.
+        runner.execute(Effect::Cancel(TaskId(4)));
+        let mut running = 0;
+        let mut most_at_once = 0;
+        let mut finished = Vec::new();
+        while finished.len() < 3 {
+            match receiver.recv().await.unwrap() {
+                Msg::Agent(id, AgentEvent::Started { .. }) => {
+                    assert_ne!(id, TaskId(4), "a cancelled task started");
+                    running += 1;
+                    most_at_once = most_at_once.max(running);
+                }
+                Msg::Finished(id, summary) => {
+                    assert!(matches!(summary.outcome, Outcome::ModelFailed(_)));
+                    running -= 1;
+                    finished.push(id);
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(most_at_once, MAX_CONCURRENT_TASKS);
+        finished.sort();
+        assert_eq!(finished, vec![TaskId(1), TaskId(2), TaskId(3)]);
+    }
+}

@@ -70,6 +70,17 @@ impl FileList {
         self.clear_filter();
     }
 
+    /// Selects the item called `name`, if the list shows it.
+    pub fn select_item(&mut self, name: &str) {
+        if let Some(at) = self
+            .visible
+            .iter()
+            .position(|&i| self.mode == ListMode::Items && self.items[i].name == name)
+        {
+            self.selected = at;
+        }
+    }
+
     pub fn selected_item(&self) -> Option<&ItemRow> {
         match self.mode {
             ListMode::Items => self.visible.get(self.selected).map(|&i| &self.items[i]),

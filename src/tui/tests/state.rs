@@ -146,6 +146,9 @@ fn only_accepted_hunks_are_applied() {
         app.status.message(),
         Some("applied 1 of 2 hunk(s) to src/lib.rs")
     );
+    // The list shows the file as written, still on the item the task was for, now tested.
+    let item = app.files.selected_item().unwrap();
+    assert_eq!((item.name.as_str(), item.no_tests), ("mean_floor", false));
 }
 
 #[test]
