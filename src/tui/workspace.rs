@@ -7,6 +7,8 @@ use crate::code::{self, SourceFile};
 
 /// Enough for any crate a person browses in a list; a monorepo root gets a clear cut-off.
 const MAX_LISTED_FILES: usize = 5_000;
+/// Started in a home directory by mistake, kiln must still open promptly.
+const MAX_VISITED_DIRS: usize = 20_000;
 /// Directories that never hold the user's sources.
 const SKIPPED_DIRS: &[&str] = &["target", "node_modules"];
 
@@ -32,20 +34,31 @@ pub struct OpenFile {
     pub problem: Option<String>,
 }
 
-/// `.rs` files under `root`, relative and sorted; hidden and build directories are skipped.
+/// `.rs` files under `root`, relative and sorted; hidden, build and unreadable directories are
+/// skipped.
 pub fn list_rs_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![root.to_path_buf()];
+    let mut visited = 0;
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
+        visited += 1;
+        if visited > MAX_VISITED_DIRS {
+            break;
+        }
+        // An unreadable subdirectory is skipped; only an unreadable root is an error.
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if dir == root => return Err(e),
+            Err(_) => continue,
+        };
+        for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref()) {
                 continue;
             }
             let path = entry.path();
-            if entry.file_type()?.is_dir() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 found.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
