@@ -13,3 +13,4 @@ pub mod diff;
 pub mod llm;
 pub mod project;
 pub mod task;
+pub mod tui;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kiln::cli::{doc, fim, gen_tests, refactor, Exit};
+use kiln::tui;
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -14,11 +15,13 @@ use kiln::cli::{doc, fim, gen_tests, refactor, Exit};
 /// Endpoint: OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL for any OpenAI-compatible server
 /// (Ollama, llama.cpp, vLLM). Models per tier: KILN_MODEL_NANO, KILN_MODEL_MINI, KILN_MODEL_FULL,
 /// or [tiers] in kiln.toml.
+///
+/// Without a command, kiln opens the interactive TUI in the current directory (`kiln tui .`).
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +57,10 @@ enum Command {
         after_help = "Examples:\n  kiln fim src/lib.rs\n  kiln fim src/parser.rs --line 42\n  kiln fim src/parser.rs --range 40:48 --dry-run"
     )]
     Fim(fim::FimArgs),
+    /// Browse a crate, run tasks on its functions, watch them, and review each diff hunk by hunk.
+    ///
+    /// Exit codes: 0 quit normally; 2 not a terminal, or a usage, config or local error.
+    Tui(tui::TuiArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,10 +77,12 @@ fn main() -> ExitCode {
     };
     let exit = runtime.block_on(async {
         match cli.command {
-            Command::GenTests(args) => gen_tests::run(args).await,
-            Command::Doc(args) => doc::run(args).await,
-            Command::Refactor(args) => refactor::run(args).await,
-            Command::Fim(args) => fim::run(args).await,
+            Some(Command::GenTests(args)) => gen_tests::run(args).await,
+            Some(Command::Doc(args)) => doc::run(args).await,
+            Some(Command::Refactor(args)) => refactor::run(args).await,
+            Some(Command::Fim(args)) => fim::run(args).await,
+            Some(Command::Tui(args)) => tui::run(args).await,
+            None => tui::run(tui::TuiArgs::default()).await,
         }
     });
     exit.into()

@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 
 use crate::code;
-use crate::config::{FimMode, Tier};
+use crate::config::{Config, FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
 use crate::task::{prompt, FimPrompt, Task, Verdict};
@@ -40,6 +40,30 @@ enum Question<'a> {
         tools: &'a [async_openai::types::chat::ChatCompletionTools],
     },
     Fill(&'a FimPrompt),
+}
+
+impl AgentSettings {
+    /// What a front end runs with: the config's budget and sandbox limits, starting on `tier`
+    /// when the user pinned one (no escalation), else on mini with escalation to full.
+    pub fn from_config(config: &Config, pinned: Option<Tier>) -> AgentSettings {
+        AgentSettings {
+            max_attempts: config.max_attempts,
+            tier: pinned.unwrap_or(Tier::Mini),
+            escalation: match pinned {
+                Some(_) => Escalation::Pinned,
+                None => Escalation::After {
+                    failures: config.escalate_after,
+                    to: Tier::Full,
+                },
+            },
+            max_cost_usd: None,
+            sandbox: SandboxConfig {
+                timeout: config.sandbox_timeout,
+                ..SandboxConfig::default()
+            },
+            fim: config.fim,
+        }
+    }
 }
 
 /// When to hand the task to a stronger model.

@@ -3,7 +3,7 @@
 pub mod doc;
 pub mod fim;
 pub mod gen_tests;
-mod progress;
+pub(crate) mod progress;
 pub mod refactor;
 mod report;
 mod runner;

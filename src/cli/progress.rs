@@ -7,6 +7,7 @@ use std::io::Write;
 use kiln_sandbox::{Progress as SandboxProgress, RunOutcome, RunReport};
 
 use crate::agent::{AgentEvent, ReplyKind};
+use crate::config::Tier;
 use crate::llm::LlmEvent;
 
 pub struct ProgressPrinter<W: Write> {
@@ -54,9 +55,7 @@ impl<W: Write> ProgressPrinter<W> {
                 model,
             } => {
                 self.received_chars = 0;
-                self.line(&format!(
-                    "attempt {attempt}/{max_attempts} · {tier} ({model})"
-                ));
+                self.line(&describe_attempt(*attempt, *max_attempts, *tier, model));
                 self.status("  waiting for the model…");
             }
             AgentEvent::Llm(event) => self.llm(event),
@@ -77,9 +76,7 @@ impl<W: Write> ProgressPrinter<W> {
                 from,
                 to,
                 after_failures,
-            } => self.line(&format!(
-                "escalating from {from} to {to} after {after_failures} failed attempt(s)"
-            )),
+            } => self.line(&describe_escalation(*from, *to, *after_failures)),
         }
     }
 
@@ -145,7 +142,15 @@ impl<W: Write> ProgressPrinter<W> {
     }
 }
 
-fn describe_reply(kind: &ReplyKind) -> String {
+pub(crate) fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
+    format!("attempt {attempt}/{max_attempts} · {tier} ({model})")
+}
+
+pub(crate) fn describe_escalation(from: Tier, to: Tier, after_failures: u32) -> String {
+    format!("escalating from {from} to {to} after {after_failures} failed attempt(s)")
+}
+
+pub(crate) fn describe_reply(kind: &ReplyKind) -> String {
     match kind {
         ReplyKind::ToolCallWellFormed => "  candidate received".to_string(),
         ReplyKind::ToolCallRepaired(what) => {
@@ -160,7 +165,7 @@ fn describe_reply(kind: &ReplyKind) -> String {
     }
 }
 
-fn describe_report(report: &RunReport) -> String {
+pub(crate) fn describe_report(report: &RunReport) -> String {
     let took = report.duration.as_secs_f64();
     match report.outcome {
         RunOutcome::Passed => format!("  ✓ {} tests passed ({took:.1}s)", report.passed),
@@ -189,6 +194,6 @@ fn describe_report(report: &RunReport) -> String {
     }
 }
 
-fn first_line(text: &str) -> &str {
+pub(crate) fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }

@@ -6,12 +6,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use kiln_sandbox::SandboxConfig;
-
 use super::progress::{Live, ProgressPrinter};
 use super::report::{usage_line, JsonResult, ResultKind};
 use super::Exit;
-use crate::agent::{self, AgentEvent, AgentSettings, Escalation, Outcome};
+use crate::agent::{self, AgentEvent, AgentSettings, Outcome};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::llm::LlmClient;
@@ -112,13 +110,6 @@ impl TaskRun<'_> {
             Ok(llm) => llm,
             Err(e) => return self.input_error(&e.to_string()),
         };
-        let escalation = match self.args.tier {
-            Some(_) => Escalation::Pinned,
-            None => Escalation::After {
-                failures: config.escalate_after,
-                to: Tier::Full,
-            },
-        };
         if let Some(limit) = self.args.max_cost {
             let tiers = [self.args.tier.unwrap_or(Tier::Mini), Tier::Full];
             if let Some(unpriced) = tiers.iter().find(|t| config.price(**t).is_none()) {
@@ -130,14 +121,8 @@ impl TaskRun<'_> {
         }
         let settings = AgentSettings {
             max_attempts: self.args.max_attempts.unwrap_or(config.max_attempts),
-            tier: self.args.tier.unwrap_or(Tier::Mini),
-            escalation,
             max_cost_usd: self.args.max_cost,
-            sandbox: SandboxConfig {
-                timeout: config.sandbox_timeout,
-                ..SandboxConfig::default()
-            },
-            fim: config.fim,
+            ..AgentSettings::from_config(&config, self.args.tier)
         };
 
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();

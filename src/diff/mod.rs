@@ -1,7 +1,9 @@
 //! Showing a change and applying it without ever losing the user's work.
 
 mod apply;
+mod hunks;
 mod render;
 
 pub use apply::{apply, ApplyError};
+pub use hunks::{hunks, merge_accepted, Hunk, HunkChoice, HunkLine, LineKind};
 pub use render::{unified, Colour};

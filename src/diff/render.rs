@@ -3,7 +3,7 @@
 use similar::{ChangeTag, TextDiff};
 
 /// Hunks show this many unchanged lines around each change, as `git diff` does.
-const CONTEXT_LINES: usize = 3;
+pub(super) const CONTEXT_LINES: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colour {

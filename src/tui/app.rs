@@ -1,0 +1,335 @@
+//! The TUI's state and how keys and agent events change it. Nothing here draws or waits: the
+//! runtime feeds [`Msg`]s in and carries the returned [`Effect`]s out, so every behaviour can be
+//! tested with plain values.
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::component::{Action, Component, KeyResult};
+use super::components::code_view::CodeView;
+use super::components::diff_review::DiffReview;
+use super::components::error_popup::ErrorPopup;
+use super::components::files::FileList;
+use super::components::help::Help;
+use super::components::input::LineInput;
+use super::components::status_bar::StatusBar;
+use super::components::task_panel::TaskPanel;
+use super::kind::{self, BuildError, Target, TaskKind};
+use super::strings;
+use super::task::{TaskId, TaskState, TaskView};
+use super::theme::Theme;
+use super::workspace::{self, OpenFile};
+use crate::agent::{AgentEvent, RunSummary};
+use crate::diff;
+use crate::task::Task;
+
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size; the next draw adapts.
+    Resize,
+    Agent(TaskId, AgentEvent),
+    Finished(TaskId, RunSummary),
+    /// SIGINT from outside the terminal.
+    Interrupt,
+}
+
+/// Work only the runtime can do.
+pub enum Effect {
+    Start { id: TaskId, task: Box<dyn Task> },
+    Cancel(TaskId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Tasks,
+}
+
+pub struct App {
+    pub(super) root: PathBuf,
+    pub(super) theme: Theme,
+    pub(super) files: FileList,
+    pub(super) code: CodeView,
+    pub(super) tasks: TaskPanel,
+    pub(super) status: StatusBar,
+    pub(super) review: Option<DiffReview>,
+    pub(super) input: Option<LineInput>,
+    pub(super) help: Option<Help>,
+    pub(super) error: Option<ErrorPopup>,
+    pub(super) focus: Pane,
+    open: Option<OpenFile>,
+    next_id: u64,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(root: PathBuf, files: Vec<PathBuf>, endpoint: String, theme: Theme) -> App {
+        App {
+            root,
+            theme,
+            files: FileList::new(files),
+            code: CodeView::default(),
+            tasks: TaskPanel::default(),
+            status: StatusBar::new(endpoint),
+            review: None,
+            input: None,
+            help: None,
+            error: None,
+            focus: Pane::List,
+            open: None,
+            next_id: 1,
+            quit: false,
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) if key.kind == KeyEventKind::Press => return self.on_key(key),
+            Msg::Key(_) | Msg::Resize => {}
+            Msg::Interrupt => self.quit = true,
+            Msg::Agent(id, event) => {
+                if let Some(usage) = self.tasks.get_mut(id).and_then(|t| t.on_event(&event)) {
+                    self.status.session.add(usage);
+                }
+            }
+            Msg::Finished(id, summary) => {
+                if let Some(task) = self.tasks.get_mut(id) {
+                    task.on_finished(summary);
+                }
+                let proposed = self
+                    .tasks
+                    .get(id)
+                    .is_some_and(|t| t.state == TaskState::Proposed);
+                if proposed && self.review.is_none() {
+                    self.open_review(id);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        self.status.clear_message();
+        let item_before = self.selected_lines();
+        let result = if let Some(error) = &mut self.error {
+            error.handle_key(key)
+        } else if let Some(help) = &mut self.help {
+            help.handle_key(key)
+        } else if let Some(input) = &mut self.input {
+            input.handle_key(key)
+        } else if let Some(review) = &mut self.review {
+            review.handle_key(key)
+        } else {
+            match self.focus {
+                Pane::List => self.files.handle_key(key),
+                Pane::Tasks => self.tasks.handle_key(key),
+            }
+        };
+        let effects = match result {
+            KeyResult::Action(action) => self.act(action),
+            KeyResult::Handled => Vec::new(),
+            KeyResult::Ignored => self.global_key(key),
+        };
+        // Only a new selection moves the code view; otherwise paging would snap back.
+        let item_after = self.selected_lines();
+        if item_after != item_before {
+            self.code.show_item(item_after);
+        }
+        effects
+    }
+
+    /// The lines of the selected item, for the code view.
+    fn selected_lines(&self) -> Option<std::ops::Range<usize>> {
+        self.files.selected_item().map(|item| item.lines.clone())
+    }
+
+    fn global_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('?') => self.help = Some(Help),
+            KeyCode::Tab => {
+                self.focus = match self.focus {
+                    Pane::List => Pane::Tasks,
+                    Pane::Tasks => Pane::List,
+                }
+            }
+            KeyCode::Char('t') => return self.request(TaskKind::GenTests),
+            KeyCode::Char('d') => return self.request(TaskKind::Docstring),
+            KeyCode::Char('f') => return self.request(TaskKind::FillHole),
+            KeyCode::Char('r') => self.input = Some(LineInput::new(strings::REFACTOR_PROMPT)),
+            KeyCode::Char('x') => return self.cancel_selected(),
+            _ => {
+                self.code.handle_key(key);
+            }
+        }
+        Vec::new()
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::OpenFile(relative) => self.open_file(&relative),
+            Action::CloseFile => {
+                self.open = None;
+                self.code.close();
+            }
+            Action::Review(id) => self.open_review(id),
+            Action::ApplyReview => self.apply_review(),
+            Action::Submit(instruction) => {
+                self.input = None;
+                return self.request(TaskKind::Refactor { instruction });
+            }
+            Action::Close => self.close_top(),
+        }
+        Vec::new()
+    }
+
+    /// Esc (or any key, for help) closes whatever is on top.
+    fn close_top(&mut self) {
+        if self.error.take().is_none() && self.help.take().is_none() && self.input.take().is_none()
+        {
+            self.review = None;
+        }
+    }
+
+    fn open_file(&mut self, relative: &std::path::Path) {
+        match workspace::open(&self.root, relative) {
+            Ok(open) => {
+                self.code
+                    .open(open.relative.display().to_string(), &open.text);
+                self.files
+                    .show_items(open.items.clone(), open.problem.clone());
+                self.code.show_item(self.selected_lines());
+                self.open = Some(open);
+            }
+            Err(message) => self.error = Some(ErrorPopup { message }),
+        }
+    }
+
+    fn request(&mut self, kind: TaskKind) -> Vec<Effect> {
+        let Some(open) = &self.open else {
+            self.status.say(strings::NOTHING_SELECTED);
+            return Vec::new();
+        };
+        let target = Target {
+            file: open.path.clone(),
+            item: self.files.selected_item().map(|item| item.name.clone()),
+        };
+        match kind::build(&kind, &target) {
+            Ok(task) => {
+                let id = TaskId(self.next_id);
+                self.next_id += 1;
+                let title = task.title();
+                self.status.say(strings::task_started(&title));
+                self.tasks.add(TaskView::new(id, title));
+                vec![Effect::Start { id, task }]
+            }
+            Err(BuildError::Notice(message)) => {
+                self.status.say(message);
+                Vec::new()
+            }
+            Err(BuildError::Failed(message)) => {
+                self.error = Some(ErrorPopup { message });
+                Vec::new()
+            }
+        }
+    }
+
+    fn cancel_selected(&mut self) -> Vec<Effect> {
+        match self.tasks.selected().map(|t| t.id) {
+            Some(id) => self.cancel(id),
+            None => {
+                self.status.say(strings::NOTHING_TO_CANCEL);
+                Vec::new()
+            }
+        }
+    }
+
+    fn cancel(&mut self, id: TaskId) -> Vec<Effect> {
+        match self.tasks.get_mut(id) {
+            Some(task) if task.is_active() => {
+                task.state = TaskState::Cancelled;
+                task.log.push("cancelled".to_string());
+                vec![Effect::Cancel(id)]
+            }
+            _ => {
+                self.status.say(strings::NOTHING_TO_CANCEL);
+                Vec::new()
+            }
+        }
+    }
+
+    fn open_review(&mut self, id: TaskId) {
+        let Some(task) = self.tasks.get(id) else {
+            return;
+        };
+        match (&task.state, &task.proposal) {
+            (TaskState::Proposed, Some(proposal)) => {
+                let label = proposal
+                    .file
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&proposal.file)
+                    .display()
+                    .to_string();
+                self.review = Some(DiffReview::new(id, label, proposal));
+                self.tasks.select(id);
+            }
+            _ => self.status.say(strings::NO_PROPOSAL),
+        }
+    }
+
+    fn apply_review(&mut self) {
+        let Some(review) = &self.review else {
+            return;
+        };
+        let id = review.task;
+        let Some(merge) = self
+            .tasks
+            .get(id)
+            .and_then(|t| t.proposal.as_deref())
+            .and_then(|proposal| review.merge(proposal))
+        else {
+            self.status.say(strings::REVIEW_NOTHING_ACCEPTED);
+            return;
+        };
+        // A conflict keeps the review and the proposal; the user reads why and decides.
+        if let Err(e) = diff::apply(&merge.file, &merge.original, &merge.new_text) {
+            self.error = Some(ErrorPopup {
+                message: e.to_string(),
+            });
+            return;
+        }
+        if let Some(task) = self.tasks.get_mut(id) {
+            task.state = TaskState::Applied;
+        }
+        let label = merge.file.strip_prefix(&self.root).unwrap_or(&merge.file);
+        self.status.say(strings::applied(
+            &label.display().to_string(),
+            merge.accepted,
+            merge.total,
+        ));
+        self.review = None;
+        // The open file may be the one just written: show what is on disk now, on the same item.
+        if let Some(relative) = self
+            .open
+            .as_ref()
+            .filter(|open| open.path == merge.file)
+            .map(|open| open.relative.clone())
+        {
+            let item = self.files.selected_item().map(|item| item.name.clone());
+            self.open_file(&relative);
+            if let Some(name) = item {
+                self.files.select_item(&name);
+                self.code.show_item(self.selected_lines());
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Reviewing a proposal hunk by hunk: accept (`y`) or reject (`n`) each, accept all (`a`), and
+//! apply (Enter) only what was accepted.
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::agent::Proposal;
+use crate::diff::{self, Hunk, HunkChoice, LineKind};
+use crate::tui::component::{move_selection, Action, Component, DrawContext, KeyResult};
+use crate::tui::strings;
+use crate::tui::task::TaskId;
+
+/// Lines shown above the current hunk, so the previous one's end gives orientation.
+const LINES_ABOVE_CURRENT: usize = 1;
+
+pub struct DiffReview {
+    pub task: TaskId,
+    label: String,
+    /// What the sandbox validated, e.g. "2 tests: a, b".
+    summary: String,
+    hunks: Vec<Hunk>,
+    /// `None` until the user decides; undecided hunks are not applied.
+    choices: Vec<Option<HunkChoice>>,
+    current: usize,
+}
+
+/// What applying a review writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merge {
+    pub file: PathBuf,
+    pub original: String,
+    pub new_text: String,
+    pub accepted: usize,
+    pub total: usize,
+}
+
+impl DiffReview {
+    pub fn new(task: TaskId, label: String, proposal: &Proposal) -> DiffReview {
+        let hunks = diff::hunks(&proposal.original, &proposal.new_text);
+        DiffReview {
+            task,
+            label,
+            summary: proposal.summary.clone(),
+            choices: vec![None; hunks.len()],
+            hunks,
+            current: 0,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn choices(&self) -> &[Option<HunkChoice>] {
+        &self.choices
+    }
+
+    /// The file as it would be with the accepted hunks only, or `None` when nothing is accepted.
+    pub fn merge(&self, proposal: &Proposal) -> Option<Merge> {
+        let choices: Vec<HunkChoice> = self
+            .choices
+            .iter()
+            .map(|c| c.unwrap_or(HunkChoice::Reject))
+            .collect();
+        let accepted = choices.iter().filter(|c| **c == HunkChoice::Accept).count();
+        (accepted > 0).then(|| Merge {
+            file: proposal.file.clone(),
+            original: proposal.original.clone(),
+            new_text: diff::merge_accepted(&proposal.original, &proposal.new_text, &choices),
+            accepted,
+            total: self.hunks.len(),
+        })
+    }
+
+    fn decide(&mut self, choice: HunkChoice) {
+        if let Some(slot) = self.choices.get_mut(self.current) {
+            *slot = Some(choice);
+        }
+        self.current = (self.current + 1).min(self.hunks.len().saturating_sub(1));
+    }
+
+    fn lines(&self, cx: &DrawContext) -> (Vec<Line<'static>>, usize) {
+        let mut lines = Vec::new();
+        let mut current_at = 0;
+        for (index, hunk) in self.hunks.iter().enumerate() {
+            let mark = match self.choices[index] {
+                Some(HunkChoice::Accept) => "[y]",
+                Some(HunkChoice::Reject) => "[n]",
+                None => "[ ]",
+            };
+            let style = if index == self.current {
+                current_at = lines.len();
+                cx.theme.current_hunk
+            } else {
+                cx.theme.hunk_header
+            };
+            lines.push(Line::styled(format!("{mark} {}", hunk.header), style));
+            lines.extend(hunk.lines.iter().map(|line| {
+                let (sign, style) = match line.kind {
+                    LineKind::Context => (" ", ratatui::style::Style::new()),
+                    LineKind::Removed => ("-", cx.theme.removed),
+                    LineKind::Added => ("+", cx.theme.added),
+                };
+                Line::from(Span::styled(format!("{sign}{}", line.text), style))
+            }));
+        }
+        (lines, current_at)
+    }
+}
+
+impl Component for DiffReview {
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawContext) {
+        let decided = self.choices.iter().filter(|c| c.is_some()).count();
+        let title = format!(
+            "{}: {} · {} · hunk {}/{} · {decided} decided",
+            strings::REVIEW_TITLE,
+            self.label,
+            self.summary,
+            self.current + 1,
+            self.hunks.len()
+        );
+        let block = Block::bordered()
+            .title(title)
+            .border_style(cx.theme.focused_border);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [body, keys] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+        let (lines, current_at) = self.lines(cx);
+        let scroll = current_at.saturating_sub(LINES_ABOVE_CURRENT);
+        let visible: Vec<Line> = lines.into_iter().skip(scroll).collect();
+        frame.render_widget(Paragraph::new(visible), body);
+        frame.render_widget(
+            Paragraph::new(strings::REVIEW_KEYS).style(cx.theme.dim),
+            keys,
+        );
+    }
+
+    fn handle_key(&mut self, key: KeyEvent) -> KeyResult {
+        if let Some(current) = move_selection(self.current, self.hunks.len(), key) {
+            self.current = current;
+            return KeyResult::Handled;
+        }
+        match key.code {
+            KeyCode::Char('y') => self.decide(HunkChoice::Accept),
+            KeyCode::Char('n') => self.decide(HunkChoice::Reject),
+            KeyCode::Char('a') => self.choices.fill(Some(HunkChoice::Accept)),
+            KeyCode::Enter => return KeyResult::Action(Action::ApplyReview),
+            KeyCode::Esc => return KeyResult::Action(Action::Close),
+            _ => return KeyResult::Ignored,
+        }
+        KeyResult::Handled
+    }
+}

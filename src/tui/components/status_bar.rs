@@ -1,0 +1,65 @@
+//! The bottom two rows: the endpoint, tiers, sandbox protections and session tokens (or the
+//! latest message), then the main keys.
+
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::llm::Usage;
+use crate::tui::component::{Component, DrawContext, KeyResult};
+use crate::tui::strings;
+
+pub struct StatusBar {
+    /// "http://127.0.0.1:8080/v1 · mini=gpt-5.4-mini"
+    pub endpoint: String,
+    pub session: Usage,
+    message: Option<String>,
+}
+
+impl StatusBar {
+    pub fn new(endpoint: String) -> StatusBar {
+        StatusBar {
+            endpoint,
+            session: Usage::default(),
+            message: None,
+        }
+    }
+
+    pub fn say(&mut self, message: impl Into<String>) {
+        self.message = Some(message.into());
+    }
+
+    #[cfg(test)]
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// A message is read once; the next key brings the facts back.
+    pub fn clear_message(&mut self) {
+        self.message = None;
+    }
+}
+
+impl Component for StatusBar {
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawContext) {
+        let [top, footer] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        let text = match &self.message {
+            Some(message) => message.clone(),
+            None => format!(
+                "session {} in / {} out tokens · {} · {}",
+                self.session.prompt_tokens,
+                self.session.completion_tokens,
+                self.endpoint,
+                strings::SANDBOX_PROTECTIONS,
+            ),
+        };
+        frame.render_widget(Paragraph::new(text).style(cx.theme.status), top);
+        frame.render_widget(Paragraph::new(strings::FOOTER).style(cx.theme.dim), footer);
+    }
+
+    fn handle_key(&mut self, _key: KeyEvent) -> KeyResult {
+        KeyResult::Ignored
+    }
+}

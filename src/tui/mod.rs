@@ -1,0 +1,134 @@
+//! `kiln` / `kiln tui [PATH]`: the interactive front end. Pick a file or item, start a task, watch
+//! the agent loop's events, review the diff hunk by hunk and apply it.
+//!
+//! Like the CLI it only picks tasks and renders [`crate::agent::AgentEvent`]s; cargo and HTTP
+//! happen in the core. State ([`app`]) is kept apart from drawing ([`draw`]); each part of the
+//! screen is a component in [`components`].
+
+mod app;
+mod component;
+mod components;
+mod draw;
+mod fuzzy;
+mod highlight;
+mod kind;
+mod runner;
+mod strings;
+mod task;
+mod terminal;
+mod theme;
+mod workspace;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ratatui::crossterm::event::{self, Event};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::agent::AgentSettings;
+use crate::cli::Exit;
+use crate::config::{Config, Tier};
+use crate::llm::LlmClient;
+use app::{App, Msg};
+use runner::Runner;
+use terminal::TerminalGuard;
+
+/// Messages handled per redraw at most: streamed tokens arrive in bursts, and drawing once per
+/// burst keeps the screen responsive without redrawing for every token.
+const MAX_MESSAGES_PER_FRAME: usize = 256;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct TuiArgs {
+    /// The crate (or any directory of Rust files) to work in [default: the current directory].
+    pub path: Option<PathBuf>,
+}
+
+pub async fn run(args: TuiArgs) -> Exit {
+    match session(args).await {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("kiln: {e:#}");
+            Exit::Usage
+        }
+    }
+}
+
+async fn session(args: TuiArgs) -> anyhow::Result<()> {
+    let root = args.path.unwrap_or_else(|| PathBuf::from("."));
+    let root = prepare_root(&root)?;
+    let files = workspace::list_rs_files(&root)
+        .with_context(|| format!("cannot list the Rust files in {}", root.display()))?;
+    let env = |name: &str| std::env::var(name).ok();
+    let config = Config::load(&root, &env)?;
+    let llm = LlmClient::new(&config)?;
+    let tier = Tier::Mini;
+    let endpoint = format!("{} · {tier}={}", llm.base_url(tier), llm.model(tier));
+    let settings = AgentSettings::from_config(&config, None);
+    // The terminal is checked and taken last, so every error above prints on a normal screen.
+    let mut guard = TerminalGuard::enter()?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    spawn_input_reader(sender.clone());
+    let app = App::new(root, files, endpoint, theme::Theme::from_env());
+    let runner = Runner::new(llm, settings, sender);
+    event_loop(&mut guard, app, runner, receiver).await
+}
+
+fn prepare_root(root: &Path) -> anyhow::Result<PathBuf> {
+    if !root.is_dir() {
+        anyhow::bail!(
+            "{}: not a directory; give kiln tui the crate to work in, e.g. `kiln tui .`",
+            root.display()
+        );
+    }
+    root.canonicalize()
+        .with_context(|| format!("cannot resolve {}", root.display()))
+}
+
+async fn event_loop(
+    guard: &mut TerminalGuard,
+    mut app: App,
+    mut runner: Runner,
+    mut receiver: UnboundedReceiver<Msg>,
+) -> anyhow::Result<()> {
+    while !app.should_quit() {
+        guard
+            .terminal
+            .draw(|frame| draw::draw(frame, &app))
+            .context("cannot draw to the terminal")?;
+        let first = tokio::select! {
+            msg = receiver.recv() => msg.unwrap_or(Msg::Interrupt),
+            _ = tokio::signal::ctrl_c() => Msg::Interrupt,
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_MESSAGES_PER_FRAME {
+            match receiver.try_recv() {
+                Ok(msg) => batch.push(msg),
+                Err(_) => break,
+            }
+        }
+        for msg in batch {
+            for effect in app.update(msg) {
+                runner.execute(effect);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// crossterm's `read` blocks, so it gets its own thread; it ends when the app stops listening.
+fn spawn_input_reader(sender: UnboundedSender<Msg>) {
+    std::thread::spawn(move || loop {
+        let msg = match event::read() {
+            Ok(Event::Key(key)) => Msg::Key(key),
+            Ok(Event::Resize(..)) => Msg::Resize,
+            Ok(_) => continue,
+            Err(_) => Msg::Interrupt,
+        };
+        if sender.send(msg).is_err() {
+            break;
+        }
+    });
+}

@@ -1,0 +1,162 @@
+//! Runs tasks through the agent loop in a bounded pool, forwarding each task's events to the app
+//! tagged with its id. Cancelling aborts the task's future, which drops the sandbox and so kills
+//! its cargo process group.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
+
+use super::app::{Effect, Msg};
+use super::task::TaskId;
+use crate::agent::{self, AgentSettings};
+use crate::llm::LlmClient;
+use crate::task::Task;
+
+/// Each task runs cargo; with more at once than this they mostly wait on each other for CPU.
+pub const MAX_CONCURRENT_TASKS: usize = 2;
+
+pub struct Runner {
+    llm: Arc<LlmClient>,
+    settings: Arc<AgentSettings>,
+    pool: Arc<Semaphore>,
+    running: HashMap<TaskId, AbortHandle>,
+    messages: UnboundedSender<Msg>,
+}
+
+impl Runner {
+    pub fn new(llm: LlmClient, settings: AgentSettings, messages: UnboundedSender<Msg>) -> Runner {
+        Runner {
+            llm: Arc::new(llm),
+            settings: Arc::new(settings),
+            pool: Arc::new(Semaphore::new(MAX_CONCURRENT_TASKS)),
+            running: HashMap::new(),
+            messages,
+        }
+    }
+
+    pub fn execute(&mut self, effect: Effect) {
+        self.running.retain(|_, handle| !handle.is_finished());
+        match effect {
+            Effect::Start { id, task } => {
+                let job = run_one(
+                    id,
+                    task,
+                    self.llm.clone(),
+                    self.settings.clone(),
+                    self.pool.clone(),
+                    self.messages.clone(),
+                );
+                self.running.insert(id, tokio::spawn(job).abort_handle());
+            }
+            Effect::Cancel(id) => {
+                if let Some(handle) = self.running.remove(&id) {
+                    handle.abort();
+                }
+            }
+        }
+    }
+}
+
+async fn run_one(
+    id: TaskId,
+    task: Box<dyn Task>,
+    llm: Arc<LlmClient>,
+    settings: Arc<AgentSettings>,
+    pool: Arc<Semaphore>,
+    messages: UnboundedSender<Msg>,
+) {
+    // The semaphore is never closed, so this only fails if the app is going away anyway.
+    let Ok(_permit) = pool.acquire_owned().await else {
+        return;
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let work = async {
+        let summary = agent::run(task.as_ref(), &llm, &settings, &sender).await;
+        drop(sender);
+        summary
+    };
+    let forward = async {
+        while let Some(event) = receiver.recv().await {
+            let _ = messages.send(Msg::Agent(id, event));
+        }
+    };
+    let (summary, ()) = tokio::join!(work, forward);
+    let _ = messages.send(Msg::Finished(id, summary));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::agent::{AgentEvent, Outcome};
+    use crate::config::{Config, Tier};
+    use crate::task::gen_tests::GenTests;
+
+    /// Tasks that fail fast and for real: the model server refuses connections.
+    fn runner_and_task() -> (
+        Runner,
+        tokio::sync::mpsc::UnboundedReceiver<Msg>,
+        tempfile::TempDir,
+    ) {
+        let demo = tempfile::tempdir().unwrap();
+        let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+        std::fs::create_dir_all(demo.path().join("src")).unwrap();
+        std::fs::copy(assets.join("Cargo.toml"), demo.path().join("Cargo.toml")).unwrap();
+        std::fs::copy(assets.join("src/lib.rs"), demo.path().join("src/lib.rs")).unwrap();
+        let config = Config {
+            base_url: "http://127.0.0.1:9/v1".to_string(),
+            max_retries: 0,
+            ..Config::default()
+        };
+        let settings = AgentSettings {
+            max_attempts: 1,
+            ..AgentSettings::from_config(&config, Some(Tier::Mini))
+        };
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let runner = Runner::new(LlmClient::new(&config).unwrap(), settings, sender);
+        (runner, receiver, demo)
+    }
+
+    fn task(demo: &Path) -> Box<dyn Task> {
+        Box::new(GenTests::new(&demo.join("src/lib.rs"), &[]).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_pool_bounds_running_tasks_and_cancel_stops_a_queued_one() {
+        let (mut runner, mut receiver, demo) = runner_and_task();
+        for id in 1..=4 {
+            runner.execute(Effect::Start {
+                id: TaskId(id),
+                task: task(demo.path()),
+            });
+        }
+        // Nothing has run yet on this single-threaded runtime, so task 4 is still queued.
+        runner.execute(Effect::Cancel(TaskId(4)));
+        let mut running = 0;
+        let mut most_at_once = 0;
+        let mut finished = Vec::new();
+        while finished.len() < 3 {
+            match receiver.recv().await.unwrap() {
+                Msg::Agent(id, AgentEvent::Started { .. }) => {
+                    assert_ne!(id, TaskId(4), "a cancelled task started");
+                    running += 1;
+                    most_at_once = most_at_once.max(running);
+                }
+                Msg::Finished(id, summary) => {
+                    assert!(matches!(summary.outcome, Outcome::ModelFailed(_)));
+                    running -= 1;
+                    finished.push(id);
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(most_at_once, MAX_CONCURRENT_TASKS);
+        finished.sort();
+        assert_eq!(finished, vec![TaskId(1), TaskId(2), TaskId(3)]);
+    }
+}

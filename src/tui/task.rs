@@ -1,0 +1,176 @@
+//! What the TUI knows about each task, built only from the agent's events and final summary.
+
+use kiln_sandbox::Progress;
+
+use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary};
+use crate::cli::progress::{
+    describe_attempt, describe_escalation, describe_reply, describe_report, first_line,
+};
+use crate::config::Tier;
+use crate::llm::{LlmEvent, Usage};
+
+/// Enough of the live model output to follow what it is writing, bounded however long it talks.
+const STREAM_TAIL_BYTES: usize = 4_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub u64);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting for a place in the pool.
+    Queued,
+    Running,
+    /// Green, with a diff to review.
+    Proposed,
+    Applied,
+    Failed(String),
+    Cancelled,
+}
+
+#[derive(Debug)]
+pub struct TaskView {
+    pub id: TaskId,
+    pub title: String,
+    pub state: TaskState,
+    pub tier: Option<Tier>,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    /// One line per step: attempts, replies, each run_code call and the sandbox's verdict.
+    pub log: Vec<String>,
+    /// The tail of the current attempt's streamed model output.
+    pub streamed: String,
+    /// What the sandbox is doing right now ("compiling demo", "testing 2/5").
+    pub activity: String,
+    pub tokens: Usage,
+    pub proposal: Option<Box<Proposal>>,
+}
+
+impl TaskView {
+    pub fn new(id: TaskId, title: String) -> TaskView {
+        TaskView {
+            id,
+            title,
+            state: TaskState::Queued,
+            tier: None,
+            attempt: 0,
+            max_attempts: 0,
+            log: Vec::new(),
+            streamed: String::new(),
+            activity: String::new(),
+            tokens: Usage::default(),
+            proposal: None,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        matches!(self.state, TaskState::Queued | TaskState::Running)
+    }
+
+    /// Updates the view; returns the tokens a reply used, for the session total.
+    pub fn on_event(&mut self, event: &AgentEvent) -> Option<Usage> {
+        if !self.is_active() {
+            // A cancelled task may still have events in flight; they describe nothing real.
+            return None;
+        }
+        match event {
+            AgentEvent::Started { max_attempts, .. } => {
+                self.state = TaskState::Running;
+                self.max_attempts = *max_attempts;
+            }
+            AgentEvent::SandboxReady { .. } => {}
+            AgentEvent::AttemptStarted {
+                attempt,
+                max_attempts,
+                tier,
+                model,
+            } => {
+                self.attempt = *attempt;
+                self.max_attempts = *max_attempts;
+                self.tier = Some(*tier);
+                self.streamed.clear();
+                self.activity.clear();
+                self.log
+                    .push(describe_attempt(*attempt, *max_attempts, *tier, model));
+            }
+            AgentEvent::Llm(LlmEvent::TextDelta(text) | LlmEvent::ToolArgumentsDelta(text)) => {
+                self.streamed.push_str(text);
+                keep_tail(&mut self.streamed, STREAM_TAIL_BYTES);
+            }
+            AgentEvent::Llm(LlmEvent::Retrying { reason, .. }) => {
+                self.log.push(format!("  retrying: {}", first_line(reason)))
+            }
+            AgentEvent::Llm(_) => {}
+            AgentEvent::ReplyReceived { kind, usage } => {
+                self.log.push(describe_reply(kind));
+                if let Some(usage) = usage {
+                    self.tokens.add(*usage);
+                }
+                return *usage;
+            }
+            AgentEvent::CandidateRejected { reason } => self
+                .log
+                .push(format!("  candidate rejected: {}", first_line(reason))),
+            AgentEvent::SandboxStarted { summary } => {
+                self.log.push(format!("  run_code: {summary}"));
+                self.activity = "compiling…".to_string();
+            }
+            AgentEvent::Sandbox(Progress::Compiling { unit }) => {
+                self.activity = format!("compiling {unit}…")
+            }
+            AgentEvent::Sandbox(Progress::TestsStarted { total }) => {
+                self.activity = format!("running {total} test(s)…")
+            }
+            AgentEvent::Sandbox(Progress::TestFinished { .. }) => {}
+            AgentEvent::SandboxFinished(report) => {
+                self.activity.clear();
+                self.log.push(describe_report(report));
+            }
+            AgentEvent::Escalated {
+                from,
+                to,
+                after_failures,
+            } => self
+                .log
+                .push(describe_escalation(*from, *to, *after_failures)),
+        }
+        None
+    }
+
+    pub fn on_finished(&mut self, summary: RunSummary) {
+        if !self.is_active() {
+            return;
+        }
+        self.attempt = summary.attempts;
+        self.activity.clear();
+        self.state = match summary.outcome {
+            Outcome::Proposed(proposal) => {
+                self.log.push(format!("✓ validated {}", proposal.summary));
+                self.proposal = Some(proposal);
+                TaskState::Proposed
+            }
+            Outcome::Exhausted { last_failure } => TaskState::Failed(format!(
+                "no passing result after {} attempt(s): {}",
+                summary.attempts,
+                first_line(&last_failure)
+            )),
+            Outcome::BudgetSpent { spent_usd, .. } => TaskState::Failed(format!(
+                "stopped at ${spent_usd:.4}: the cost budget is spent"
+            )),
+            Outcome::ModelFailed(e) => TaskState::Failed(e.to_string()),
+            Outcome::SandboxFailed(message) => TaskState::Failed(message),
+        };
+        if let TaskState::Failed(message) = &self.state {
+            self.log.push(format!("✗ {message}"));
+        }
+    }
+}
+
+fn keep_tail(text: &mut String, max_bytes: usize) {
+    if text.len() > max_bytes {
+        let mut cut = text.len() - max_bytes;
+        while !text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        text.drain(..cut);
+    }
+}

@@ -1,0 +1,196 @@
+//! The TUI without a terminal: state-machine tests drive [`App`] with key events and scripted
+//! agent events; snapshot tests draw it on ratatui's `TestBackend`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod snapshots;
+mod state;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kiln_sandbox::{RunOutcome, RunReport};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+use super::app::{App, Effect, Msg};
+use super::task::TaskId;
+use super::theme::{Palette, Theme};
+use super::workspace;
+use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary};
+
+/// A private copy of `assets/demo`, so tests can apply diffs to it.
+struct Demo {
+    dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::copy(demo.join("Cargo.toml"), dir.path().join("Cargo.toml")).unwrap();
+        std::fs::copy(demo.join("src/lib.rs"), dir.path().join("src/lib.rs")).unwrap();
+        Demo { dir }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    fn lib_rs(&self) -> PathBuf {
+        self.root().join("src/lib.rs")
+    }
+
+    fn app(&self) -> App {
+        let files = workspace::list_rs_files(&self.root()).unwrap();
+        App::new(
+            self.root(),
+            files,
+            "http://127.0.0.1:1/v1 · mini=test-mini".to_string(),
+            Theme::new(Palette::NoColour),
+        )
+    }
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(code))
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(key(code))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert!(press(app, KeyCode::Char(c)).is_empty());
+    }
+}
+
+fn ctrl_c() -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+}
+
+/// Opens src/lib.rs and selects the item named `item` through the `/` filter.
+fn open_item(app: &mut App, item: &str) {
+    press(app, KeyCode::Enter);
+    press(app, KeyCode::Char('/'));
+    type_text(app, item);
+    press(app, KeyCode::Enter);
+}
+
+/// Presses `t` and returns the id of the task it started.
+fn start_gen_tests(app: &mut App) -> TaskId {
+    let effects = press(app, KeyCode::Char('t'));
+    match effects.as_slice() {
+        [Effect::Start { id, .. }] => *id,
+        _ => panic!("t started {} effects, expected one Start", effects.len()),
+    }
+}
+
+fn report(outcome: RunOutcome, passed: usize) -> RunReport {
+    RunReport {
+        outcome,
+        compiler_errors: Vec::new(),
+        passed,
+        failed: 0,
+        ignored: 0,
+        failures: Vec::new(),
+        output: String::new(),
+        duration: Duration::from_millis(1_500),
+    }
+}
+
+/// The events of one attempt that streams a little code, runs the sandbox and goes green.
+fn scripted_attempt(app: &mut App, id: TaskId) {
+    use crate::config::Tier;
+    use crate::llm::{LlmEvent, Usage};
+    let events = [
+        AgentEvent::Started {
+            title: "gen-tests".to_string(),
+            max_attempts: 4,
+        },
+        AgentEvent::AttemptStarted {
+            attempt: 1,
+            max_attempts: 4,
+            tier: Tier::Mini,
+            model: "test-mini".to_string(),
+        },
+        AgentEvent::Llm(LlmEvent::ToolArgumentsDelta(
+            "{\"code\":\"#[cfg(test)]\\nmod tests {".to_string(),
+        )),
+        AgentEvent::ReplyReceived {
+            kind: crate::agent::ReplyKind::ToolCallWellFormed,
+            usage: Some(Usage {
+                prompt_tokens: 1_200,
+                completion_tokens: 340,
+            }),
+        },
+        AgentEvent::SandboxStarted {
+            summary: "2 tests: mean_floor_rounds_down, mean_floor_empty".to_string(),
+        },
+        AgentEvent::Sandbox(kiln_sandbox::Progress::Compiling {
+            unit: "demo".to_string(),
+        }),
+    ];
+    for event in events {
+        assert!(app.update(Msg::Agent(id, event)).is_empty());
+    }
+}
+
+/// The demo file with a test module appended: the proposal of a green gen-tests run.
+fn proposal(demo: &Demo) -> Proposal {
+    let original = std::fs::read_to_string(demo.lib_rs()).unwrap();
+    let new_text = format!(
+        "{}\n#[cfg(test)]\nmod tests {{\n    use super::*;\n\n    #[test]\n    fn mean_floor_rounds_down() {{\n        assert_eq!(mean_floor(&[1, 2]), Some(1));\n    }}\n}}\n",
+        original.replacen("//! A tiny", "//! A small", 1)
+    );
+    Proposal {
+        file: demo.lib_rs(),
+        original,
+        new_text,
+        summary: "1 test: mean_floor_rounds_down".to_string(),
+        report: report(RunOutcome::Passed, 1),
+    }
+}
+
+fn finish(app: &mut App, id: TaskId, outcome: Outcome) {
+    let summary = RunSummary {
+        outcome,
+        attempts: 1,
+        stats: Default::default(),
+    };
+    assert!(app.update(Msg::Finished(id, summary)).is_empty());
+}
+
+fn render(app: &App, width: u16, height: u16) -> TestBackend {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| super::draw::draw(frame, app))
+        .unwrap();
+    terminal.backend().clone()
+}
+
+fn screen_text(app: &App, width: u16, height: u16) -> String {
+    render(app, width, height).to_string()
+}
+
+/// The app with src/lib.rs open on `mean_floor` and a gen-tests task in its first attempt.
+fn running(demo: &Demo) -> (App, TaskId) {
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    scripted_attempt(&mut app, id);
+    (app, id)
+}
+
+/// The app with src/lib.rs open on `mean_floor` and a gen-tests task that proposed
+/// [`proposal`]: the diff review is open.
+fn reviewing(demo: &Demo) -> (App, TaskId, Proposal) {
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    let proposal = proposal(demo);
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal.clone())));
+    (app, id, proposal)
+}

@@ -1,0 +1,307 @@
+use pretty_assertions::assert_eq;
+use ratatui::crossterm::event::KeyCode;
+
+use super::*;
+use crate::diff::HunkChoice;
+use crate::tui::app::Pane;
+use crate::tui::components::files::ListMode;
+use crate::tui::strings;
+use crate::tui::task::TaskState;
+
+#[test]
+fn enter_opens_a_file_and_lists_its_items_esc_goes_back() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    assert_eq!(app.files.mode(), ListMode::Files);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.files.mode(), ListMode::Items);
+    assert_eq!(app.files.selected_item().unwrap().name, "parse_config");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.files.selected_item().unwrap().name, "split_fields");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.files.mode(), ListMode::Files);
+    assert!(app.files.selected_item().is_none());
+}
+
+#[test]
+fn the_filter_is_fuzzy_and_typing_in_it_never_triggers_keys() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('/'));
+    // `q` and `t` are keys elsewhere; while filtering they are text.
+    type_text(&mut app, "mfq");
+    assert!(!app.should_quit());
+    assert!(app.files.selected_item().is_none());
+    assert!(screen_text(&app, 100, 30).contains(strings::NO_MATCHES));
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(app.files.selected_item().unwrap().name, "mean_floor");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.files.selected_item().unwrap().name, "parse_config");
+}
+
+#[test]
+fn selecting_an_item_scrolls_the_code_to_it() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    // Draw once so the code view knows its height.
+    render(&app, 100, 30);
+    open_item(&mut app, "percent");
+    render(&app, 100, 30);
+    let item = app.files.selected_item().unwrap().lines.clone();
+    assert!(app.code.scroll() <= item.start && item.start < app.code.scroll() + 20);
+    assert!(screen_text(&app, 100, 30).contains("pub fn percent"));
+}
+
+#[test]
+fn t_starts_gen_tests_for_the_selected_item() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    assert!(press(&mut app, KeyCode::Char('t')).is_empty());
+    assert_eq!(app.status.message(), Some(strings::NOTHING_SELECTED));
+
+    open_item(&mut app, "mean_floor");
+    let effects = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Start { id, task }] = effects.as_slice() else {
+        panic!("expected one Start");
+    };
+    assert_eq!(task.title(), "gen-tests for mean_floor in src/lib.rs");
+    let view = app.tasks.get(*id).unwrap();
+    assert_eq!(view.state, TaskState::Queued);
+}
+
+#[test]
+fn each_task_key_starts_its_task_or_says_why_not() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "percent");
+    let titles = |effects: &[Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Start { task, .. } => Some(task.title()),
+                Effect::Cancel(_) => None,
+            })
+            .collect()
+    };
+    let doc = titles(&press(&mut app, KeyCode::Char('d')));
+    assert_eq!(doc.len(), 1, "d starts a docstring task");
+    assert!(doc[0].contains("percent"), "{doc:?}");
+
+    // The demo crate has no todo!() hole: a notice, not a task and not an error popup.
+    assert!(press(&mut app, KeyCode::Char('f')).is_empty());
+    assert!(
+        app.status.message().unwrap().contains("hole"),
+        "{:?}",
+        app.status.message()
+    );
+
+    press(&mut app, KeyCode::Char('r'));
+    assert!(app.input.is_some());
+    type_text(&mut app, "use iterators, quickly");
+    assert!(!app.should_quit(), "q typed into the input must not quit");
+    let refactor = titles(&press(&mut app, KeyCode::Enter));
+    assert!(app.input.is_none());
+    assert_eq!(refactor.len(), 1, "Enter starts the refactor");
+    assert!(refactor[0].contains("percent"), "{refactor:?}");
+}
+
+#[test]
+fn agent_events_drive_the_task_and_a_proposal_opens_the_review() {
+    let demo = Demo::new();
+    let (mut app, id) = running(&demo);
+    let task = app.tasks.get(id).unwrap();
+    assert_eq!(task.state, TaskState::Running);
+    assert_eq!((task.attempt, task.max_attempts), (1, 4));
+    assert!(task.streamed.contains("mod tests {"));
+    assert_eq!(task.activity, "compiling demo…");
+    assert_eq!(app.status.session.prompt_tokens, 1_200);
+    assert_eq!(app.status.session.completion_tokens, 340);
+
+    let green = AgentEvent::SandboxFinished(Box::new(report(kiln_sandbox::RunOutcome::Passed, 2)));
+    app.update(Msg::Agent(id, green));
+    assert!(app
+        .tasks
+        .get(id)
+        .unwrap()
+        .log
+        .last()
+        .unwrap()
+        .contains("2 tests passed"));
+    assert!(app.review.is_none());
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Proposed);
+    assert_eq!(app.review.as_ref().unwrap().choices(), &[None, None]);
+}
+
+#[test]
+fn only_accepted_hunks_are_applied() {
+    let demo = Demo::new();
+    let (mut app, id, _) = reviewing(&demo);
+
+    // Nothing decided: Enter applies nothing and says so.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.status.message(), Some(strings::REVIEW_NOTHING_ACCEPTED));
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        app.review.as_ref().unwrap().choices(),
+        &[Some(HunkChoice::Reject), Some(HunkChoice::Accept)]
+    );
+    press(&mut app, KeyCode::Enter);
+    assert!(app.review.is_none());
+    assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Applied);
+    let on_disk = std::fs::read_to_string(demo.lib_rs()).unwrap();
+    assert!(
+        on_disk.starts_with("//! A tiny"),
+        "the rejected hunk was applied"
+    );
+    assert!(on_disk.contains("fn mean_floor_rounds_down()"));
+    assert_eq!(
+        app.status.message(),
+        Some("applied 1 of 2 hunk(s) to src/lib.rs")
+    );
+    // The list shows the file as written, still on the item the task was for, now tested.
+    let item = app.files.selected_item().unwrap();
+    assert_eq!((item.name.as_str(), item.no_tests), ("mean_floor", false));
+}
+
+#[test]
+fn accept_all_applies_the_whole_proposal() {
+    let demo = Demo::new();
+    let (mut app, _, proposal) = reviewing(&demo);
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        std::fs::read_to_string(demo.lib_rs()).unwrap(),
+        proposal.new_text
+    );
+}
+
+#[test]
+fn a_file_changed_since_read_is_not_overwritten_and_the_review_stays() {
+    let demo = Demo::new();
+    let (mut app, id, _) = reviewing(&demo);
+    std::fs::write(demo.lib_rs(), "// edited by the user\n").unwrap();
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Enter);
+    assert!(app
+        .error
+        .as_ref()
+        .unwrap()
+        .message
+        .contains("changed since kiln read it"));
+    assert_eq!(
+        std::fs::read_to_string(demo.lib_rs()).unwrap(),
+        "// edited by the user\n"
+    );
+    assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Proposed);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.error.is_none());
+    assert!(app.review.is_some(), "the proposal is not lost");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.review.is_none());
+    // Back in the task panel, Enter opens the review again.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Tasks);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.review.is_some());
+}
+
+#[test]
+fn failures_are_shown_on_the_task_without_a_review() {
+    let demo = Demo::new();
+    let (mut app, id) = running(&demo);
+    finish(
+        &mut app,
+        id,
+        Outcome::Exhausted {
+            last_failure: "test mean_floor_rounds_down failed\nmore".to_string(),
+        },
+    );
+    assert!(app.review.is_none());
+    assert_eq!(
+        app.tasks.get(id).unwrap().state,
+        TaskState::Failed(
+            "no passing result after 1 attempt(s): test mean_floor_rounds_down failed".to_string()
+        )
+    );
+}
+
+#[test]
+fn x_cancels_the_selected_task_and_its_late_events_are_ignored() {
+    let demo = Demo::new();
+    let (mut app, id) = running(&demo);
+    let effects = press(&mut app, KeyCode::Char('x'));
+    assert!(matches!(effects.as_slice(), [Effect::Cancel(cancelled)] if *cancelled == id));
+    assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Cancelled);
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Cancelled);
+    assert!(app.review.is_none());
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    assert_eq!(app.status.message(), Some(strings::NOTHING_TO_CANCEL));
+}
+
+#[test]
+fn q_ctrl_c_and_sigint_quit_but_help_and_popups_close_first() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    press(&mut app, KeyCode::Char('?'));
+    assert!(app.help.is_some());
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.help.is_none() && !app.should_quit());
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit());
+
+    let mut app = demo.app();
+    app.update(ctrl_c());
+    assert!(app.should_quit());
+    let mut app = demo.app();
+    app.update(Msg::Interrupt);
+    assert!(app.should_quit());
+}
+
+#[test]
+fn a_ten_thousand_line_file_opens_and_pages() {
+    let demo = Demo::new();
+    let long: String = (0..10_000)
+        .map(|n| format!("pub fn f{n}() -> u32 {{ {n} }}\n"))
+        .collect();
+    std::fs::write(demo.root().join("src/long.rs"), long).unwrap();
+    let mut app = demo.app();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    render(&app, 100, 30);
+    press(&mut app, KeyCode::PageDown);
+    assert!(app.code.scroll() > 0);
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.files.selected_item().unwrap().name, "f9999");
+    let screen = screen_text(&app, 100, 30);
+    assert!(
+        screen.contains("10000 ▌ pub fn f9999() -> u32 { 9999 }"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn any_terminal_size_draws_without_panicking() {
+    let demo = Demo::new();
+    let (mut app, id) = running(&demo);
+    for (width, height) in [
+        (0, 0),
+        (1, 1),
+        (40, 10),
+        (59, 40),
+        (60, 15),
+        (200, 3),
+        (300, 100),
+    ] {
+        render(&app, width, height);
+    }
+    finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
+    press(&mut app, KeyCode::Char('?'));
+    for (width, height) in [(1, 1), (60, 15), (61, 16)] {
+        render(&app, width, height);
+    }
+}
