@@ -14,6 +14,7 @@
 //! This is v1: there is no filesystem or network isolation yet (namespaces /
 //! landlock come later), so a test can still read the user's files.
 
+pub mod cache;
 mod capped;
 mod collect;
 mod copy;
@@ -75,7 +76,8 @@ pub struct SandboxConfig {
     pub output_cap_bytes: usize,
     /// `CARGO_TARGET_DIR`. `None` means a `target/` inside the sandbox
     /// tempdir, which lives as long as the [`Sandbox`] so repair rounds
-    /// rebuild incrementally.
+    /// rebuild incrementally. Front ends pass [`cache::target_dir_from_process`]
+    /// so dependencies also survive across sandboxes and sessions.
     pub target_dir: Option<PathBuf>,
 }
 

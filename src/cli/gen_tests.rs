@@ -101,6 +101,9 @@ impl GenTestsRun {
             tier: args.tier,
             sandbox: SandboxConfig {
                 timeout: config.sandbox_timeout,
+                target_dir: kiln_sandbox::cache::target_dir_from_process(
+                    &task.location().workspace_root,
+                ),
                 ..SandboxConfig::default()
             },
         };
