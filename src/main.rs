@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{gen_tests, Exit};
+use kiln::cli::{doctor, gen_tests, Exit};
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -31,6 +31,9 @@ enum Command {
         after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json"
     )]
     GenTests(gen_tests::GenTestsArgs),
+    /// Show which sandbox protections (no network, no writes outside, limits) this machine
+    /// provides, found by trying each.
+    Doctor,
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::GenTests(args) => gen_tests::run(args).await,
+            Command::Doctor => doctor::run(),
         }
     });
     exit.into()

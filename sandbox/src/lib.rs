@@ -20,6 +20,7 @@
 
 pub mod cache;
 mod capped;
+mod cause;
 mod collect;
 mod confine;
 mod copy;
@@ -37,6 +38,7 @@ mod run;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use cause::Cause;
 pub use limits::{
     Limits, DEFAULT_CPU_TIME_SECS, DEFAULT_FILE_SIZE_BYTES, DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_BYTES,

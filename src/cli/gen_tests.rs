@@ -108,6 +108,15 @@ impl GenTestsRun {
             },
         };
 
+        // Probing spawns a few short-lived processes: keep it off the async threads.
+        if let Ok(Some(warning)) = tokio::task::spawn_blocking(|| {
+            super::doctor::missing_protections_warning(&kiln_sandbox::probe())
+        })
+        .await
+        {
+            eprintln!("kiln: {warning}");
+        }
+
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
             Live::StatusLine

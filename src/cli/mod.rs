@@ -1,5 +1,6 @@
 //! One-shot commands: run a task, show progress on stderr, the diff on stdout, ask, apply.
 
+pub mod doctor;
 pub mod gen_tests;
 mod progress;
 mod report;
