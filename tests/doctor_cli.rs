@@ -10,6 +10,8 @@ const PROTECTIONS: &[&str] = &[
     "scrubbed environment",
     "no network",
     "no writes outside the sandbox",
+    "no root privileges",
+    "no reading kiln's memory or environment",
     "cpu time limit",
     "memory limit",
     "file size limit",

@@ -210,6 +210,11 @@ impl Sandbox {
         &self.crate_dir
     }
 
+    /// The run's private `TMPDIR` (inside the sandbox tempdir).
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp_dir
+    }
+
     /// Writes `contents` to `relative` inside the copy atomically (temp file
     /// and rename), creating parent directories. Errors if `relative` is
     /// absolute, contains `..`, or passes through a symlink.

@@ -74,6 +74,24 @@ pub fn probe() -> Vec<Protection> {
                 format!("Landlock ABI {abi}: writes only below the copy, its target dir and a private tmp")
             }),
         ),
+        from(
+            "no root privileges",
+            found.privileges.clone().map(|dropped| match dropped {
+                Some(_) => "kiln runs as root: every capability is dropped, the bounding set too".to_string(),
+                None => "kiln does not run as root".to_string(),
+            }),
+        ),
+        from(
+            "no reading kiln's memory or environment",
+            // Landlock refuses ptrace-class access (/proc/PID/environ, mem) to
+            // processes outside the sandbox, but not to a holder of
+            // CAP_SYS_PTRACE: both are needed.
+            found
+                .landlock_abi
+                .clone()
+                .and_then(|_| found.privileges.clone().map(|_| ()))
+                .map(|()| "Landlock denies /proc/PID/environ, mem and ptrace of processes outside the sandbox; no CAP_SYS_PTRACE".to_string()),
+        ),
         from("cpu time limit", rlimit("RLIMIT_CPU")),
         from("memory limit", rlimit("RLIMIT_DATA")),
         from("file size limit", rlimit("RLIMIT_FSIZE")),

@@ -6,6 +6,7 @@
 //! parent; the forked child only makes syscalls, because after fork in a
 //! multi-threaded process only async-signal-safe calls are allowed.
 
+mod caps;
 pub(crate) mod cgroup;
 mod landlock;
 mod netns;
@@ -38,6 +39,9 @@ pub(crate) struct Mechanisms {
     /// The Landlock ABI used for filesystem writes.
     pub(crate) landlock_abi: Result<i32, String>,
     pub(crate) pids_cgroup: Result<(), String>,
+    /// How the run is kept from root privileges: kiln is not root, or the
+    /// child drops every capability (`Some(last_cap)`).
+    pub(crate) privileges: Result<Option<u32>, String>,
 }
 
 /// Tries each mechanism once per process, on `true`, and remembers.
@@ -84,11 +88,25 @@ fn try_mechanisms() -> Mechanisms {
                 ..ChildSetup::default()
             })
         });
+    let privileges = if is_root() {
+        caps::last_cap()
+            .map_err(|e| format!("cannot read the last capability: {e}"))
+            .and_then(|last_cap| {
+                try_in_child(ChildSetup {
+                    drop_caps: Some(last_cap),
+                    ..ChildSetup::default()
+                })
+                .map(|()| Some(last_cap))
+            })
+    } else {
+        Ok(None)
+    };
     Mechanisms {
         rlimits,
         net,
         landlock_abi,
         pids_cgroup,
+        privileges,
     }
 }
 
@@ -129,13 +147,16 @@ pub(crate) struct ChildSetup {
     cgroup_procs: Option<CString>,
     limits: Option<Limits>,
     netns: Option<NetNamespace>,
+    /// Drop every capability up to this number (when kiln runs as root).
+    drop_caps: Option<u32>,
     landlock_fd: Option<RawFd>,
 }
 
 impl ChildSetup {
     /// Runs in the forked child before exec; see the module doc. The order
-    /// matters: join the cgroup and enter namespaces while /proc and
-    /// /sys are still writable, and enforce Landlock last.
+    /// matters: join the cgroup and enter namespaces while /proc and /sys
+    /// are still writable and the capabilities for it are still held, then
+    /// drop the capabilities, and enforce Landlock last.
     pub(crate) fn apply(&self) -> io::Result<()> {
         if let Some(procs) = &self.cgroup_procs {
             write_in_child(procs, b"0")?;
@@ -145,6 +166,9 @@ impl ChildSetup {
         }
         if let Some(netns) = &self.netns {
             netns.enter()?;
+        }
+        if let Some(last_cap) = self.drop_caps {
+            caps::drop_all(last_cap)?;
         }
         if let Some(fd) = self.landlock_fd {
             landlock::restrict_self(fd)?;
@@ -191,6 +215,7 @@ impl Confinement {
             cgroup_procs: cgroup.as_ref().map(|group| group.procs_path().clone()),
             limits: Some(*limits),
             netns,
+            drop_caps: available.privileges.clone().ok().flatten(),
             landlock_fd: ruleset.as_ref().map(|fd| fd.as_raw_fd()),
         };
         Ok(Confinement {
@@ -211,6 +236,11 @@ impl Confinement {
             group.kill_all();
         }
     }
+}
+
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// Writes `contents` to the file at `path` with raw syscalls.

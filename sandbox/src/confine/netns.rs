@@ -22,11 +22,11 @@ pub(crate) enum NetNamespace {
 impl NetNamespace {
     /// The way that fits the current process's privileges.
     pub(crate) fn for_current_user() -> NetNamespace {
-        // SAFETY: geteuid/getegid cannot fail and touch no memory.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        if uid == 0 {
+        if super::is_root() {
             NetNamespace::Privileged
         } else {
+            // SAFETY: geteuid/getegid cannot fail and touch no memory.
+            let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
             NetNamespace::ViaUserNamespace {
                 uid_map: format!("{uid} {uid} 1").into_bytes(),
                 gid_map: format!("{gid} {gid} 1").into_bytes(),
