@@ -49,9 +49,14 @@ impl Cause {
 }
 
 /// Traces in output lines, each mapped to the cause it proves.
+///
+/// Cargo names some signals ("signal: 24, SIGXCPU: ...") and only numbers
+/// others ("signal: 25"), so both forms are listed (Linux numbers on x86 and arm).
 const TRACES: &[(&str, Cause)] = &[
     ("SIGXCPU", Cause::CpuTime),
+    ("(signal: 24", Cause::CpuTime),
     ("SIGXFSZ", Cause::FileSize),
+    ("(signal: 25", Cause::FileSize),
     ("memory allocation of ", Cause::Memory),
     ("Cannot allocate memory (os error 12)", Cause::Memory),
     (

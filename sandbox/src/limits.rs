@@ -13,6 +13,10 @@ use std::time::Duration;
 /// outlives the wall-clock kill; far above what one rustc of a small crate
 /// needs, and the wall-clock timeout normally fires first.
 pub const DEFAULT_CPU_TIME_SECS: u64 = 600;
+/// Extra CPU seconds between the soft limit (SIGXCPU, which names the cause
+/// in cargo's report) and the hard limit (SIGKILL, for code that catches
+/// SIGXCPU). Equal limits would deliver SIGKILL first and hide the cause.
+const CPU_HARD_GRACE_SECS: u64 = 1;
 /// Default cap on each process's data segment (heap and private anonymous
 /// mappings, `RLIMIT_DATA`). We cap data rather than address space
 /// (`RLIMIT_AS`) because rustc, LLVM and glibc's per-thread malloc arenas
@@ -60,23 +64,28 @@ impl Default for Limits {
 /// Runs in the forked child before exec: only getrlimit/setrlimit (thin
 /// syscall wrappers: no locks, no allocation) on stack-local structs.
 pub(crate) fn apply_rlimits(limits: &Limits) -> io::Result<()> {
+    let cpu_secs = limits.cpu_time.as_secs().max(1);
     // No core dumps: they are large and may contain whatever the crashing
     // process had in memory.
-    for (resource, value) in [
-        (libc::RLIMIT_CPU, limits.cpu_time.as_secs().max(1)),
-        (libc::RLIMIT_DATA, limits.memory_bytes),
-        (libc::RLIMIT_FSIZE, limits.file_size_bytes),
-        (libc::RLIMIT_CORE, 0),
+    for (resource, soft, hard) in [
+        (libc::RLIMIT_CPU, cpu_secs, cpu_secs + CPU_HARD_GRACE_SECS),
+        (libc::RLIMIT_DATA, limits.memory_bytes, limits.memory_bytes),
+        (
+            libc::RLIMIT_FSIZE,
+            limits.file_size_bytes,
+            limits.file_size_bytes,
+        ),
+        (libc::RLIMIT_CORE, 0, 0),
     ] {
-        lower_limit(resource, value)?;
+        lower_limit(resource, soft, hard)?;
     }
     Ok(())
 }
 
-/// Sets both the soft and the hard limit of `resource` to `value`, or to the
+/// Sets the soft and the hard limit of `resource`, each capped at the
 /// current hard limit if that is already lower: raising a hard limit someone
 /// else lowered fails with EPERM.
-fn lower_limit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+fn lower_limit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
     let mut current = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -86,10 +95,9 @@ fn lower_limit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()
         if libc::getrlimit(resource, &mut current) != 0 {
             return Err(io::Error::last_os_error());
         }
-        let cap = value.min(current.rlim_max);
         let new = libc::rlimit {
-            rlim_cur: cap,
-            rlim_max: cap,
+            rlim_cur: soft.min(current.rlim_max),
+            rlim_max: hard.min(current.rlim_max),
         };
         if libc::setrlimit(resource, &new) != 0 {
             return Err(io::Error::last_os_error());

@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{run_lib_tests, tiny_crate};
-use kiln_sandbox::{RunOutcome, SandboxConfig};
+use common::{assert_lib_tests_pass, tiny_crate};
 
 #[tokio::test]
 async fn parent_secrets_do_not_reach_the_tests() {
@@ -33,14 +32,7 @@ mod tests {{
 "#
     );
     let krate = tiny_crate("scrubbed", &lib_rs);
-    let (_sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
-
-    assert_eq!(
-        report.outcome,
-        RunOutcome::Passed,
-        "{}",
-        report.summary_for_model(4_000)
-    );
+    let report = assert_lib_tests_pass(krate.path()).await;
     assert_eq!(report.passed, 1);
 }
 
@@ -90,11 +82,5 @@ async fn parent_environment_is_unreadable_through_proc() {
         assert!(readable.is_empty(), "SECRET READ from the environ of {{readable:?}}");"#
     );
     let krate = common::candidate_crate("prying", &body);
-    let (_sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
-    assert_eq!(
-        report.outcome,
-        RunOutcome::Passed,
-        "{}",
-        report.summary_for_model(4_000)
-    );
+    assert_lib_tests_pass(krate.path()).await;
 }

@@ -143,3 +143,58 @@ async fn printing_far_over_the_cap_is_capped_and_named() {
     assert_eq!(report.passed, 1);
     assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn spinning_past_the_cpu_limit_is_killed_with_sigxcpu() {
+    if !require("cpu time limit") {
+        return;
+    }
+    // 3 CPU seconds per process: enough for cargo and rustc on this tiny crate, not for the spin.
+    let krate = candidate_crate(
+        "spinner",
+        r#"        let mut n: u64 = 0;
+        loop {
+            n = std::hint::black_box(n.wrapping_add(1));
+        }"#,
+    );
+    let config = SandboxConfig {
+        timeout: Duration::from_secs(60),
+        limits: Limits {
+            cpu_time: Duration::from_secs(3),
+            ..Limits::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
+
+    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
+    assert_eq!(report.cause, Some(Cause::CpuTime), "{}", report.output);
+    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn writing_past_the_file_size_limit_is_killed_with_sigxfsz() {
+    if !require("file size limit") {
+        return;
+    }
+    let krate = candidate_crate(
+        "filler",
+        r#"        let path = std::env::temp_dir().join("big");
+        std::fs::write(path, vec![0u8; 64 << 20]).unwrap();
+        panic!("wrote 64 MiB past a 16 MiB limit");"#,
+    );
+    let config = SandboxConfig {
+        limits: Limits {
+            // The limit applies to rustc and the linker too: 16 MiB leaves room for this tiny
+            // crate's artefacts (a few MiB), not for the 64 MiB file.
+            file_size_bytes: 16 << 20,
+            ..Limits::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
+
+    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
+    assert_eq!(report.cause, Some(Cause::FileSize), "{}", report.output);
+    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
+}

@@ -123,3 +123,15 @@ pub fn candidate_crate(name: &str, body: &str) -> tempfile::TempDir {
 pub fn candidate_lib(body: &str) -> String {
     format!("#[cfg(test)]\nmod tests {{\n    #[test]\n    fn candidate() {{\n{body}\n    }}\n}}\n")
 }
+
+/// Runs the crate's lib tests in a default sandbox and asserts they passed.
+pub async fn assert_lib_tests_pass(crate_root: &Path) -> RunReport {
+    let (_sandbox, report, _) = run_lib_tests(crate_root, SandboxConfig::default()).await;
+    assert_eq!(
+        report.outcome,
+        kiln_sandbox::RunOutcome::Passed,
+        "{}",
+        report.summary_for_model(4_000)
+    );
+    report
+}
