@@ -8,9 +8,7 @@ mod common;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
-use common::{
-    candidate_crate, candidate_lib, require, run_lib_tests, survivors_after_grace, tiny_crate_in,
-};
+use common::{assert_run_ends, candidate_crate, candidate_lib, require, tiny_crate_in};
 use kiln_sandbox::{Cause, RunOutcome, SandboxConfig};
 
 #[tokio::test]
@@ -30,18 +28,20 @@ async fn tcp_connection_to_a_local_listener_is_denied() {
         }}"#
         ),
     );
-    let (sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
-
+    let report = assert_run_ends(
+        krate.path(),
+        SandboxConfig::default(),
+        RunOutcome::TestsFailed,
+        Some(Cause::Denied),
+    )
+    .await;
     let no_connection = matches!(listener.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock);
     assert!(
         no_connection,
         "the listener saw a connection from the sandbox"
     );
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::Denied), "{}", report.output);
     let message = &report.failures[0].message;
     assert!(message.contains("connect failed"), "{message}");
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -53,12 +53,13 @@ async fn writes_to_home_the_real_crate_and_shared_tmp_are_denied() {
     let home = PathBuf::from(std::env::var("HOME").unwrap());
     // The user's real crate: the sandbox copies it, and the candidate tries to write into it.
     let krate = tempfile::tempdir().unwrap();
-    let targets = [
+    let targets = RemovedOnDrop(vec![
         home.join(&tag),
         krate.path().join(&tag),
         std::env::temp_dir().join(&tag),
-    ];
+    ]);
     let list = targets
+        .0
         .iter()
         .map(|path| format!("{:?}", path.display().to_string()))
         .collect::<Vec<_>>()
@@ -77,20 +78,30 @@ async fn writes_to_home_the_real_crate_and_shared_tmp_are_denied() {
         panic!("{{results:#?}}");"#
         )),
     );
-    let (sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
-
-    let escaped: Vec<_> = targets.iter().filter(|path| path.exists()).collect();
-    for path in &escaped {
-        let _ = std::fs::remove_file(path);
-    }
+    let report = assert_run_ends(
+        krate.path(),
+        SandboxConfig::default(),
+        RunOutcome::TestsFailed,
+        Some(Cause::Denied),
+    )
+    .await;
+    let escaped: Vec<_> = targets.0.iter().filter(|path| path.exists()).collect();
     assert!(
         escaped.is_empty(),
         "written outside the sandbox: {escaped:?}"
     );
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::Denied), "{}", report.output);
     let message = &report.failures[0].message;
     assert!(!message.contains("WROTE"), "{message}");
     assert_eq!(message.matches("Permission denied").count(), 3, "{message}");
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
+}
+
+/// Files a failing run may have written outside the sandbox: removed however the test ends.
+struct RemovedOnDrop(Vec<PathBuf>);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{candidate_crate, require, run_lib_tests, survivors_after_grace};
+use common::{assert_run_ends, candidate_crate, require};
 use kiln_sandbox::{Cause, Limits, RunOutcome, SandboxConfig};
 
 #[tokio::test]
@@ -28,16 +28,18 @@ async fn endless_loop_with_a_setsid_escaper_times_out_and_nothing_survives() {
         timeout: Duration::from_secs(10),
         ..SandboxConfig::default()
     };
-    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
-
-    assert_eq!(report.outcome, RunOutcome::TimedOut, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::Timeout));
+    let report = assert_run_ends(
+        krate.path(),
+        config,
+        RunOutcome::TimedOut,
+        Some(Cause::Timeout),
+    )
+    .await;
     assert!(
         report.summary_for_model(2_000).contains("wall-clock limit"),
         "{}",
         report.summary_for_model(2_000)
     );
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -66,16 +68,18 @@ async fn fork_bomb_hits_the_process_limit_and_nothing_survives() {
         },
         ..SandboxConfig::default()
     };
-    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
-
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::Processes), "{}", report.output);
+    let report = assert_run_ends(
+        krate.path(),
+        config,
+        RunOutcome::TestsFailed,
+        Some(Cause::Processes),
+    )
+    .await;
     let message = &report.failures[0].message;
     assert!(
         message.contains("failed: Resource temporarily unavailable"),
         "{message}"
     );
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -90,10 +94,13 @@ async fn allocating_16_gib_fails_under_the_memory_limit() {
         assert!(std::hint::black_box(hog.capacity()) >= 16 << 30);
         panic!("allocated 16 GiB: no memory limit");"#,
     );
-    let (sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
-
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::Memory), "{}", report.output);
+    let report = assert_run_ends(
+        krate.path(),
+        SandboxConfig::default(),
+        RunOutcome::TestsFailed,
+        Some(Cause::Memory),
+    )
+    .await;
     assert!(
         report
             .output
@@ -101,7 +108,6 @@ async fn allocating_16_gib_fails_under_the_memory_limit() {
         "{}",
         report.output
     );
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -125,15 +131,13 @@ async fn printing_far_over_the_cap_is_capped_and_named() {
         output_cap_bytes: cap,
         ..SandboxConfig::default()
     };
-    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
-
-    assert_eq!(
-        report.outcome,
+    let report = assert_run_ends(
+        krate.path(),
+        config,
         RunOutcome::Passed,
-        "{}",
-        report.summary_for_model(4_000)
-    );
-    assert_eq!(report.cause, Some(Cause::OutputCap));
+        Some(Cause::OutputCap),
+    )
+    .await;
     assert!(
         report.output.len() <= cap,
         "{} bytes kept",
@@ -141,7 +145,6 @@ async fn printing_far_over_the_cap_is_capped_and_named() {
     );
     assert!(report.output.contains(" bytes cut ...]"), "no cut marker");
     assert_eq!(report.passed, 1);
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -165,11 +168,13 @@ async fn spinning_past_the_cpu_limit_is_killed_with_sigxcpu() {
         },
         ..SandboxConfig::default()
     };
-    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
-
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::CpuTime), "{}", report.output);
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
+    assert_run_ends(
+        krate.path(),
+        config,
+        RunOutcome::TestsFailed,
+        Some(Cause::CpuTime),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -192,9 +197,11 @@ async fn writing_past_the_file_size_limit_is_killed_with_sigxfsz() {
         },
         ..SandboxConfig::default()
     };
-    let (sandbox, report, _) = run_lib_tests(krate.path(), config).await;
-
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    assert_eq!(report.cause, Some(Cause::FileSize), "{}", report.output);
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
+    assert_run_ends(
+        krate.path(),
+        config,
+        RunOutcome::TestsFailed,
+        Some(Cause::FileSize),
+    )
+    .await;
 }

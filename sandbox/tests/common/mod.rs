@@ -135,3 +135,18 @@ pub async fn assert_lib_tests_pass(crate_root: &Path) -> RunReport {
     );
     report
 }
+
+/// Runs the crate's lib tests and asserts the structured result: `outcome`, `cause`, and no
+/// process of the run left alive. Returns the report for further checks.
+pub async fn assert_run_ends(
+    crate_root: &Path,
+    config: SandboxConfig,
+    outcome: kiln_sandbox::RunOutcome,
+    cause: Option<kiln_sandbox::Cause>,
+) -> RunReport {
+    let (sandbox, report, _) = run_lib_tests(crate_root, config).await;
+    assert_eq!(report.outcome, outcome, "{}", report.output);
+    assert_eq!(report.cause, cause, "{}", report.output);
+    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
+    report
+}
