@@ -263,3 +263,66 @@ fn write_in_child(path: &CStr, contents: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// Whether bash, confined by `setup`, got a TCP connection through to `listener`.
+    fn bash_connects(listener: &std::net::TcpListener, setup: ChildSetup) -> bool {
+        let port = listener.local_addr().unwrap().port();
+        let mut command = std::process::Command::new("bash");
+        command
+            .args(["-c", &format!("echo hi > /dev/tcp/127.0.0.1/{port}")])
+            .stderr(std::process::Stdio::null());
+        // SAFETY: `ChildSetup::apply` only makes async-signal-safe syscalls.
+        unsafe {
+            command.pre_exec(move || setup.apply());
+        }
+        let _ = command.status().unwrap();
+        listener.accept().is_ok()
+    }
+
+    /// The fallback for machines without network namespaces, tried here even though this machine
+    /// has them: a Landlock ruleset that denies TCP must stop a connection to a local listener.
+    #[test]
+    fn landlock_tcp_rules_stop_a_local_connection() {
+        let abi = match landlock::kernel_abi() {
+            Ok(abi) if abi >= landlock::NET_ABI => abi,
+            other => {
+                eprintln!("skipped: no Landlock network rules here ({other:?})");
+                return;
+            }
+        };
+        if std::process::Command::new("bash")
+            .arg("-c")
+            .arg("true")
+            .status()
+            .is_err()
+        {
+            eprintln!("skipped: no bash to open a TCP connection with");
+            return;
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        // Control: unconfined, the same command does connect, so the check below can fail.
+        assert!(bash_connects(&listener, ChildSetup::default()));
+
+        let scratch = tempfile::tempdir().unwrap();
+        let fd = landlock::build(&RulesetSpec {
+            abi,
+            writable: &[scratch.path()],
+            deny_tcp: DenyTcp::Yes,
+        })
+        .unwrap();
+        let confined = ChildSetup {
+            landlock_fd: Some(fd.as_raw_fd()),
+            ..ChildSetup::default()
+        };
+        assert!(
+            !bash_connects(&listener, confined),
+            "connected through Landlock"
+        );
+    }
+}
