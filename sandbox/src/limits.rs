@@ -83,6 +83,14 @@ pub(crate) fn apply_rlimits(limits: &Limits) -> io::Result<()> {
     Ok(())
 }
 
+/// Caps the processes (and threads) of the calling user with `RLIMIT_NPROC`.
+/// Only meaningful inside a fresh user namespace, where the kernel counts
+/// them per namespace; see `confine::Mechanisms::nproc_in_user_namespace`.
+/// Runs in the forked child before exec, like [`apply_rlimits`].
+pub(crate) fn limit_processes(max_processes: u64) -> io::Result<()> {
+    lower_limit(libc::RLIMIT_NPROC, max_processes, max_processes)
+}
+
 /// Sets the soft and the hard limit of `resource`, each capped at the
 /// current hard limit if that is already lower: raising a hard limit someone
 /// else lowered fails with EPERM.

@@ -95,7 +95,16 @@ pub fn probe() -> Vec<Protection> {
         from("cpu time limit", rlimit("RLIMIT_CPU")),
         from("memory limit", rlimit("RLIMIT_DATA")),
         from("file size limit", rlimit("RLIMIT_FSIZE")),
-        from("process limit", cgroup("pids.max of a pids cgroup per run")),
+        from(
+            "process limit",
+            cgroup("pids.max of a pids cgroup per run").or_else(|cgroup_error| {
+                found
+                    .nproc_in_user_namespace
+                    .clone()
+                    .map(|()| "RLIMIT_NPROC, counted in the run's own user namespace".to_string())
+                    .map_err(|nproc_error| format!("{cgroup_error}; {nproc_error}"))
+            }),
+        ),
         from(
             "no process outlives its run",
             cgroup("every process in the run's cgroup is killed, also after setsid")

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use self::cgroup::PidsCgroup;
 use self::landlock::{DenyTcp, RulesetSpec};
 use self::netns::NetNamespace;
-use crate::limits::{apply_rlimits, Limits};
+use crate::limits::{apply_rlimits, limit_processes, Limits};
 
 /// How the run is kept off the network.
 #[derive(Debug, Clone)]
@@ -39,6 +39,9 @@ pub(crate) struct Mechanisms {
     /// The Landlock ABI used for filesystem writes.
     pub(crate) landlock_abi: Result<i32, String>,
     pub(crate) pids_cgroup: Result<(), String>,
+    /// `RLIMIT_NPROC` set inside the run's own user namespace, where it
+    /// counts only the run's processes (the fallback without a cgroup).
+    pub(crate) nproc_in_user_namespace: Result<(), String>,
     /// How the run is kept from root privileges: kiln is not root, or the
     /// child drops every capability (`Some(last_cap)`).
     pub(crate) privileges: Result<Option<u32>, String>,
@@ -66,7 +69,7 @@ fn try_mechanisms() -> Mechanisms {
         try_ruleset(abi, scratch.path(), DenyTcp::No).map(|()| abi)
     });
     let net = match namespace {
-        Ok(()) => Ok(NetIsolation::Namespace(netns)),
+        Ok(()) => Ok(NetIsolation::Namespace(netns.clone())),
         Err(namespace_error) => match &landlock_abi {
             Ok(abi) if *abi >= landlock::NET_ABI => scratch
                 .as_ref()
@@ -88,6 +91,10 @@ fn try_mechanisms() -> Mechanisms {
                 ..ChildSetup::default()
             })
         });
+    let nproc_in_user_namespace = match &pids_cgroup {
+        Ok(()) => Err("not needed: the pids cgroup caps processes".to_string()),
+        Err(_) => try_nproc_in_user_namespace(&netns),
+    };
     let privileges = if is_root() {
         caps::last_cap()
             .map_err(|e| format!("cannot read the last capability: {e}"))
@@ -106,6 +113,7 @@ fn try_mechanisms() -> Mechanisms {
         net,
         landlock_abi,
         pids_cgroup,
+        nproc_in_user_namespace,
         privileges,
     }
 }
@@ -122,10 +130,52 @@ fn try_ruleset(abi: i32, writable: &Path, deny_tcp: DenyTcp) -> Result<(), Strin
     })
 }
 
+/// Checks that `RLIMIT_NPROC` binds inside a fresh user namespace and counts
+/// only that namespace's processes: a shell there can fork with a limit of 2
+/// (itself and the child) but not with 1. Were the user's processes counted
+/// everywhere, 2 would already be exceeded (this process, the shell and its
+/// child). Root is exempt from `RLIMIT_NPROC` in its own namespace, and kiln
+/// as root enters no user namespace, so this is for unprivileged users.
+fn try_nproc_in_user_namespace(netns: &NetNamespace) -> Result<(), String> {
+    if matches!(netns, NetNamespace::Privileged) {
+        return Err("RLIMIT_NPROC does not bind root".to_string());
+    }
+    let forks = |max_processes| {
+        run_confined(
+            &["sh", "-c", "true & wait"],
+            ChildSetup {
+                netns: Some(netns.clone()),
+                max_processes,
+                ..ChildSetup::default()
+            },
+        )
+    };
+    match (forks(Some(2))?, forks(Some(1))?) {
+        (true, false) => Ok(()),
+        (true, true) => Err("RLIMIT_NPROC did not stop a fork in a user namespace".to_string()),
+        (false, _) => Err(
+            "RLIMIT_NPROC in a user namespace counts processes outside it (or a shell there \
+             cannot fork)"
+                .to_string(),
+        ),
+    }
+}
+
 /// Runs `true` with `setup` applied; Ok if it started and exited 0.
 fn try_in_child(setup: ChildSetup) -> Result<(), String> {
-    let mut command = std::process::Command::new("true");
+    match run_confined(&["true"], setup)? {
+        true => Ok(()),
+        false => Err("a confined `true` failed".to_string()),
+    }
+}
+
+/// Runs `program` with `setup` applied; whether it exited 0, or why it could
+/// not start.
+fn run_confined(program: &[&str], setup: ChildSetup) -> Result<bool, String> {
+    let (name, args) = program.split_first().ok_or("no program to run")?;
+    let mut command = std::process::Command::new(name);
     command
+        .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
@@ -133,11 +183,10 @@ fn try_in_child(setup: ChildSetup) -> Result<(), String> {
     unsafe {
         command.pre_exec(move || setup.apply());
     }
-    match command.status() {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("a confined `true` failed: {status}")),
-        Err(e) => Err(e.to_string()),
-    }
+    command
+        .status()
+        .map(|status| status.success())
+        .map_err(|e| e.to_string())
 }
 
 /// What the forked child does before exec. Cheap to clone; holds no
@@ -147,6 +196,9 @@ pub(crate) struct ChildSetup {
     cgroup_procs: Option<CString>,
     limits: Option<Limits>,
     netns: Option<NetNamespace>,
+    /// `RLIMIT_NPROC`, set after entering the user namespace (see
+    /// [`Mechanisms::nproc_in_user_namespace`]).
+    max_processes: Option<u64>,
     /// Drop every capability up to this number (when kiln runs as root).
     drop_caps: Option<u32>,
     landlock_fd: Option<RawFd>,
@@ -166,6 +218,9 @@ impl ChildSetup {
         }
         if let Some(netns) = &self.netns {
             netns.enter()?;
+        }
+        if let Some(max_processes) = self.max_processes {
+            limit_processes(max_processes)?;
         }
         if let Some(last_cap) = self.drop_caps {
             caps::drop_all(last_cap)?;
@@ -215,6 +270,10 @@ impl Confinement {
             cgroup_procs: cgroup.as_ref().map(|group| group.procs_path().clone()),
             limits: Some(*limits),
             netns,
+            max_processes: match (&cgroup, &available.nproc_in_user_namespace) {
+                (None, Ok(())) => Some(limits.max_processes),
+                _ => None,
+            },
             drop_caps: available.privileges.clone().ok().flatten(),
             landlock_fd: ruleset.as_ref().map(|fd| fd.as_raw_fd()),
         };
