@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{doc, fim, gen_tests, refactor, Exit};
+use kiln::cli::{doc, doctor, fim, gen_tests, refactor, Exit};
 use kiln::tui;
 
 /// kiln: small, cheap models writing code that passes its own tests.
@@ -61,6 +61,9 @@ enum Command {
     ///
     /// Exit codes: 0 quit normally; 2 not a terminal, or a usage, config or local error.
     Tui(tui::TuiArgs),
+    /// Show which sandbox protections (no network, no writes outside, limits) this machine
+    /// provides, found by trying each.
+    Doctor,
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Some(Command::Fim(args)) => fim::run(args).await,
             Some(Command::Tui(args)) => tui::run(args).await,
             None => tui::run(tui::TuiArgs::default()).await,
+            Some(Command::Doctor) => doctor::run(),
         }
     });
     exit.into()

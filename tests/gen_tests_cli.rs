@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{cargo_test, kiln, message_text, DemoCrate, Reply, ScriptedServer};
+use support::{cargo_test, kiln, kiln_with_env, message_text, DemoCrate, Reply, ScriptedServer};
 
 const DOES_NOT_COMPILE: &str = "#[cfg(test)]
 mod tests {
@@ -144,13 +144,23 @@ async fn dry_run_shows_the_diff_and_writes_nothing() {
     let before = std::fs::read(demo.lib_rs()).unwrap();
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(PASSES));
+    let cache = tempfile::tempdir().unwrap();
 
-    let run = kiln(
+    let run = kiln_with_env(
         &server.base_url(),
         &["gen-tests", demo.lib_rs().to_str().unwrap(), "--dry-run"],
+        &[("KILN_CACHE_DIR", cache.path().to_str().unwrap())],
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
+    // The build went to the persistent per-crate target dir under the cache, so the next run
+    // on this crate reuses it.
+    let targets: Vec<_> = std::fs::read_dir(cache.path().join("target"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert!(targets[0].join("debug").is_dir(), "{targets:?}");
     assert!(
         run.stdout.contains("--- a/src/lib.rs"),
         "{}",

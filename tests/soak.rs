@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use kiln::agent::{self, AgentEvent, AgentSettings, Escalation, Outcome};
+use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outcome};
 use kiln::config::{FimMode, Tier};
 use kiln::llm::{messages, LlmEvent, Message};
 use kiln::project::SourceLocation;
@@ -150,6 +150,7 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                 },
                 max_cost_usd: None,
                 sandbox: SandboxConfig::default(),
+                build_cache: BuildCache::AsConfigured,
                 fim: FimMode::Chat,
             };
             let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

@@ -75,6 +75,11 @@ impl CappedText {
         self.total_bytes == 0
     }
 
+    /// Whether [`CappedText::render`] leaves anything out.
+    pub(crate) fn is_cut(&self) -> bool {
+        self.total_bytes > self.cap_bytes
+    }
+
     /// Renders the kept text; never longer than the cap.
     pub(crate) fn render(&self) -> String {
         let kept = self.head.len() + self.tail.len();

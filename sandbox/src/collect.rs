@@ -10,6 +10,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use crate::capped::CappedText;
+use crate::cause::CauseScan;
 use crate::diagnostics::{parse_cargo_line, relativize_text, CargoMessage};
 use crate::libtest::{Counts, LibtestEvent, LibtestParser, TestResult};
 use crate::report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure};
@@ -55,6 +56,7 @@ pub(crate) struct Collector {
     binary_label: String,
     stderr_notes: CappedText,
     first_cargo_error: Option<String>,
+    causes: CauseScan,
 }
 
 impl Collector {
@@ -74,6 +76,7 @@ impl Collector {
             binary_label: String::from("test binary"),
             stderr_notes: CappedText::new(STDERR_NOTES_CAP_BYTES),
             first_cargo_error: None,
+            causes: CauseScan::default(),
         }
     }
 
@@ -97,6 +100,7 @@ impl Collector {
             return;
         }
         self.output.push_line(line);
+        self.causes.line(line);
         let mut events = Vec::new();
         self.libtest.line(line, &mut |e| events.push(e));
         for event in events {
@@ -106,6 +110,7 @@ impl Collector {
 
     pub(crate) fn stderr_line(&mut self, line: &str, on_progress: &mut dyn FnMut(Progress)) {
         self.output.push_line(line);
+        self.causes.line(line);
         if let Some((verb, rest)) = cargo_status(line) {
             match verb {
                 "Compiling" => on_progress(Progress::Compiling {
@@ -229,8 +234,14 @@ impl Collector {
         } else {
             RunOutcome::Passed
         };
+        let cause = self.causes.finish(
+            outcome == RunOutcome::Passed,
+            timed_out,
+            self.output.is_cut(),
+        );
         RunReport {
             outcome,
+            cause,
             compiler_errors: self.errors,
             passed: self.totals.passed,
             failed: self.totals.failed,

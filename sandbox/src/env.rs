@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 /// Variables copied from the parent verbatim when set.
 const PASSTHROUGH_VARS: &[&str] = &["PATH", "RUSTUP_TOOLCHAIN", "LANG"];
 
+/// The sandbox's own directories, as the child sees them.
+pub(crate) struct ChildDirs<'a> {
+    pub(crate) home: &'a Path,
+    pub(crate) tmp: &'a Path,
+    pub(crate) target: &'a Path,
+}
+
 /// Builds the child's environment.
 ///
 /// `lookup` reads the parent's environment (injected so tests need not mutate
@@ -18,8 +25,7 @@ const PASSTHROUGH_VARS: &[&str] = &["PATH", "RUSTUP_TOOLCHAIN", "LANG"];
 /// rustup would find no toolchains and cargo no registry cache.
 pub(crate) fn child_env(
     lookup: impl Fn(&str) -> Option<OsString>,
-    sandbox_home: &Path,
-    target_dir: &Path,
+    dirs: &ChildDirs<'_>,
 ) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = Vec::new();
     for name in PASSTHROUGH_VARS {
@@ -38,18 +44,20 @@ pub(crate) fn child_env(
             env.push((name.into(), value));
         }
     }
-    env.push(("HOME".into(), sandbox_home.as_os_str().to_owned()));
-    env.push(("CARGO_TARGET_DIR".into(), target_dir.as_os_str().to_owned()));
+    env.push(("HOME".into(), dirs.home.as_os_str().to_owned()));
+    // A private tmp: the shared /tmp is outside what the run may write.
+    env.push(("TMPDIR".into(), dirs.tmp.as_os_str().to_owned()));
+    env.push((
+        "CARGO_TARGET_DIR".into(),
+        dirs.target.as_os_str().to_owned(),
+    ));
     env.push(("CARGO_TERM_COLOR".into(), "never".into()));
     env
 }
 
 /// [`child_env`] over the real process environment.
-pub(crate) fn child_env_from_process(
-    sandbox_home: &Path,
-    target_dir: &Path,
-) -> Vec<(OsString, OsString)> {
-    child_env(|name| std::env::var_os(name), sandbox_home, target_dir)
+pub(crate) fn child_env_from_process(dirs: &ChildDirs<'_>) -> Vec<(OsString, OsString)> {
+    child_env(|name| std::env::var_os(name), dirs)
 }
 
 #[cfg(test)]
@@ -65,8 +73,11 @@ mod tests {
             .collect();
         child_env(
             |name| parent.get(name).map(OsString::from),
-            Path::new("/sb/home"),
-            Path::new("/sb/target"),
+            &ChildDirs {
+                home: Path::new("/sb/home"),
+                tmp: Path::new("/sb/tmp"),
+                target: Path::new("/sb/target"),
+            },
         )
         .into_iter()
         .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
@@ -89,6 +100,7 @@ mod tests {
         assert_eq!(env["LANG"], "C.UTF-8");
         assert_eq!(env["RUSTUP_TOOLCHAIN"], "stable");
         assert_eq!(env["HOME"], "/sb/home");
+        assert_eq!(env["TMPDIR"], "/sb/tmp");
         assert_eq!(env["CARGO_TARGET_DIR"], "/sb/target");
         assert_eq!(env["CARGO_TERM_COLOR"], "never");
     }

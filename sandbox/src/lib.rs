@@ -6,28 +6,44 @@
 //! [`RunReport`] back. The model's code is untrusted, so:
 //!
 //! * it only ever touches a copy in a tempdir, never the user's tree;
-//! * cargo runs with a scrubbed environment (no API keys), a private `HOME`,
-//!   file-size and core-dump rlimits, in its own process group;
-//! * a wall-clock timeout kills the whole group, and all captured output is
+//! * cargo runs `--offline` with a scrubbed environment (no API keys), a
+//!   private `HOME` and `TMPDIR`, rlimits on CPU time, memory and file size,
+//!   in its own process group;
+//! * where the kernel allows (see [`probe`], which says what is in force):
+//!   no network (a network namespace), no writes outside the copy, its target
+//!   dir and its tmp (Landlock), a process cap and a kill of every process of
+//!   the run (a pids cgroup);
+//! * a wall-clock timeout kills the whole run, and all captured output is
 //!   capped.
 //!
-//! This is v1: there is no filesystem or network isolation yet (namespaces /
-//! landlock come later), so a test can still read the user's files.
+//! Reads are not restricted: a test can still read the user's files.
 
+pub mod cache;
 mod capped;
+mod cause;
 mod collect;
+mod confine;
 mod copy;
 mod diagnostics;
 mod env;
+mod fetch;
 mod gitignore;
 mod libtest;
+mod limits;
 mod lines;
+mod probe;
 mod report;
 mod run;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use cause::Cause;
+pub use limits::{
+    Limits, DEFAULT_CPU_TIME_SECS, DEFAULT_FILE_SIZE_BYTES, DEFAULT_MAX_PROCESSES,
+    DEFAULT_MEMORY_BYTES,
+};
+pub use probe::{probe, Protection, ProtectionStatus};
 pub use report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure};
 
 /// Default wall clock for one cargo run: a cold build of a small crate plus
@@ -41,6 +57,8 @@ const CRATE_SUBDIR: &str = "crate";
 /// Subdirectory used as `HOME` for cargo, so nothing reads or writes the
 /// user's real dotfiles through `~`.
 const HOME_SUBDIR: &str = "home";
+/// Subdirectory used as `TMPDIR`: the run may not write the shared /tmp.
+const TMP_SUBDIR: &str = "tmp";
 /// Default target dir, next to (not inside) the copy so it is never copied
 /// or globbed as source, and persists across repair rounds.
 const TARGET_SUBDIR: &str = "target";
@@ -75,8 +93,11 @@ pub struct SandboxConfig {
     pub output_cap_bytes: usize,
     /// `CARGO_TARGET_DIR`. `None` means a `target/` inside the sandbox
     /// tempdir, which lives as long as the [`Sandbox`] so repair rounds
-    /// rebuild incrementally.
+    /// rebuild incrementally. Front ends pass [`cache::target_dir_from_process`]
+    /// so dependencies also survive across sandboxes and sessions.
     pub target_dir: Option<PathBuf>,
+    /// Per-process resource limits for cargo and everything it starts.
+    pub limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -85,6 +106,7 @@ impl Default for SandboxConfig {
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
             output_cap_bytes: DEFAULT_OUTPUT_CAP_BYTES,
             target_dir: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -117,8 +139,11 @@ pub enum Progress {
 pub struct Sandbox {
     /// Held for its Drop, which removes the tree.
     _dir: tempfile::TempDir,
+    /// The canonical tempdir path: the run may write below it.
+    root: PathBuf,
     crate_dir: PathBuf,
     home_dir: PathBuf,
+    tmp_dir: PathBuf,
     target_dir: PathBuf,
     config: SandboxConfig,
 }
@@ -151,7 +176,8 @@ impl Sandbox {
         })?;
         let crate_dir = root.join(CRATE_SUBDIR);
         let home_dir = root.join(HOME_SUBDIR);
-        for path in [&crate_dir, &home_dir] {
+        let tmp_dir = root.join(TMP_SUBDIR);
+        for path in [&crate_dir, &home_dir, &tmp_dir] {
             std::fs::create_dir(path).map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
@@ -162,10 +188,18 @@ impl Sandbox {
             .target_dir
             .clone()
             .unwrap_or_else(|| root.join(TARGET_SUBDIR));
+        // Landlock rules need the directory to exist when the run starts.
+        std::fs::create_dir_all(&target_dir).map_err(|source| Error::Io {
+            path: target_dir.clone(),
+            source,
+        })?;
+        fetch::fetch_dependencies(&crate_dir);
         Ok(Sandbox {
             _dir: dir,
+            root,
             crate_dir,
             home_dir,
+            tmp_dir,
             target_dir,
             config,
         })
@@ -174,6 +208,11 @@ impl Sandbox {
     /// The copy's root (contains its `Cargo.toml`).
     pub fn crate_dir(&self) -> &Path {
         &self.crate_dir
+    }
+
+    /// The run's private `TMPDIR` (inside the sandbox tempdir).
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp_dir
     }
 
     /// Writes `contents` to `relative` inside the copy atomically (temp file
@@ -202,9 +241,12 @@ impl Sandbox {
         let plan = run::RunPlan {
             crate_dir: &self.crate_dir,
             home_dir: &self.home_dir,
+            tmp_dir: &self.tmp_dir,
             target_dir: &self.target_dir,
+            writable: &[&self.root, &self.target_dir],
             timeout: self.config.timeout,
             output_cap_bytes: self.config.output_cap_bytes,
+            limits: &self.config.limits,
         };
         run::cargo_test(&plan, args, on_progress).await
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::capped::{cap_str, truncate_to};
+use crate::cause::Cause;
 
 /// How many compiler errors [`RunReport::summary_for_model`] shows in full:
 /// models fix the first errors best, later ones are often consequences.
@@ -71,6 +72,8 @@ pub struct TestFailure {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub outcome: RunOutcome,
+    /// Which sandbox limit or denial the run hit, if any (see [`Cause`]).
+    pub cause: Option<Cause>,
     /// Distinct `error`-level diagnostics, in the order rustc emitted them.
     pub compiler_errors: Vec<CompilerDiagnostic>,
     /// Summed over all test binaries that ran.
@@ -115,6 +118,17 @@ impl RunReport {
     }
 
     fn outcome_line(&self) -> String {
+        let line = self.outcome_counts_line();
+        match self.cause {
+            // A cut output is visible in the text itself; no need to say it.
+            Some(cause) if cause != Cause::OutputCap => {
+                format!("{line}\nSandbox: {}.", cause.describe())
+            }
+            _ => line,
+        }
+    }
+
+    fn outcome_counts_line(&self) -> String {
         let counts = format!(
             "{} passed, {} failed, {} ignored",
             self.passed, self.failed, self.ignored
@@ -188,6 +202,7 @@ mod tests {
     fn report(outcome: RunOutcome) -> RunReport {
         RunReport {
             outcome,
+            cause: None,
             compiler_errors: Vec::new(),
             passed: 0,
             failed: 0,

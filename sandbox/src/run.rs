@@ -2,9 +2,9 @@
 //! wall-clock timeout.
 //!
 //! Cargo runs in its own process group so that one `killpg` reaches cargo,
-//! rustc, build scripts, the test binaries and anything they spawned. (Code
-//! that calls `setsid` itself escapes the group; namespaces will close that
-//! gap later.)
+//! rustc, build scripts, the test binaries and anything they spawned. Code
+//! that calls `setsid` escapes the group but not the run's pids cgroup, which
+//! is swept too where the machine has one (see [`crate::confine`]).
 
 use std::io;
 use std::path::Path;
@@ -16,14 +16,13 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use crate::collect::{Collector, Termination};
-use crate::env::child_env_from_process;
+use crate::confine::{ChildSetup, Confinement};
+use crate::env::{child_env_from_process, ChildDirs};
+use crate::limits::Limits;
 use crate::lines::LineSplitter;
 use crate::report::RunReport;
 use crate::{Error, Progress, Result, TestArgs};
 
-/// Largest file the child may write. Stops a runaway test from filling the
-/// disk; a debug rlib or test binary of a large crate stays far below it.
-const FILE_SIZE_LIMIT_BYTES: u64 = 1 << 30;
 /// Read size for the stdout/stderr pipes.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// After cargo exits, how long we keep reading pipes that a straggler (a
@@ -37,9 +36,14 @@ const REAP_GRACE: Duration = Duration::from_millis(5_000);
 pub(crate) struct RunPlan<'a> {
     pub(crate) crate_dir: &'a Path,
     pub(crate) home_dir: &'a Path,
+    pub(crate) tmp_dir: &'a Path,
     pub(crate) target_dir: &'a Path,
+    /// Directories the run may write below (everything else is read-only
+    /// where Landlock is available).
+    pub(crate) writable: &'a [&'a Path],
     pub(crate) timeout: Duration,
     pub(crate) output_cap_bytes: usize,
+    pub(crate) limits: &'a Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +96,10 @@ pub(crate) async fn cargo_test(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let mut child = build_command(plan, args).spawn().map_err(Error::Spawn)?;
+    let confinement = Confinement::prepare(plan.writable, plan.limits).map_err(Error::Spawn)?;
+    let mut child = build_command(plan, args, confinement.child_setup())
+        .spawn()
+        .map_err(Error::Spawn)?;
     let pgid = child
         .id()
         .and_then(|pid| libc::pid_t::try_from(pid).ok())
@@ -137,8 +144,10 @@ pub(crate) async fn cargo_test(
             }
             status = child.wait(), if termination.is_none() => {
                 let status = status.map_err(Error::Wait)?;
-                // Cargo is done; anything left in its group is a straggler.
+                // Cargo is done; anything left in its group or cgroup is a
+                // straggler.
                 group.kill_and_disarm();
+                confinement.kill_all();
                 termination = Some(match phase {
                     Phase::Running => Termination::Exited(status),
                     Phase::Killed => Termination::TimedOut,
@@ -153,6 +162,7 @@ pub(crate) async fn cargo_test(
                 match phase {
                     Phase::Running => {
                         group.kill();
+                        confinement.kill_all();
                         phase = Phase::Killed;
                         deadline.as_mut().reset(Instant::now() + REAP_GRACE);
                     }
@@ -173,10 +183,13 @@ pub(crate) async fn cargo_test(
     Ok(collector.finish(termination, started.elapsed()))
 }
 
-fn build_command(plan: &RunPlan<'_>, args: &TestArgs) -> Command {
+fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Command {
     let mut command = Command::new("cargo");
+    // --offline: the run has no network anyway; dependencies were fetched
+    // outside the sandbox when it was created.
     command
         .arg("test")
+        .arg("--offline")
         .args(&args.target_flags)
         .arg("--message-format=json");
     if let Some(filter) = &args.filter {
@@ -185,52 +198,21 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs) -> Command {
     command
         .current_dir(plan.crate_dir)
         .env_clear()
-        .envs(child_env_from_process(plan.home_dir, plan.target_dir))
+        .envs(child_env_from_process(&ChildDirs {
+            home: plan.home_dir,
+            tmp: plan.tmp_dir,
+            target: plan.target_dir,
+        }))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
     // SAFETY: the closure runs in the forked child before exec, where only
-    // async-signal-safe operations are allowed. It calls only getrlimit and
-    // setrlimit (thin syscall wrappers in glibc and musl: no locks, no
-    // allocation) on stack-local structs, and builds io::Error from an errno
-    // value, which does not allocate.
+    // async-signal-safe operations are allowed; `ChildSetup::apply` only
+    // makes raw syscalls on data prepared in the parent.
     unsafe {
-        command.pre_exec(apply_child_limits);
+        command.pre_exec(move || setup.apply());
     }
     command
-}
-
-/// Runs in the child between fork and exec; see the SAFETY note above.
-fn apply_child_limits() -> io::Result<()> {
-    let mut fsize = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_FSIZE, &mut fsize) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // Never try to raise a hard limit someone already lowered (EPERM).
-        let cap = FILE_SIZE_LIMIT_BYTES.min(fsize.rlim_max);
-        let fsize = libc::rlimit {
-            rlim_cur: cap,
-            rlim_max: cap,
-        };
-        if libc::setrlimit(libc::RLIMIT_FSIZE, &fsize) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // No core dumps: they are large and may contain whatever the
-        // crashing process had in memory.
-        let core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::setrlimit(libc::RLIMIT_CORE, &core) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }

@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{run_lib_tests, tiny_crate};
-use kiln_sandbox::{RunOutcome, SandboxConfig};
+use common::{assert_lib_tests_pass, tiny_crate};
 
 #[tokio::test]
 async fn parent_secrets_do_not_reach_the_tests() {
@@ -33,13 +32,55 @@ mod tests {{
 "#
     );
     let krate = tiny_crate("scrubbed", &lib_rs);
-    let (_sandbox, report, _) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
-
-    assert_eq!(
-        report.outcome,
-        RunOutcome::Passed,
-        "{}",
-        report.summary_for_model(4_000)
-    );
+    let report = assert_lib_tests_pass(krate.path()).await;
     assert_eq!(report.passed, 1);
+}
+
+/// Set in the re-executed copy of this test binary, to the marker it must not leak.
+const PROC_MARKER_ENV: &str = "KILN_PROC_MARKER_SECRET";
+
+#[tokio::test]
+async fn parent_environment_is_unreadable_through_proc() {
+    if !common::require("no reading kiln's memory or environment") {
+        return;
+    }
+    // /proc/PID/environ shows the environment a process was *started* with, so the marker must
+    // be there from the start: this test re-runs itself in a child process that has it.
+    let Ok(marker) = std::env::var(PROC_MARKER_ENV) else {
+        let marker = format!("sk-kiln-proc-{}-{}", std::process::id(), line!());
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "parent_environment_is_unreadable_through_proc",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(PROC_MARKER_ENV, &marker)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return;
+    };
+    // The candidate walks up from its parent (cargo) through every ancestor, this process
+    // included, and tries to find the marker in each one's /proc/PID/environ.
+    let body = format!(
+        r#"        let mut pid = std::process::id();
+        let mut readable = Vec::new();
+        while pid > 1 {{
+            let status = std::fs::read_to_string(format!("/proc/{{pid}}/status")).unwrap();
+            pid = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().parse().unwrap();
+            if let Ok(environ) = std::fs::read(format!("/proc/{{pid}}/environ")) {{
+                if String::from_utf8_lossy(&environ).contains("{marker}") {{
+                    readable.push(pid);
+                }}
+            }}
+        }}
+        assert!(readable.is_empty(), "SECRET READ from the environ of {{readable:?}}");"#
+    );
+    let krate = common::candidate_crate("prying", &body);
+    assert_lib_tests_pass(krate.path()).await;
 }

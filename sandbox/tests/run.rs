@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{lib_args, run_lib_tests, tiny_crate};
+use common::{is_alive, lib_args, run_lib_tests, tiny_crate};
 use kiln_sandbox::{Progress, RunOutcome, Sandbox, SandboxConfig, TestArgs};
 
 const ADD_LIB: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
@@ -142,17 +142,6 @@ async fn filter_matching_nothing_is_no_tests_ran() {
     let report = sandbox.cargo_test(&args, &mut |_| {}).await.unwrap();
     assert_eq!(report.outcome, RunOutcome::NoTestsRan, "{}", report.output);
     assert_eq!(report.passed, 0);
-}
-
-/// Whether `pid` is still a live (non-zombie) process.
-fn is_alive(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // Field 3, after the parenthesised command name, is the state.
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
-        Err(_) => false,
-    }
 }
 
 #[tokio::test]

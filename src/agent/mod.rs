@@ -29,6 +29,7 @@ pub struct AgentSettings {
     /// Stop before the next request once this many dollars are spent (needs prices in config).
     pub max_cost_usd: Option<f64>,
     pub sandbox: SandboxConfig,
+    pub build_cache: BuildCache,
     /// How tasks that fill a hole are asked (chat for everything else).
     pub fim: FimMode,
 }
@@ -61,9 +62,20 @@ impl AgentSettings {
                 timeout: config.sandbox_timeout,
                 ..SandboxConfig::default()
             },
+            build_cache: BuildCache::PerCrate,
             fim: config.fim,
         }
     }
+}
+
+/// Where the sandbox's cargo builds go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildCache {
+    /// A persistent target dir per crate under the user cache dir (`KILN_CACHE_DIR`), so
+    /// dependencies build once ever and each repair round rebuilds only the crate.
+    PerCrate,
+    /// `SandboxConfig::target_dir` as given (`None`: inside the sandbox, gone with it).
+    AsConfigured,
 }
 
 /// When to hand the task to a stronger model.
@@ -117,13 +129,23 @@ impl Run<'_> {
             max_attempts: settings.max_attempts,
         });
         let started = Instant::now();
-        let sandbox =
-            match Sandbox::create(&task.location().workspace_root, settings.sandbox.clone()) {
-                Ok(sandbox) => sandbox,
-                Err(e) => {
-                    return Outcome::SandboxFailed(format!("cannot create the sandbox copy: {e}"))
-                }
-            };
+        let workspace_root = task.location().workspace_root.clone();
+        let mut sandbox_config = settings.sandbox.clone();
+        if settings.build_cache == BuildCache::PerCrate {
+            sandbox_config.target_dir =
+                kiln_sandbox::cache::target_dir_from_process(&workspace_root);
+        }
+        // Copying the crate and `cargo fetch` block; keep them off the async threads.
+        let created =
+            tokio::task::spawn_blocking(move || Sandbox::create(&workspace_root, sandbox_config))
+                .await;
+        let sandbox = match created {
+            Ok(Ok(sandbox)) => sandbox,
+            Ok(Err(e)) => {
+                return Outcome::SandboxFailed(format!("cannot create the sandbox copy: {e}"))
+            }
+            Err(e) => return Outcome::SandboxFailed(format!("sandbox setup stopped: {e}")),
+        };
         self.emit(AgentEvent::SandboxReady {
             path: sandbox.crate_dir().to_path_buf(),
             took: started.elapsed(),

@@ -1,6 +1,7 @@
 //! One-shot commands: run a task, show progress on stderr, the diff on stdout, ask, apply.
 
 pub mod doc;
+pub mod doctor;
 pub mod fim;
 pub mod gen_tests;
 pub(crate) mod progress;

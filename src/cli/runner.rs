@@ -125,6 +125,15 @@ impl TaskRun<'_> {
             ..AgentSettings::from_config(&config, self.args.tier)
         };
 
+        // Probing spawns a few short-lived processes: keep it off the async threads.
+        if let Ok(Some(warning)) = tokio::task::spawn_blocking(|| {
+            super::doctor::missing_protections_warning(&kiln_sandbox::probe())
+        })
+        .await
+        {
+            eprintln!("kiln: {warning}");
+        }
+
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
             Live::StatusLine

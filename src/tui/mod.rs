@@ -65,7 +65,15 @@ async fn session(args: TuiArgs) -> anyhow::Result<()> {
     let config = Config::load(&root, &env)?;
     let llm = LlmClient::new(&config)?;
     let tier = Tier::Mini;
-    let endpoint = format!("{} · {tier}={}", llm.base_url(tier), llm.model(tier));
+    let protections = tokio::task::spawn_blocking(kiln_sandbox::probe)
+        .await
+        .context("cannot probe the sandbox protections")?;
+    let endpoint = format!(
+        "{} · {tier}={} · {}",
+        llm.base_url(tier),
+        llm.model(tier),
+        crate::cli::doctor::protections_summary(&protections)
+    );
     let settings = AgentSettings::from_config(&config, None);
     // The terminal is checked and taken last, so every error above prints on a normal screen.
     let mut guard = TerminalGuard::enter()?;

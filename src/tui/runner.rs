@@ -93,7 +93,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::agent::{AgentEvent, Outcome};
+    use crate::agent::{AgentEvent, BuildCache, Outcome};
     use crate::config::{Config, Tier};
     use crate::task::gen_tests::GenTests;
 
@@ -115,6 +115,7 @@ mod tests {
         };
         let settings = AgentSettings {
             max_attempts: 1,
+            build_cache: BuildCache::AsConfigured,
             ..AgentSettings::from_config(&config, Some(Tier::Mini))
         };
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();

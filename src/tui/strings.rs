@@ -26,7 +26,6 @@ pub const NOT_A_TTY: &str =
 pub const NOTHING_SELECTED: &str = "Open a file first (Enter on a file in the list).";
 pub const NOTHING_TO_CANCEL: &str = "The selected task is not running.";
 pub const NO_PROPOSAL: &str = "The selected task has no diff to review.";
-pub const SANDBOX_PROTECTIONS: &str = "sandbox: temp copy, scrubbed env, killed on timeout";
 
 pub const FOOTER: &str =
     "t tests · d docs · f fill hole · r refactor · / filter · Tab tasks · ? help · q quit";

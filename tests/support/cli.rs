@@ -68,12 +68,15 @@ pub async fn kiln(base_url: &str, args: &[&str]) -> Run {
 
 pub async fn kiln_with_env(base_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let config_home = tempfile::tempdir().unwrap();
+    // kiln keeps a per-crate target dir under the user cache; never the real ~/.cache in tests.
+    let cache_home = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
     command
         .args(args)
         .env("OPENAI_BASE_URL", base_url)
         .env("OPENAI_API_KEY", "test-key")
         .env("XDG_CONFIG_HOME", config_home.path())
+        .env("KILN_CACHE_DIR", cache_home.path())
         .env("KILN_MAX_RETRIES", "0")
         .env("KILN_RETRY_BASE_MS", "10")
         .env_remove("NO_COLOR")

@@ -11,7 +11,7 @@ use crate::tui::component::{Component, DrawContext, KeyResult};
 use crate::tui::strings;
 
 pub struct StatusBar {
-    /// "http://127.0.0.1:8080/v1 · mini=gpt-5.4-mini"
+    /// "http://127.0.0.1:8080/v1 · mini=gpt-5.4-mini · sandbox: all 12 protections"
     pub endpoint: String,
     pub session: Usage,
     message: Option<String>,
@@ -48,11 +48,8 @@ impl Component for StatusBar {
         let text = match &self.message {
             Some(message) => message.clone(),
             None => format!(
-                "session {} in / {} out tokens · {} · {}",
-                self.session.prompt_tokens,
-                self.session.completion_tokens,
-                self.endpoint,
-                strings::SANDBOX_PROTECTIONS,
+                "session {} in / {} out tokens · {}",
+                self.session.prompt_tokens, self.session.completion_tokens, self.endpoint,
             ),
         };
         frame.render_widget(Paragraph::new(text).style(cx.theme.status), top);

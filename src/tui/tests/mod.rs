@@ -47,7 +47,7 @@ impl Demo {
         App::new(
             self.root(),
             files,
-            "http://127.0.0.1:1/v1 · mini=test-mini".to_string(),
+            "http://127.0.0.1:1/v1 · mini=test-mini · sandbox: 11 of 12 protections (off: process limit)".to_string(),
             Theme::new(Palette::NoColour),
         )
     }
@@ -97,6 +97,7 @@ fn report(outcome: RunOutcome, passed: usize) -> RunReport {
         ignored: 0,
         failures: Vec::new(),
         output: String::new(),
+        cause: None,
         duration: Duration::from_millis(1_500),
     }
 }

@@ -1,0 +1,102 @@
+//! `kiln doctor` on this machine: every protection is listed with a status, and a protection that
+//! cannot be in force for an unprivileged user is not claimed for one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+const PROTECTIONS: &[&str] = &[
+    "wall-clock timeout",
+    "output cap",
+    "scrubbed environment",
+    "no network",
+    "no writes outside the sandbox",
+    "no root privileges",
+    "no reading kiln's memory or environment",
+    "cpu time limit",
+    "memory limit",
+    "file size limit",
+    "process limit",
+    "no process outlives its run",
+];
+
+/// The status word doctor printed for `name`.
+fn status_of<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|line| {
+            let (status, rest) = line.trim_start().split_once(char::is_whitespace)?;
+            rest.trim_start()
+                .strip_prefix(name)?
+                .starts_with(':')
+                .then_some(status)
+        })
+        .unwrap_or_else(|| panic!("{name} is not listed:\n{stdout}"))
+}
+
+#[test]
+fn doctor_lists_every_protection_with_a_status() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for name in PROTECTIONS {
+        let status = status_of(&stdout, name);
+        assert!(
+            status == "active" || status == "UNAVAILABLE",
+            "{name}: {status}"
+        );
+    }
+    // These need no kernel support at all.
+    for name in ["wall-clock timeout", "output cap", "scrubbed environment"] {
+        assert_eq!(status_of(&stdout, name), "active", "{stdout}");
+    }
+}
+
+#[test]
+fn doctor_as_an_unprivileged_user_does_not_claim_the_cgroup() {
+    let root = effective_uid() == Some(0);
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if !root || !setpriv.exists() {
+        eprintln!("skipped: needs root and /usr/bin/setpriv to run doctor as user 65534");
+        return;
+    }
+    let output = Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_kiln"))
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        eprintln!(
+            "skipped: user 65534 cannot run the kiln binary here: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return;
+    }
+    // A root-owned pids hierarchy is not writable for nobody: the cgroup-based protections must
+    // be reported off, with a reason, or (the process limit) provided another way.
+    let process_limit = stdout
+        .lines()
+        .find(|line| line.contains("process limit:"))
+        .unwrap();
+    assert!(
+        process_limit.contains("UNAVAILABLE") || process_limit.contains("RLIMIT_NPROC"),
+        "{stdout}"
+    );
+    assert!(!process_limit.contains("cgroup per run"), "{stdout}");
+    assert_eq!(
+        status_of(&stdout, "no process outlives its run"),
+        "UNAVAILABLE",
+        "{stdout}"
+    );
+}
+
+/// From /proc, so this test needs no libc binding.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uids = status.lines().find_map(|line| line.strip_prefix("Uid:"))?;
+    uids.split_whitespace().nth(1)?.parse().ok()
+}
