@@ -561,6 +561,25 @@ mod tests {
         assert_eq!(local.endpoint(Tier::Mini).require_key().unwrap(), "");
     }
 
+    /// The README's example is what users copy; it must load and mean what it says.
+    #[test]
+    fn the_readme_example_config_loads() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n# kiln.toml").unwrap() + "```toml\n".len();
+        let example = &readme[start..start + readme[start..].find("```").unwrap()];
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::write(repo.path().join("kiln.toml"), example).unwrap();
+        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+        assert_eq!(config.base_url, "http://127.0.0.1:8080/v1");
+        assert_eq!(config.escalate_after, 2);
+        assert_eq!(config.models.full, "gpt-5.4");
+        assert_eq!(
+            config.endpoint(Tier::Full).base_url,
+            "https://api.openai.com/v1"
+        );
+        assert!(config.price(Tier::Full).is_some());
+    }
+
     #[test]
     fn a_tier_can_have_its_own_server_key_and_price() {
         let repo = tempfile::tempdir().unwrap();
