@@ -125,10 +125,12 @@ cmd_start() {
     url="http://127.0.0.1:$port/v1"
     # setsid: the server gets its own process group, so `stop` can end it with everything it spawned.
     # chatml-function-calling is the only chat format that makes this model return tool_calls; two
-    # threads avoid the multi-second stalls seen with the default thread count on 2 cores.
+    # threads avoid the multi-second stalls seen with the default thread count on 2 cores. The
+    # model's trained context (8192) instead of the server's 2048: kiln echoes every reply back, so
+    # three attempts with long replies overflow 2048 and the server refuses the next turn.
     setsid "$VENV_DIR/bin/python" -m llama_cpp.server \
         --model "$MODEL_PATH" --host 127.0.0.1 --port "$port" \
-        --chat_format chatml-function-calling --n_threads 2 --n_threads_batch 2 \
+        --chat_format chatml-function-calling --n_threads 2 --n_threads_batch 2 --n_ctx 8192 \
         >"$RUN_DIR/server.log" 2>&1 </dev/null &
     pid=$!
     printf '%s\n' "$pid" >"$RUN_DIR/pid"

@@ -34,6 +34,8 @@ const MAX_ATTEMPTS: u32 = 3;
 /// 80 tokens/s) plus three sandbox builds of the demo crate, with room for a busy 2-core machine.
 const RUN_BOUND_SECS: u64 = 600;
 const MODELS_TIMEOUT_SECS: u64 = 10;
+/// Enough of each reply to see what the model did, short enough to keep the log readable.
+const SAID_SHOWN_CHARS: usize = 300;
 
 /// One request at a time: the server computes one reply at a time anyway, and the printed
 /// speeds would mix two runs otherwise.
@@ -51,8 +53,8 @@ impl RealModel {
     async fn from_env(test: &str) -> Option<RealModel> {
         let Some(url) = std::env::var(URL_ENV).ok().filter(|u| !u.trim().is_empty()) else {
             eprintln!(
-                "skipped {test}: {URL_ENV} is not set (run `scripts/real-model.sh provision && \
-                 eval \"$(scripts/real-model.sh start)\"` and export it)"
+                "skipped {test}: {URL_ENV} is not set (see README, \"Testing against a real model\": \
+                 `scripts/real-model.sh provision`, then `eval \"export $(scripts/real-model.sh start)\"`)"
             );
             return None;
         };
@@ -129,19 +131,24 @@ impl Observed {
         let mut attempt_start = None;
         let mut deltas = 0u32;
         let mut first_delta = None;
+        let mut said = String::new();
         for (at, event) in &self.events {
             match event {
                 AgentEvent::AttemptStarted { attempt, .. } => {
                     attempt_start = Some((*attempt, *at));
                     deltas = 0;
                     first_delta = None;
+                    said.clear();
                 }
                 AgentEvent::Llm(LlmEvent::FirstToken { after }) => {
                     eprintln!("{test}: first token after {} ms", after.as_millis());
                 }
-                AgentEvent::Llm(LlmEvent::TextDelta(_) | LlmEvent::ToolArgumentsDelta(_)) => {
+                AgentEvent::Llm(
+                    LlmEvent::TextDelta(piece) | LlmEvent::ToolArgumentsDelta(piece),
+                ) => {
                     deltas += 1;
                     first_delta.get_or_insert(*at);
+                    said.push_str(piece);
                 }
                 AgentEvent::Llm(other) => eprintln!("{test}: llm event {other:?}"),
                 AgentEvent::ReplyReceived { kind, usage } => {
@@ -162,6 +169,8 @@ impl Observed {
                         _ => format!("{deltas} streamed deltas"),
                     };
                     eprintln!("{test}: attempt {attempt}: reply {kind:?}; {rate}");
+                    let head: String = said.chars().take(SAID_SHOWN_CHARS).collect();
+                    eprintln!("{test}: attempt {attempt}: the model said {head:?}");
                 }
                 AgentEvent::CandidateRejected { reason } => {
                     eprintln!("{test}: candidate rejected: {}", first_line(reason));
@@ -334,6 +343,8 @@ async fn gen_tests_cli_dry_run_json_ends_with_exit_0_or_1_and_writes_nothing() {
         json["attempts"],
         json["tiers"]
     );
+
+    eprintln!("{test}: kiln's progress:\n{}", run.stderr.trim_end());
 
     let expected_outcome = match run.code {
         Some(0) => "proposed",

@@ -109,3 +109,49 @@ async fn empty_code_argument_is_rejected_with_the_schema_and_the_run_goes_on() {
         "{answer}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn echoed_tool_call_carries_a_content_field() {
+    // llama-cpp-python's chatml-function-calling template reads `message.content` of every
+    // assistant message with StrictUndefined: a tool-call echo without the key is an HTTP 500 on
+    // every later turn.
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(FAILS));
+    server.push(Reply::tool_code(PASSES));
+
+    let (json, requests) = dry_run(&server).await;
+    assert_eq!(json["outcome"], "proposed", "{json}");
+    let messages = requests[1]["messages"].as_array().unwrap();
+    let assistant = messages.iter().rfind(|m| m["role"] == "assistant").unwrap();
+    assert!(
+        assistant.get("content").is_some_and(Value::is_string),
+        "{assistant}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tool_call_cut_off_at_the_length_limit_is_rejected_and_answered() {
+    // A small model's code string runs on until max_tokens or the context ends: the arguments
+    // stop mid-string and the chunk says finish_reason "length".
+    let server = ScriptedServer::start().await;
+    let cut = &serde_json::json!({ "code": PASSES }).to_string()[..40];
+    server.push_with(
+        Reply::tool_call("run_code", cut),
+        ReplyOptions {
+            finish_reason: Some("length".to_string()),
+            ..ReplyOptions::default()
+        },
+    );
+    server.push(Reply::tool_code(PASSES));
+
+    let (json, requests) = dry_run(&server).await;
+    assert_eq!(json["outcome"], "proposed", "{json}");
+    assert_eq!(json["tiers"]["mini"]["tool_calls_rejected"], 1, "{json}");
+    assert_eq!(requests.len(), 2);
+    let answer = last_message(&requests[1]);
+    assert_eq!(
+        answer["role"], "tool",
+        "the cut-off call still gets its answer"
+    );
+    assert_eq!(answer["tool_call_id"], "call_1");
+}
