@@ -101,6 +101,9 @@ pub struct Config {
     pub stream_idle: Duration,
     pub max_retries: u32,
     pub retry_base: Duration,
+    /// Caps each reply. Small local models can run on until the context is full, and the next
+    /// turn then no longer fits; `None` sends no cap.
+    pub max_output_tokens: Option<u32>,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -121,6 +124,7 @@ impl Default for Config {
             stream_idle: Duration::from_secs(DEFAULT_STREAM_IDLE_SECS),
             max_retries: DEFAULT_MAX_RETRIES,
             retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
+            max_output_tokens: None,
             sources: Vec::new(),
         }
     }
@@ -137,6 +141,7 @@ struct FileConfig {
     stream_idle_secs: Option<u64>,
     max_retries: Option<u32>,
     retry_base_ms: Option<u64>,
+    max_output_tokens: Option<u32>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -192,6 +197,7 @@ impl Config {
             stream_idle_secs,
             max_retries,
             retry_base_ms,
+            max_output_tokens,
             tiers,
         } = file;
         set(&mut self.base_url, base_url);
@@ -210,6 +216,7 @@ impl Config {
             &mut self.retry_base,
             retry_base_ms.map(Duration::from_millis),
         );
+        set(&mut self.max_output_tokens, max_output_tokens.map(Some));
         set(&mut self.models.nano, tiers.nano);
         set(&mut self.models.mini, tiers.mini);
         set(&mut self.models.full, tiers.full);
@@ -233,6 +240,10 @@ impl Config {
         set(
             &mut self.retry_base,
             parse_env(env, "KILN_RETRY_BASE_MS")?.map(Duration::from_millis),
+        );
+        set(
+            &mut self.max_output_tokens,
+            parse_env(env, "KILN_MAX_OUTPUT_TOKENS")?.map(Some),
         );
         self.api_key = env(&self.api_key_env).filter(|k| !k.trim().is_empty());
         self.base_url = self.base_url.trim_end_matches('/').to_string();
@@ -329,7 +340,7 @@ mod tests {
         std::fs::create_dir_all(&nested).unwrap();
         std::fs::write(
             repo.path().join("kiln.toml"),
-            "[tiers]\nmini = \"repo-mini\"\n",
+            "max_output_tokens = 700\n[tiers]\nmini = \"repo-mini\"\n",
         )
         .unwrap();
         let home_str = home.path().display().to_string();
@@ -338,6 +349,7 @@ mod tests {
         assert_eq!(config.models.mini, "repo-mini");
         assert_eq!(config.models.full, "env-full");
         assert_eq!(config.max_attempts, 9);
+        assert_eq!(config.max_output_tokens, Some(700));
         assert_eq!(config.sources.len(), 2);
     }
 

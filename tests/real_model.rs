@@ -30,8 +30,10 @@ use support::{kiln_with_env, DemoCrate};
 
 const URL_ENV: &str = "KILN_REAL_MODEL_URL";
 const MAX_ATTEMPTS: u32 = 3;
-/// A bound, not a speed check: three replies of up to a full context each (~25 s at the measured
-/// 80 tokens/s) plus three sandbox builds of the demo crate, with room for a busy 2-core machine.
+const MAX_OUTPUT_TOKENS: u32 = 1024;
+/// A bound, not a speed check: three prompts of ~1800 tokens and three replies of at most
+/// MAX_OUTPUT_TOKENS (~15 s each at the measured 80 tokens/s), three sandbox builds of the demo
+/// crate, and room for a 2-core machine busy with other work (seen: 9 tokens/s).
 const RUN_BOUND_SECS: u64 = 600;
 const MODELS_TIMEOUT_SECS: u64 = 10;
 /// Enough of each reply to see what the model did, short enough to keep the log readable.
@@ -85,6 +87,12 @@ impl RealModel {
         for tier in ["NANO", "MINI", "FULL"] {
             env.insert(format!("KILN_MODEL_{tier}"), self.model.clone());
         }
+        // Without a cap this model can run on until the 8192-token context is full, and the
+        // next turn then overflows it. A test module for the demo fits well within this.
+        env.insert(
+            "KILN_MAX_OUTPUT_TOKENS".to_string(),
+            MAX_OUTPUT_TOKENS.to_string(),
+        );
         env.insert(
             "XDG_CONFIG_HOME".to_string(),
             config_home.display().to_string(),
@@ -126,61 +134,9 @@ impl Observed {
             .unwrap_or_default()
     }
 
-    /// For the record: what the model did and how fast kiln saw it, per attempt.
+    /// For the record: what the model did, how fast kiln saw it, and how it ended.
     fn print_record(&self, test: &str) {
-        let mut attempt_start = None;
-        let mut deltas = 0u32;
-        let mut first_delta = None;
-        let mut said = String::new();
-        for (at, event) in &self.events {
-            match event {
-                AgentEvent::AttemptStarted { attempt, .. } => {
-                    attempt_start = Some((*attempt, *at));
-                    deltas = 0;
-                    first_delta = None;
-                    said.clear();
-                }
-                AgentEvent::Llm(LlmEvent::FirstToken { after }) => {
-                    eprintln!("{test}: first token after {} ms", after.as_millis());
-                }
-                AgentEvent::Llm(
-                    LlmEvent::TextDelta(piece) | LlmEvent::ToolArgumentsDelta(piece),
-                ) => {
-                    deltas += 1;
-                    first_delta.get_or_insert(*at);
-                    said.push_str(piece);
-                }
-                AgentEvent::Llm(other) => eprintln!("{test}: llm event {other:?}"),
-                AgentEvent::ReplyReceived { kind, usage } => {
-                    let (attempt, started) = attempt_start.unwrap_or((0, *at));
-                    let streaming = first_delta.map(|first| at.duration_since(first));
-                    // llama-cpp-python sends one token per chunk and no usage in streams, so
-                    // deltas per second stand in for tokens per second when usage is missing.
-                    let rate = match (usage, streaming) {
-                        (Some(u), _) if u.completion_tokens > 0 => format!(
-                            "{} completion tokens in {:.1} s",
-                            u.completion_tokens,
-                            at.duration_since(started).as_secs_f64()
-                        ),
-                        (_, Some(d)) if d.as_secs_f64() > 0.0 => format!(
-                            "{deltas} streamed deltas, {:.0} deltas/s (one token each)",
-                            f64::from(deltas) / d.as_secs_f64()
-                        ),
-                        _ => format!("{deltas} streamed deltas"),
-                    };
-                    eprintln!("{test}: attempt {attempt}: reply {kind:?}; {rate}");
-                    let head: String = said.chars().take(SAID_SHOWN_CHARS).collect();
-                    eprintln!("{test}: attempt {attempt}: the model said {head:?}");
-                }
-                AgentEvent::CandidateRejected { reason } => {
-                    eprintln!("{test}: candidate rejected: {}", first_line(reason));
-                }
-                AgentEvent::SandboxFinished(report) => {
-                    eprintln!("{test}: sandbox: {:?}", report.outcome);
-                }
-                _ => {}
-            }
-        }
+        print_events(test, &self.events);
         let outcome = match &self.summary.outcome {
             Outcome::Proposed(p) => format!("proposed: {}", p.summary),
             Outcome::Exhausted { last_failure } => {
@@ -200,12 +156,67 @@ impl Observed {
     }
 }
 
+/// What the model did and how fast kiln saw it, per attempt.
+fn print_events(test: &str, events: &[(Instant, AgentEvent)]) {
+    let mut attempt_start = None;
+    let mut deltas = 0u32;
+    let mut first_delta = None;
+    let mut said = String::new();
+    for (at, event) in events {
+        match event {
+            AgentEvent::AttemptStarted { attempt, .. } => {
+                attempt_start = Some((*attempt, *at));
+                deltas = 0;
+                first_delta = None;
+                said.clear();
+            }
+            AgentEvent::Llm(LlmEvent::FirstToken { after }) => {
+                eprintln!("{test}: first token after {} ms", after.as_millis());
+            }
+            AgentEvent::Llm(LlmEvent::TextDelta(piece) | LlmEvent::ToolArgumentsDelta(piece)) => {
+                deltas += 1;
+                first_delta.get_or_insert(*at);
+                said.push_str(piece);
+            }
+            AgentEvent::Llm(other) => eprintln!("{test}: llm event {other:?}"),
+            AgentEvent::ReplyReceived { kind, usage } => {
+                let (attempt, started) = attempt_start.unwrap_or((0, *at));
+                let streaming = first_delta.map(|first| at.duration_since(first));
+                // llama-cpp-python sends one token per chunk and no usage in streams, so
+                // deltas per second stand in for tokens per second when usage is missing.
+                let rate = match (usage, streaming) {
+                    (Some(u), _) if u.completion_tokens > 0 => format!(
+                        "{} completion tokens in {:.1} s",
+                        u.completion_tokens,
+                        at.duration_since(started).as_secs_f64()
+                    ),
+                    (_, Some(d)) if d.as_secs_f64() > 0.0 => format!(
+                        "{deltas} streamed deltas, {:.0} deltas/s (one token each)",
+                        f64::from(deltas) / d.as_secs_f64()
+                    ),
+                    _ => format!("{deltas} streamed deltas"),
+                };
+                eprintln!("{test}: attempt {attempt}: reply {kind:?}; {rate}");
+                let head: String = said.chars().take(SAID_SHOWN_CHARS).collect();
+                eprintln!("{test}: attempt {attempt}: the model said {head:?}");
+            }
+            AgentEvent::CandidateRejected { reason } => {
+                eprintln!("{test}: candidate rejected: {}", first_line(reason));
+            }
+            AgentEvent::SandboxFinished(report) => {
+                eprintln!("{test}: sandbox: {:?}", report.outcome);
+            }
+            _ => {}
+        }
+    }
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
 /// Runs `task` in-process against the real model, recording every event.
-async fn drive(real: &RealModel, task: &dyn Task) -> Observed {
+async fn drive(real: &RealModel, task: &dyn Task, test: &str) -> Observed {
     let config_home = tempfile::tempdir().unwrap();
     let env = real.env(config_home.path());
     let lookup = |name: &str| env.get(name).cloned();
@@ -233,13 +244,17 @@ async fn drive(real: &RealModel, task: &dyn Task) -> Observed {
         Duration::from_secs(RUN_BOUND_SECS),
         agent::run(task, &llm, &settings, &sender),
     )
-    .await
-    .unwrap_or_else(|_| panic!("the run did not end within {RUN_BOUND_SECS} s"));
+    .await;
     let took = started.elapsed();
     drop(sender);
+    let events = collector.await.unwrap();
+    let Ok(summary) = summary else {
+        print_events(test, &events);
+        panic!("{test}: the run did not end within {RUN_BOUND_SECS} s");
+    };
     Observed {
         summary,
-        events: collector.await.unwrap(),
+        events,
         took,
     }
 }
@@ -294,7 +309,7 @@ async fn gen_tests_in_process_ends_clearly_with_streamed_deltas() {
     let before = std::fs::read(demo.lib_rs()).unwrap();
     let task = GenTests::new(&demo.lib_rs(), &[]).unwrap();
 
-    let observed = drive(&real, &task).await;
+    let observed = drive(&real, &task, test).await;
     observed.print_record(test);
 
     assert_clear_outcome(&observed);

@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{kiln, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use support::{kiln, kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer};
 
 const PASSES: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]);\n    }\n}\n";
 const FAILS: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a,b\"), vec![\"b\"]);\n    }\n}\n";
@@ -154,4 +154,33 @@ async fn tool_call_cut_off_at_the_length_limit_is_rejected_and_answered() {
         "the cut-off call still gets its answer"
     );
     assert_eq!(answer["tool_call_id"], "call_1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_are_capped_only_when_max_output_tokens_is_set() {
+    // SmolLM2 behind llama-cpp-python can run on until the context is full (the server's default
+    // is no cap); the next turn then overflows the context. KILN_MAX_OUTPUT_TOKENS bounds each
+    // reply, as `max_tokens`, the field local servers read.
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(PASSES));
+    let (_, requests) = dry_run(&server).await;
+    assert!(requests[0].get("max_tokens").is_none(), "{}", requests[0]);
+
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(PASSES));
+    let demo = DemoCrate::new();
+    let run = kiln_with_env(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "split_fields",
+            "--dry-run",
+        ],
+        &[("KILN_MAX_OUTPUT_TOKENS", "512")],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(server.chat_requests()[0]["max_tokens"], 512);
 }
