@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{kiln, kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use support::{kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer};
 
 const PASSES: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]);\n    }\n}\n";
 const FAILS: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a,b\"), vec![\"b\"]);\n    }\n}\n";
@@ -15,9 +15,13 @@ const FAILS: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n
 /// `kiln gen-tests --fn split_fields --dry-run --json` on a fresh demo crate; the demo's file
 /// must come out unchanged. Returns the JSON result and the requests kiln sent.
 async fn dry_run(server: &ScriptedServer) -> (Value, Vec<Value>) {
+    dry_run_with_env(server, &[]).await
+}
+
+async fn dry_run_with_env(server: &ScriptedServer, env: &[(&str, &str)]) -> (Value, Vec<Value>) {
     let demo = DemoCrate::new();
     let before = demo.read_lib();
-    let run = kiln(
+    let run = kiln_with_env(
         &server.base_url(),
         &[
             "gen-tests",
@@ -27,6 +31,7 @@ async fn dry_run(server: &ScriptedServer) -> (Value, Vec<Value>) {
             "--dry-run",
             "--json",
         ],
+        env,
     )
     .await;
     assert_eq!(demo.read_lib(), before);
@@ -168,19 +173,7 @@ async fn replies_are_capped_only_when_max_output_tokens_is_set() {
 
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(PASSES));
-    let demo = DemoCrate::new();
-    let run = kiln_with_env(
-        &server.base_url(),
-        &[
-            "gen-tests",
-            demo.lib_rs().to_str().unwrap(),
-            "--fn",
-            "split_fields",
-            "--dry-run",
-        ],
-        &[("KILN_MAX_OUTPUT_TOKENS", "512")],
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    assert_eq!(server.chat_requests()[0]["max_tokens"], 512);
+    let (json, requests) = dry_run_with_env(&server, &[("KILN_MAX_OUTPUT_TOKENS", "512")]).await;
+    assert_eq!(json["outcome"], "proposed", "{json}");
+    assert_eq!(requests[0]["max_tokens"], 512);
 }
