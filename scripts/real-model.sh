@@ -23,6 +23,10 @@ READY_MARKER="$VENV_DIR/.kiln-llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION"
 # The server answers /v1/models ~2 s after start; the margin covers a machine busy with cargo.
 START_TIMEOUT_S="${KILN_REAL_MODEL_START_TIMEOUT_S:-120}"
 STOP_GRACE_S=10
+# One thread by default: on 2 cores shared with cargo builds, llama.cpp's 2 threads spin on each
+# other and fell to 2-6 tokens/s where 1 thread kept 23-30 (measured at load 10). Alone on the
+# machine 2 threads are faster; raise this on a quiet, bigger machine.
+THREADS="${KILN_REAL_MODEL_THREADS:-1}"
 
 log() { printf 'real-model: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -124,13 +128,13 @@ cmd_start() {
     port="$(free_port)"
     url="http://127.0.0.1:$port/v1"
     # setsid: the server gets its own process group, so `stop` can end it with everything it spawned.
-    # chatml-function-calling is the only chat format that makes this model return tool_calls; two
-    # threads avoid the multi-second stalls seen with the default thread count on 2 cores. The
-    # model's trained context (8192) instead of the server's 2048: kiln echoes every reply back, so
-    # three attempts with long replies overflow 2048 and the server refuses the next turn.
+    # chatml-function-calling is the only chat format that makes this model return tool_calls.
+    # Explicit thread counts (the defaults differ for generation and prompt) avoid stalls. The
+    # model's trained context (8192) instead of the server's 2048: kiln's prompt alone is ~1800
+    # tokens and every reply is echoed back, so 2048 refuses the second turn.
     setsid "$VENV_DIR/bin/python" -m llama_cpp.server \
         --model "$MODEL_PATH" --host 127.0.0.1 --port "$port" \
-        --chat_format chatml-function-calling --n_threads 2 --n_threads_batch 2 --n_ctx 8192 \
+        --chat_format chatml-function-calling --n_threads "$THREADS" --n_threads_batch "$THREADS" --n_ctx 8192 \
         >"$RUN_DIR/server.log" 2>&1 </dev/null &
     pid=$!
     printf '%s\n' "$pid" >"$RUN_DIR/pid"
