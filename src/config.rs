@@ -183,6 +183,9 @@ pub struct Config {
     pub max_retries: u32,
     pub retry_base: Duration,
     pub fim: FimMode,
+    /// Caps each reply. Small local models can run on until the context is full, and the next
+    /// turn then no longer fits; `None` sends no cap.
+    pub max_output_tokens: Option<u32>,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -206,6 +209,7 @@ impl Default for Config {
             max_retries: DEFAULT_MAX_RETRIES,
             retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
             fim: FimMode::default(),
+            max_output_tokens: None,
             sources: Vec::new(),
         }
     }
@@ -224,6 +228,7 @@ struct FileConfig {
     max_retries: Option<u32>,
     retry_base_ms: Option<u64>,
     fim: Option<FimMode>,
+    max_output_tokens: Option<u32>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -299,6 +304,7 @@ impl Config {
             max_retries,
             retry_base_ms,
             fim,
+            max_output_tokens,
             tiers,
         } = file;
         set(&mut self.escalate_after, escalate_after);
@@ -319,6 +325,7 @@ impl Config {
             &mut self.retry_base,
             retry_base_ms.map(Duration::from_millis),
         );
+        set(&mut self.max_output_tokens, max_output_tokens.map(Some));
         for (tier, file_tier) in [
             (Tier::Nano, tiers.nano),
             (Tier::Mini, tiers.mini),
@@ -377,6 +384,10 @@ impl Config {
                 expected: "`chat` or `completions`",
             })?;
         }
+        set(
+            &mut self.max_output_tokens,
+            parse_env(env, "KILN_MAX_OUTPUT_TOKENS")?.map(Some),
+        );
         let read_key = |name: &str| env(name).filter(|k| !k.trim().is_empty());
         self.api_key = read_key(&self.api_key_env);
         self.base_url = self.base_url.trim_end_matches('/').to_string();
@@ -493,7 +504,7 @@ mod tests {
         std::fs::create_dir_all(&nested).unwrap();
         std::fs::write(
             repo.path().join("kiln.toml"),
-            "[tiers]\nmini = \"repo-mini\"\n",
+            "max_output_tokens = 700\n[tiers]\nmini = \"repo-mini\"\n",
         )
         .unwrap();
         let home_str = home.path().display().to_string();
@@ -502,6 +513,7 @@ mod tests {
         assert_eq!(config.models.mini, "repo-mini");
         assert_eq!(config.models.full, "env-full");
         assert_eq!(config.max_attempts, 9);
+        assert_eq!(config.max_output_tokens, Some(700));
         assert_eq!(config.sources.len(), 2);
     }
 

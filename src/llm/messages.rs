@@ -35,10 +35,11 @@ pub fn assistant(reply: &Reply) -> Message {
             })
         })
         .collect();
-    let content = (!reply.content.is_empty())
-        .then(|| ChatCompletionRequestAssistantMessageContent::Text(reply.content.clone()));
+    // Always sent, even empty: OpenAI allows leaving it out next to tool calls, but
+    // llama-cpp-python's chatml-function-calling template reads it strictly and answers HTTP 500.
+    let content = ChatCompletionRequestAssistantMessageContent::Text(reply.content.clone());
     ChatCompletionRequestAssistantMessage {
-        content,
+        content: Some(content),
         tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
         ..Default::default()
     }

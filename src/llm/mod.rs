@@ -90,6 +90,7 @@ pub struct LlmClient {
     max_retries: u32,
     retry_base: Duration,
     stream_idle: Duration,
+    max_output_tokens: Option<u32>,
     /// Servers seen to answer a streamed request with nothing: asked without streaming from then on.
     streaming_broken: AtomicBool,
     /// Servers seen to reject `response_format`: classified with prompt-only answers from then on.
@@ -119,6 +120,7 @@ impl LlmClient {
             max_retries: config.max_retries,
             retry_base: config.retry_base,
             stream_idle: config.stream_idle,
+            max_output_tokens: config.max_output_tokens,
             streaming_broken: AtomicBool::new(false),
             structured_output_broken: AtomicBool::new(false),
         })
@@ -335,6 +337,10 @@ impl LlmClient {
             messages: request.messages.to_vec(),
             tools,
             tool_choice,
+            // The old field on purpose: llama-cpp-python, Ollama and vLLM read `max_tokens`;
+            // OpenAI's reasoning models refuse it, and there no cap is set by default.
+            #[allow(deprecated)]
+            max_tokens: self.max_output_tokens,
             stream: Some(stream),
             stream_options: stream.then_some(ChatCompletionStreamOptions {
                 include_usage: Some(true),

