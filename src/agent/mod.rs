@@ -376,7 +376,9 @@ fn read_candidate(reply: &Reply) -> (ReplyKind, Result<String, String>) {
                 (kind, Ok(args.code))
             }
             Err(message) => (
-                ReplyKind::ToolCallRejected("arguments are not valid JSON".to_string()),
+                ReplyKind::ToolCallRejected(
+                    "arguments unusable: not JSON, or `code` missing or empty".to_string(),
+                ),
                 Err(message),
             ),
         };

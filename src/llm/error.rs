@@ -9,7 +9,7 @@ pub enum LlmError {
     Connect { url: String, detail: String },
     #[error("the connection to the model server failed: {0}")]
     Transport(String),
-    #[error("the model stream went silent for {0:?}")]
+    #[error("the model server sent nothing for {0:?}")]
     Idle(Duration),
     #[error("rate limited by the model server: {message}")]
     RateLimited {
@@ -22,6 +22,8 @@ pub enum LlmError {
     Auth { status: u16, message: String },
     #[error("the model server rejected the request (HTTP {status}): {message}\n  Check the model name for this tier (KILN_MODEL_MINI or [tiers] in kiln.toml) and the base URL.")]
     Rejected { status: u16, message: String },
+    #[error("the conversation no longer fits the model's context (HTTP {status}): {message}\n  Use fewer attempts (--max-attempts), cap replies (max_output_tokens), or a model with a larger context.")]
+    ContextTooLong { status: u16, message: String },
     #[error("the model server sent something kiln cannot read: {0}")]
     Protocol(String),
 }
@@ -58,6 +60,9 @@ impl LlmError {
                     },
                     401 | 403 => LlmError::Auth { status, message },
                     500..=599 => LlmError::Server { status, message },
+                    _ if is_context_overflow(&message, response.api_error.code.as_deref()) => {
+                        LlmError::ContextTooLong { status, message }
+                    }
                     _ => LlmError::Rejected { status, message },
                 }
             }
@@ -89,6 +94,16 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     parts.join(": ")
+}
+
+/// OpenAI says `context_length_exceeded`; llama.cpp and vLLM say it in words.
+fn is_context_overflow(message: &str, code: Option<&str>) -> bool {
+    let message = message.to_lowercase();
+    code == Some("context_length_exceeded")
+        || message.contains("context length")
+        || message.contains("context window")
+        || message.contains("maximum context")
+        || message.contains("exceed_context_size")
 }
 
 /// OpenAI's 429 messages say "Please try again in 1.5s" or "in 20ms".
@@ -126,6 +141,23 @@ mod tests {
             Some(Duration::from_millis(20))
         );
         assert_eq!(parse_try_again_in("try again later"), None);
+    }
+
+    #[test]
+    fn context_overflow_is_told_apart_from_a_bad_request() {
+        assert!(is_context_overflow(
+            "This model's maximum context length is 8192 tokens",
+            None
+        ));
+        assert!(is_context_overflow(
+            "Requested tokens (9000) exceed context window of 8192",
+            None
+        ));
+        assert!(is_context_overflow(
+            "too long",
+            Some("context_length_exceeded")
+        ));
+        assert!(!is_context_overflow("model `nope` does not exist", None));
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub use reply::{Reply, StreamAssembler, ToolCall, Usage};
 
 /// A fill is at most a function body; a server left to run on would write the rest of the file.
 const COMPLETION_MAX_TOKENS: u32 = 1_024;
+/// A non-streamed reply may take this many `stream_idle` periods in all.
+const WHOLE_REPLY_IDLE_PERIODS: u32 = 5;
 /// Retry delays never grow past this, whatever the attempt count.
 const MAX_BACKOFF_MS: u64 = 30_000;
 
@@ -206,15 +208,25 @@ impl LlmClient {
             Call::Completion(request) => self.complete_once(request, on_event).await,
             Call::Plain { tier, request } => {
                 let tier = self.tier(*tier);
-                let response = tier
-                    .client
-                    .chat()
-                    .create((*request).clone())
-                    .await
+                let response = self
+                    .whole_reply(tier.client.chat().create((*request).clone()))
+                    .await?
                     .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
                 Ok(Reply::from_response(response))
             }
         }
+    }
+
+    /// A reply that is not streamed shows no progress to judge idleness by, so it gets a bound on
+    /// the whole: several idle periods, enough for a long answer from a slow local model.
+    async fn whole_reply<T>(
+        &self,
+        request: impl std::future::Future<Output = T>,
+    ) -> Result<T, LlmError> {
+        let limit = self.stream_idle * WHOLE_REPLY_IDLE_PERIODS;
+        tokio::time::timeout(limit, request)
+            .await
+            .map_err(|_| LlmError::Idle(limit))
     }
 
     async fn complete_once(
@@ -224,18 +236,16 @@ impl LlmClient {
     ) -> Result<Reply, LlmError> {
         let started = Instant::now();
         let tier = self.tier(request.tier);
-        let response = tier
-            .client
-            .completions()
-            .create(CreateCompletionRequest {
+        let response = self
+            .whole_reply(tier.client.completions().create(CreateCompletionRequest {
                 model: tier.model.clone(),
                 prompt: Prompt::String(request.prompt.to_string()),
                 suffix: Some(request.suffix.to_string()),
                 max_tokens: Some(COMPLETION_MAX_TOKENS),
                 stream: Some(false),
                 ..Default::default()
-            })
-            .await
+            }))
+            .await?
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
         Ok(unstreamed(
             started,
@@ -259,11 +269,13 @@ impl LlmClient {
         }
         let started = Instant::now();
         let tier = self.tier(request.tier);
-        let response = tier
-            .client
-            .chat()
-            .create(self.build(request, Streaming::No))
-            .await
+        let response = self
+            .whole_reply(
+                tier.client
+                    .chat()
+                    .create(self.build(request, Streaming::No)),
+            )
+            .await?
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
         Ok(unstreamed(
             started,

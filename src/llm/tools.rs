@@ -90,8 +90,9 @@ pub fn parse_run_code_args(raw: &str) -> Result<RunCodeArgs, String> {
         });
     }
     Err(format!(
-        "The arguments of `{RUN_CODE}` could not be read as JSON. Call `{RUN_CODE}` again with \
-         arguments that match this JSON schema exactly (escape newlines in the string as \\n):\n{}",
+        "The arguments of `{RUN_CODE}` were unusable: not JSON, or `code` missing or empty. Call \
+         `{RUN_CODE}` again with the complete code, in arguments that match this JSON schema exactly \
+         (escape newlines in the string as \\n):\n{}",
         run_code_schema()
     ))
 }
