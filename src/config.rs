@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 4;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 250;
 /// Failed attempts on the working tier before the next attempt goes to the full model.
 pub const DEFAULT_ESCALATE_AFTER: u32 = 2;
+/// The git hook's total time for model work before the commit goes ahead unchecked.
+pub const DEFAULT_HOOK_BUDGET_SECS: u64 = 60;
 /// Files longer than this are sent to the model as extracted context, never whole.
 pub const WHOLE_FILE_MAX_LINES: usize = 200;
 
@@ -183,6 +185,7 @@ pub struct Config {
     pub max_retries: u32,
     pub retry_base: Duration,
     pub fim: FimMode,
+    pub hook_budget: Duration,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -206,6 +209,7 @@ impl Default for Config {
             max_retries: DEFAULT_MAX_RETRIES,
             retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
             fim: FimMode::default(),
+            hook_budget: Duration::from_secs(DEFAULT_HOOK_BUDGET_SECS),
             sources: Vec::new(),
         }
     }
@@ -224,6 +228,7 @@ struct FileConfig {
     max_retries: Option<u32>,
     retry_base_ms: Option<u64>,
     fim: Option<FimMode>,
+    hook_budget_secs: Option<u64>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -299,8 +304,13 @@ impl Config {
             max_retries,
             retry_base_ms,
             fim,
+            hook_budget_secs,
             tiers,
         } = file;
+        set(
+            &mut self.hook_budget,
+            hook_budget_secs.map(Duration::from_secs),
+        );
         set(&mut self.escalate_after, escalate_after);
         set(&mut self.fim, fim);
         set(&mut self.base_url, base_url);
