@@ -105,7 +105,10 @@ mod tests {
             vec![("fresh", true, true), ("documented", true, false)]
         );
         assert_eq!(found[0].line, 3);
-        assert_eq!(found[0].describe(), "src/lib.rs:3 `fresh`: no tests, no docs");
+        assert_eq!(
+            found[0].describe(),
+            "src/lib.rs:3 `fresh`: no tests, no docs"
+        );
     }
 
     #[test]

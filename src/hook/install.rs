@@ -2,18 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{git, HookError, Mode, Result};
+use super::{git, HookError, InstallArgs, Result};
 
 /// The line that marks a hook as kiln's own, so install may replace it and uninstall remove it.
 const MARKER: &str = "# kiln pre-commit hook";
 const BACKUP_SUFFIX: &str = ".kiln-backup";
-
-/// Whether an existing hook that is not kiln's may be set aside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Foreign {
-    Refuse,
-    BackUp,
-}
 
 /// What happened, for one line of output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,16 +34,18 @@ fn is_kiln_hook(hook: &Path) -> bool {
 
 /// The script: the absolute path of this kiln binary, so the hook works without kiln on PATH
 /// (git GUIs often run hooks with a minimal PATH).
-fn script(kiln: &Path, mode: Mode) -> String {
+fn script(kiln: &Path, args: &InstallArgs) -> String {
     let quoted = kiln.display().to_string().replace('\'', r"'\''");
+    let mode = args.mode;
+    let strict = if args.strict { " --strict" } else { "" };
     format!(
         "#!/bin/sh\n{MARKER} (mode {mode}); `kiln hook uninstall` removes it.\n\
          # Skip once with KILN_SKIP=1 or `git commit --no-verify`.\n\
-         exec '{quoted}' hook run --mode {mode}\n"
+         exec '{quoted}' hook run --mode {mode}{strict}\n"
     )
 }
 
-pub fn install(mode: Mode, foreign: Foreign) -> Result<Installed> {
+pub fn install(args: &InstallArgs) -> Result<Installed> {
     let hook = hook_path()?;
     let io = |source| HookError::Io {
         path: hook.clone(),
@@ -65,7 +60,7 @@ pub fn install(mode: Mode, foreign: Foreign) -> Result<Installed> {
         (true, false) => Installed::ReplacedForeign(hook.clone(), backup_path(&hook)),
     };
     if let Installed::ReplacedForeign(_, backup) = &outcome {
-        if foreign == Foreign::Refuse {
+        if !args.force {
             return Err(HookError::ForeignHook(hook));
         }
         if backup.exists() {
@@ -77,7 +72,7 @@ pub fn install(mode: Mode, foreign: Foreign) -> Result<Installed> {
     if let Some(dir) = hook.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    std::fs::write(&hook, script(&kiln, mode)).map_err(io)?;
+    std::fs::write(&hook, script(&kiln, args)).map_err(io)?;
     make_executable(&hook).map_err(io)?;
     Ok(outcome)
 }
@@ -118,9 +113,17 @@ mod tests {
 
     #[test]
     fn the_script_runs_this_binary_in_the_chosen_mode_and_quotes_its_path() {
-        let text = script(Path::new("/opt/it's/kiln"), Mode::Block);
+        let args = InstallArgs {
+            mode: super::super::Mode::Block,
+            force: false,
+            strict: true,
+        };
+        let text = script(Path::new("/opt/it's/kiln"), &args);
         assert!(text.starts_with("#!/bin/sh\n"));
         assert!(text.contains(MARKER));
-        assert!(text.ends_with("exec '/opt/it'\\''s/kiln' hook run --mode block\n"), "{text}");
+        assert!(
+            text.ends_with("exec '/opt/it'\\''s/kiln' hook run --mode block --strict\n"),
+            "{text}"
+        );
     }
 }

@@ -91,6 +91,9 @@ pub struct InstallArgs {
     /// Set an existing hook that is not kiln's aside (kept as pre-commit.kiln-backup).
     #[arg(long)]
     pub force: bool,
+    /// With --mode block: also stop commits when the model is unavailable (see `hook run`).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,29 +120,22 @@ pub struct ApplyArgs {
 
 pub async fn run(args: HookArgs) -> Exit {
     match args.command {
-        HookCommand::Install(args) => {
-            let foreign = if args.force {
-                install::Foreign::BackUp
-            } else {
-                install::Foreign::Refuse
-            };
-            match install::install(args.mode, foreign) {
-                Ok(install::Installed::Fresh(path) | install::Installed::Updated(path)) => {
-                    println!("kiln: installed {} (mode {})", path.display(), args.mode);
-                    Exit::Ok
-                }
-                Ok(install::Installed::ReplacedForeign(path, backup)) => {
-                    println!(
-                        "kiln: installed {} (mode {}); the previous hook is kept at {}",
-                        path.display(),
-                        args.mode,
-                        backup.display()
-                    );
-                    Exit::Ok
-                }
-                Err(e) => fail(&e),
+        HookCommand::Install(args) => match install::install(&args) {
+            Ok(install::Installed::Fresh(path) | install::Installed::Updated(path)) => {
+                println!("kiln: installed {} (mode {})", path.display(), args.mode);
+                Exit::Ok
             }
-        }
+            Ok(install::Installed::ReplacedForeign(path, backup)) => {
+                println!(
+                    "kiln: installed {} (mode {}); the previous hook is kept at {}",
+                    path.display(),
+                    args.mode,
+                    backup.display()
+                );
+                Exit::Ok
+            }
+            Err(e) => fail(&e),
+        },
         HookCommand::Uninstall => match install::uninstall() {
             Ok(Some(restored)) => {
                 println!("kiln: removed the hook and restored {}", restored.display());

@@ -77,7 +77,9 @@ pub async fn work(
         let task = match GenTests::new(&checkout_dir.join(file), &functions) {
             Ok(task) => task,
             Err(e) => {
-                report.failures.push(format!("{file}: {}", first_line(&e.to_string())));
+                report
+                    .failures
+                    .push(format!("{file}: {}", first_line(&e.to_string())));
                 continue;
             }
         };
@@ -93,13 +95,15 @@ pub async fn work(
             Outcome::ModelFailed(e) => {
                 return Err(format!("the model failed: {}", first_line(&e.to_string())))
             }
-            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => report.failures.push(format!(
-                "{file}: no passing tests after {} attempt(s)",
-                summary.attempts
-            )),
-            Outcome::SandboxFailed(message) => {
-                report.failures.push(format!("{file}: {}", first_line(&message)))
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
+                report.failures.push(format!(
+                    "{file}: no passing tests after {} attempt(s)",
+                    summary.attempts
+                ))
             }
+            Outcome::SandboxFailed(message) => report
+                .failures
+                .push(format!("{file}: {}", first_line(&message))),
         }
     }
     let _ = std::fs::remove_dir_all(checkout_dir);
@@ -118,8 +122,8 @@ mod tests {
 
     #[test]
     fn the_gate_prompt_renders() {
-        let text = prompt::render(GATE, &[("file", "src/a.rs"), ("function", "pub fn f() {}")])
-            .unwrap();
+        let text =
+            prompt::render(GATE, &[("file", "src/a.rs"), ("function", "pub fn f() {}")]).unwrap();
         assert!(text.contains("`src/a.rs`") && text.contains("pub fn f() {}"));
     }
 }

@@ -22,7 +22,13 @@ fn sha256_hex(text: &str) -> String {
 
 /// Writes the patch for `file` (relative to the top of the tree) into `dir`, replacing an
 /// older one for the same file, and returns its path.
-pub fn save(dir: &Path, file: &str, summary: &str, original: &str, new_text: &str) -> Result<PathBuf> {
+pub fn save(
+    dir: &Path,
+    file: &str,
+    summary: &str,
+    original: &str,
+    new_text: &str,
+) -> Result<PathBuf> {
     let path = dir.join(format!("{}.patch", file.replace('/', "__")));
     let io = |source| HookError::Io {
         path: path.clone(),
@@ -134,7 +140,10 @@ mod tests {
     fn unified_diffs_apply_back_to_the_new_text() {
         let long: String = (1..40).map(|n| format!("line {n}\n")).collect();
         round_trip("a\nb\n", "a\nb\n#[cfg(test)]\nmod tests {}\n");
-        round_trip(&long, &long.replace("line 3\n", "").replace("line 30\n", "x\ny\n"));
+        round_trip(
+            &long,
+            &long.replace("line 3\n", "").replace("line 30\n", "x\ny\n"),
+        );
         round_trip("", "fn f() {}\n");
         round_trip("no newline", "no newline\nmore");
         round_trip("a\nb", "a\nc\n");

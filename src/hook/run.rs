@@ -137,7 +137,10 @@ fn finish(mode: Mode, report: &Report, top: &Path, kiln_dir: &Path) -> super::Re
             STOP_COMMIT
         }
         Mode::Fix if !written.is_empty() => {
-            eprintln!("kiln: review and `git add` {}, then commit again", written.join(", "));
+            eprintln!(
+                "kiln: review and `git add` {}, then commit again",
+                written.join(", ")
+            );
             STOP_COMMIT
         }
         Mode::Fix => Exit::Ok,
@@ -162,7 +165,10 @@ mod tests {
     fn skip_variables_are_honoured_and_other_ids_are_not_kiln() {
         assert_eq!(skip_reason(&env(&[("KILN_SKIP", "1")])), Some("KILN_SKIP"));
         assert_eq!(skip_reason(&env(&[("KILN_SKIP", "0")])), None);
-        assert_eq!(skip_reason(&env(&[("SKIP", "fmt, kiln")])), Some("SKIP=kiln"));
+        assert_eq!(
+            skip_reason(&env(&[("SKIP", "fmt, kiln")])),
+            Some("SKIP=kiln")
+        );
         assert_eq!(skip_reason(&env(&[("SKIP", "kilnx,fmt")])), None);
         assert_eq!(skip_reason(&env(&[])), None);
     }

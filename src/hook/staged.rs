@@ -76,7 +76,10 @@ impl BatchReader<'_> {
             message: "unexpected output".to_string(),
         };
         let rest = &self.out[self.at..];
-        let line_end = rest.iter().position(|b| *b == b'\n').ok_or_else(malformed)?;
+        let line_end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(malformed)?;
         let header = String::from_utf8_lossy(&rest[..line_end]).into_owned();
         self.at += line_end + 1;
         if header.ends_with(" missing") || header.ends_with(" ambiguous") {
