@@ -5,7 +5,8 @@
 mod support;
 
 use support::{
-    message_text, GitRepo, Reply, ScriptedServer, DOUBLE_TESTS, LIB_AT_HEAD, LIB_WITH_DOUBLE,
+    message_text, GitRepo, Reply, ReplyOptions, ScriptedServer, DOUBLE_TESTS, LIB_AT_HEAD,
+    LIB_WITH_DOUBLE,
 };
 
 /// Nothing listens on port 1: a request there fails at once.
@@ -300,4 +301,38 @@ async fn named_files_limit_the_check_to_them() {
         .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     assert_eq!(server.requests().len(), 0);
+}
+
+#[tokio::test]
+async fn a_spent_time_budget_is_one_line_and_does_not_block_unless_strict() {
+    let repo = GitRepo::new();
+    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
+    repo.git(&["add", "src/lib.rs"]);
+    let server = ScriptedServer::start().await;
+    // Far beyond the 1 s budget: kiln stops waiting, the test does not wait for it.
+    let stalled = ReplyOptions {
+        delay_ms_before_first_byte: 120_000,
+        ..ReplyOptions::default()
+    };
+    for strict in [false, true] {
+        server.push(Reply::text("{\"answer\": \"yes\"}"));
+        server.push_with(Reply::tool_code(DOUBLE_TESTS), stalled.clone());
+        let mut args = vec!["hook", "run", "--mode", "block", "--budget-secs", "1"];
+        if strict {
+            args.push("--strict");
+        }
+        let run = repo.kiln(&server.base_url(), &args, &[]).await;
+        assert_eq!(
+            run.code,
+            Some(if strict { 1 } else { 0 }),
+            "{}",
+            run.describe()
+        );
+        assert!(
+            run.stderr.contains("ran out of its 1 s budget"),
+            "{}",
+            run.describe()
+        );
+    }
+    assert_eq!(repo.read("src/lib.rs"), LIB_WITH_DOUBLE);
 }

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
+
+use tokio::time::{timeout_at, Instant};
 
 use super::findings::Finding;
 use super::staged;
@@ -32,16 +35,22 @@ pub struct Report {
     pub proposals: Vec<Proposed>,
     /// One line per file where no passing tests were found.
     pub failures: Vec<String>,
+    /// Why test writing stopped early (the time budget ran out); proposals made before it stay.
+    pub interrupted: Option<String>,
 }
 
 /// Gates `findings` and writes tests for the ones that need them. `Err` is one line saying why
 /// the model could not do its part (no key, server down, a model error); the caller decides
-/// whether that may stop the commit.
+/// whether that may stop the commit. Everything must finish within `budget`; the caller removes
+/// `checkout_dir` afterwards.
 pub async fn work(
     findings: Vec<Finding>,
     config: &Config,
     checkout_dir: &Path,
+    budget: Duration,
 ) -> Result<Report, String> {
+    let deadline = Instant::now() + budget;
+    let out_of_time = || format!("ran out of its {} s budget", budget.as_secs());
     let llm = LlmClient::new(config).map_err(|e| first_line(&e.to_string()))?;
     let mut report = Report::default();
     for finding in findings {
@@ -50,10 +59,13 @@ pub async fn work(
             &[("file", &finding.file), ("function", &finding.text)],
         )
         .map_err(|e| e.to_string())?;
-        let answer = llm
-            .classify(&question, &GATE_OPTIONS, &mut |_| {})
-            .await
-            .map_err(|e| format!("the nano model failed: {}", first_line(&e.to_string())))?;
+        let answer = timeout_at(
+            deadline,
+            llm.classify(&question, &GATE_OPTIONS, &mut |_| {}),
+        )
+        .await
+        .map_err(|_| out_of_time())?
+        .map_err(|e| format!("the nano model failed: {}", first_line(&e.to_string())))?;
         if answer.answer == "yes" {
             report.needed.push(finding);
         }
@@ -84,7 +96,11 @@ pub async fn work(
             }
         };
         eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
-        let summary = agent::run(&task, &llm, &settings, &events).await;
+        let Ok(summary) = timeout_at(deadline, agent::run(&task, &llm, &settings, &events)).await
+        else {
+            report.interrupted = Some(out_of_time());
+            break;
+        };
         match summary.outcome {
             Outcome::Proposed(p) => report.proposals.push(Proposed {
                 file: file.to_string(),
@@ -106,7 +122,6 @@ pub async fn work(
                 .push(format!("{file}: {}", first_line(&message))),
         }
     }
-    let _ = std::fs::remove_dir_all(checkout_dir);
     Ok(report)
 }
 

@@ -70,17 +70,14 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
         .map(Duration::from_secs)
         .unwrap_or(config.hook_budget);
     let checkout = kiln_dir.join("staged");
-    let work = model::work(untested, &config, &checkout);
-    let report = match tokio::time::timeout(budget, work).await {
-        Ok(Ok(report)) => report,
-        Ok(Err(why)) => return Ok(unavailable(args, &why)),
-        Err(_) => {
-            let _ = std::fs::remove_dir_all(&checkout);
-            let why = format!("ran out of its {} s budget", budget.as_secs());
-            return Ok(unavailable(args, &why));
-        }
-    };
-    finish(args.mode, &report, &top, &kiln_dir)
+    let work = model::work(untested, &config, &checkout, budget).await;
+    if checkout.exists() {
+        let _ = std::fs::remove_dir_all(&checkout);
+    }
+    match work {
+        Ok(report) => finish(args, &report, &top, &kiln_dir),
+        Err(why) => Ok(unavailable(args, &why)),
+    }
 }
 
 /// The model could not do its part: one line, and the commit goes ahead unless block mode was
@@ -95,7 +92,8 @@ fn unavailable(args: &RunArgs, why: &str) -> Exit {
     Exit::Ok
 }
 
-fn finish(mode: Mode, report: &Report, top: &Path, kiln_dir: &Path) -> super::Result<Exit> {
+fn finish(args: &RunArgs, report: &Report, top: &Path, kiln_dir: &Path) -> super::Result<Exit> {
+    let mode = args.mode;
     for failure in &report.failures {
         eprintln!("kiln: {failure}");
     }
@@ -127,8 +125,18 @@ fn finish(mode: Mode, report: &Report, top: &Path, kiln_dir: &Path) -> super::Re
             saved.display()
         );
     }
+    if mode == Mode::Fix && !written.is_empty() {
+        eprintln!(
+            "kiln: review and `git add` {}, then commit again",
+            written.join(", ")
+        );
+        return Ok(STOP_COMMIT);
+    }
+    if let Some(why) = &report.interrupted {
+        return Ok(unavailable(args, why));
+    }
     Ok(match mode {
-        Mode::Warn => Exit::Ok,
+        Mode::Warn | Mode::Fix => Exit::Ok,
         Mode::Block => {
             eprintln!(
                 "kiln: commit stopped: {} public function(s) without tests (git commit --no-verify skips this check)",
@@ -136,14 +144,6 @@ fn finish(mode: Mode, report: &Report, top: &Path, kiln_dir: &Path) -> super::Re
             );
             STOP_COMMIT
         }
-        Mode::Fix if !written.is_empty() => {
-            eprintln!(
-                "kiln: review and `git add` {}, then commit again",
-                written.join(", ")
-            );
-            STOP_COMMIT
-        }
-        Mode::Fix => Exit::Ok,
     })
 }
 
