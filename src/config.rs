@@ -542,6 +542,16 @@ mod tests {
     }
 
     #[test]
+    fn the_hook_budget_defaults_to_a_minute_and_the_file_can_change_it() {
+        let repo = tempfile::tempdir().unwrap();
+        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+        assert_eq!(config.hook_budget, Duration::from_secs(60));
+        std::fs::write(repo.path().join("kiln.toml"), "hook_budget_secs = 5\n").unwrap();
+        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+        assert_eq!(config.hook_budget, Duration::from_secs(5));
+    }
+
+    #[test]
     fn bad_numbers_in_env_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let err = Config::load(dir.path(), &env_of(&[("KILN_MAX_ATTEMPTS", "four")])).unwrap_err();

@@ -5,7 +5,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use support::{GitRepo, Reply, ScriptedServer, DOUBLE_TESTS, LIB_WITH_DOUBLE};
+use support::{server_wanting_tests, GitRepo, LIB_WITH_DOUBLE};
 
 const FOREIGN: &str = "#!/bin/sh\necho someone else's hook\n";
 /// Nothing listens on port 1: a request there fails at once.
@@ -69,14 +69,9 @@ async fn a_foreign_hook_is_refused_then_kept_as_a_backup_and_restored() {
 
 #[tokio::test]
 async fn git_commit_runs_the_installed_hook_end_to_end() {
-    let repo = GitRepo::new();
-    let run = repo.kiln(NO_SERVER, &["hook", "install"], &[]).await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    let server = ScriptedServer::start().await;
-    server.push(Reply::text("{\"answer\": \"yes\"}"));
-    server.push(Reply::tool_code(DOUBLE_TESTS));
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
+    repo.install_hook(&[]).await;
+    let server = server_wanting_tests().await;
     let before = repo.head();
 
     let run = repo
@@ -92,25 +87,14 @@ async fn git_commit_runs_the_installed_hook_end_to_end() {
 
 #[tokio::test]
 async fn block_mode_stops_a_commit_and_no_verify_or_kiln_skip_pass_it_without_a_request() {
-    let repo = GitRepo::new();
-    let run = repo
-        .kiln(
-            NO_SERVER,
-            &["hook", "install", "--mode", "block", "--strict"],
-            &[],
-        )
-        .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let repo = GitRepo::with_double_staged();
+    repo.install_hook(&["--mode", "block", "--strict"]).await;
     let script = repo.read(".git/hooks/pre-commit");
     assert!(
         script.contains("hook run --mode block --strict"),
         "{script}"
     );
-    let server = ScriptedServer::start().await;
-    server.push(Reply::text("{\"answer\": \"yes\"}"));
-    server.push(Reply::tool_code(DOUBLE_TESTS));
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let server = server_wanting_tests().await;
     let before = repo.head();
 
     let run = repo
@@ -150,10 +134,7 @@ async fn block_mode_stops_a_commit_and_no_verify_or_kiln_skip_pass_it_without_a_
 #[tokio::test]
 async fn a_merge_commit_and_a_deleted_file_do_not_crash_the_hook() {
     let repo = GitRepo::new();
-    let run = repo
-        .kiln(NO_SERVER, &["hook", "install", "--mode", "block"], &[])
-        .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
+    repo.install_hook(&["--mode", "block"]).await;
     repo.write("src/extra.rs", "pub fn extra() {}\n");
     repo.git(&["add", "src/extra.rs"]);
     repo.git(&["commit", "-q", "--no-verify", "-m", "extra"]);

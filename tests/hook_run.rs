@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    message_text, GitRepo, Reply, ReplyOptions, ScriptedServer, DOUBLE_TESTS, LIB_AT_HEAD,
-    LIB_WITH_DOUBLE,
+    message_text, server_wanting_tests, GitRepo, Reply, ReplyOptions, ScriptedServer, DOUBLE_TESTS,
+    LIB_AT_HEAD, LIB_WITH_DOUBLE,
 };
 
 /// Nothing listens on port 1: a request there fails at once.
@@ -18,11 +18,6 @@ const UNSTAGED_MARKER: &str = "// unstaged work in progress";
 
 fn unstaged_version() -> String {
     format!("{LIB_WITH_DOUBLE}\n{UNSTAGED_MARKER}\npub fn half(x: i32) -> i32 {{\n    x / 2\n}}\n")
-}
-
-fn server_saying_yes_then_tests(server: &ScriptedServer) {
-    server.push(Reply::text("{\"answer\": \"yes\"}"));
-    server.push(Reply::tool_code(DOUBLE_TESTS));
 }
 
 /// Every chat request kiln sent, as text, to check what the model was shown.
@@ -75,13 +70,10 @@ async fn nothing_rust_staged_or_nothing_needed_exits_at_once_without_a_request()
 
 #[tokio::test]
 async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edits() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
     let working = unstaged_version();
     repo.write("src/lib.rs", &working);
-    let server = ScriptedServer::start().await;
-    server_saying_yes_then_tests(&server);
+    let server = server_wanting_tests().await;
 
     let run = repo.kiln(&server.base_url(), &["hook", "run"], &[]).await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
@@ -152,11 +144,8 @@ async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edit
 
 #[tokio::test]
 async fn fix_writes_tests_into_the_working_tree_exits_1_and_stages_nothing() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
-    let server = ScriptedServer::start().await;
-    server_saying_yes_then_tests(&server);
+    let repo = GitRepo::with_double_staged();
+    let server = server_wanting_tests().await;
 
     let run = repo
         .kiln(&server.base_url(), &["hook", "run", "--mode", "fix"], &[])
@@ -176,13 +165,10 @@ async fn fix_writes_tests_into_the_working_tree_exits_1_and_stages_nothing() {
 
 #[tokio::test]
 async fn fix_with_unstaged_edits_saves_a_patch_instead_and_keeps_them_byte_for_byte() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
     let working = unstaged_version();
     repo.write("src/lib.rs", &working);
-    let server = ScriptedServer::start().await;
-    server_saying_yes_then_tests(&server);
+    let server = server_wanting_tests().await;
 
     let run = repo
         .kiln(&server.base_url(), &["hook", "run", "--mode", "fix"], &[])
@@ -195,11 +181,8 @@ async fn fix_with_unstaged_edits_saves_a_patch_instead_and_keeps_them_byte_for_b
 
 #[tokio::test]
 async fn block_exits_1_while_a_public_function_is_untested() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
-    let server = ScriptedServer::start().await;
-    server_saying_yes_then_tests(&server);
+    let repo = GitRepo::with_double_staged();
+    let server = server_wanting_tests().await;
     let run = repo
         .kiln(&server.base_url(), &["hook", "run", "--mode", "block"], &[])
         .await;
@@ -213,9 +196,7 @@ async fn block_exits_1_while_a_public_function_is_untested() {
 
 #[tokio::test]
 async fn when_nano_says_no_tests_are_needed_the_commit_passes_without_mini() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
     let server = ScriptedServer::start().await;
     server.push(Reply::text("{\"answer\": \"no\"}"));
     let run = repo
@@ -227,9 +208,7 @@ async fn when_nano_says_no_tests_are_needed_the_commit_passes_without_mini() {
 
 #[tokio::test]
 async fn an_unreachable_model_or_missing_key_is_one_line_and_exit_0_unless_strict() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
 
     let run = repo
         .kiln(NO_SERVER, &["hook", "run", "--mode", "block"], &[])
@@ -269,9 +248,7 @@ async fn an_unreachable_model_or_missing_key_is_one_line_and_exit_0_unless_stric
 
 #[tokio::test]
 async fn kiln_skip_and_pre_commit_skip_make_no_request() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
     let server = ScriptedServer::start().await;
     for env in [("KILN_SKIP", "1"), ("SKIP", "fmt,kiln")] {
         let run = repo
@@ -288,9 +265,7 @@ async fn kiln_skip_and_pre_commit_skip_make_no_request() {
 
 #[tokio::test]
 async fn named_files_limit_the_check_to_them() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
     let server = ScriptedServer::start().await;
     let run = repo
         .kiln(
@@ -305,9 +280,7 @@ async fn named_files_limit_the_check_to_them() {
 
 #[tokio::test]
 async fn a_spent_time_budget_is_one_line_and_does_not_block_unless_strict() {
-    let repo = GitRepo::new();
-    repo.write("src/lib.rs", LIB_WITH_DOUBLE);
-    repo.git(&["add", "src/lib.rs"]);
+    let repo = GitRepo::with_double_staged();
     let server = ScriptedServer::start().await;
     // Far beyond the 1 s budget: kiln stops waiting, the test does not wait for it.
     let stalled = ReplyOptions {

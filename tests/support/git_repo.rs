@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use super::cli::Run;
+use super::{Reply, ScriptedServer};
 
 /// The crate at the first commit: one documented function without tests, so only what a test
 /// stages is new.
@@ -24,6 +25,14 @@ mod tests {
     }
 }
 ";
+
+/// A server whose nano gate says `double` needs tests and whose mini answers with passing ones.
+pub async fn server_wanting_tests() -> ScriptedServer {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text("{\"answer\": \"yes\"}"));
+    server.push(Reply::tool_code(DOUBLE_TESTS));
+    server
+}
 
 pub struct GitRepo {
     pub dir: tempfile::TempDir,
@@ -49,6 +58,22 @@ impl GitRepo {
         repo.git(&["add", "-A"]);
         repo.git(&["commit", "-q", "-m", "start"]);
         repo
+    }
+
+    /// A repository whose next commit adds `double`, staged, with no tests.
+    pub fn with_double_staged() -> GitRepo {
+        let repo = GitRepo::new();
+        repo.write("src/lib.rs", LIB_WITH_DOUBLE);
+        repo.git(&["add", "src/lib.rs"]);
+        repo
+    }
+
+    /// `kiln hook install ARGS`, which must succeed.
+    pub async fn install_hook(&self, args: &[&str]) {
+        let mut all = vec!["hook", "install"];
+        all.extend_from_slice(args);
+        let run = self.kiln("http://127.0.0.1:1/v1", &all, &[]).await;
+        assert_eq!(run.code, Some(0), "{}", run.describe());
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
