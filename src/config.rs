@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 4;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 250;
 /// Failed attempts on the working tier before the next attempt goes to the full model.
 pub const DEFAULT_ESCALATE_AFTER: u32 = 2;
+/// The git hook's total time for model work before the commit goes ahead unchecked.
+pub const DEFAULT_HOOK_BUDGET_SECS: u64 = 60;
 /// Files longer than this are sent to the model as extracted context, never whole.
 pub const WHOLE_FILE_MAX_LINES: usize = 200;
 
@@ -186,6 +188,7 @@ pub struct Config {
     /// Caps each reply. Small local models can run on until the context is full, and the next
     /// turn then no longer fits; `None` sends no cap.
     pub max_output_tokens: Option<u32>,
+    pub hook_budget: Duration,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -210,6 +213,7 @@ impl Default for Config {
             retry_base: Duration::from_millis(DEFAULT_RETRY_BASE_MS),
             fim: FimMode::default(),
             max_output_tokens: None,
+            hook_budget: Duration::from_secs(DEFAULT_HOOK_BUDGET_SECS),
             sources: Vec::new(),
         }
     }
@@ -229,6 +233,7 @@ struct FileConfig {
     retry_base_ms: Option<u64>,
     fim: Option<FimMode>,
     max_output_tokens: Option<u32>,
+    hook_budget_secs: Option<u64>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -305,8 +310,13 @@ impl Config {
             retry_base_ms,
             fim,
             max_output_tokens,
+            hook_budget_secs,
             tiers,
         } = file;
+        set(
+            &mut self.hook_budget,
+            hook_budget_secs.map(Duration::from_secs),
+        );
         set(&mut self.escalate_after, escalate_after);
         set(&mut self.fim, fim);
         set(&mut self.base_url, base_url);
@@ -541,6 +551,16 @@ mod tests {
         assert_eq!(Config::load(repo.path(), &env).unwrap().fim, FimMode::Chat);
         let bad = Config::load(repo.path(), &env_of(&[("KILN_FIM", "fim")])).unwrap_err();
         assert!(bad.to_string().contains("`chat` or `completions`"), "{bad}");
+    }
+
+    #[test]
+    fn the_hook_budget_defaults_to_a_minute_and_the_file_can_change_it() {
+        let repo = tempfile::tempdir().unwrap();
+        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+        assert_eq!(config.hook_budget, Duration::from_secs(60));
+        std::fs::write(repo.path().join("kiln.toml"), "hook_budget_secs = 5\n").unwrap();
+        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+        assert_eq!(config.hook_budget, Duration::from_secs(5));
     }
 
     #[test]

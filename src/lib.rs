@@ -10,6 +10,7 @@ pub mod cli;
 pub mod code;
 pub mod config;
 pub mod diff;
+pub mod hook;
 pub mod llm;
 pub mod project;
 pub mod task;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use kiln::cli::{doc, doctor, fim, gen_tests, refactor, Exit};
-use kiln::tui;
+use kiln::{hook, tui};
 
 /// kiln: small, cheap models writing code that passes its own tests.
 ///
@@ -64,6 +64,13 @@ enum Command {
     /// Show which sandbox protections (no network, no writes outside, limits) this machine
     /// provides, found by trying each.
     Doctor,
+    /// The git pre-commit hook: install, uninstall, or run it on the staged changes.
+    #[command(
+        after_help = "Examples:\n  kiln hook install\n  kiln hook install --mode block --force\n  kiln hook run --mode fix"
+    )]
+    Hook(hook::HookArgs),
+    /// Apply a proposal the hook saved under .git/kiln/, if the file has not changed since.
+    Apply(hook::ApplyArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +94,8 @@ fn main() -> ExitCode {
             Some(Command::Tui(args)) => tui::run(args).await,
             None => tui::run(tui::TuiArgs::default()).await,
             Some(Command::Doctor) => doctor::run(),
+            Some(Command::Hook(args)) => hook::run(args).await,
+            Some(Command::Apply(args)) => hook::apply(args),
         }
     });
     exit.into()
