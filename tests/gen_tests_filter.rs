@@ -122,9 +122,15 @@ async fn a_test_that_breaks_the_build_is_dropped_and_the_rest_kept() {
     assert_eq!(server.chat_requests().len(), 1);
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(result["outcome"], "proposed", "{result:#}");
-    assert_eq!(result["summary"], "2 tests: eighteen_is_adult, seventeen_is_not");
+    assert_eq!(
+        result["summary"],
+        "2 tests: eighteen_is_adult, seventeen_is_not"
+    );
     let report = function_report(&result);
-    assert_eq!(report["kept"], json!(["eighteen_is_adult", "seventeen_is_not"]));
+    assert_eq!(
+        report["kept"],
+        json!(["eighteen_is_adult", "seventeen_is_not"])
+    );
     assert_eq!(
         dropped(report),
         vec![(
@@ -153,7 +159,12 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
 
     let run = kiln(
         &server.base_url(),
-        &["gen-tests", demo.lib_rs().to_str().unwrap(), "--json", "--yes"],
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--yes",
+        ],
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
@@ -163,10 +174,14 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
     let feedback = last_message(&requests[1]);
     assert!(feedback.contains("Kept: good."), "{feedback}");
     assert!(
-        feedback.contains("`same_answer_twice`: this test does not detect a changed implementation"),
+        feedback
+            .contains("`same_answer_twice`: this test does not detect a changed implementation"),
         "{feedback}"
     );
-    assert!(feedback.contains("`flaky` passed, then failed"), "{feedback}");
+    assert!(
+        feedback.contains("`flaky` passed, then failed"),
+        "{feedback}"
+    );
     assert!(!feedback.contains("`good`"), "{feedback}");
 
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -178,7 +193,10 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
         dropped(report),
         vec![
             ("flaky".to_string(), "flaky".to_string()),
-            ("same_answer_twice".to_string(), "kills_no_mutant".to_string()),
+            (
+                "same_answer_twice".to_string(),
+                "kills_no_mutant".to_string()
+            ),
         ]
     );
     assert_eq!(

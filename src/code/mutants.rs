@@ -263,7 +263,10 @@ mod tests {
         assert_eq!(
             described,
             vec![
-                ("body replaced by `Default::default()`", "{ Default::default() }"),
+                (
+                    "body replaced by `Default::default()`",
+                    "{ Default::default() }"
+                ),
                 ("`>=` -> `<` on line 2", "{\n    age < 18\n}"),
                 ("`18` -> `19` on line 2", "{\n    age >= 19\n}"),
                 ("`18` -> `17` on line 2", "{\n    age >= 17\n}"),
@@ -300,7 +303,10 @@ mod tests {
         let (out, arms) = with_dispatcher(text, &f, &found).unwrap();
         assert!(SourceFile::parse(&out).is_ok(), "{out}");
         assert_eq!(arms.len(), 2);
-        assert_eq!(&out[arms[1].clone()], "Ok(\"2\") => return {\n    a - 1\n},\n");
+        assert_eq!(
+            &out[arms[1].clone()],
+            "Ok(\"2\") => return {\n    a - 1\n},\n"
+        );
         assert!(out.ends_with("_ => {}\n}\n\n    a + 1\n}\n"), "{out}");
     }
 }

@@ -60,9 +60,8 @@ pub fn with_tests(text: &str, module_name: &str, tests: &[String]) -> Result<Str
         return Ok(text.to_string());
     }
     let tree = parse_tree(text)?;
-    let body = module_body(tree.root_node(), text, module_name).ok_or_else(|| {
-        CodeError::Parser(format!("no module `{module_name}` to add tests to"))
-    })?;
+    let body = module_body(tree.root_node(), text, module_name)
+        .ok_or_else(|| CodeError::Parser(format!("no module `{module_name}` to add tests to")))?;
     // Just before the closing brace, on a line of its own.
     let close = body.end_byte().saturating_sub(1);
     let insert_at = indented_start(text, close);

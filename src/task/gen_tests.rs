@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-pub use super::gen_tests_filter::{FilterSettings, Mutation};
 use super::gen_tests_filter::{called, Filter, Step, FEEDBACK_MAX_BYTES};
+pub use super::gen_tests_filter::{FilterSettings, Mutation};
 use super::gen_tests_report::{self, DropReason, DroppedTest, FunctionReport};
 use super::{
     prompt, source, Placement, Round, SandboxRuns, Task, TaskError, Validated, ValidationNotes,
@@ -400,9 +400,10 @@ impl GenTests {
             .collect();
         let mut notes = gen_tests_report::notes(&functions);
         if let Some(error) = mutation_error {
-            notes
-                .lines
-                .push(format!("mutation testing was skipped: {}", first_line(&error)));
+            notes.lines.push(format!(
+                "mutation testing was skipped: {}",
+                first_line(&error)
+            ));
             notes.json["mutation_error"] = serde_json::Value::String(error);
         }
         notes

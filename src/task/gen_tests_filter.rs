@@ -294,14 +294,20 @@ impl Filter<'_> {
     fn failed_tests(&self, report: &RunReport) -> Vec<String> {
         self.tests()
             .into_iter()
-            .filter(|t| report.failures.iter().any(|f| self.is_test(&f.name, &t.name)))
+            .filter(|t| {
+                report
+                    .failures
+                    .iter()
+                    .any(|f| self.is_test(&f.name, &t.name))
+            })
             .map(|t| t.name)
             .collect()
     }
 
     /// libtest's full name (`a::tests::name`) belongs to the module's test `name`.
     fn is_test(&self, full: &str, name: &str) -> bool {
-        full == format!("{}::{name}", self.module) || full.ends_with(&format!("::{}::{name}", self.module))
+        full == format!("{}::{name}", self.module)
+            || full.ends_with(&format!("::{}::{name}", self.module))
     }
 
     fn is_our_file(&self, file: Option<&std::path::Path>) -> bool {

@@ -187,6 +187,9 @@ mod tests {
         );
         assert_eq!(report.mutation_score, Some(0.5));
         let json = notes(&[report]).json;
-        assert_eq!(json["functions"][0]["dropped"][0]["reason"], "kills_no_mutant");
+        assert_eq!(
+            json["functions"][0]["dropped"][0]["reason"],
+            "kills_no_mutant"
+        );
     }
 }

@@ -152,7 +152,9 @@ pub trait Task: Send + Sync {
         sandbox: &'a dyn SandboxRuns,
     ) -> BoxFuture<'a, Result<Validated, String>> {
         Box::pin(async move {
-            let report = sandbox.run(&placement.new_text, &placement.test_args, &[]).await?;
+            let report = sandbox
+                .run(&placement.new_text, &placement.test_args, &[])
+                .await?;
             let verdict = self.judge(&placement, &report);
             Ok(Validated {
                 verdict,

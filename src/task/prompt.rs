@@ -87,7 +87,11 @@ mod tests {
         .unwrap();
         assert!(escalation.contains("attempt 1") && escalation.contains("E0425"));
         assert!(!SYSTEM.contains("{{"));
-        let filter = render(GEN_TESTS_FILTER, &[("kept", "Kept: a."), ("dropped", "- `b`")]).unwrap();
+        let filter = render(
+            GEN_TESTS_FILTER,
+            &[("kept", "Kept: a."), ("dropped", "- `b`")],
+        )
+        .unwrap();
         assert!(filter.contains("Kept: a.") && filter.contains("- `b`"));
     }
 }
