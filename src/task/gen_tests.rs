@@ -1,21 +1,20 @@
 //! gen-tests: a `#[cfg(test)]` module with unit tests for functions that have none.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::gen_tests_filter::{called, Filter, Step, FEEDBACK_MAX_BYTES};
+use super::gen_tests_filter::FEEDBACK_MAX_BYTES;
 pub use super::gen_tests_filter::{FilterSettings, Mutation};
-use super::gen_tests_report::{self, DropReason, DroppedTest, FunctionReport};
-use super::{
-    prompt, source, Placement, Round, SandboxRuns, Task, TaskError, Validated, ValidationNotes,
-    Verdict,
-};
-use crate::code::{self, FnItem, TestFn};
-use crate::config::{Tier, WHOLE_FILE_MAX_LINES};
+mod validate;
+
+use validate::FilterState;
+
+use super::{prompt, source, Placement, Round, SandboxRuns, Task, TaskError, Validated, Verdict};
+use crate::code::{self, FnItem};
+use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
 use crate::project::SourceLocation;
 
@@ -31,18 +30,6 @@ pub struct GenTests {
     context_is_whole_file: bool,
     filter: FilterSettings,
     state: Mutex<FilterState>,
-}
-
-/// What the filter remembers between rounds of one run.
-#[derive(Debug, Default)]
-struct FilterState {
-    /// Tests kept by an earlier round, by name with their text: added to every later candidate
-    /// so the model only has to replace what was dropped.
-    carried: Vec<(String, String)>,
-    /// Every test dropped so far, for the report.
-    dropped: Vec<DroppedTest>,
-    /// Per target function, the requests per tier whose candidate tested it.
-    attempts: BTreeMap<String, BTreeMap<Tier, u32>>,
 }
 
 impl GenTests {
@@ -258,160 +245,6 @@ impl Task for GenTests {
     ) -> BoxFuture<'a, Result<Validated, String>> {
         Box::pin(self.filter_tests(placement, round, sandbox))
     }
-}
-
-impl GenTests {
-    /// The filter of issue 8, step by step: duplicates, build, re-runs, mutants.
-    async fn filter_tests(
-        &self,
-        placement: Placement,
-        round: Round,
-        sandbox: &dyn SandboxRuns,
-    ) -> Result<Validated, String> {
-        let mut filter = Filter {
-            sandbox,
-            args: &placement.test_args,
-            module: &self.module_name,
-            relative_path: &self.location.relative_path,
-            text: placement.new_text.clone(),
-            dropped: Vec::new(),
-            mutants: BTreeMap::new(),
-        };
-        self.count_attempt(&filter.tests(), round);
-        filter.drop_duplicates(&self.targets);
-        let report = match filter.build(&self.targets).await? {
-            Step::Ran(report) => report,
-            Step::Stop(report, feedback) => {
-                return Ok(self.finish(filter, &placement, report, feedback, None))
-            }
-        };
-        if report.outcome != RunOutcome::Passed {
-            let feedback = self.judge(&placement, &report);
-            let feedback = match feedback {
-                Verdict::Red(text) | Verdict::Improvable(text) => text,
-                Verdict::Green => String::new(),
-            };
-            return Ok(self.finish(filter, &placement, report, Some(feedback), None));
-        }
-        let passed_text = filter.text.clone();
-        filter.drop_flaky(&self.targets, self.filter.reruns).await?;
-        let mut mutation_error = None;
-        if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
-            mutation_error = filter.drop_survivors(&self.targets).await?;
-        }
-        let mut report = report;
-        if filter.text != passed_text && !filter.tests().is_empty() {
-            match filter.confirm().await? {
-                Step::Ran(confirmed) => report = confirmed,
-                Step::Stop(report, feedback) => {
-                    return Ok(self.finish(filter, &placement, report, feedback, None))
-                }
-            }
-        }
-        Ok(self.finish(filter, &placement, report, None, mutation_error))
-    }
-
-    fn count_attempt(&self, tests: &[TestFn], round: Round) {
-        let mut state = self.state();
-        for f in &self.targets {
-            if tests.iter().any(|t| t.identifiers.contains(&f.name)) {
-                *state
-                    .attempts
-                    .entry(f.qualified_name.clone())
-                    .or_default()
-                    .entry(round.tier)
-                    .or_default() += 1;
-            }
-        }
-    }
-
-    /// The verdict, the report, and what later rounds keep. `feedback`: the module goes back
-    /// whole with this text (the build or a test failed) instead of the filter's verdict.
-    fn finish(
-        &self,
-        filter: Filter<'_>,
-        placement: &Placement,
-        report: RunReport,
-        feedback: Option<String>,
-        mutation_error: Option<String>,
-    ) -> Validated {
-        let worthy: Vec<DroppedTest> = filter
-            .dropped
-            .iter()
-            .filter(|d| d.reason != DropReason::Duplicate)
-            .cloned()
-            .collect();
-        let verdict = match feedback {
-            Some(text) if !text.is_empty() => Verdict::Red(text),
-            _ => filter.verdict(&worthy),
-        };
-        let kept = filter.tests();
-        let mut state = self.state();
-        if !matches!(verdict, Verdict::Red(_)) {
-            state.carried = kept
-                .iter()
-                .map(|t| (t.name.clone(), code::test_text(&filter.text, t).to_string()))
-                .collect();
-        }
-        state.dropped.extend(filter.dropped.iter().cloned());
-        let notes = self.notes(&state, &kept, &filter, mutation_error);
-        drop(state);
-        let names: Vec<String> = kept.iter().map(|t| t.name.clone()).collect();
-        Validated {
-            verdict,
-            placement: Placement {
-                summary: tests_summary(&names),
-                new_text: filter.text,
-                test_args: placement.test_args.clone(),
-            },
-            report,
-            notes: Some(notes),
-        }
-    }
-
-    fn notes(
-        &self,
-        state: &FilterState,
-        kept: &[TestFn],
-        filter: &Filter<'_>,
-        mutation_error: Option<String>,
-    ) -> ValidationNotes {
-        let functions: Vec<FunctionReport> = self
-            .targets
-            .iter()
-            .map(|f| {
-                let name = &f.qualified_name;
-                FunctionReport::new(
-                    name.clone(),
-                    kept.iter()
-                        .filter(|t| called(&self.targets, t).contains(name))
-                        .map(|t| t.name.clone())
-                        .collect(),
-                    state
-                        .dropped
-                        .iter()
-                        .filter(|d| d.functions.contains(name))
-                        .cloned()
-                        .collect(),
-                    filter.mutants.get(name).cloned(),
-                    state.attempts.get(name).cloned().unwrap_or_default(),
-                )
-            })
-            .collect();
-        let mut notes = gen_tests_report::notes(&functions);
-        if let Some(error) = mutation_error {
-            notes.lines.push(format!(
-                "mutation testing was skipped: {}",
-                first_line(&error)
-            ));
-            notes.json["mutation_error"] = serde_json::Value::String(error);
-        }
-        notes
-    }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
 /// "2 tests: a, b" for progress and the result.
