@@ -256,3 +256,37 @@ async fn no_mutation_keeps_a_test_that_asserts_nothing_useful() {
     assert_eq!(report["mutants"], Value::Null);
     assert_eq!(report["mutation_score"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_kiln_cannot_mutate_keeps_its_tests_unjudged() {
+    let demo = DemoCrate::new();
+    demo.write(
+        "src/lib.rs",
+        "/// Doubled at compile time.\npub const fn double(x: u32) -> u32 {\n    x * 2\n}\n",
+    );
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(
+        "#[test]\nfn doubles() {\n    assert_eq!(double(2), 4);\n}\n",
+    ));
+
+    let run = kiln(
+        &server.base_url(),
+        &["gen-tests", demo.lib_rs().to_str().unwrap(), "--json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = function_report(&result);
+    assert_eq!(report["kept"], json!(["doubles"]));
+    assert_eq!(report["mutants"], Value::Null);
+    assert_eq!(
+        result["validation"]["mutation_error"],
+        "no mutants could be made of the functions under test"
+    );
+    assert!(
+        run.stderr
+            .contains("mutation testing was skipped: no mutants could be made"),
+        "{}",
+        run.describe()
+    );
+}

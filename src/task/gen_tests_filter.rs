@@ -203,6 +203,12 @@ impl Filter<'_> {
             .iter()
             .map(|f| code::mutants(&self.text, f).unwrap_or_default())
             .collect();
+        if sets.iter().all(Vec::is_empty) {
+            // Nothing to kill (e.g. only `const fn`s): the tests stay, unjudged.
+            return Ok(Some(
+                "no mutants could be made of the functions under test".to_string(),
+            ));
+        }
         let mut built = None;
         for _ in 0..BUILD_ROUNDS_MAX {
             let (text, arms) = mutant_text(&self.text, &tested, &sets)?;
@@ -268,7 +274,8 @@ impl Filter<'_> {
         let doomed = tests
             .iter()
             .filter(|t| !killers.contains(&t.name))
-            .map(|t| {
+            .filter_map(|t| {
+                let calls_a_target = tested.iter().any(|f| t.identifiers.contains(&f.name));
                 let survived: Vec<String> = tested
                     .iter()
                     .zip(&sets)
@@ -278,12 +285,15 @@ impl Filter<'_> {
                             .map(move |m| format!("`{}`: {}", f.name, m.description))
                     })
                     .collect();
-                let detail = if survived.is_empty() {
-                    "every mutant: it calls none of the functions under test".to_string()
-                } else {
-                    format!("these changes: {}", survived.join("; "))
+                let detail = match (calls_a_target, survived.is_empty()) {
+                    (false, _) => {
+                        "every mutant: it calls none of the functions under test".to_string()
+                    }
+                    // It tests only functions kiln could not mutate: unjudged, so kept.
+                    (true, true) => return None,
+                    (true, false) => format!("these changes: {}", survived.join("; ")),
                 };
-                (t.name.clone(), DropReason::KillsNoMutant, detail)
+                Some((t.name.clone(), DropReason::KillsNoMutant, detail))
             })
             .collect();
         self.drop_tests(targets, doomed);
