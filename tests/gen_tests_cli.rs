@@ -212,6 +212,24 @@ async fn json_reports_outcome_attempts_tokens_and_diff() {
         .as_str()
         .unwrap()
         .contains("+    fn mean_of_one_two()"));
+    // Every demo test was kept because each fails against a mutant of the function it calls.
+    let functions = result["validation"]["functions"].as_array().unwrap();
+    let mean = functions
+        .iter()
+        .find(|f| f["function"] == "mean_floor")
+        .unwrap();
+    assert_eq!(
+        mean["kept"],
+        serde_json::json!(["mean_of_one_two", "mean_floors_negative_averages"])
+    );
+    assert_eq!(mean["dropped"], serde_json::json!([]));
+    assert!(mean["mutants_killed"].as_u64().unwrap() > 0, "{mean:#}");
+    let untested = functions
+        .iter()
+        .find(|f| f["function"] == "split_fields")
+        .unwrap();
+    assert_eq!(untested["kept"], serde_json::json!([]));
+    assert_eq!(untested["mutants"], Value::Null);
     assert!(
         !demo.read_lib().contains("mod tests"),
         "--json without --yes must not apply"

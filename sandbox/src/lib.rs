@@ -238,6 +238,17 @@ impl Sandbox {
         args: &TestArgs,
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunReport> {
+        self.cargo_test_with_env(args, &[], on_progress).await
+    }
+
+    /// [`Sandbox::cargo_test`] with `extra_env` added to the scrubbed environment, e.g. a
+    /// switch the code under test reads at run time. The caller must not pass secrets.
+    pub async fn cargo_test_with_env(
+        &self,
+        args: &TestArgs,
+        extra_env: &[(String, String)],
+        on_progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunReport> {
         let plan = run::RunPlan {
             crate_dir: &self.crate_dir,
             home_dir: &self.home_dir,
@@ -247,6 +258,7 @@ impl Sandbox {
             timeout: self.config.timeout,
             output_cap_bytes: self.config.output_cap_bytes,
             limits: &self.config.limits,
+            extra_env,
         };
         run::cargo_test(&plan, args, on_progress).await
     }

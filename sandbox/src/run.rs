@@ -44,6 +44,8 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) timeout: Duration,
     pub(crate) output_cap_bytes: usize,
     pub(crate) limits: &'a Limits,
+    /// Variables the caller adds on top of the scrubbed environment.
+    pub(crate) extra_env: &'a [(String, String)],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +205,7 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
             tmp: plan.tmp_dir,
             target: plan.target_dir,
         }))
+        .envs(plan.extra_env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

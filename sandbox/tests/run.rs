@@ -128,6 +128,30 @@ async fn failing_assertion_is_tests_failed_with_panic_message() {
     assert!(summary.contains("right: 3"), "{summary}");
 }
 
+/// A run-time switch for the code under test (gen-tests selects mutants this way): the extra
+/// variable reaches the tests, and a run without it does not see it.
+#[tokio::test]
+async fn extra_env_reaches_the_tests_of_that_run_only() {
+    let krate = tiny_crate(
+        "switch",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn switch_is_on() {\n        assert_eq!(std::env::var(\"KILN_SWITCH\").as_deref(), Ok(\"on\"));\n    }\n}\n",
+    );
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let env = [("KILN_SWITCH".to_string(), "on".to_string())];
+    let with = sandbox
+        .cargo_test_with_env(&lib_args(), &env, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(with.outcome, RunOutcome::Passed, "{}", with.output);
+    let without = sandbox.cargo_test(&lib_args(), &mut |_| {}).await.unwrap();
+    assert_eq!(
+        without.outcome,
+        RunOutcome::TestsFailed,
+        "{}",
+        without.output
+    );
+}
+
 #[tokio::test]
 async fn filter_matching_nothing_is_no_tests_ran() {
     let krate = tiny_crate(

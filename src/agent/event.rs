@@ -104,6 +104,8 @@ pub struct Proposal {
     pub new_text: String,
     pub summary: String,
     pub report: RunReport,
+    /// What the task's validation found beyond pass/fail (gen-tests: per-function filter report).
+    pub notes: Option<crate::task::ValidationNotes>,
 }
 
 #[derive(Debug)]

@@ -18,7 +18,7 @@ use crate::code;
 use crate::config::{Config, FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
-use crate::task::{prompt, FimPrompt, Task, Verdict};
+use crate::task::{prompt, FimPrompt, Round, SandboxRuns, Task, Verdict};
 
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
@@ -98,7 +98,16 @@ pub async fn run(
         stats: BTreeMap::new(),
         attempts: 0,
     };
-    let outcome = run.execute(task, llm, settings).await;
+    let mut best = None;
+    let outcome = run.execute(task, llm, settings, &mut best).await;
+    let outcome = match (outcome, best) {
+        // A proposable result from an earlier round beats giving up.
+        (
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } | Outcome::ModelFailed(_),
+            Some(best),
+        ) => Outcome::Proposed(Box::new(best)),
+        (outcome, _) => outcome,
+    };
     RunSummary {
         outcome,
         attempts: run.attempts,
@@ -123,6 +132,7 @@ impl Run<'_> {
         task: &dyn Task,
         llm: &LlmClient,
         settings: &AgentSettings,
+        best: &mut Option<Proposal>,
     ) -> Outcome {
         self.emit(AgentEvent::Started {
             title: task.title(),
@@ -248,49 +258,55 @@ impl Run<'_> {
                     continue;
                 }
             };
-            if let Err(e) = sandbox.write_file(&task.location().relative_path, &placement.new_text)
-            {
-                return Outcome::SandboxFailed(format!("cannot write into the sandbox: {e}"));
-            }
             self.emit(AgentEvent::SandboxStarted {
                 summary: placement.summary.clone(),
             });
-            let events = self.events;
-            let mut on_progress = |progress| {
-                let _ = events.send(AgentEvent::Sandbox(progress));
+            let runs = AgentSandbox {
+                sandbox: &sandbox,
+                relative_path: &task.location().relative_path,
+                events: self.events,
             };
-            let report = match sandbox
-                .cargo_test(&placement.test_args, &mut on_progress)
+            let validated = match task
+                .validate(placement, Round { attempt, tier }, &runs)
                 .await
             {
-                Ok(report) => report,
-                Err(e) => {
-                    return Outcome::SandboxFailed(format!("cannot run cargo in the sandbox: {e}"))
-                }
+                Ok(validated) => validated,
+                Err(e) => return Outcome::SandboxFailed(e),
             };
-            self.emit(AgentEvent::SandboxFinished(Box::new(report.clone())));
-            match task.judge(&placement, &report) {
-                Verdict::Green => {
-                    return Outcome::Proposed(Box::new(Proposal {
-                        file: task.location().file.clone(),
-                        original: task.original().to_string(),
-                        new_text: placement.new_text,
-                        summary: placement.summary,
-                        report,
-                    }))
-                }
+            self.emit(AgentEvent::SandboxFinished(Box::new(
+                validated.report.clone(),
+            )));
+            let proposal = Proposal {
+                file: task.location().file.clone(),
+                original: task.original().to_string(),
+                new_text: validated.placement.new_text,
+                summary: validated.placement.summary,
+                report: validated.report,
+                notes: validated.notes,
+            };
+            let (report, text) = match validated.verdict {
+                Verdict::Green => return Outcome::Proposed(Box::new(proposal)),
                 Verdict::Red(report) => {
                     let text = prompt::render(prompt::FEEDBACK, &[("report", &report)])
                         .unwrap_or_else(|_| report.clone());
-                    respond(&mut conversation, &reply, &text);
-                    history.push(format!(
-                        "attempt {attempt} ({tier}): {}",
-                        first_line(&report)
-                    ));
-                    feedback = Some(report.clone());
-                    last_failure = report;
+                    (report, text)
                 }
-            }
+                // The task's own words: the candidate did pass, in part.
+                Verdict::Improvable(report) => {
+                    if attempt == settings.max_attempts {
+                        return Outcome::Proposed(Box::new(proposal));
+                    }
+                    *best = Some(proposal);
+                    (report.clone(), report)
+                }
+            };
+            respond(&mut conversation, &reply, &text);
+            history.push(format!(
+                "attempt {attempt} ({tier}): {}",
+                first_line(&report)
+            ));
+            feedback = Some(report.clone());
+            last_failure = report;
         }
         Outcome::Exhausted { last_failure }
     }
@@ -341,6 +357,37 @@ impl Run<'_> {
             .first_token_ms
             .extend(first_tokens);
         result
+    }
+}
+
+/// The agent's sandbox lent to a task's validation: every run writes the task's file and streams
+/// progress as the agent's own runs do.
+struct AgentSandbox<'a> {
+    sandbox: &'a Sandbox,
+    relative_path: &'a std::path::Path,
+    events: &'a UnboundedSender<AgentEvent>,
+}
+
+impl SandboxRuns for AgentSandbox<'_> {
+    fn run<'a>(
+        &'a self,
+        text: &'a str,
+        args: &'a kiln_sandbox::TestArgs,
+        env: &'a [(String, String)],
+    ) -> futures::future::BoxFuture<'a, Result<kiln_sandbox::RunReport, String>> {
+        Box::pin(async move {
+            self.sandbox
+                .write_file(self.relative_path, text)
+                .map_err(|e| format!("cannot write into the sandbox: {e}"))?;
+            let events = self.events;
+            let mut on_progress = |progress| {
+                let _ = events.send(AgentEvent::Sandbox(progress));
+            };
+            self.sandbox
+                .cargo_test_with_env(args, env, &mut on_progress)
+                .await
+                .map_err(|e| format!("cannot run cargo in the sandbox: {e}"))
+        })
     }
 }
 

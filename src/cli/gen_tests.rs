@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::runner::{self, RunArgs};
 use super::Exit;
-use crate::task::gen_tests::GenTests;
+use crate::task::gen_tests::{FilterSettings, GenTests, Mutation};
 
 #[derive(Debug, clap::Args)]
 pub struct GenTestsArgs {
@@ -14,13 +14,27 @@ pub struct GenTestsArgs {
     /// function that no test in the file calls yet.
     #[arg(long = "fn", value_name = "NAME")]
     pub functions: Vec<String>,
+    /// Re-run passing tests N more times; a test that fails in any re-run is dropped as flaky.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub reruns: u32,
+    /// Keep tests without checking that each fails against a mutant of the code (faster).
+    #[arg(long)]
+    pub no_mutation: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
 
 pub async fn run(args: GenTestsArgs) -> Exit {
+    let filter = FilterSettings {
+        reruns: args.reruns,
+        mutation: if args.no_mutation {
+            Mutation::Off
+        } else {
+            Mutation::On
+        },
+    };
     runner::run(&args.file, &args.run, "tests", || {
-        GenTests::new(&args.file, &args.functions)
+        GenTests::new(&args.file, &args.functions).map(|task| task.with_filter(filter))
     })
     .await
 }

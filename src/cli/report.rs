@@ -29,6 +29,9 @@ pub struct JsonResult {
     pub message: Option<String>,
     pub tiers: BTreeMap<Tier, TierStats>,
     pub diff: Option<String>,
+    /// The task's own findings (gen-tests: tests kept and dropped, mutants per function).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<serde_json::Value>,
 }
 
 pub fn usage_line(attempts: u32, stats: &BTreeMap<Tier, TierStats>) -> String {

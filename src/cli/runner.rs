@@ -58,6 +58,7 @@ where
             message: None,
             tiers: Default::default(),
             diff: None,
+            validation: None,
         },
     };
     let exit = run.execute(result_noun, build).await;
@@ -164,6 +165,12 @@ impl TaskRun<'_> {
         match summary.outcome {
             Outcome::Proposed(proposal) => {
                 self.result.summary = Some(proposal.summary.clone());
+                if let Some(notes) = &proposal.notes {
+                    for line in &notes.lines {
+                        eprintln!("kiln: {line}");
+                    }
+                    self.result.validation = Some(notes.json.clone());
+                }
                 self.result.diff = Some(diff::unified(
                     &label,
                     &proposal.original,

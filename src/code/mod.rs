@@ -10,7 +10,8 @@
 //! - [`context_for`] builds the minimal prompt context for a set of target functions;
 //! - [`normalize_test_module`], [`append_module`] and [`splice`] turn a model's reply into a
 //!   verified edit of the file;
-//! - [`extract_rust_code_block`] pulls the code out of a model's prose reply.
+//! - [`extract_rust_code_block`] pulls the code out of a model's prose reply;
+//! - [`test_fns`] and [`mutants`] let gen-tests judge each generated test on its own.
 
 mod api;
 mod calls;
@@ -20,9 +21,11 @@ mod decl;
 mod fence;
 mod holes;
 mod items;
+mod mutants;
 mod pairs;
 mod parse;
 mod splice;
+mod testfns;
 mod testmod;
 
 pub use api::{api_changes, public_api};
@@ -33,9 +36,11 @@ pub use holes::{
     fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,
 };
 pub use items::{list_fns, top_level_module_names, FnItem, FnKind, Visibility};
+pub use mutants::{mutants, with_dispatcher, Mutant, MUTANT_ENV};
 pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;
 pub use splice::{append_module, splice};
+pub use testfns::{test_fns, test_text, with_tests, without_tests, TestFn};
 pub use testmod::{normalize_test_module, shadowed_items, TestModule};
 
 /// Everything that can go wrong while analysing or editing Rust source.

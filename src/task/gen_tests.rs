@@ -1,17 +1,22 @@
 //! gen-tests: a `#[cfg(test)]` module with unit tests for functions that have none.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
+use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::{prompt, source, Placement, Task, TaskError, Verdict};
+use super::gen_tests_filter::FEEDBACK_MAX_BYTES;
+pub use super::gen_tests_filter::{FilterSettings, Mutation};
+mod validate;
+
+use validate::FilterState;
+
+use super::{prompt, source, Placement, Round, SandboxRuns, Task, TaskError, Validated, Verdict};
 use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
 use crate::project::SourceLocation;
-
-/// Feedback beyond this is noise to a small model and cost to the user.
-const FEEDBACK_MAX_BYTES: usize = 6_000;
 
 const TOOL_DESCRIPTION: &str = "Compile the crate with your test module appended to the file and \
 run those tests. Returns compiler errors or failing tests with their messages, or success.";
@@ -23,6 +28,8 @@ pub struct GenTests {
     module_name: String,
     context: String,
     context_is_whole_file: bool,
+    filter: FilterSettings,
+    state: Mutex<FilterState>,
 }
 
 impl GenTests {
@@ -49,7 +56,20 @@ impl GenTests {
             module_name,
             context,
             context_is_whole_file,
+            filter: FilterSettings::default(),
+            state: Mutex::default(),
         })
+    }
+
+    /// How strictly generated tests are filtered (default: 3 re-runs, mutation on).
+    pub fn with_filter(mut self, filter: FilterSettings) -> GenTests {
+        self.filter = filter;
+        self
+    }
+
+    fn state(&self) -> MutexGuard<'_, FilterState> {
+        // The state is plain data; a panic elsewhere cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn targets(&self) -> &[FnItem] {
@@ -180,20 +200,25 @@ impl Task for GenTests {
                 self.module_name
             )
         })?;
-        let new_text = code::append_module(&self.original, &module.text)
+        let carried: Vec<String> = self
+            .state()
+            .carried
+            .iter()
+            .filter(|(name, _)| !module.test_names.contains(name))
+            .map(|(_, text)| text.clone())
+            .collect();
+        let module_text = code::with_tests(&module.text, &self.module_name, &carried)
+            .map_err(|e| format!("kiln could not add the tests kept so far: {e}"))?;
+        let new_text = code::append_module(&self.original, &module_text)
             .map_err(|e| format!("kiln could not add the module to the file: {e}"))?;
+        let names: Vec<String> = code::test_fns(&new_text, &self.module_name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         Ok(Placement {
             new_text,
-            summary: format!(
-                "{} test{}: {}",
-                module.test_names.len(),
-                if module.test_names.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                module.test_names.join(", ")
-            ),
+            summary: tests_summary(&names),
             test_args: TestArgs {
                 target_flags: self.location.cargo_flags(),
                 filter: Some(self.location.test_filter(&self.module_name)),
@@ -211,6 +236,25 @@ impl Task for GenTests {
             _ => Verdict::Red(report.summary_for_model(FEEDBACK_MAX_BYTES)),
         }
     }
+
+    fn validate<'a>(
+        &'a self,
+        placement: Placement,
+        round: Round,
+        sandbox: &'a dyn SandboxRuns,
+    ) -> BoxFuture<'a, Result<Validated, String>> {
+        Box::pin(self.filter_tests(placement, round, sandbox))
+    }
+}
+
+/// "2 tests: a, b" for progress and the result.
+fn tests_summary(names: &[String]) -> String {
+    format!(
+        "{} test{}: {}",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
 }
 
 #[cfg(test)]

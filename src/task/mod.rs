@@ -4,14 +4,18 @@
 pub mod docstring;
 pub mod fim;
 pub mod gen_tests;
+mod gen_tests_filter;
+mod gen_tests_report;
 pub mod prompt;
 pub mod refactor;
 mod source;
 #[cfg(test)]
 mod test_crate;
 
+use futures::future::BoxFuture;
 use kiln_sandbox::{RunReport, TestArgs};
 
+use crate::config::Tier;
 use crate::llm::Message;
 use crate::project::SourceLocation;
 
@@ -54,6 +58,46 @@ pub enum Verdict {
     Green,
     /// Not good enough yet; the text goes back to the model.
     Red(String),
+    /// Good enough to propose, but parts were dropped: the text goes back to the model while
+    /// attempts remain, and this placement is proposed if no later one is green.
+    Improvable(String),
+}
+
+/// Which model request produced the candidate being validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub attempt: u32,
+    pub tier: Tier,
+}
+
+/// The sandbox as a task's validation sees it. The agent owns the sandbox and its events; a task
+/// that needs more than one run (re-runs, mutants) asks through this.
+pub trait SandboxRuns: Send + Sync {
+    /// Writes `text` as the task's file in the sandbox copy and runs `cargo test` with `args`,
+    /// adding `env` to the scrubbed environment. `Err`: the sandbox itself failed, not the code.
+    fn run<'a>(
+        &'a self,
+        text: &'a str,
+        args: &'a TestArgs,
+        env: &'a [(String, String)],
+    ) -> BoxFuture<'a, Result<RunReport, String>>;
+}
+
+/// What validation found: the verdict on a placement, which may be smaller than the candidate
+/// (e.g. tests dropped), the report of its last run, and task-specific findings for the user.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub verdict: Verdict,
+    pub placement: Placement,
+    pub report: RunReport,
+    pub notes: Option<ValidationNotes>,
+}
+
+/// Task-specific findings for front ends: lines for people and the same facts for `--json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ValidationNotes {
+    pub lines: Vec<String>,
+    pub json: serde_json::Value,
 }
 
 /// The start of every task's conversation: the system prompt and the task's own prompt. The
@@ -98,6 +142,28 @@ pub trait Task: Send + Sync {
     /// Puts a candidate into the file, or explains to the model why it cannot be placed.
     fn place(&self, candidate: &str) -> Result<Placement, String>;
     fn judge(&self, placement: &Placement, report: &RunReport) -> Verdict;
+    /// Runs a placed candidate and judges it. The default is one sandbox run and [`Task::judge`];
+    /// a task that filters its candidate (gen-tests drops tests that break the build, are flaky
+    /// or catch no mutant) overrides this and drives more runs through `sandbox`.
+    fn validate<'a>(
+        &'a self,
+        placement: Placement,
+        _round: Round,
+        sandbox: &'a dyn SandboxRuns,
+    ) -> BoxFuture<'a, Result<Validated, String>> {
+        Box::pin(async move {
+            let report = sandbox
+                .run(&placement.new_text, &placement.test_args, &[])
+                .await?;
+            let verdict = self.judge(&placement, &report);
+            Ok(Validated {
+                verdict,
+                placement,
+                report,
+                notes: None,
+            })
+        })
+    }
     /// For tasks that fill a hole: the hole as prefix and suffix for a server with a native
     /// completions endpoint (`fim = "completions"`). `feedback` says why the previous candidate
     /// failed, since a completion has no conversation to carry it. `None` (the default): the

@@ -3,6 +3,7 @@
 
 pub const SYSTEM: &str = include_str!("../../prompts/system.md");
 pub const GEN_TESTS: &str = include_str!("../../prompts/gen_tests.md");
+pub const GEN_TESTS_FILTER: &str = include_str!("../../prompts/gen_tests_filter.md");
 pub const DOC: &str = include_str!("../../prompts/doc.md");
 pub const FIM: &str = include_str!("../../prompts/fim.md");
 pub const REFACTOR: &str = include_str!("../../prompts/refactor.md");
@@ -86,5 +87,11 @@ mod tests {
         .unwrap();
         assert!(escalation.contains("attempt 1") && escalation.contains("E0425"));
         assert!(!SYSTEM.contains("{{"));
+        let filter = render(
+            GEN_TESTS_FILTER,
+            &[("kept", "Kept: a."), ("dropped", "- `b`")],
+        )
+        .unwrap();
+        assert!(filter.contains("Kept: a.") && filter.contains("- `b`"));
     }
 }

@@ -152,6 +152,7 @@ fn proposal(demo: &Demo) -> Proposal {
         new_text,
         summary: "1 test: mean_floor_rounds_down".to_string(),
         report: report(RunOutcome::Passed, 1),
+        notes: None,
     }
 }
 

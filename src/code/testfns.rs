@@ -1,0 +1,170 @@
+//! The individual `#[test]` functions of a generated test module, so validation can judge, drop
+//! and report them one by one instead of keeping or throwing away the whole module.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::decl::{decls, identifiers, leaves, Decl};
+use super::parse::{indented_start, node_text, parse_tree};
+use super::{CodeError, Result};
+
+/// One `#[test]` fn of the module, located in the text it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFn {
+    pub name: String,
+    /// The whole fn with its attributes and docs, from the start of its first line.
+    pub byte_range: Range<usize>,
+    /// 1-based, inclusive: compiler errors on these lines belong to this test.
+    pub first_line: usize,
+    pub last_line: usize,
+    /// The body's tokens joined by single spaces: equal for bodies that differ only in layout
+    /// and comments.
+    pub normalized_body: String,
+    /// Identifiers used in the body, to tell which functions the test exercises.
+    pub identifiers: Vec<String>,
+}
+
+/// The `#[test]` fns directly inside the top-level `mod module_name` of `text`.
+pub fn test_fns(text: &str, module_name: &str) -> Result<Vec<TestFn>> {
+    let tree = parse_tree(text)?;
+    let Some(body) = module_body(tree.root_node(), text, module_name) else {
+        return Ok(Vec::new());
+    };
+    Ok(decls(body)
+        .iter()
+        .filter(|d| d.is_test_fn(text))
+        .filter_map(|d| test_fn(d, text))
+        .collect())
+}
+
+/// `text` without the named tests of `mod module_name` (whole lines, so no blank gaps remain
+/// where a test was).
+pub fn without_tests(text: &str, module_name: &str, names: &[String]) -> Result<String> {
+    let mut out = text.to_string();
+    let mut doomed: Vec<TestFn> = test_fns(text, module_name)?
+        .into_iter()
+        .filter(|t| names.contains(&t.name))
+        .collect();
+    doomed.sort_by_key(|t| std::cmp::Reverse(t.byte_range.start));
+    for test in doomed {
+        let end = line_end(text, test.byte_range.end);
+        out.replace_range(test.byte_range.start..end, "");
+    }
+    Ok(out)
+}
+
+/// `text` with `tests` (fn texts, attributes included) added at the end of `mod module_name`.
+pub fn with_tests(text: &str, module_name: &str, tests: &[String]) -> Result<String> {
+    if tests.is_empty() {
+        return Ok(text.to_string());
+    }
+    let tree = parse_tree(text)?;
+    let body = module_body(tree.root_node(), text, module_name)
+        .ok_or_else(|| CodeError::Parser(format!("no module `{module_name}` to add tests to")))?;
+    // Just before the closing brace, on a line of its own.
+    let close = body.end_byte().saturating_sub(1);
+    let insert_at = indented_start(text, close);
+    let added: String = tests
+        .iter()
+        .map(|t| format!("\n    {}\n", t.trim()))
+        .collect();
+    let mut out = text.to_string();
+    out.insert_str(insert_at, &added);
+    Ok(out)
+}
+
+/// The text of one test fn as found by [`test_fns`].
+pub fn test_text<'s>(text: &'s str, test: &TestFn) -> &'s str {
+    text.get(test.byte_range.clone()).unwrap_or("")
+}
+
+fn module_body<'t>(root: Node<'t>, text: &str, module_name: &str) -> Option<Node<'t>> {
+    decls(root)
+        .into_iter()
+        .filter(|d| d.kind() == "mod_item" && d.name(text) == Some(module_name))
+        .find_map(|d| d.node.child_by_field_name("body"))
+}
+
+fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
+    let name = d.name(text)?.to_string();
+    let body = d.node.child_by_field_name("body")?;
+    let start = indented_start(text, d.start);
+    let normalized_body = leaves(body)
+        .into_iter()
+        .map(|n| node_text(n, text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut names: Vec<String> = identifiers(body, text)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    Some(TestFn {
+        name,
+        byte_range: start..d.node.end_byte(),
+        first_line: d.node.start_position().row + 1 - attr_lines(d),
+        last_line: d.node.end_position().row + 1,
+        normalized_body,
+        identifiers: names,
+    })
+}
+
+/// Lines taken by the attributes and docs above the fn (an error in `#[should_panic(..)]`
+/// belongs to the test too).
+fn attr_lines(d: &Decl<'_>) -> usize {
+    let first = d
+        .attrs
+        .iter()
+        .chain(d.docs.iter())
+        .map(|n| n.start_position().row)
+        .min()
+        .unwrap_or(d.node.start_position().row);
+    d.node.start_position().row - first
+}
+
+/// The offset just past the newline that ends the line containing `offset - 1`.
+fn line_end(text: &str, offset: usize) -> usize {
+    text.get(offset..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |i| offset + i + 1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    const FILE: &str = "pub fn f(x: i32) -> i32 { x }\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn a() {\n        assert_eq!(f(1), 1);\n    }\n\n    /// Docs.\n    #[test]\n    fn b() { assert_eq!( f(1),1 ); // same\n    }\n\n    fn helper() {}\n}\n";
+
+    #[test]
+    fn finds_tests_with_lines_and_normalized_bodies() {
+        let tests = test_fns(FILE, "tests").unwrap();
+        let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["a", "b"]);
+        assert_eq!((tests[0].first_line, tests[0].last_line), (7, 10));
+        assert_eq!((tests[1].first_line, tests[1].last_line), (12, 15));
+        assert_eq!(tests[0].normalized_body, tests[1].normalized_body);
+        assert!(tests[0].identifiers.contains(&"f".to_string()));
+        assert!(test_fns(FILE, "other").unwrap().is_empty());
+    }
+
+    #[test]
+    fn removes_and_adds_whole_tests() {
+        let removed = without_tests(FILE, "tests", &["a".to_string()]).unwrap();
+        assert!(!removed.contains("fn a()"), "{removed}");
+        assert!(removed.contains("fn b()") && removed.contains("fn helper()"));
+        let tests = test_fns(FILE, "tests").unwrap();
+        let a = test_text(FILE, &tests[0]).to_string();
+        let back = with_tests(&removed, "tests", &[a]).unwrap();
+        let names: Vec<String> = test_fns(&back, "tests")
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, vec!["b", "a"]);
+        assert!(back.ends_with("}\n"), "{back}");
+    }
+}

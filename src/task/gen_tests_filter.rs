@@ -1,0 +1,429 @@
+//! gen-tests validation as a filter over individual tests. A generated test is kept only if it
+//! is not a duplicate, builds (a test that breaks the build is removed, the rest kept), passes
+//! and passes again on re-runs, and fails against at least one mutant of the code it tests.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
+
+use super::gen_tests_report::{DropReason, DroppedTest, MutantResult};
+use super::{SandboxRuns, Verdict};
+use crate::code::{self, FnItem, Mutant, TestFn};
+
+/// A build failure is narrowed to the tests (or mutants) it blames at most this many times.
+const BUILD_ROUNDS_MAX: usize = 3;
+/// A compiler error quoted back for one test: enough for the span and the hint.
+const ERROR_DETAIL_MAX_BYTES: usize = 1_500;
+/// Feedback beyond this is noise to a small model and cost to the user.
+pub(super) const FEEDBACK_MAX_BYTES: usize = 6_000;
+
+/// How strict the filter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterSettings {
+    /// Re-runs after the first pass; a test failing in any of them is flaky.
+    pub reruns: u32,
+    pub mutation: Mutation,
+}
+
+impl Default for FilterSettings {
+    fn default() -> Self {
+        FilterSettings {
+            reruns: 3,
+            mutation: Mutation::On,
+        }
+    }
+}
+
+/// Whether kept tests must kill a mutant (`--no-mutation` skips it for speed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    On,
+    Off,
+}
+
+/// How a step ended: the filter goes on with this run, or the module goes back to the model
+/// with this run's report and the feedback (`None`: the dropped tests are the feedback).
+pub(super) enum Step {
+    Ran(RunReport),
+    Stop(RunReport, Option<String>),
+}
+
+/// One validation of one placed candidate.
+pub(super) struct Filter<'a> {
+    pub sandbox: &'a dyn SandboxRuns,
+    pub args: &'a TestArgs,
+    pub module: &'a str,
+    pub relative_path: &'a std::path::Path,
+    /// The file as it stands: the candidate minus the tests dropped so far.
+    pub text: String,
+    pub dropped: Vec<DroppedTest>,
+    /// Per target function, its mutants and whether a kept test killed each.
+    pub mutants: BTreeMap<String, Vec<MutantResult>>,
+}
+
+impl Filter<'_> {
+    pub fn tests(&self) -> Vec<TestFn> {
+        code::test_fns(&self.text, self.module).unwrap_or_default()
+    }
+
+    async fn run(&self, text: &str, env: &[(String, String)]) -> Result<RunReport, String> {
+        self.sandbox.run(text, self.args, env).await
+    }
+
+    fn drop_tests(&mut self, targets: &[FnItem], doomed: Vec<(String, DropReason, String)>) {
+        let tests = self.tests();
+        let names: Vec<String> = doomed.iter().map(|(n, _, _)| n.clone()).collect();
+        for (name, reason, detail) in doomed {
+            let functions = tests
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| called(targets, t))
+                .unwrap_or_default();
+            self.dropped.push(DroppedTest {
+                name,
+                reason,
+                detail,
+                functions,
+            });
+        }
+        if let Ok(text) = code::without_tests(&self.text, self.module, &names) {
+            self.text = text;
+        }
+    }
+
+    /// Step 4 of the issue, done first because it is free: the later copies of a body go.
+    pub fn drop_duplicates(&mut self, targets: &[FnItem]) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut doomed = Vec::new();
+        for test in self.tests() {
+            match seen.get(&test.normalized_body) {
+                Some(first) => doomed.push((
+                    test.name.clone(),
+                    DropReason::Duplicate,
+                    format!("`{first}`"),
+                )),
+                None => {
+                    seen.insert(test.normalized_body.clone(), test.name.clone());
+                }
+            }
+        }
+        self.drop_tests(targets, doomed);
+    }
+
+    /// Builds and runs the tests; a compile error inside a test drops that test and builds again.
+    pub async fn build(&mut self, targets: &[FnItem]) -> Result<Step, String> {
+        for _ in 0..BUILD_ROUNDS_MAX {
+            let report = self.run(&self.text.clone(), &[]).await?;
+            if report.outcome != RunOutcome::BuildFailed {
+                return Ok(Step::Ran(report));
+            }
+            let tests = self.tests();
+            let mut blamed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for error in &report.compiler_errors {
+                let test = error
+                    .line
+                    .filter(|_| self.is_our_file(error.file.as_deref()))
+                    .and_then(|line| {
+                        tests
+                            .iter()
+                            .find(|t| (t.first_line..=t.last_line).contains(&line))
+                    });
+                match test {
+                    Some(test) => blamed
+                        .entry(test.name.clone())
+                        .or_default()
+                        .push(capped(&error.rendered, ERROR_DETAIL_MAX_BYTES)),
+                    // An error outside the tests (a helper, a `use`): the module goes back whole.
+                    None => return Ok(stop_with_summary(report)),
+                }
+            }
+            if blamed.is_empty() {
+                return Ok(stop_with_summary(report));
+            }
+            let doomed = blamed
+                .into_iter()
+                .map(|(name, errors)| (name, DropReason::DoesNotCompile, errors.join("\n")))
+                .collect();
+            self.drop_tests(targets, doomed);
+            if self.tests().is_empty() {
+                return Ok(Step::Stop(report, None));
+            }
+        }
+        let report = self.run(&self.text.clone(), &[]).await?;
+        Ok(match report.outcome {
+            RunOutcome::BuildFailed => stop_with_summary(report),
+            _ => Step::Ran(report),
+        })
+    }
+
+    /// Runs the file as it stands, once the filter dropped tests after the last passing run, so
+    /// what is proposed is exactly what passed.
+    pub async fn confirm(&self) -> Result<Step, String> {
+        let report = self.run(&self.text, &[]).await?;
+        Ok(match report.outcome {
+            RunOutcome::Passed => Step::Ran(report),
+            _ => stop_with_summary(report),
+        })
+    }
+
+    /// Runs the passing tests `reruns` more times; a test that fails in any run is flaky.
+    pub async fn drop_flaky(&mut self, targets: &[FnItem], reruns: u32) -> Result<(), String> {
+        let mut flaky: BTreeMap<String, String> = BTreeMap::new();
+        for _ in 0..reruns {
+            let report = self.run(&self.text.clone(), &[]).await?;
+            for test in self.failed_tests(&report) {
+                let message = report
+                    .failures
+                    .iter()
+                    .find(|f| self.is_test(&f.name, &test))
+                    .map(|f| capped(&f.message, ERROR_DETAIL_MAX_BYTES))
+                    .unwrap_or_default();
+                flaky.entry(test).or_insert(message);
+            }
+        }
+        let doomed = flaky
+            .into_iter()
+            .map(|(name, message)| (name, DropReason::Flaky, message))
+            .collect();
+        self.drop_tests(targets, doomed);
+        Ok(())
+    }
+
+    /// Builds every mutant of the tested targets into one binary and runs the tests once per
+    /// mutant round; a test that fails in no round is dropped. Mutants that do not compile
+    /// (e.g. `-` on a type without it) are left out. Returns why mutation could not run, if so.
+    pub async fn drop_survivors(&mut self, targets: &[FnItem]) -> Result<Option<String>, String> {
+        let tests = self.tests();
+        let tested: Vec<&FnItem> = targets
+            .iter()
+            .filter(|f| tests.iter().any(|t| t.identifiers.contains(&f.name)))
+            .collect();
+        let mut sets: Vec<Vec<Mutant>> = tested
+            .iter()
+            .map(|f| code::mutants(&self.text, f).unwrap_or_default())
+            .collect();
+        if sets.iter().all(Vec::is_empty) {
+            // Nothing to kill (e.g. only `const fn`s): the tests stay, unjudged.
+            return Ok(Some(
+                "no mutants could be made of the functions under test".to_string(),
+            ));
+        }
+        let mut built = None;
+        for _ in 0..BUILD_ROUNDS_MAX {
+            let (text, arms) = mutant_text(&self.text, &tested, &sets)?;
+            let report = self.run(&text, &[]).await?;
+            if report.outcome == RunOutcome::Passed {
+                built = Some(text);
+                break;
+            }
+            let mut blamed: Vec<(usize, usize)> = Vec::new();
+            for error in &report.compiler_errors {
+                let arm = error
+                    .line
+                    .filter(|_| self.is_our_file(error.file.as_deref()))
+                    .and_then(|line| arms.iter().find(|a| a.lines.contains(&line)));
+                match arm {
+                    Some(arm) => blamed.push((arm.set, arm.mutant)),
+                    None => return Ok(Some(report.summary_for_model(FEEDBACK_MAX_BYTES))),
+                }
+            }
+            if blamed.is_empty() {
+                return Ok(Some(report.summary_for_model(FEEDBACK_MAX_BYTES)));
+            }
+            blamed.sort_unstable();
+            blamed.dedup();
+            for (set, mutant) in blamed.into_iter().rev() {
+                sets[set].remove(mutant);
+            }
+        }
+        let Some(text) = built else {
+            return Ok(Some("the mutants did not build".to_string()));
+        };
+        let rounds = sets.iter().map(Vec::len).max().unwrap_or(0);
+        let mut killed: Vec<Vec<bool>> = sets.iter().map(|s| vec![false; s.len()]).collect();
+        let mut killers: Vec<String> = Vec::new();
+        for round in 1..=rounds {
+            let env = [(code::MUTANT_ENV.to_string(), round.to_string())];
+            let report = self.run(&text, &env).await?;
+            let failed = self.failed_tests(&report);
+            for (set, f) in tested.iter().enumerate() {
+                let Some(flag) = killed[set].get_mut(round - 1) else {
+                    continue;
+                };
+                // Round n mutates every function at once: a mutant counts as killed by the
+                // tests that call its function. A hang counts as detected, as is usual.
+                *flag = report.outcome == RunOutcome::TimedOut
+                    || tests
+                        .iter()
+                        .any(|t| failed.contains(&t.name) && t.identifiers.contains(&f.name));
+            }
+            killers.extend(failed);
+        }
+        for (set, f) in tested.iter().enumerate() {
+            let results = sets[set]
+                .iter()
+                .zip(&killed[set])
+                .map(|(m, k)| MutantResult {
+                    description: m.description.clone(),
+                    killed: *k,
+                })
+                .collect();
+            self.mutants.insert(f.qualified_name.clone(), results);
+        }
+        let doomed = tests
+            .iter()
+            .filter(|t| !killers.contains(&t.name))
+            .filter_map(|t| {
+                let calls_a_target = tested.iter().any(|f| t.identifiers.contains(&f.name));
+                let survived: Vec<String> = tested
+                    .iter()
+                    .zip(&sets)
+                    .filter(|(f, _)| t.identifiers.contains(&f.name))
+                    .flat_map(|(f, set)| {
+                        set.iter()
+                            .map(move |m| format!("`{}`: {}", f.name, m.description))
+                    })
+                    .collect();
+                let detail = match (calls_a_target, survived.is_empty()) {
+                    (false, _) => {
+                        "every mutant: it calls none of the functions under test".to_string()
+                    }
+                    // It tests only functions kiln could not mutate: unjudged, so kept.
+                    (true, true) => return None,
+                    (true, false) => format!("these changes: {}", survived.join("; ")),
+                };
+                Some((t.name.clone(), DropReason::KillsNoMutant, detail))
+            })
+            .collect();
+        self.drop_tests(targets, doomed);
+        Ok(None)
+    }
+
+    /// Names of this module's tests that failed in `report`.
+    fn failed_tests(&self, report: &RunReport) -> Vec<String> {
+        self.tests()
+            .into_iter()
+            .filter(|t| {
+                report
+                    .failures
+                    .iter()
+                    .any(|f| self.is_test(&f.name, &t.name))
+            })
+            .map(|t| t.name)
+            .collect()
+    }
+
+    /// libtest's full name (`a::tests::name`) belongs to the module's test `name`.
+    fn is_test(&self, full: &str, name: &str) -> bool {
+        full == format!("{}::{name}", self.module)
+            || full.ends_with(&format!("::{}::{name}", self.module))
+    }
+
+    fn is_our_file(&self, file: Option<&std::path::Path>) -> bool {
+        file.is_some_and(|f| self.relative_path.ends_with(f) || f.ends_with(self.relative_path))
+    }
+
+    /// The verdict once filtering is done, with the feedback the model gets for dropped tests.
+    pub fn verdict(&self, feedback_worthy: &[DroppedTest]) -> Verdict {
+        let kept = self.tests();
+        if kept.is_empty() {
+            return Verdict::Red(self.feedback(&[], feedback_worthy));
+        }
+        if feedback_worthy.is_empty() {
+            return Verdict::Green;
+        }
+        let names: Vec<String> = kept.into_iter().map(|t| t.name).collect();
+        Verdict::Improvable(self.feedback(&names, feedback_worthy))
+    }
+
+    fn feedback(&self, kept: &[String], dropped: &[DroppedTest]) -> String {
+        let kept = if kept.is_empty() {
+            "No test was kept.".to_string()
+        } else {
+            format!("Kept: {}.", kept.join(", "))
+        };
+        let dropped: Vec<String> = dropped.iter().map(DroppedTest::feedback).collect();
+        let text = super::prompt::render(
+            super::prompt::GEN_TESTS_FILTER,
+            &[("kept", &kept), ("dropped", &dropped.join("\n"))],
+        )
+        .unwrap_or_else(|_| dropped.join("\n"));
+        capped(&text, FEEDBACK_MAX_BYTES)
+    }
+}
+
+fn stop_with_summary(report: RunReport) -> Step {
+    let summary = report.summary_for_model(FEEDBACK_MAX_BYTES);
+    Step::Stop(report, Some(summary))
+}
+
+/// Which targets a test calls, by name.
+pub(super) fn called(targets: &[FnItem], test: &TestFn) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|f| test.identifiers.contains(&f.name))
+        .map(|f| f.qualified_name.clone())
+        .collect()
+}
+
+/// A mutant's dispatcher arm in the mutant build: which set (tested function) and mutant, and
+/// its lines, to blame a compile error on it.
+struct Arm {
+    set: usize,
+    mutant: usize,
+    lines: Range<usize>,
+}
+
+/// `text` with a dispatcher in every tested function. Functions are edited from the last to the
+/// first so each one's byte range is still right when its turn comes.
+fn mutant_text(
+    text: &str,
+    tested: &[&FnItem],
+    sets: &[Vec<Mutant>],
+) -> Result<(String, Vec<Arm>), String> {
+    let mut order: Vec<usize> = (0..tested.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(tested[*i].byte_range.start));
+    let mut out = text.to_string();
+    let mut arms: Vec<(usize, usize, Range<usize>)> = Vec::new();
+    for set in order {
+        if sets[set].is_empty() {
+            continue;
+        }
+        let before = out.len();
+        let (next, ranges) = code::with_dispatcher(&out, tested[set], &sets[set])
+            .map_err(|e| format!("kiln could not build the mutants: {e}"))?;
+        let grown = next.len() - before;
+        for (_, _, range) in &mut arms {
+            *range = range.start + grown..range.end + grown;
+        }
+        arms.extend(
+            ranges
+                .into_iter()
+                .enumerate()
+                .map(|(mutant, range)| (set, mutant, range)),
+        );
+        out = next;
+    }
+    let line_of = |offset: usize| out.get(..offset).unwrap_or("").matches('\n').count() + 1;
+    let arms = arms
+        .into_iter()
+        .map(|(set, mutant, range)| Arm {
+            set,
+            mutant,
+            lines: line_of(range.start)..line_of(range.end),
+        })
+        .collect();
+    Ok((out, arms))
+}
+
+fn capped(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[...]", &text[..end])
+}

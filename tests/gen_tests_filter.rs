@@ -1,0 +1,292 @@
+//! The gen-tests filter end to end: the real binary, a scripted model, real cargo in a sandbox.
+//! Each scripted module has a known truth (which test breaks the build, which is flaky, which
+//! asserts nothing); the report must say exactly that.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{cargo_test, kiln, last_message, DemoCrate, Reply, ScriptedServer};
+
+const LIB: &str = "//! One function with a boundary.
+
+/// Whether someone of `age` years is an adult.
+pub fn is_adult(age: u32) -> bool {
+    age >= 18
+}
+";
+
+const ONE_OF_THREE_BREAKS_THE_BUILD: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eighteen_is_adult() {
+        assert!(is_adult(18));
+    }
+
+    #[test]
+    fn uses_an_undefined_name() {
+        assert!(is_adult(undefined_age));
+    }
+
+    #[test]
+    fn seventeen_is_not() {
+        assert!(!is_adult(17));
+    }
+}
+";
+
+/// `good` kills every mutant; `same_answer_twice` kills none; `flaky` passes on even runs only
+/// (a counter in a file, so the state survives between test processes).
+const GOOD_USELESS_AND_FLAKY: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good() {
+        assert!(is_adult(18));
+        assert!(!is_adult(17));
+    }
+
+    #[test]
+    fn same_answer_twice() {
+        assert!(is_adult(1) == is_adult(1));
+    }
+
+    #[test]
+    fn flaky() {
+        let path = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/flaky-counter\");
+        let runs: u32 = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(path, (runs + 1).to_string()).unwrap();
+        assert!(runs % 2 == 0, \"run {runs}\");
+        assert!(is_adult(40));
+    }
+}
+";
+
+const REPLACEMENT: &str = "#[test]
+fn zero_is_not_adult() {
+    assert!(!is_adult(0));
+}
+";
+
+fn crate_with_lib() -> DemoCrate {
+    let demo = DemoCrate::new();
+    demo.write("src/lib.rs", LIB);
+    demo
+}
+
+fn function_report(result: &Value) -> &Value {
+    let functions = result["validation"]["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 1, "{result:#}");
+    &functions[0]
+}
+
+fn dropped(report: &Value) -> Vec<(String, String)> {
+    report["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_that_breaks_the_build_is_dropped_and_the_rest_kept() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(ONE_OF_THREE_BREAKS_THE_BUILD));
+
+    // One attempt: the two good tests are proposed at once instead of asking for a replacement.
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(server.chat_requests().len(), 1);
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    assert_eq!(
+        result["summary"],
+        "2 tests: eighteen_is_adult, seventeen_is_not"
+    );
+    let report = function_report(&result);
+    assert_eq!(
+        report["kept"],
+        json!(["eighteen_is_adult", "seventeen_is_not"])
+    );
+    assert_eq!(
+        dropped(report),
+        vec![(
+            "uses_an_undefined_name".to_string(),
+            "does_not_compile".to_string()
+        )]
+    );
+    assert!(
+        report["dropped"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("undefined_age"),
+        "{report:#}"
+    );
+    let diff = result["diff"].as_str().unwrap();
+    assert!(diff.contains("+    fn seventeen_is_not()"), "{diff}");
+    assert!(!diff.contains("undefined_age"), "{diff}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(GOOD_USELESS_AND_FLAKY));
+    server.push(Reply::tool_code(REPLACEMENT));
+
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+
+    let requests = server.chat_requests();
+    assert_eq!(requests.len(), 2, "{}", run.describe());
+    let feedback = last_message(&requests[1]);
+    assert!(feedback.contains("Kept: good."), "{feedback}");
+    assert!(
+        feedback
+            .contains("`same_answer_twice`: this test does not detect a changed implementation"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("`flaky` passed, then failed"),
+        "{feedback}"
+    );
+    assert!(!feedback.contains("`good`"), "{feedback}");
+
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "applied", "{result:#}");
+    let report = function_report(&result);
+    assert_eq!(report["function"], "is_adult");
+    assert_eq!(report["kept"], json!(["zero_is_not_adult", "good"]));
+    assert_eq!(
+        dropped(report),
+        vec![
+            ("flaky".to_string(), "flaky".to_string()),
+            (
+                "same_answer_twice".to_string(),
+                "kills_no_mutant".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        report["mutants"],
+        json!([
+            {"description": "body replaced by `Default::default()`", "killed": true},
+            {"description": "`>=` -> `<` on line 5", "killed": true},
+            {"description": "`18` -> `19` on line 5", "killed": true},
+            {"description": "`18` -> `17` on line 5", "killed": true},
+        ])
+    );
+    assert_eq!(report["mutants_made"], 4);
+    assert_eq!(report["mutants_killed"], 4);
+    assert_eq!(report["mutation_score"], 1.0);
+    assert_eq!(report["attempts"], json!({"mini": 2}));
+    assert!(
+        run.stderr.contains(
+            "kiln: is_adult: 2 kept (zero_is_not_adult, good), 2 dropped (flaky: flaky; \
+             same_answer_twice: kills no mutant), mutants 4/4 killed (100%), attempts: mini 2"
+        ),
+        "{}",
+        run.describe()
+    );
+
+    let applied = demo.read_lib();
+    assert!(applied.contains("fn good()") && applied.contains("fn zero_is_not_adult()"));
+    assert!(!applied.contains("fn flaky()") && !applied.contains("same_answer_twice"));
+    let check = cargo_test(demo.dir.path());
+    assert!(check.stdout.contains("2 passed"), "{}", check.describe());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_mutation_keeps_a_test_that_asserts_nothing_useful() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(
+        "#[test]\nfn same_answer_twice() {\n    assert!(is_adult(1) == is_adult(1));\n}\n",
+    ));
+
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--no-mutation",
+            "--reruns",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(server.chat_requests().len(), 1);
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = function_report(&result);
+    assert_eq!(report["kept"], json!(["same_answer_twice"]));
+    assert_eq!(report["mutants"], Value::Null);
+    assert_eq!(report["mutation_score"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_kiln_cannot_mutate_keeps_its_tests_unjudged() {
+    let demo = DemoCrate::new();
+    demo.write(
+        "src/lib.rs",
+        "/// Doubled at compile time.\npub const fn double(x: u32) -> u32 {\n    x * 2\n}\n",
+    );
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(
+        "#[test]\nfn doubles() {\n    assert_eq!(double(2), 4);\n}\n",
+    ));
+
+    let run = kiln(
+        &server.base_url(),
+        &["gen-tests", demo.lib_rs().to_str().unwrap(), "--json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let report = function_report(&result);
+    assert_eq!(report["kept"], json!(["doubles"]));
+    assert_eq!(report["mutants"], Value::Null);
+    assert_eq!(
+        result["validation"]["mutation_error"],
+        "no mutants could be made of the functions under test"
+    );
+    assert!(
+        run.stderr
+            .contains("mutation testing was skipped: no mutants could be made"),
+        "{}",
+        run.describe()
+    );
+}
