@@ -26,9 +26,11 @@ mod lib_text;
 mod llm;
 mod reply;
 mod server;
+mod tmux;
 
 pub use cli::{cargo_test, kiln, kiln_with_env, DemoCrate, Run};
 pub use lib_text::{demo_with, last_message, message_text, EXISTING_TESTS};
 pub use llm::{client as llm_client, config as test_config};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};
+pub use tmux::{Tmux, POLL_MS, WAIT_LIMIT_SECS};
