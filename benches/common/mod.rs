@@ -1,5 +1,7 @@
 //! What every bench target shares: the run mode, medians, and one line format per figure that
 //! `benches/run.sh` collects into a table.
+// Each bench target includes this file and uses a different part of it.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
