@@ -11,9 +11,9 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{median, ms, Figure, Mode, Result, Verdict};
+use common::{median, ms, time, Figure, Mode, Result, Verdict};
 
 const FULL_SAMPLES: usize = 30;
 const TARGET_MS: f64 = 30.0;
@@ -69,8 +69,8 @@ fn main() -> Result<()> {
     let mut hook_times = Vec::new();
     let mut git_times = Vec::new();
     for _ in 0..samples {
-        hook_times.push(time(kiln())?);
-        git_times.push(time(git())?);
+        hook_times.push(time_exited(kiln())?);
+        git_times.push(time_exited(git())?);
     }
     let hook = median(&mut hook_times);
     let reference = median(&mut git_times);
@@ -132,16 +132,10 @@ fn run(mut command: Command) -> Result<Output> {
     Ok(command.stdin(Stdio::null()).output()?)
 }
 
-/// Wall time of one run; only the exit status is kept, as a hook's caller would.
-fn time(mut command: Command) -> Result<Duration> {
-    let started = Instant::now();
-    let status = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    let elapsed = started.elapsed();
-    // `git diff --cached --quiet` exits 1 when something is staged, as it is here.
+/// Wall time of one run that ended with an exit code, as a hook's caller sees it: `git diff
+/// --cached --quiet` exits 1 when something is staged, as it is here.
+fn time_exited(mut command: Command) -> Result<Duration> {
+    let (elapsed, status) = time(&mut command)?;
     if status.code().is_none() {
         return Err(format!("{command:?} was killed: {status}").into());
     }

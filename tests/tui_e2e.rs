@@ -12,19 +12,10 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{cargo_test, kiln, DemoCrate, Reply, ScriptedServer, Tmux, POLL_MS, WAIT_LIMIT_SECS};
-
-const PASSES: &str = "#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_of_one_two() {
-        assert_eq!(mean_floor(&[1, 2]), Some(1));
-        assert_eq!(mean_floor(&[]), None);
-    }
-}
-";
+use support::{
+    cargo_test, kiln, DemoCrate, Reply, ScriptedServer, Tmux, MEAN_FLOOR_TESTS, POLL_MS,
+    WAIT_LIMIT_SECS,
+};
 
 fn wait_for_file(path: &Path) -> String {
     let started = Instant::now();
@@ -46,7 +37,7 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     }
     let demo = DemoCrate::new();
     let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(PASSES));
+    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
     let out = tempfile::tempdir().unwrap();
     let exit_file = out.path().join("exit");
     let stty_file = out.path().join("stty");

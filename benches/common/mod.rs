@@ -3,7 +3,8 @@
 // Each bench target includes this file and uses a different part of it.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -92,4 +93,15 @@ pub fn median(times: &mut [Duration]) -> Duration {
 
 pub fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+/// Wall time of one run of `command` with no input and its output discarded, and how it ended.
+pub fn time(command: &mut Command) -> Result<(Duration, ExitStatus)> {
+    let started = Instant::now();
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    Ok((started.elapsed(), status))
 }

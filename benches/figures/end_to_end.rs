@@ -15,7 +15,9 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{median, Figure, Mode, Result, Verdict};
-use crate::support::{kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use crate::support::{
+    kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer, MEAN_FLOOR_TESTS,
+};
 
 const FULL_RUNS: usize = 3;
 const FIRST_TOKEN_MS: u64 = 270;
@@ -45,18 +47,6 @@ mod tests {
 }
 ";
 
-const PASSES: &str = "#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_of_one_two() {
-        assert_eq!(mean_floor(&[1, 2]), Some(1));
-        assert_eq!(mean_floor(&[]), None);
-    }
-}
-";
-
 #[derive(Clone, Copy)]
 struct Run {
     wall: Duration,
@@ -73,7 +63,7 @@ pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
         let tokens = encoding.encode_with_special_tokens(code).len() as u64;
         FIRST_TOKEN_MS + tokens * 1_000 / TOKENS_PER_SEC
     };
-    let delays: Vec<u64> = [FAILS_FIRST, FAILS_SECOND, PASSES]
+    let delays: Vec<u64> = [FAILS_FIRST, FAILS_SECOND, MEAN_FLOOR_TESTS]
         .iter()
         .map(|code| delay_ms(code))
         .collect();
@@ -82,7 +72,10 @@ pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
         // The same path every run: kiln's build cache is per crate path.
         std::fs::write(demo.lib_rs(), &original)?;
         let served_before = server.chat_requests().len();
-        for (code, delay) in [FAILS_FIRST, FAILS_SECOND, PASSES].iter().zip(&delays) {
+        for (code, delay) in [FAILS_FIRST, FAILS_SECOND, MEAN_FLOOR_TESTS]
+            .iter()
+            .zip(&delays)
+        {
             let options = ReplyOptions {
                 delay_ms_before_first_byte: *delay,
                 ..ReplyOptions::default()
@@ -94,13 +87,20 @@ pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
         let started = Instant::now();
         let run = kiln_with_env(
             &server.base_url(),
-            &["gen-tests", &lib.to_string_lossy(), "--fn", "mean_floor", "--yes"],
+            &[
+                "gen-tests",
+                &lib.to_string_lossy(),
+                "--fn",
+                "mean_floor",
+                "--yes",
+            ],
             &[("KILN_CACHE_DIR", &cache_dir)],
         )
         .await;
         let wall = started.elapsed();
         let served = server.chat_requests().len() - served_before;
-        if run.code != Some(0) || served != 3 || !demo.read_lib().contains(PASSES.trim()) {
+        if run.code != Some(0) || served != 3 || !demo.read_lib().contains(MEAN_FLOOR_TESTS.trim())
+        {
             return Err(format!(
                 "gen-tests did not apply the third candidate after {served} model calls:\n{}",
                 run.describe()

@@ -1,9 +1,9 @@
 //! `kiln --version` vs `true`: what starting the binary costs beyond starting any process.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use crate::common::{median, ms, Figure, Mode, Result, Verdict};
+use crate::common::{median, ms, time, Figure, Mode, Result, Verdict};
 
 const FULL_SAMPLES: usize = 50;
 const TARGET_MS: f64 = 5.0;
@@ -14,8 +14,10 @@ pub fn figure(mode: Mode) -> Result<Figure<'static>> {
     let mut true_times = Vec::new();
     // Alternating the two spreads the machine's noise over both alike.
     for _ in 0..samples {
-        kiln_times.push(time(Command::new(env!("CARGO_BIN_EXE_kiln")).arg("--version"))?);
-        true_times.push(time(&mut Command::new("true"))?);
+        kiln_times.push(time_ok(
+            Command::new(env!("CARGO_BIN_EXE_kiln")).arg("--version"),
+        )?);
+        true_times.push(time_ok(&mut Command::new("true"))?);
     }
     let kiln = median(&mut kiln_times);
     let reference = median(&mut true_times);
@@ -29,14 +31,8 @@ pub fn figure(mode: Mode) -> Result<Figure<'static>> {
     })
 }
 
-fn time(command: &mut Command) -> Result<Duration> {
-    let started = Instant::now();
-    let status = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    let elapsed = started.elapsed();
+fn time_ok(command: &mut Command) -> Result<Duration> {
+    let (elapsed, status) = time(command)?;
     if !status.success() {
         return Err(format!("{command:?} failed: {status}").into());
     }

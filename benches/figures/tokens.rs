@@ -31,7 +31,8 @@ pub fn figure() -> Result<Figure<'static>> {
 
     let encoding = tiktoken_rs::o200k_base()?;
     let count = |text: &str| encoding.encode_with_special_tokens(text).len();
-    let kiln: usize = texts.iter().map(|t| count(t)).sum::<usize>() + count(task.tool_description());
+    let kiln: usize =
+        texts.iter().map(|t| count(t)).sum::<usize>() + count(task.tool_description());
     let whole_file = count(system) + count(&text);
     let ratio = kiln as f64 / whole_file as f64;
     Ok(Figure {

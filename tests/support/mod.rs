@@ -29,7 +29,7 @@ mod server;
 mod tmux;
 
 pub use cli::{cargo_test, kiln, kiln_with_env, DemoCrate, Run};
-pub use lib_text::{demo_with, last_message, message_text, EXISTING_TESTS};
+pub use lib_text::{demo_with, last_message, message_text, EXISTING_TESTS, MEAN_FLOOR_TESTS};
 pub use llm::{client as llm_client, config as test_config};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};
