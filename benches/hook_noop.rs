@@ -1,107 +1,125 @@
-//! `kiln hook run` on the fast path, as a commit sees it: the median wall time of the real
-//! binary in a real git repository. Prints each case beside its target; asserts nothing, since
-//! timing depends on the machine.
+//! `kiln hook run` on a commit that changes no Rust function vs `git diff --cached --quiet`, the
+//! cheapest thing a pre-commit hook can do, both timed in the same temp git repo (median).
 //!
-//! Run with `cargo bench --bench hook_noop`.
+//! The staged change is a comment at the top of `src/lib.rs` of a copy of `assets/demo`, so the
+//! hook has a staged `.rs` file to look at and nothing to do.
+//!
+//! Run: `cargo bench --bench hook_noop [-- --smoke]`.
+
+mod common;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-const RUNS: usize = 31;
-const NO_RUST_TARGET_MS: u128 = 30;
-const ONE_FN_TARGET_MS: u128 = 60;
-/// The large file: this many functions of 4 lines and a test module calling each of them.
-const FUNCTIONS: usize = 200;
+use common::{median, ms, time, Figure, Mode, Result, Verdict};
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status();
-    assert!(status.is_ok_and(|s| s.success()), "git {args:?} failed");
-}
+const FULL_SAMPLES: usize = 30;
+const TARGET_MS: f64 = 30.0;
+const FIGURE_NAME: &str = "kiln hook run, no Rust function changed";
 
-/// A file of about 2,000 lines where every function has a doc and a test; `body` is the
-/// expression of `f0`, the one function a commit changes.
-fn large_file(body: &str) -> String {
-    let mut text = String::new();
-    for n in 0..FUNCTIONS {
-        let expr = if n == 0 {
-            body.to_string()
-        } else {
-            format!("x + {n}")
-        };
-        text.push_str(&format!(
-            "/// Adds {n}.\npub fn f{n}(x: i32) -> i32 {{\n    {expr}\n}}\n\n"
-        ));
-    }
-    text.push_str("#[cfg(test)]\nmod tests {\n    use super::*;\n\n");
-    for n in 0..FUNCTIONS {
-        text.push_str(&format!(
-            "    #[test]\n    fn adds_{n}() {{\n        assert_eq!(f{n}(1), 1 + {n});\n    }}\n\n"
-        ));
-    }
-    text.push_str("}\n");
-    text
-}
-
-fn median_run(dir: &Path) -> Duration {
-    let mut times: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let started = Instant::now();
-            let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
-                .args(["hook", "run", "--mode", "block"])
-                .current_dir(dir)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
-                .output();
-            let took = started.elapsed();
-            assert!(
-                out.as_ref()
-                    .is_ok_and(|o| o.status.success() && o.stderr.is_empty()),
-                "not the fast path: {out:?}"
-            );
-            took
-        })
-        .collect();
-    times.sort();
-    times[RUNS / 2]
-}
-
-fn main() {
-    let Ok(dir) = tempfile::tempdir() else {
-        eprintln!("cannot create a temp dir");
-        return;
+fn main() -> Result<()> {
+    let samples = Mode::from_args().samples(FULL_SAMPLES);
+    let repo = tempfile::tempdir()?;
+    let config_home = tempfile::tempdir()?;
+    stage_comment_only_change(repo.path())?;
+    let kiln = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        command
+            .args(["hook", "run"])
+            .current_dir(repo.path())
+            // A no-op hook makes no model call; a server that is not there makes sure of it.
+            .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+            .env("OPENAI_API_KEY", "bench-key")
+            .env("XDG_CONFIG_HOME", config_home.path())
+            .env("KILN_CACHE_DIR", config_home.path());
+        command
     };
-    let dir = dir.path();
-    git(dir, &["init", "-q"]);
-    std::fs::create_dir_all(dir.join("src")).ok();
-    let written = std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"bench\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .and_then(|()| std::fs::write(dir.join("src/lib.rs"), large_file("x")));
-    assert!(written.is_ok(), "cannot write the crate");
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "start"]);
-    let lines = large_file("x").lines().count();
+    let git = || {
+        let mut command = Command::new("git");
+        command
+            .args(["diff", "--cached", "--quiet"])
+            .current_dir(repo.path());
+        command
+    };
 
-    let _ = std::fs::write(dir.join("README.md"), "no Rust here\n");
-    git(dir, &["add", "README.md"]);
-    let no_rust = median_run(dir);
-    println!(
-        "hook no-op, no .rs staged:                 median {:>4} ms (target < {NO_RUST_TARGET_MS} ms)",
-        no_rust.as_millis()
-    );
+    let first = run(kiln())?;
+    if !first.status.success() {
+        return Err(format!("kiln hook run failed on a no-op commit: {first:?}").into());
+    }
 
-    let _ = std::fs::write(dir.join("src/lib.rs"), large_file("x + 0 * 2"));
-    git(dir, &["add", "src/lib.rs"]);
-    let one_fn = median_run(dir);
-    println!(
-        "hook, one tested fn changed in {lines} lines: median {:>4} ms (target < {ONE_FN_TARGET_MS} ms)",
-        one_fn.as_millis()
-    );
+    let mut hook_times = Vec::new();
+    let mut git_times = Vec::new();
+    for _ in 0..samples {
+        hook_times.push(time_exited(kiln())?);
+        git_times.push(time_exited(git())?);
+    }
+    let hook = median(&mut hook_times);
+    let reference = median(&mut git_times);
+    Figure {
+        name: FIGURE_NAME,
+        measured: ms(hook),
+        reference: format!("git diff --cached --quiet {}", ms(reference)),
+        comparison: format!("{:.1}x", hook.as_secs_f64() / reference.as_secs_f64()),
+        target: "< 30 ms median",
+        verdict: Verdict::of(hook.as_secs_f64() * 1e3 < TARGET_MS),
+    }
+    .print();
+    Ok(())
+}
+
+/// A git repo holding `assets/demo`, committed, with a comment added to `src/lib.rs` and staged.
+fn stage_comment_only_change(repo: &Path) -> Result<()> {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    std::fs::create_dir_all(repo.join("src"))?;
+    std::fs::copy(demo.join("Cargo.toml"), repo.join("Cargo.toml"))?;
+    let lib = std::fs::read_to_string(demo.join("src/lib.rs"))?;
+    std::fs::write(repo.join("src/lib.rs"), &lib)?;
+    git_ok(repo, &["init", "--quiet"])?;
+    git_ok(repo, &["add", "."])?;
+    git_ok(
+        repo,
+        &[
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@localhost",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "demo",
+        ],
+    )?;
+    std::fs::write(
+        repo.join("src/lib.rs"),
+        format!("// A comment changes no function.\n{lib}"),
+    )?;
+    git_ok(repo, &["add", "src/lib.rs"])
+}
+
+fn git_ok(repo: &Path, args: &[&str]) -> Result<()> {
+    let output = run({
+        let mut command = Command::new("git");
+        command.args(args).current_dir(repo);
+        command
+    })?;
+    if !output.status.success() {
+        return Err(format!("git {args:?} failed: {output:?}").into());
+    }
+    Ok(())
+}
+
+fn run(mut command: Command) -> Result<Output> {
+    Ok(command.stdin(Stdio::null()).output()?)
+}
+
+/// Wall time of one run that ended with an exit code, as a hook's caller sees it: `git diff
+/// --cached --quiet` exits 1 when something is staged, as it is here.
+fn time_exited(mut command: Command) -> Result<Duration> {
+    let (elapsed, status) = time(&mut command)?;
+    if status.code().is_none() {
+        return Err(format!("{command:?} was killed: {status}").into());
+    }
+    Ok(elapsed)
 }

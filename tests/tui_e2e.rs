@@ -10,93 +10,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{cargo_test, kiln, DemoCrate, Reply, ScriptedServer};
-
-/// A safety net for a hung run, not a speed check: the sandbox compiles the demo crate from cold.
-const WAIT_LIMIT_SECS: u64 = 300;
-const POLL_MS: u64 = 200;
-
-const PASSES: &str = "#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_of_one_two() {
-        assert_eq!(mean_floor(&[1, 2]), Some(1));
-        assert_eq!(mean_floor(&[]), None);
-    }
-}
-";
-
-/// A tmux server of its own (`-L`), so the test never touches the user's sessions.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let socket = format!("kiln-test-{}", std::process::id());
-        let tmux = Tmux { socket };
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "kiln",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            command,
-        ]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "tmux {args:?}: {output:?}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", "kiln", key]);
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "kiln"])
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(WAIT_LIMIT_SECS),
-                "no {text:?} on screen within {WAIT_LIMIT_SECS} s:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(POLL_MS));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
+use support::{
+    cargo_test, kiln, DemoCrate, Reply, ScriptedServer, Tmux, MEAN_FLOOR_TESTS, POLL_MS,
+    WAIT_LIMIT_SECS,
+};
 
 fn wait_for_file(path: &Path) -> String {
     let started = Instant::now();
@@ -108,13 +27,9 @@ fn wait_for_file(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn pick_a_function_generate_tests_review_apply_and_quit() {
-    if !tmux_available() {
+    if !Tmux::available() {
         // .ci/run installs tmux; elsewhere the test says why it did nothing.
         assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
         eprintln!("skipped: tmux is not installed");
@@ -122,7 +37,7 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     }
     let demo = DemoCrate::new();
     let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(PASSES));
+    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
     let out = tempfile::tempdir().unwrap();
     let exit_file = out.path().join("exit");
     let stty_file = out.path().join("stty");

@@ -14,15 +14,16 @@
 //! Run: `cargo bench -p kiln-sandbox --bench sandbox_round` (5 rounds), or with `-- --smoke` for
 //! one round, as a check that the benchmark itself still works.
 
-use std::error::Error;
+#[path = "../../benches/common/mod.rs"]
+mod common;
+
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{median, Figure, Mode, Result, Verdict};
 use kiln_sandbox::{RunOutcome, Sandbox, SandboxConfig, TestArgs};
-
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 /// Rounds per crate in a full run; the median is robust to one noisy round.
 const FULL_ROUNDS: usize = 5;
@@ -69,8 +70,7 @@ pub fn words(text: &str) -> Vec<String> {
 "#;
 
 fn main() -> Result<()> {
-    let smoke = std::env::args().any(|arg| arg == "--smoke");
-    let rounds = if smoke { 1 } else { FULL_ROUNDS };
+    let rounds = Mode::from_args().samples(FULL_ROUNDS);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -92,6 +92,15 @@ fn main() -> Result<()> {
             result.cold_sandbox.as_secs_f64(),
             result.cold_in_place.as_secs_f64(),
         );
+        Figure {
+            name: &format!("warm repair round, {label}"),
+            measured: format!("{:.2} s", result.sandbox.as_secs_f64()),
+            reference: format!("in-place cargo test {:.2} s", result.in_place.as_secs_f64()),
+            comparison: format!("{ratio:.2}x"),
+            target: "<= 1.2x",
+            verdict: Verdict::of(ratio <= TARGET_RATIO),
+        }
+        .print();
     }
     Ok(())
 }
@@ -190,9 +199,4 @@ fn run_cargo(dir: &Path, args: &[&str]) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-fn median(times: &mut [Duration]) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }

@@ -84,6 +84,28 @@ async fn session(args: TuiArgs) -> anyhow::Result<()> {
     event_loop(&mut guard, app, runner, receiver).await
 }
 
+/// Lists `root`, opens the first file as Enter in the file list does, and draws one frame on
+/// ratatui's `TestBackend`: the work between the key press and the file on screen, without a real
+/// terminal's own latency. benches/ times this; the screen comes back so it can check the frame.
+pub fn first_frame(root: &Path, width: u16, height: u16) -> anyhow::Result<String> {
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+    let files = workspace::list_rs_files(root)
+        .with_context(|| format!("cannot list the Rust files in {}", root.display()))?;
+    let mut app = App::new(
+        root.to_path_buf(),
+        files,
+        String::new(),
+        theme::Theme::from_env(),
+    );
+    // Opening a file starts no task, so there are no effects to carry out.
+    let _ = app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(width, height))?;
+    terminal.draw(|frame| draw::draw(frame, &app))?;
+    Ok(terminal.backend().to_string())
+}
+
 fn prepare_root(root: &Path) -> anyhow::Result<PathBuf> {
     if !root.is_dir() {
         anyhow::bail!(

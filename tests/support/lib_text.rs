@@ -24,6 +24,19 @@ mod tests {
 }
 ";
 
+/// A passing test module for the demo's `mean_floor`: a model's good answer.
+pub const MEAN_FLOOR_TESTS: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_of_one_two() {
+        assert_eq!(mean_floor(&[1, 2]), Some(1));
+        assert_eq!(mean_floor(&[]), None);
+    }
+}
+";
+
 /// A demo copy whose lib.rs is the demo's text with `replace` applied and `append` added; returns
 /// the crate and the text written.
 pub fn demo_with(replace: (&str, &str), append: &str) -> (DemoCrate, String) {

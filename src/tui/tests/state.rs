@@ -305,3 +305,15 @@ fn any_terminal_size_draws_without_panicking() {
         render(&app, width, height);
     }
 }
+
+#[test]
+fn first_frame_shows_the_first_file_open_on_its_first_item() {
+    let demo = Demo::new();
+    let screen = crate::tui::first_frame(&demo.root(), 120, 40).unwrap();
+    assert!(screen.contains("src/lib.rs"), "{screen}");
+    assert!(screen.contains("parse_config"), "{screen}");
+    assert!(
+        screen.contains("pub fn parse_config(text: &str)"),
+        "{screen}"
+    );
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints its figures as one Markdown table (the README's Performance
+# section is this table).
+#
+#   benches/run.sh           release build, full samples: the numbers to publish (a few minutes)
+#   benches/run.sh --smoke   debug build, one sample each: checks that every figure is still
+#                            produced; asserts nothing about time (what .ci/run calls)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# sandbox_round prints two figures (demo, ~25 deps), figures six, hook_noop one.
+EXPECTED_FIGURES=9
+
+profile=()
+bench_args=()
+if [[ "${1:-}" == "--smoke" ]]; then
+    # The debug build `cargo test` already made: a release build would cost minutes on 2 cores.
+    profile=(--profile dev)
+    bench_args=(--smoke)
+elif [[ $# -gt 0 ]]; then
+    echo "usage: benches/run.sh [--smoke]" >&2
+    exit 2
+fi
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+run() {
+    cargo bench "${profile[@]}" "$@" -- "${bench_args[@]}" | tee -a "$out"
+}
+run -p kiln-sandbox --bench sandbox_round
+run --bench figures
+run --bench hook_noop
+
+echo
+echo "| figure | measured | reference (same run) | comparison | target | verdict |"
+echo "| --- | --- | --- | --- | --- | --- |"
+grep '^FIGURE' "$out" | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7 }'
+
+produced=$(grep -c '^FIGURE' "$out" || true)
+if [[ "$produced" -ne "$EXPECTED_FIGURES" ]]; then
+    echo "benches/run.sh: $produced figures produced, expected $EXPECTED_FIGURES" >&2
+    exit 1
+fi
