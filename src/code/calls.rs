@@ -79,11 +79,19 @@ impl CallSet {
     /// Whether a method or associated fn `name` of `owner` is called: as `.name(..)`, or as
     /// `Owner::name` / `Self::name`.
     pub fn calls_member(&self, owner: &str, name: &str) -> bool {
+        self.calls_method(name) || self.calls_by_path(owner, name)
+    }
+
+    /// `.name(..)` on some receiver, whatever its type.
+    pub fn calls_method(&self, name: &str) -> bool {
         self.method.contains(name)
-            || self
-                .path
-                .iter()
-                .any(|(p, n)| n == name && (p == owner || p == "Self"))
+    }
+
+    /// `Owner::name` or `Self::name`: the owner is certain.
+    pub fn calls_by_path(&self, owner: &str, name: &str) -> bool {
+        self.path
+            .iter()
+            .any(|(p, n)| n == name && (p == owner || p == "Self"))
     }
 }
 

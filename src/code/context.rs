@@ -104,6 +104,7 @@ impl Selection {
 
         let candidates: Vec<&Entry<'_>> = entries.iter().filter(|e| !e.in_test).collect();
         let selected_types = close_over_types(&candidates, src, &mut mentioned);
+        let method_owners = method_owner_counts(&candidates, src);
         let mut outlined_traits = HashSet::new();
         for e in &candidates {
             let name = e.decl.name(src).unwrap_or_default();
@@ -120,7 +121,9 @@ impl Selection {
                 "const_item" | "static_item" | "macro_definition" if mentioned.contains(name) => {
                     Some(Show::Full)
                 }
-                "function_item" if is_called(e, name, &calls) => Some(Show::Signature),
+                "function_item" if is_called(e, name, &calls, &mentioned, &method_owners) => {
+                    Some(Show::Signature)
+                }
                 "function_item" if is_constructor(e, src, &selected_types) => Some(Show::Signature),
                 _ => None,
             };
@@ -168,11 +171,41 @@ fn close_over_types(
     selected
 }
 
-fn is_called(e: &Entry<'_>, name: &str, calls: &CallSet) -> bool {
+/// Whether the targets call this function. A `.name(..)` call does not say on which type, so a
+/// method counts only when its type is one the targets mention, or when no other type in the
+/// file has a method of that name: otherwise `x.apply()` would pull in every `apply` in a
+/// large file.
+fn is_called(
+    e: &Entry<'_>,
+    name: &str,
+    calls: &CallSet,
+    mentioned: &HashSet<String>,
+    method_owners: &HashMap<String, usize>,
+) -> bool {
     match &e.owner {
         None => calls.calls_free(name),
-        Some(owner) => calls.calls_member(owner, name),
+        Some(owner) => {
+            calls.calls_by_path(owner, name)
+                || (calls.calls_method(name)
+                    && (mentioned.contains(owner) || method_owners.get(name) == Some(&1)))
+        }
     }
+}
+
+/// For each method name, how many types (or traits) in the file define one.
+fn method_owner_counts(entries: &[&Entry<'_>], src: &str) -> HashMap<String, usize> {
+    let mut owners: HashMap<String, HashSet<&str>> = HashMap::new();
+    for e in entries {
+        if let (Some(owner), "function_item") = (&e.owner, e.decl.kind()) {
+            if let Some(name) = e.decl.name(src) {
+                owners.entry(name.to_owned()).or_default().insert(owner);
+            }
+        }
+    }
+    owners
+        .into_iter()
+        .map(|(name, set)| (name, set.len()))
+        .collect()
 }
 
 /// An associated fn without `self` in an inherent impl of a shown type that returns `Self`

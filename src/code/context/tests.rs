@@ -251,3 +251,31 @@ fn target() -> u8 {
     assert!(ctx.contains("static COUNTER: u8 = 0;"));
     assert!(!ctx.contains("OTHER"));
 }
+
+/// `x.apply()` names no type: only the `apply` of a type the target mentions is shown, unless
+/// the name is unique in the file.
+#[test]
+fn method_calls_bring_in_only_methods_of_mentioned_types() {
+    let mut src = String::new();
+    for i in 0..60 {
+        src.push_str(&format!(
+            "pub struct Stage{i};\nimpl Stage{i} {{\n    pub fn apply(&self, x: u32) -> u32 {{ x + {i} }}\n}}\n\n"
+        ));
+    }
+    src.push_str(
+        "pub struct Unique;\nimpl Unique {\n    pub fn only_here(&self) -> u8 { 1 }\n}\n\n\
+         pub fn run(stage: &Stage7, u: &Unique, x: u32) -> u32 {\n    stage.apply(x) + u32::from(u.only_here())\n}\n",
+    );
+    let file = SourceFile::parse(&src).unwrap();
+    let targets: Vec<FnItem> = list_fns(&file)
+        .into_iter()
+        .filter(|f| f.name == "run")
+        .collect();
+    let context = context_for(&file, &targets, 200);
+    assert_eq!(context.matches("fn apply").count(), 1, "{context}");
+    assert!(context.contains("impl Stage7"), "{context}");
+    assert!(
+        context.contains("fn only_here"),
+        "a unique method name needs no type: {context}"
+    );
+}
