@@ -75,12 +75,12 @@ fn multiline_raw_strings_are_not_reindented() {
 
 #[test]
 fn single_module_is_renamed_and_gets_cfg_test() {
-    let candidate = "mod tests {\n    use super::*;\n\n    #[test]\n    fn works() {\n        assert!(true);\n    }\n}\n";
+    let candidate = "mod tests {\n    use super::*;\n\n    #[test]\n    fn works() {\n        assert!(ready());\n    }\n}\n";
     let module = normalize_test_module(candidate, "kiln_tests").unwrap();
     assert_eq!(
         module,
         TestModule {
-            text: "#[cfg(test)]\nmod kiln_tests {\n    use super::*;\n\n    #[test]\n    fn works() {\n        assert!(true);\n    }\n}\n".to_owned(),
+            text: "#[cfg(test)]\nmod kiln_tests {\n    use super::*;\n\n    #[test]\n    fn works() {\n        assert!(ready());\n    }\n}\n".to_owned(),
             test_names: vec!["works".to_owned()],
         }
     );
