@@ -270,3 +270,35 @@ async fn classify_uses_structured_output_and_falls_back_when_rejected() {
     );
     assert!(sent[2].get("response_format").is_none());
 }
+
+/// llama-cpp-python was seen cutting streams of the same request again and again; a third ask
+/// would only repeat it, so the second cut reply goes on as it is.
+#[tokio::test]
+async fn a_stream_cut_twice_is_taken_as_it_is_not_retried_forever() {
+    let server = ScriptedServer::start().await;
+    for _ in 0..2 {
+        server.push_with(
+            Reply::text("partial answer that goes on"),
+            ReplyOptions {
+                truncate_after_events: Some(3),
+                ..ReplyOptions::default()
+            },
+        );
+    }
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "4")]);
+    let (result, events) = ask(&llm).await;
+    let reply = result.unwrap();
+    assert!(reply.tool_calls.is_empty());
+    assert!(
+        reply.finish_reason.is_none(),
+        "the partial reply is not passed off as complete"
+    );
+    assert!(!reply.content.is_empty());
+    assert_eq!(retries(&events).len(), 1);
+    assert_eq!(
+        server.chat_requests().len(),
+        2,
+        "the third reply was never asked for"
+    );
+}

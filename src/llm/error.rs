@@ -9,6 +9,10 @@ pub enum LlmError {
     Connect { url: String, detail: String },
     #[error("the connection to the model server failed: {0}")]
     Transport(String),
+    /// The stream ended without a finish_reason: the connection was cut, or the server failed
+    /// mid-reply. Holds what arrived.
+    #[error("the stream ended before the reply was complete")]
+    CutShort(Box<super::Reply>),
     #[error("the model server sent nothing for {0:?}")]
     Idle(Duration),
     #[error("rate limited by the model server: {message}")]
@@ -35,6 +39,7 @@ impl LlmError {
             self,
             LlmError::Connect { .. }
                 | LlmError::Transport(_)
+                | LlmError::CutShort(_)
                 | LlmError::Idle(_)
                 | LlmError::RateLimited { .. }
                 | LlmError::Server { .. }

@@ -175,12 +175,18 @@ impl LlmClient {
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
         let mut retry = 0;
+        let mut cut_before = false;
         loop {
             let (result, header_hint) =
                 transport::with_retry_hint(self.attempt(&call, on_event)).await;
             match result {
                 Ok(value) => return Ok(value),
+                // A stream cut twice is most likely the server failing on this very request
+                // (seen with llama-cpp-python): asking a third time would fail the same way, so
+                // the partial reply goes on to the loop, which tells the model what was wrong.
+                Err(LlmError::CutShort(partial)) if cut_before => return Ok(*partial),
                 Err(error) if error.is_retryable() && retry < self.max_retries => {
+                    cut_before |= matches!(error, LlmError::CutShort(_));
                     retry += 1;
                     let delay = header_hint
                         .or_else(|| error.retry_after())
@@ -327,9 +333,7 @@ impl LlmClient {
             }
         }
         if assembler.cut_short() {
-            return Err(LlmError::Transport(
-                "the stream ended before the reply was complete".to_string(),
-            ));
+            return Err(LlmError::CutShort(Box::new(assembler.finish())));
         }
         Ok(assembler)
     }
