@@ -176,6 +176,13 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                         + s.no_tool_call
                 })
                 .sum();
+            for stats in summary.stats.values() {
+                assert_eq!(
+                    stats.first_token_ms.len() as u32,
+                    stats.requests,
+                    "task {index}: one first-token time per reply, retries or not"
+                );
+            }
             assert_eq!(
                 classified, requests,
                 "task {index}: every reply is classified once"

@@ -322,10 +322,11 @@ impl Run<'_> {
         question: Question<'_>,
     ) -> Result<Reply, crate::llm::LlmError> {
         let events = self.events;
-        let mut first_tokens = Vec::new();
+        // Retried requests report a first token too; the reply's own is the last one.
+        let mut first_token = None;
         let mut on_event = |event: LlmEvent| {
             if let LlmEvent::FirstToken { after } = &event {
-                first_tokens.push(after.as_millis() as u64);
+                first_token = Some(after.as_millis() as u64);
             }
             let _ = events.send(AgentEvent::Llm(event));
         };
@@ -351,11 +352,13 @@ impl Run<'_> {
                 llm.complete(&request, &mut on_event).await
             }
         };
-        self.stats
-            .entry(tier)
-            .or_default()
-            .first_token_ms
-            .extend(first_tokens);
+        if result.is_ok() {
+            self.stats
+                .entry(tier)
+                .or_default()
+                .first_token_ms
+                .extend(first_token);
+        }
         result
     }
 }
