@@ -5,8 +5,8 @@
 mod support;
 
 use support::{
-    message_text, server_wanting_tests, GitRepo, Reply, ReplyOptions, ScriptedServer, DOUBLE_TESTS,
-    LIB_AT_HEAD, LIB_WITH_DOUBLE,
+    double_documented, lib_with_documented_double, message_text, server_wanting_tests, GitRepo,
+    Reply, ReplyOptions, ScriptedServer, DOUBLE_DOC, DOUBLE_TESTS, LIB_AT_HEAD, LIB_WITH_DOUBLE,
 };
 
 /// Nothing listens on port 1: a request there fails at once.
@@ -101,9 +101,14 @@ async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edit
     );
 
     let requests = server.chat_requests();
-    assert_eq!(requests.len(), 2, "one nano gate, one mini attempt");
+    assert_eq!(
+        requests.len(),
+        3,
+        "one nano gate, one mini attempt for tests, one for docs"
+    );
     assert_eq!(requests[0]["model"], "gpt-5.4-nano");
     assert_eq!(requests[1]["model"], "gpt-5.4-mini");
+    assert_eq!(requests[2]["model"], "gpt-5.4-mini");
     let sent = sent_text(&server);
     assert!(sent.contains("x * 2"), "{sent}");
     assert!(
@@ -113,6 +118,7 @@ async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edit
 
     let patch = repo.read(PATCH);
     assert!(patch.contains("+    fn doubles() {"), "{patch}");
+    assert!(patch.contains(&format!("+{DOUBLE_DOC}")), "{patch}");
     assert!(!patch.contains(UNSTAGED_MARKER), "{patch}");
     assert!(
         !repo.path(".git/kiln/staged").exists(),
@@ -133,17 +139,14 @@ async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edit
     repo.write("src/lib.rs", LIB_WITH_DOUBLE);
     let run = repo.kiln(NO_SERVER, &["apply", PATCH], &[]).await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
-    assert_eq!(
-        repo.read("src/lib.rs"),
-        format!("{LIB_WITH_DOUBLE}\n{DOUBLE_TESTS}")
-    );
+    assert_eq!(repo.read("src/lib.rs"), documented_and_tested());
     assert!(!repo.path(PATCH).exists(), "an applied patch is removed");
     let tested = support::cargo_test(repo.dir.path());
     assert_eq!(tested.code, Some(0), "{}", tested.describe());
 }
 
 #[tokio::test]
-async fn fix_writes_tests_into_the_working_tree_exits_1_and_stages_nothing() {
+async fn fix_writes_tests_and_docs_into_the_working_tree_exits_1_and_stages_nothing() {
     let repo = GitRepo::with_double_staged();
     let server = server_wanting_tests().await;
 
@@ -152,15 +155,73 @@ async fn fix_writes_tests_into_the_working_tree_exits_1_and_stages_nothing() {
         .await;
     assert_eq!(run.code, Some(1), "{}", run.describe());
     assert!(run.stderr.contains("git add"), "{}", run.describe());
-    assert_eq!(
-        repo.read("src/lib.rs"),
-        format!("{LIB_WITH_DOUBLE}\n{DOUBLE_TESTS}")
-    );
+    // The docs were written on top of the tests: both are in the file, neither lost.
+    assert_eq!(repo.read("src/lib.rs"), documented_and_tested());
     assert_eq!(
         repo.staged("src/lib.rs"),
         LIB_WITH_DOUBLE,
         "kiln never runs git add"
     );
+    let requests = server.chat_requests();
+    assert_eq!(requests.len(), 3, "{}", run.describe());
+    let doc_request = message_text(&requests[2]);
+    assert!(
+        doc_request.contains("fn doubles()"),
+        "the doc request is made on the file with the tests in it: {doc_request}"
+    );
+    let tested = support::cargo_test(repo.dir.path());
+    assert_eq!(tested.code, Some(0), "{}", tested.describe());
+}
+
+/// What the scripted server's tests and docs make of [`LIB_WITH_DOUBLE`].
+fn documented_and_tested() -> String {
+    format!("{}\n{DOUBLE_TESTS}", lib_with_documented_double())
+}
+
+#[tokio::test]
+async fn a_tested_function_without_docs_gets_a_doc_patch_without_a_gate_and_never_blocks() {
+    let repo = GitRepo::new();
+    let staged = format!("{LIB_WITH_DOUBLE}\n{DOUBLE_TESTS}");
+    repo.write("src/lib.rs", &staged);
+    repo.git(&["add", "src/lib.rs"]);
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(&double_documented()));
+
+    let run = repo.kiln(&server.base_url(), &["hook", "run"], &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        run.stderr.contains("src/lib.rs:6 `double`: no docs"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        repo.read("src/lib.rs"),
+        staged,
+        "the working tree is untouched"
+    );
+    let requests = server.chat_requests();
+    assert_eq!(requests.len(), 1, "no nano gate for docs");
+    assert_eq!(requests[0]["model"], "gpt-5.4-mini");
+    let sent = message_text(&requests[0]);
+    assert!(
+        sent.contains("Write `///` doc comments") && sent.contains("- `fn double` (line 6)"),
+        "not the doc prompt: {sent}"
+    );
+    let patch = repo.read(PATCH);
+    assert!(patch.contains(&format!("+{DOUBLE_DOC}")), "{patch}");
+
+    let run = repo.kiln(NO_SERVER, &["apply", PATCH], &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(repo.read("src/lib.rs"), documented_and_tested());
+
+    // Block mode is about tests only: missing docs are proposed, the commit goes ahead.
+    repo.write("src/lib.rs", &staged);
+    server.push(Reply::tool_code(&double_documented()));
+    let run = repo
+        .kiln(&server.base_url(), &["hook", "run", "--mode", "block"], &[])
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(repo.path(PATCH).is_file(), "{}", run.describe());
 }
 
 #[tokio::test]
@@ -199,11 +260,18 @@ async fn when_nano_says_no_tests_are_needed_the_commit_passes_without_mini() {
     let repo = GitRepo::with_double_staged();
     let server = ScriptedServer::start().await;
     server.push(Reply::text("{\"answer\": \"no\"}"));
+    server.push(Reply::tool_code(&double_documented()));
     let run = repo
         .kiln(&server.base_url(), &["hook", "run", "--mode", "block"], &[])
         .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
-    assert_eq!(server.chat_requests().len(), 1);
+    let requests = server.chat_requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the gate, then docs (which need no gate)"
+    );
+    assert_eq!(requests[1]["model"], "gpt-5.4-mini");
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! `kiln hook install/uninstall/run` and `kiln apply`: the git pre-commit hook.
 //!
 //! The hook looks only at what is staged. With no new or changed public function lacking tests
-//! it exits at once without a model call; otherwise the nano tier gates each finding and mini
-//! writes tests within a time budget. It never loses work, never `git add`s, and never blocks
+//! or docs it exits at once without a model call; otherwise the nano tier gates each function
+//! lacking tests, and mini writes tests and docs within a time budget. It never loses work, never `git add`s, and never blocks
 //! a commit because the model could not be reached.
 
 mod findings;
@@ -45,12 +45,15 @@ pub type Result<T> = std::result::Result<T, HookError>;
 /// What the hook does when public functions are left untested.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
-    /// Print what is missing, save proposals under .git/kiln/ for `kiln apply`, exit 0.
+    /// Print what is missing, save proposed tests and docs under .git/kiln/ for `kiln apply`,
+    /// exit 0.
     #[default]
     Warn,
     /// As warn, but exit 1 (the commit stops) while public functions are left untested.
+    /// Missing docs are proposed but never stop a commit.
     Block,
-    /// Write validated tests into the working tree and exit 1, so you review and re-stage.
+    /// Write validated tests and docs into the working tree and exit 1, so you review and
+    /// re-stage.
     Fix,
 }
 
@@ -79,7 +82,8 @@ pub enum HookCommand {
     /// Check the staged Rust changes (what the installed hook runs).
     ///
     /// Exit codes: 0 nothing needed, warned, skipped, or the model was unavailable; 1 block mode
-    /// found untested public functions, or fix mode wrote tests to review and stage; 2 not a
+    /// found untested public functions (missing docs never block), or fix mode wrote tests or
+    /// docs to review and stage; 2 not a
     /// git repository or a local error.
     Run(RunArgs),
 }

@@ -1,5 +1,10 @@
 //! The slow path: the nano tier decides which findings really need tests, then the normal
-//! agent loop (mini, escalating to full) writes them in a sandbox built from the staged tree.
+//! agent loop (mini, escalating to full) writes them in a sandbox built from the staged tree,
+//! and then docs for every public function without them (docs need no gate).
+//!
+//! Tests and docs for one file become one proposal: the docs run on the staged file with the
+//! tests already in it, so the second result is built on the first and the patch (one per
+//! file) holds both, made from the staged text.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,8 +17,9 @@ use super::staged;
 use crate::agent::{self, AgentSettings, Outcome};
 use crate::config::Config;
 use crate::llm::LlmClient;
+use crate::task::docstring::{DocScope, Docstring};
 use crate::task::gen_tests::GenTests;
-use crate::task::prompt;
+use crate::task::{prompt, Task, TaskError};
 
 const GATE: &str = include_str!("../../prompts/hook_gate.md");
 const GATE_OPTIONS: [&str; 2] = ["yes", "no"];
@@ -23,7 +29,7 @@ const GATE_OPTIONS: [&str; 2] = ["yes", "no"];
 pub struct Proposed {
     pub file: String,
     pub summary: String,
-    /// The staged text the tests were written against.
+    /// The staged text the tests and docs were written against.
     pub original: String,
     pub new_text: String,
 }
@@ -33,13 +39,14 @@ pub struct Report {
     /// The findings the nano tier said need tests.
     pub needed: Vec<Finding>,
     pub proposals: Vec<Proposed>,
-    /// One line per file where no passing tests were found.
+    /// One line per file where no passing tests or docs were found.
     pub failures: Vec<String>,
     /// Why test writing stopped early (the time budget ran out); proposals made before it stay.
     pub interrupted: Option<String>,
 }
 
-/// Gates `findings` and writes tests for the ones that need them. `Err` is one line saying why
+/// Gates the `findings` that lack tests and writes tests for the ones that need them, then docs
+/// for those that lack docs. `Err` is one line saying why
 /// the model could not do its part (no key, server down, a model error); the caller decides
 /// whether that may stop the commit. Everything must finish within `budget`; the caller removes
 /// `checkout_dir` afterwards.
@@ -53,7 +60,8 @@ pub async fn work(
     let out_of_time = || format!("ran out of its {} s budget", budget.as_secs());
     let llm = LlmClient::new(config).map_err(|e| first_line(&e.to_string()))?;
     let mut report = Report::default();
-    for finding in findings {
+    let undocumented: Vec<Finding> = findings.iter().filter(|f| f.needs_docs).cloned().collect();
+    for finding in findings.into_iter().filter(|f| f.needs_tests) {
         let question = prompt::render(
             GATE,
             &[("file", &finding.file), ("function", &finding.text)],
@@ -70,50 +78,122 @@ pub async fn work(
             report.needed.push(finding);
         }
     }
-    if report.needed.is_empty() {
+    if report.needed.is_empty() && undocumented.is_empty() {
         return Ok(report);
     }
 
     staged::checkout_index(checkout_dir).map_err(|e| e.to_string())?;
-    let mut by_file: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for f in &report.needed {
+    let settings = AgentSettings::from_config(config, None);
+    let run = Run {
+        llm: &llm,
+        settings: &settings,
+        deadline,
+        out_of_time: out_of_time(),
+    };
+    for (file, functions) in by_file(&report.needed) {
+        if report.interrupted.is_some() {
+            break;
+        }
+        let task = GenTests::new(&checkout_dir.join(&file), &functions);
+        eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
+        if let Some(p) = run.propose(task, &file, "tests", &mut report).await? {
+            report.proposals.push(p);
+        }
+    }
+    for (file, functions) in by_file(&undocumented) {
+        if report.interrupted.is_some() {
+            break;
+        }
+        let path = checkout_dir.join(&file);
+        let tests = report.proposals.iter().position(|p| p.file == file);
+        if let Some(i) = tests {
+            // Docs are written on top of the proposed tests, so both fit in one patch.
+            std::fs::write(&path, &report.proposals[i].new_text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let task = Docstring::new(&path, &functions, DocScope::Public);
+        eprintln!("kiln: writing docs for {} in {file}", functions.join(", "));
+        let Some(docs) = run.propose(task, &file, "docs", &mut report).await? else {
+            continue;
+        };
+        match tests {
+            Some(i) => {
+                let both = &mut report.proposals[i];
+                both.summary = format!("{} and {}", both.summary, docs.summary);
+                both.new_text = docs.new_text;
+            }
+            None => report.proposals.push(docs),
+        }
+    }
+    Ok(report)
+}
+
+/// The functions to work on, by file.
+fn by_file(findings: &[Finding]) -> BTreeMap<String, Vec<String>> {
+    let mut by_file: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in findings {
         by_file
-            .entry(f.file.as_str())
+            .entry(f.file.clone())
             .or_default()
             .push(f.function.clone());
     }
-    let settings = AgentSettings::from_config(config, None);
-    // Progress is not shown: a hook's output stays short. Sends to a closed channel are fine.
-    let (events, _) = tokio::sync::mpsc::unbounded_channel();
-    for (file, functions) in by_file {
-        let task = match GenTests::new(&checkout_dir.join(file), &functions) {
+    by_file
+}
+
+/// What every agent run of the hook shares.
+struct Run<'a> {
+    llm: &'a LlmClient,
+    settings: &'a AgentSettings,
+    deadline: Instant,
+    out_of_time: String,
+}
+
+impl Run<'_> {
+    /// Runs `task` for `file` within the deadline. A task that could not start or found nothing
+    /// passing adds a failure line; running out of time sets `interrupted`; `Err` is a model
+    /// failure, which ends the hook's model work.
+    async fn propose<T: Task>(
+        &self,
+        task: Result<T, TaskError>,
+        file: &str,
+        what: &str,
+        report: &mut Report,
+    ) -> Result<Option<Proposed>, String> {
+        let task = match task {
             Ok(task) => task,
             Err(e) => {
                 report
                     .failures
                     .push(format!("{file}: {}", first_line(&e.to_string())));
-                continue;
+                return Ok(None);
             }
         };
-        eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
-        let Ok(summary) = timeout_at(deadline, agent::run(&task, &llm, &settings, &events)).await
+        // Progress is not shown: a hook's output stays short. Sends to a closed channel are fine.
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        let Ok(summary) = timeout_at(
+            self.deadline,
+            agent::run(&task, self.llm, self.settings, &events),
+        )
+        .await
         else {
-            report.interrupted = Some(out_of_time());
-            break;
+            report.interrupted = Some(self.out_of_time.clone());
+            return Ok(None);
         };
         match summary.outcome {
-            Outcome::Proposed(p) => report.proposals.push(Proposed {
-                file: file.to_string(),
-                summary: p.summary,
-                original: p.original,
-                new_text: p.new_text,
-            }),
+            Outcome::Proposed(p) => {
+                return Ok(Some(Proposed {
+                    file: file.to_string(),
+                    summary: p.summary,
+                    original: p.original,
+                    new_text: p.new_text,
+                }))
+            }
             Outcome::ModelFailed(e) => {
                 return Err(format!("the model failed: {}", first_line(&e.to_string())))
             }
             Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
                 report.failures.push(format!(
-                    "{file}: no passing tests after {} attempt(s)",
+                    "{file}: no passing {what} after {} attempt(s)",
                     summary.attempts
                 ))
             }
@@ -121,8 +201,8 @@ pub async fn work(
                 .failures
                 .push(format!("{file}: {}", first_line(&message))),
         }
+        Ok(None)
     }
-    Ok(report)
 }
 
 /// Hook output stays one line per fact.

@@ -45,19 +45,14 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let files = staged::read(&paths)?;
-    let (untested, undocumented): (Vec<_>, Vec<_>) = files
-        .iter()
-        .flat_map(findings::in_file)
-        .partition(|f| f.needs_tests);
-    for f in &undocumented {
-        eprintln!("kiln: {}", f.describe());
-    }
-    if untested.is_empty() {
+    let findings: Vec<_> = files.iter().flat_map(findings::in_file).collect();
+    if findings.is_empty() {
         return Ok(Exit::Ok);
     }
-    for f in &untested {
+    for f in &findings {
         eprintln!("kiln: {}", f.describe());
     }
+    let any_untested = findings.iter().any(|f| f.needs_tests);
 
     let top = git::top_level()?;
     let kiln_dir = git::kiln_dir()?;
@@ -70,12 +65,12 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
         .map(Duration::from_secs)
         .unwrap_or(config.hook_budget);
     let checkout = kiln_dir.join("staged");
-    let work = model::work(untested, &config, &checkout, budget).await;
+    let work = model::work(findings, &config, &checkout, budget).await;
     if checkout.exists() {
         let _ = std::fs::remove_dir_all(&checkout);
     }
     match work {
-        Ok(report) => finish(args, &report, &top, &kiln_dir),
+        Ok(report) => finish(args, &report, any_untested, &top, &kiln_dir),
         Err(why) => Ok(unavailable(args, &why)),
     }
 }
@@ -92,14 +87,19 @@ fn unavailable(args: &RunArgs, why: &str) -> Exit {
     Exit::Ok
 }
 
-fn finish(args: &RunArgs, report: &Report, top: &Path, kiln_dir: &Path) -> super::Result<Exit> {
+fn finish(
+    args: &RunArgs,
+    report: &Report,
+    any_untested: bool,
+    top: &Path,
+    kiln_dir: &Path,
+) -> super::Result<Exit> {
     let mode = args.mode;
     for failure in &report.failures {
         eprintln!("kiln: {failure}");
     }
-    if report.needed.is_empty() {
+    if any_untested && report.needed.is_empty() {
         eprintln!("kiln: the nano model says none of them needs tests");
-        return Ok(Exit::Ok);
     }
     let mut written = Vec::new();
     for p in &report.proposals {
@@ -135,8 +135,10 @@ fn finish(args: &RunArgs, report: &Report, top: &Path, kiln_dir: &Path) -> super
     if let Some(why) = &report.interrupted {
         return Ok(unavailable(args, why));
     }
+    // Block is about tests only: missing docs are proposed, never a reason to stop a commit.
     Ok(match mode {
         Mode::Warn | Mode::Fix => Exit::Ok,
+        Mode::Block if report.needed.is_empty() => Exit::Ok,
         Mode::Block => {
             eprintln!(
                 "kiln: commit stopped: {} public function(s) without tests (git commit --no-verify skips this check)",

@@ -26,11 +26,26 @@ mod tests {
 }
 ";
 
-/// A server whose nano gate says `double` needs tests and whose mini answers with passing ones.
+/// The doc comment the scripted mini gives `double`.
+pub const DOUBLE_DOC: &str = "/// Twice `x`.\n";
+
+/// The model's answer to the doc request: `double` with [`DOUBLE_DOC`] above it.
+pub fn double_documented() -> String {
+    format!("{DOUBLE_DOC}pub fn double(x: i32) -> i32 {{\n    x * 2\n}}\n")
+}
+
+/// [`LIB_WITH_DOUBLE`] with `double` documented.
+pub fn lib_with_documented_double() -> String {
+    LIB_WITH_DOUBLE.replace("pub fn double", &format!("{DOUBLE_DOC}pub fn double"))
+}
+
+/// A server whose nano gate says `double` needs tests and whose mini answers with passing ones,
+/// then with docs for it.
 pub async fn server_wanting_tests() -> ScriptedServer {
     let server = ScriptedServer::start().await;
     server.push(Reply::text("{\"answer\": \"yes\"}"));
     server.push(Reply::tool_code(DOUBLE_TESTS));
+    server.push(Reply::tool_code(&double_documented()));
     server
 }
 
