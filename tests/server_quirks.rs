@@ -6,9 +6,11 @@
 
 mod support;
 
-use kiln::llm::ClassifyPath;
 use serde_json::Value;
-use support::{kiln_with_env, llm_client, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use support::{
+    classify_falls_back_to_prompt_only_after, kiln_with_env, DemoCrate, Reply, ReplyOptions,
+    ScriptedServer,
+};
 
 const PASSES: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]);\n    }\n}\n";
 const FAILS: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a,b\"), vec![\"b\"]);\n    }\n}\n";
@@ -184,40 +186,12 @@ async fn replies_are_capped_only_when_max_output_tokens_is_set() {
 /// once, without retrying a 500 that will never change, and remember it for the next question.
 #[tokio::test]
 async fn a_500_refusing_json_schema_sends_the_nano_gate_to_the_prompt_only_path_without_retries() {
-    let server = ScriptedServer::start().await;
-    server.push(Reply::http_error(
+    let rejection = Reply::http_error(
         500,
         "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), \
          'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}",
-    ));
-    server.push(Reply::text("yes"));
-    server.push(Reply::text("{\"answer\": \"no\"}"));
-    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "3")]);
-
-    let first = llm
-        .classify("q1", &["yes", "no"], &mut |_| {})
-        .await
-        .unwrap();
-    let second = llm
-        .classify("q2", &["yes", "no"], &mut |_| {})
-        .await
-        .unwrap();
-
-    assert_eq!(
-        (first.answer.as_str(), first.path),
-        ("yes", ClassifyPath::PromptOnly)
     );
-    assert_eq!(
-        (second.answer.as_str(), second.path),
-        ("no", ClassifyPath::PromptOnly)
-    );
-    let sent = server.chat_requests();
-    assert_eq!(
-        sent.len(),
-        3,
-        "no retry of the 500, and q2 skips json_schema"
-    );
-    assert!(sent[1].get("response_format").is_none(), "{}", sent[1]);
+    let sent = classify_falls_back_to_prompt_only_after(rejection, "3").await;
     // A small model asked yes/no on the prompt-only path otherwise writes paragraphs.
     for request in &sent {
         assert!(

@@ -32,7 +32,9 @@ mod tmux;
 pub use cli::{cargo_test, kiln, kiln_with_env, DemoCrate, Run};
 pub use git_repo::{server_wanting_tests, GitRepo, DOUBLE_TESTS, LIB_AT_HEAD, LIB_WITH_DOUBLE};
 pub use lib_text::{demo_with, last_message, message_text, EXISTING_TESTS, MEAN_FLOOR_TESTS};
-pub use llm::{client as llm_client, config as test_config};
+pub use llm::{
+    classify_falls_back_to_prompt_only_after, client as llm_client, config as test_config,
+};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};
 pub use tmux::{Tmux, POLL_MS, WAIT_LIMIT_SECS};
