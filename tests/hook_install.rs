@@ -81,7 +81,12 @@ async fn git_commit_runs_the_installed_hook_end_to_end() {
     assert_ne!(repo.head(), before, "warn mode lets the commit through");
     assert!(run.stderr.contains("kiln apply"), "{}", run.describe());
     assert!(repo.path(".git/kiln/src__lib.rs.patch").is_file());
-    assert_eq!(server.chat_requests().len(), 3, "nano gate, tests, docs: {}", run.describe());
+    assert_eq!(
+        server.chat_requests().len(),
+        3,
+        "nano gate, tests, docs: {}",
+        run.describe()
+    );
     assert_eq!(repo.read("src/lib.rs"), LIB_WITH_DOUBLE);
 }
 

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use kiln::config::Tier;
 use kiln::llm::tools::{run_code_tool, RUN_CODE};
 use kiln::llm::{messages, ChatRequest, LlmClient, LlmError, LlmEvent, Reply as ModelReply};
-use support::{llm_client, Reply, ReplyOptions, ScriptedServer};
+use support::{
+    classify_falls_back_to_prompt_only_after, llm_client, Reply, ReplyOptions, ScriptedServer,
+};
 
 const CODE: &str = "#[test]\nfn t() { assert_eq!(1 + 1, 2); }";
 
@@ -238,37 +240,11 @@ async fn classify_uses_structured_output_and_falls_back_when_rejected() {
         "no"
     );
 
-    let server = ScriptedServer::start().await;
-    server.push(Reply::http_error(
-        400,
-        "response_format json_schema is not supported",
-    ));
-    server.push(Reply::text("Yes."));
-    server.push(Reply::text("no"));
-    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
-    let first = llm
-        .classify("q1", &["yes", "no"], &mut |_| {})
-        .await
-        .unwrap();
-    let second = llm
-        .classify("q2", &["yes", "no"], &mut |_| {})
-        .await
-        .unwrap();
-    assert_eq!(
-        (first.answer.as_str(), first.path),
-        ("yes", kiln::llm::ClassifyPath::PromptOnly)
-    );
-    assert_eq!(
-        (second.answer.as_str(), second.path),
-        ("no", kiln::llm::ClassifyPath::PromptOnly)
-    );
-    let sent = server.chat_requests();
-    assert_eq!(
-        sent.len(),
-        3,
-        "the rejection is remembered: q2 goes straight to the prompt-only path"
-    );
-    assert!(sent[2].get("response_format").is_none());
+    classify_falls_back_to_prompt_only_after(
+        Reply::http_error(400, "response_format json_schema is not supported"),
+        "0",
+    )
+    .await;
 }
 
 /// llama-cpp-python was seen cutting streams of the same request again and again; a third ask

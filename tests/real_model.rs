@@ -8,97 +8,29 @@
 //! success: a clear outcome within a bound, the user's file untouched, streamed deltas observed,
 //! counters that add up. Speed is printed for the record, never asserted.
 //!
-//! Each task kind goes through [`drive`] (in-process, every event observed) and [`run_cli`] (the
-//! real binary, exit code and `--json`). Not here yet, because their tasks do not exist yet: `doc`
-//! and `fim` (add a `drive` + `run_cli` pair each), the nano `classify` gate, and the hook.
+//! gen-tests goes through [`drive`] (in-process, every event observed) and the real binary
+//! (exit code and `--json`, tests/support/real.rs). `doc`, `fim`, the nano gate (`classify`) and
+//! the hook are in tests/real_model_tasks.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Outcome, RunSummary, TierStats};
-use kiln::config::{Config, Tier};
-use kiln::llm::{LlmClient, LlmEvent};
+use kiln::config::Tier;
+use kiln::llm::LlmEvent;
 use kiln::task::gen_tests::GenTests;
 use kiln::task::Task;
-use serde_json::Value;
-use support::{kiln_with_env, DemoCrate};
+use support::{cli_dry_run_ends_clearly, DemoCrate, RealModel, SERVER_TURN};
 
-const URL_ENV: &str = "KILN_REAL_MODEL_URL";
 const MAX_ATTEMPTS: u32 = 3;
-const MAX_OUTPUT_TOKENS: u32 = 1024;
 /// A bound, not a speed check: three prompts of ~1800 tokens and three replies of at most
 /// MAX_OUTPUT_TOKENS (~15 s each at the measured 80 tokens/s), three sandbox builds of the demo
 /// crate, and room for a 2-core machine busy with other work (seen: 9 tokens/s).
 const RUN_BOUND_SECS: u64 = 600;
-const MODELS_TIMEOUT_SECS: u64 = 10;
 /// Enough of each reply to see what the model did, short enough to keep the log readable.
 const SAID_SHOWN_CHARS: usize = 300;
-
-/// One request at a time: the server computes one reply at a time anyway, and the printed
-/// speeds would mix two runs otherwise.
-static SERVER_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The running server and the model id it reports.
-struct RealModel {
-    url: String,
-    model: String,
-}
-
-impl RealModel {
-    /// `None` (and a printed reason) when the tier is not configured. A configured server that
-    /// does not answer fails the test: CI set the variable on purpose.
-    async fn from_env(test: &str) -> Option<RealModel> {
-        let Some(url) = std::env::var(URL_ENV).ok().filter(|u| !u.trim().is_empty()) else {
-            eprintln!(
-                "skipped {test}: {URL_ENV} is not set (see README, \"Testing against a real model\": \
-                 `scripts/real-model.sh provision`, then `eval \"export $(scripts/real-model.sh start)\"`)"
-            );
-            return None;
-        };
-        let url = url.trim_end_matches('/').to_string();
-        let body = reqwest::Client::new()
-            .get(format!("{url}/models"))
-            .timeout(Duration::from_secs(MODELS_TIMEOUT_SECS))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{URL_ENV}={url}: GET /models failed: {e}"))
-            .text()
-            .await
-            .unwrap();
-        let models: Value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("GET {url}/models is not JSON ({e}): {body}"));
-        let model = models["data"][0]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("GET {url}/models lists no model: {body}"))
-            .to_string();
-        eprintln!("{test}: real model `{model}` at {url}");
-        Some(RealModel { url, model })
-    }
-
-    /// The environment kiln sees: this server for every tier, no key, no user config.
-    fn env(&self, config_home: &Path) -> HashMap<String, String> {
-        let mut env = HashMap::new();
-        env.insert("OPENAI_BASE_URL".to_string(), self.url.clone());
-        for tier in ["NANO", "MINI", "FULL"] {
-            env.insert(format!("KILN_MODEL_{tier}"), self.model.clone());
-        }
-        // Without a cap this model can run on until the 8192-token context is full, and the
-        // next turn then overflows it. A test module for the demo fits well within this.
-        env.insert(
-            "KILN_MAX_OUTPUT_TOKENS".to_string(),
-            MAX_OUTPUT_TOKENS.to_string(),
-        );
-        env.insert(
-            "XDG_CONFIG_HOME".to_string(),
-            config_home.display().to_string(),
-        );
-        env
-    }
-}
 
 /// What an in-process run showed, with the time each event arrived.
 struct Observed {
@@ -216,11 +148,7 @@ fn first_line(text: &str) -> &str {
 
 /// Runs `task` in-process against the real model, recording every event.
 async fn drive(real: &RealModel, task: &dyn Task, test: &str) -> Observed {
-    let config_home = tempfile::tempdir().unwrap();
-    let env = real.env(config_home.path());
-    let lookup = |name: &str| env.get(name).cloned();
-    let config = Config::load(&task.location().crate_root, &lookup).unwrap();
-    let llm = LlmClient::new(&config).unwrap();
+    let (config, llm) = real.client(&task.location().crate_root);
     // Pinned to mini: every tier is this one model, and the counters below are mini's.
     let settings = AgentSettings {
         max_attempts: MAX_ATTEMPTS,
@@ -254,20 +182,6 @@ async fn drive(real: &RealModel, task: &dyn Task, test: &str) -> Observed {
         events,
         took,
     }
-}
-
-/// Runs the real binary against the real model, under the same bound.
-async fn run_cli(real: &RealModel, args: &[&str]) -> (support::Run, Value) {
-    let config_home = tempfile::tempdir().unwrap();
-    let env = real.env(config_home.path());
-    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    // The support default (no retries) suits scripted servers; a real one may blink.
-    pairs.push(("KILN_MAX_RETRIES", "2"));
-    let _turn = SERVER_TURN.lock().await;
-    let run = kiln_with_env(&real.url, args, &pairs).await;
-    let json: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("--json output is not JSON ({e}):\n{}", run.describe()));
-    (run, json)
 }
 
 /// The outcome is one a user can act on: a proposal or an honest "no passing result".
@@ -332,53 +246,13 @@ async fn gen_tests_cli_dry_run_json_ends_with_exit_0_or_1_and_writes_nothing() {
         return;
     };
     let demo = DemoCrate::new();
-    let before = std::fs::read(demo.lib_rs()).unwrap();
-    let max_attempts = MAX_ATTEMPTS.to_string();
     let lib = demo.lib_rs();
-    let started = Instant::now();
-    let (run, json) = run_cli(
-        &real,
-        &[
-            "gen-tests",
-            lib.to_str().unwrap(),
-            "--max-attempts",
-            &max_attempts,
-            "--dry-run",
-            "--json",
-        ],
-    )
-    .await;
-    eprintln!(
-        "{test}: exit {:?} in {:.1} s: outcome {} after {} attempt(s); tiers {}",
-        run.code,
-        started.elapsed().as_secs_f64(),
-        json["outcome"],
-        json["attempts"],
-        json["tiers"]
-    );
-
-    eprintln!("{test}: kiln's progress:\n{}", run.stderr.trim_end());
-
-    let expected_outcome = match run.code {
-        Some(0) => "proposed",
-        Some(1) => "no_passing_result",
-        _ => panic!("expected exit 0 or 1:\n{}", run.describe()),
-    };
-    assert_eq!(json["outcome"], expected_outcome, "{}", run.describe());
-    assert!(!run.stderr.contains("panicked"), "{}", run.describe());
-    let attempts = json["attempts"].as_u64().unwrap();
-    assert!((1..=u64::from(MAX_ATTEMPTS)).contains(&attempts));
-    // The CLI escalates from mini to full, so the counters add up over the tiers together.
-    let tiers = json["tiers"].as_object().unwrap();
-    let count = |field: &str| -> u64 { tiers.values().map(|t| t[field].as_u64().unwrap()).sum() };
-    assert_eq!(count("requests"), attempts, "{tiers:?}");
-    assert_eq!(
-        count("tool_calls_well_formed")
-            + count("tool_calls_repaired")
-            + count("tool_calls_rejected")
-            + count("no_tool_call"),
-        count("requests"),
-        "{tiers:?}"
-    );
-    assert_eq!(std::fs::read(demo.lib_rs()).unwrap(), before);
+    let max_attempts = MAX_ATTEMPTS.to_string();
+    let args = [
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--max-attempts",
+        &max_attempts,
+    ];
+    cli_dry_run_ends_clearly(&real, test, &args, &lib, MAX_ATTEMPTS, &[]).await;
 }

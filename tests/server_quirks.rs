@@ -7,7 +7,10 @@
 mod support;
 
 use serde_json::Value;
-use support::{kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use support::{
+    classify_falls_back_to_prompt_only_after, kiln_with_env, DemoCrate, Reply, ReplyOptions,
+    ScriptedServer,
+};
 
 const PASSES: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]);\n    }\n}\n";
 const FAILS: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() {\n        assert_eq!(split_fields(\"a,b\"), vec![\"b\"]);\n    }\n}\n";
@@ -176,4 +179,24 @@ async fn replies_are_capped_only_when_max_output_tokens_is_set() {
     let (json, requests) = dry_run_with_env(&server, &[("KILN_MAX_OUTPUT_TOKENS", "512")]).await;
     assert_eq!(json["outcome"], "proposed", "{json}");
     assert_eq!(requests[0]["max_tokens"], 512);
+}
+
+/// llama-cpp-python 0.3.36 refuses `response_format` of type `json_schema` with an HTTP 500
+/// (its request validation), not a 4xx. The nano gate must fall back to the prompt-only path at
+/// once, without retrying a 500 that will never change, and remember it for the next question.
+#[tokio::test]
+async fn a_500_refusing_json_schema_sends_the_nano_gate_to_the_prompt_only_path_without_retries() {
+    let rejection = Reply::http_error(
+        500,
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), \
+         'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}",
+    );
+    let sent = classify_falls_back_to_prompt_only_after(rejection, "3").await;
+    // A small model asked yes/no on the prompt-only path otherwise writes paragraphs.
+    for request in &sent {
+        assert!(
+            request["max_tokens"].as_u64().is_some_and(|n| n <= 32),
+            "{request}"
+        );
+    }
 }

@@ -16,6 +16,10 @@ use crate::config::Tier;
 use crate::task::prompt;
 
 const CLASSIFY: &str = include_str!("../../prompts/classify.md");
+/// `{"answer": "<option>"}` is under a dozen tokens. Without a cap a small model asked a yes/no
+/// question on the prompt-only path wrote paragraphs for ~20 s each (SmolLM2-135M), eating the
+/// hook's time budget; a truncated ramble ends as the same honest "none of the options" error.
+const CLASSIFY_MAX_OUTPUT_TOKENS: u32 = 32;
 
 /// Which way the answer was obtained, so callers and tests can say which path a server takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -94,6 +98,9 @@ impl LlmClient {
             model: tier.model.clone(),
             messages: vec![messages::user(text)],
             response_format,
+            // The old field, read by llama-cpp-python, Ollama and vLLM (see LlmClient::build).
+            #[allow(deprecated)]
+            max_tokens: Some(CLASSIFY_MAX_OUTPUT_TOKENS),
             stream: Some(false),
             ..Default::default()
         };

@@ -64,6 +64,9 @@ impl LlmError {
                         message,
                     },
                     401 | 403 => LlmError::Auth { status, message },
+                    500..=599 if is_request_validation_failure(&message) => {
+                        LlmError::Rejected { status, message }
+                    }
                     500..=599 => LlmError::Server { status, message },
                     _ if is_context_overflow(&message, response.api_error.code.as_deref()) => {
                         LlmError::ContextTooLong { status, message }
@@ -109,6 +112,14 @@ fn is_context_overflow(message: &str, code: Option<&str>) -> bool {
         || message.contains("context window")
         || message.contains("maximum context")
         || message.contains("exceed_context_size")
+}
+
+/// llama-cpp-python answers a request its pydantic model refuses (e.g. `response_format` of
+/// type `json_schema`) with a 500 carrying "validation error" and the body field at fault. That
+/// is a rejection of the request, not a transient failure: retrying it only wastes time, and
+/// callers with a fallback (the nano gate's prompt-only path) must see it as a rejection.
+fn is_request_validation_failure(message: &str) -> bool {
+    message.contains("validation error") && message.contains("'body'")
 }
 
 /// OpenAI's 429 messages say "Please try again in 1.5s" or "in 20ms".
@@ -163,6 +174,14 @@ mod tests {
             Some("context_length_exceeded")
         ));
         assert!(!is_context_overflow("model `nope` does not exist", None));
+    }
+
+    #[test]
+    fn a_500_refusing_the_request_body_is_a_rejection() {
+        let pydantic = "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', \
+                        'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}";
+        assert!(is_request_validation_failure(pydantic));
+        assert!(!is_request_validation_failure("CUDA out of memory"));
     }
 
     #[test]

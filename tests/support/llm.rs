@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use kiln::config::Config;
-use kiln::llm::LlmClient;
+use kiln::llm::{ClassifyPath, LlmClient};
+
+use super::{Reply, ScriptedServer};
 
 /// A config that talks only to `base_url`, reads no user or repo config, and retries quickly.
 pub fn config(base_url: &str, overrides: &[(&str, &str)]) -> Config {
@@ -26,4 +28,43 @@ pub fn config(base_url: &str, overrides: &[(&str, &str)]) -> Config {
 
 pub fn client(base_url: &str, overrides: &[(&str, &str)]) -> LlmClient {
     LlmClient::new(&config(base_url, overrides)).unwrap()
+}
+
+/// The nano gate meets `rejection` on its structured-output request: it must answer q1 on the
+/// prompt-only path with no retry of the rejection (even with `max_retries` allowed), and
+/// remember it, sending q2 straight to the prompt-only path. Returns the requests sent.
+pub async fn classify_falls_back_to_prompt_only_after(
+    rejection: Reply,
+    max_retries: &str,
+) -> Vec<serde_json::Value> {
+    let server = ScriptedServer::start().await;
+    server.push(rejection);
+    server.push(Reply::text("Yes."));
+    server.push(Reply::text("no"));
+    let llm = client(&server.base_url(), &[("KILN_MAX_RETRIES", max_retries)]);
+    let first = llm
+        .classify("q1", &["yes", "no"], &mut |_| {})
+        .await
+        .unwrap();
+    let second = llm
+        .classify("q2", &["yes", "no"], &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.answer.as_str(), first.path),
+        ("yes", ClassifyPath::PromptOnly)
+    );
+    assert_eq!(
+        (second.answer.as_str(), second.path),
+        ("no", ClassifyPath::PromptOnly)
+    );
+    let sent = server.chat_requests();
+    assert_eq!(
+        sent.len(),
+        3,
+        "no retry of the rejection, and q2 goes straight to the prompt-only path"
+    );
+    assert!(sent[1].get("response_format").is_none(), "{}", sent[1]);
+    assert!(sent[2].get("response_format").is_none(), "{}", sent[2]);
+    sent
 }

@@ -25,6 +25,7 @@ mod cli;
 mod git_repo;
 mod lib_text;
 mod llm;
+mod real;
 mod reply;
 mod server;
 mod tmux;
@@ -35,7 +36,10 @@ pub use git_repo::{
     DOUBLE_TESTS, LIB_AT_HEAD, LIB_WITH_DOUBLE,
 };
 pub use lib_text::{demo_with, last_message, message_text, EXISTING_TESTS, MEAN_FLOOR_TESTS};
-pub use llm::{client as llm_client, config as test_config};
+pub use llm::{
+    classify_falls_back_to_prompt_only_after, client as llm_client, config as test_config,
+};
+pub use real::{cli_dry_run_ends_clearly, cli_env, RealModel, SERVER_TURN};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};
 pub use tmux::{Tmux, POLL_MS, WAIT_LIMIT_SECS};
