@@ -11,7 +11,7 @@ use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outco
 use kiln::config::{FimMode, Tier};
 use kiln::llm::{messages, LlmEvent, Message};
 use kiln::project::SourceLocation;
-use kiln::task::{Placement, Task, Verdict};
+use kiln::task::{Placement, Task, TaskFile, Verdict};
 use kiln_sandbox::{RunOutcome, RunReport, SandboxConfig, TestArgs};
 use support::{llm_client, DemoCrate, Reply, ReplyOptions, ScriptedServer};
 
@@ -21,19 +21,15 @@ const GOOD: &str = "KILN_SOAK_GOOD";
 /// A task that needs no cargo run unless the candidate carries the GOOD marker, so 500 tasks
 /// take seconds; the few good ones still run real cargo in a real sandbox.
 struct SoakTask {
-    location: SourceLocation,
-    original: String,
+    file: TaskFile,
 }
 
 impl Task for SoakTask {
     fn title(&self) -> String {
         "soak".to_string()
     }
-    fn location(&self) -> &SourceLocation {
-        &self.location
-    }
-    fn original(&self) -> &str {
-        &self.original
+    fn file(&self) -> &TaskFile {
+        &self.file
     }
     fn messages(&self) -> Vec<Message> {
         vec![messages::user("soak")]
@@ -48,11 +44,11 @@ impl Task for SoakTask {
         Ok(Placement {
             new_text: format!(
                 "{}\n#[cfg(test)]\nmod soak {{\n    #[test]\n    fn good() {{ assert_eq!(super::percent(1, 2), Some(50)); }}\n}}\n",
-                self.original
+                self.file.original
             ),
             summary: "1 test: good".to_string(),
             test_args: TestArgs {
-                target_flags: self.location.cargo_flags(),
+                target_flags: self.file.location.cargo_flags(),
                 filter: Some("soak::".to_string()),
             },
         })
@@ -123,8 +119,10 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
     let demo = DemoCrate::new();
     let location = SourceLocation::find(&demo.lib_rs()).unwrap();
     let task = SoakTask {
-        original: demo.read_lib(),
-        location,
+        file: TaskFile {
+            original: demo.read_lib(),
+            location,
+        },
     };
     let mut rng = Rng(0x5eed_1234_abcd_0042);
     let mut outcomes = [0usize; 4];

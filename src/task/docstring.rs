@@ -6,11 +6,10 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::{prompt, source, Placement, Task, TaskError, Verdict};
+use super::{prompt, source, Placement, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, ItemMatch, ItemText, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
-use crate::project::SourceLocation;
 
 mod restate;
 
@@ -31,8 +30,7 @@ pub enum DocScope {
 }
 
 pub struct Docstring {
-    location: SourceLocation,
-    original: String,
+    file: TaskFile,
     source: SourceFile,
     targets: Vec<ItemMatch>,
     context: String,
@@ -64,8 +62,7 @@ impl Docstring {
                 .join("\n\n// ...\n\n")
         };
         Ok(Docstring {
-            location,
-            original,
+            file: TaskFile { location, original },
             source,
             targets,
             context,
@@ -82,11 +79,11 @@ impl Docstring {
             .targets
             .iter()
             .map(|t| {
-                let line = code_line(&self.original, t.candidate.item_start);
+                let line = code_line(&self.file.original, t.candidate.item_start);
                 format!("- `{}` (line {line})\n", display(t))
             })
             .collect();
-        let file = self.location.relative_path.display().to_string();
+        let file = self.file.location.relative_path.display().to_string();
         let context_kind = if self.context_is_whole_file {
             "the whole file"
         } else {
@@ -96,7 +93,7 @@ impl Docstring {
             prompt::DOC,
             &[
                 ("file", &file),
-                ("crate_name", &source::crate_ident(&self.location)),
+                ("crate_name", &source::crate_ident(&self.file.location)),
                 ("targets", targets.trim_end()),
                 ("context_kind", context_kind),
                 ("context", self.context.trim_end()),
@@ -105,7 +102,7 @@ impl Docstring {
     }
 
     fn is_library(&self) -> bool {
-        self.location.target_flags == ["--lib"]
+        self.file.location.target_flags == ["--lib"]
     }
 
     /// Doctests only run for a library; elsewhere the docs are checked by building the target.
@@ -114,14 +111,14 @@ impl Docstring {
             TestArgs {
                 target_flags: vec![
                     "-p".to_string(),
-                    self.location.package_name.clone(),
+                    self.file.location.package_name.clone(),
                     "--doc".to_string(),
                 ],
                 filter: None,
             }
         } else {
             TestArgs {
-                target_flags: self.location.cargo_flags(),
+                target_flags: self.file.location.cargo_flags(),
                 filter: None,
             }
         }
@@ -171,16 +168,12 @@ impl Task for Docstring {
         format!(
             "docs for {} in {}",
             self.target_labels().join(", "),
-            self.location.relative_path.display()
+            self.file.location.relative_path.display()
         )
     }
 
-    fn location(&self) -> &SourceLocation {
-        &self.location
-    }
-
-    fn original(&self) -> &str {
-        &self.original
+    fn file(&self) -> &TaskFile {
+        &self.file
     }
 
     fn messages(&self) -> Vec<Message> {
@@ -221,7 +214,7 @@ impl Task for Docstring {
                 ));
             }
         }
-        let new_text = splice_docs(&self.original, &docs);
+        let new_text = splice_docs(&self.file.original, &docs);
         // The final word on "comments only": the whole file's code tokens are unchanged.
         let parsed = SourceFile::parse(&new_text)
             .map_err(|e| format!("the file with your docs does not parse: {e}"))?;

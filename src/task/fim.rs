@@ -5,10 +5,9 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
-use super::{prompt, source, FimPrompt, Placement, Task, TaskError, Verdict};
+use super::{prompt, source, FimPrompt, Placement, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, FimContext, Hole, HoleKind};
 use crate::llm::Message;
-use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
 const FEEDBACK_MAX_BYTES: usize = 6_000;
@@ -33,8 +32,7 @@ pub enum HoleChoice {
 }
 
 pub struct Fim {
-    location: SourceLocation,
-    original: String,
+    file: TaskFile,
     hole: Hole,
     context: FimContext,
     /// Further holes found in the file, filled by later runs.
@@ -70,8 +68,7 @@ impl Fim {
         let context = code::fim_context(&source, &hole, MARKER)
             .map_err(|e| TaskError::NoTargets(format!("{}:{e}", file.display())))?;
         Ok(Fim {
-            location,
-            original,
+            file: TaskFile { location, original },
             hole,
             context,
             more_holes,
@@ -90,11 +87,11 @@ impl Fim {
         let hole_note = match self.hole.kind {
             HoleKind::Lines => format!(
                 " The hole replaces these lines, which you may keep, fix or rewrite:\n```rust\n{}\n```",
-                self.original.get(self.hole.range.clone()).unwrap_or("")
+                self.file.original.get(self.hole.range.clone()).unwrap_or("")
             ),
             HoleKind::Todo | HoleKind::Marker => String::new(),
         };
-        let file = self.location.relative_path.display().to_string();
+        let file = self.file.location.relative_path.display().to_string();
         Ok(prompt::render(
             prompt::FIM,
             &[
@@ -139,17 +136,13 @@ impl Task for Fim {
         format!(
             "fill the hole in {} at {}:{}{more}",
             self.name(),
-            self.location.relative_path.display(),
+            self.file.location.relative_path.display(),
             self.hole.line
         )
     }
 
-    fn location(&self) -> &SourceLocation {
-        &self.location
-    }
-
-    fn original(&self) -> &str {
-        &self.original
+    fn file(&self) -> &TaskFile {
+        &self.file
     }
 
     fn messages(&self) -> Vec<Message> {
@@ -178,7 +171,7 @@ impl Task for Fim {
                     .to_string(),
             );
         }
-        let new_text = code::fill(&self.original, &self.hole, middle);
+        let new_text = code::fill(&self.file.original, &self.hole, middle);
         code::SourceFile::parse(&new_text).map_err(|e| {
             format!(
                 "The file with your code in place does not parse ({e}). Send only the code that \
@@ -193,7 +186,7 @@ impl Task for Fim {
         Ok(Placement {
             new_text,
             summary: format!("fill for {} (line {}){tested}", self.name(), self.hole.line),
-            test_args: super::whole_suite(&self.location),
+            test_args: super::whole_suite(&self.file.location),
         })
     }
 

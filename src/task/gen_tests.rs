@@ -12,18 +12,18 @@ mod validate;
 
 use validate::FilterState;
 
-use super::{prompt, source, Placement, Round, SandboxRuns, Task, TaskError, Validated, Verdict};
+use super::{
+    prompt, source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict,
+};
 use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
-use crate::project::SourceLocation;
 
 const TOOL_DESCRIPTION: &str = "Compile the crate with your test module appended to the file and \
 run those tests. Returns compiler errors or failing tests with their messages, or success.";
 
 pub struct GenTests {
-    location: SourceLocation,
-    original: String,
+    file: TaskFile,
     targets: Vec<FnItem>,
     module_name: String,
     context: String,
@@ -50,8 +50,7 @@ impl GenTests {
         let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
         let context = code::context_for(&source, &targets, WHOLE_FILE_MAX_LINES);
         Ok(GenTests {
-            location,
-            original,
+            file: TaskFile { location, original },
             targets,
             module_name,
             context,
@@ -91,7 +90,7 @@ impl GenTests {
                 )
             })
             .collect();
-        let file = self.location.relative_path.display().to_string();
+        let file = self.file.location.relative_path.display().to_string();
         let context_kind = if self.context_is_whole_file {
             "the whole file"
         } else {
@@ -172,16 +171,12 @@ impl Task for GenTests {
         format!(
             "gen-tests for {} in {}",
             names.join(", "),
-            self.location.relative_path.display()
+            self.file.location.relative_path.display()
         )
     }
 
-    fn location(&self) -> &SourceLocation {
-        &self.location
-    }
-
-    fn original(&self) -> &str {
-        &self.original
+    fn file(&self) -> &TaskFile {
+        &self.file
     }
 
     fn messages(&self) -> Vec<Message> {
@@ -209,7 +204,7 @@ impl Task for GenTests {
             .collect();
         let module_text = code::with_tests(&module.text, &self.module_name, &carried)
             .map_err(|e| format!("kiln could not add the tests kept so far: {e}"))?;
-        let new_text = code::append_module(&self.original, &module_text)
+        let new_text = code::append_module(&self.file.original, &module_text)
             .map_err(|e| format!("kiln could not add the module to the file: {e}"))?;
         let names: Vec<String> = code::test_fns(&new_text, &self.module_name)
             .unwrap_or_default()
@@ -220,8 +215,8 @@ impl Task for GenTests {
             new_text,
             summary: tests_summary(&names),
             test_args: TestArgs {
-                target_flags: self.location.cargo_flags(),
-                filter: Some(self.location.test_filter(&self.module_name)),
+                target_flags: self.file.location.cargo_flags(),
+                filter: Some(self.file.location.test_filter(&self.module_name)),
             },
         })
     }

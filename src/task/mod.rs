@@ -44,6 +44,13 @@ pub enum TaskError {
     Prompt(#[from] prompt::PromptError),
 }
 
+/// What every task holds about its file: where it is, and its text when it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskFile {
+    pub location: SourceLocation,
+    pub original: String,
+}
+
 /// A candidate placed into the user's file: what the sandbox runs and, if green, what is proposed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
@@ -133,9 +140,15 @@ pub struct FimPrompt {
 pub trait Task: Send + Sync {
     /// For progress lines: "gen-tests for add, parse in src/lib.rs".
     fn title(&self) -> String;
-    fn location(&self) -> &SourceLocation;
+    /// The file the task works on, as it was read.
+    fn file(&self) -> &TaskFile;
+    fn location(&self) -> &SourceLocation {
+        &self.file().location
+    }
     /// The file's text as it was read: the diff base, and the guard against concurrent edits.
-    fn original(&self) -> &str;
+    fn original(&self) -> &str {
+        &self.file().original
+    }
     /// System and task prompt: the start of the conversation.
     fn messages(&self) -> Vec<Message>;
     fn tool_description(&self) -> &str;

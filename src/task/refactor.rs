@@ -7,11 +7,10 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
-use super::{prompt, source, Placement, Task, TaskError, Verdict};
+use super::{prompt, source, Placement, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, ItemMatch, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
-use crate::project::SourceLocation;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
 const FEEDBACK_MAX_BYTES: usize = 6_000;
@@ -33,8 +32,7 @@ const API_CHANGE_WORDS: &[&str] = &[
 ];
 
 pub struct Refactor {
-    location: SourceLocation,
-    original: String,
+    file: TaskFile,
     source: SourceFile,
     target: ItemMatch,
     instruction: String,
@@ -86,8 +84,7 @@ impl Refactor {
         };
         let api = code::public_api(&source);
         Ok(Refactor {
-            location,
-            original,
+            file: TaskFile { location, original },
             source,
             target,
             instruction: instruction.trim().to_string(),
@@ -101,9 +98,9 @@ impl Refactor {
     }
 
     fn user_prompt(&self) -> Result<String, TaskError> {
-        let whole = self.original.lines().count() <= WHOLE_FILE_MAX_LINES;
+        let whole = self.file.original.lines().count() <= WHOLE_FILE_MAX_LINES;
         let (context_kind, context) = if whole {
-            ("the whole file", self.original.clone())
+            ("the whole file", self.file.original.clone())
         } else {
             let fns: Vec<code::FnItem> = code::list_fns(&self.source)
                 .into_iter()
@@ -111,7 +108,8 @@ impl Refactor {
                 .filter(|f| self.target.candidate.range.end <= f.byte_range.end)
                 .collect();
             let context = if fns.is_empty() {
-                self.original
+                self.file
+                    .original
                     .get(self.target.candidate.range.clone())
                     .unwrap_or("")
                     .to_string()
@@ -131,7 +129,7 @@ impl Refactor {
                 .map(|signature| format!("- `{signature}`\n"))
                 .collect()
         };
-        let file = self.location.relative_path.display().to_string();
+        let file = self.file.location.relative_path.display().to_string();
         Ok(prompt::render(
             prompt::REFACTOR,
             &[
@@ -151,17 +149,13 @@ impl Task for Refactor {
         format!(
             "refactor {} in {}: {}",
             self.target_name(),
-            self.location.relative_path.display(),
+            self.file.location.relative_path.display(),
             self.instruction
         )
     }
 
-    fn location(&self) -> &SourceLocation {
-        &self.location
-    }
-
-    fn original(&self) -> &str {
-        &self.original
+    fn file(&self) -> &TaskFile {
+        &self.file
     }
 
     fn messages(&self) -> Vec<Message> {
@@ -176,7 +170,7 @@ impl Task for Refactor {
         let parsed = SourceFile::parse(candidate).map_err(|e| {
             format!("kiln could not read that code: {e}. Send complete items as Rust code.")
         })?;
-        let (new_text, changed) = merge(&self.original, candidate, &parsed, &self.source);
+        let (new_text, changed) = merge(&self.file.original, candidate, &parsed, &self.source);
         if changed.is_empty() {
             return Err(
                 "Your code is the same as the file: nothing was refactored. Send the changed items."
@@ -201,7 +195,7 @@ impl Task for Refactor {
         Ok(Placement {
             new_text,
             summary: format!("refactor of {}", changed.join(", ")),
-            test_args: super::whole_suite(&self.location),
+            test_args: super::whole_suite(&self.file.location),
         })
     }
 

@@ -35,7 +35,7 @@ impl GenTests {
             sandbox,
             args: &placement.test_args,
             module: &self.module_name,
-            relative_path: &self.location.relative_path,
+            relative_path: &self.file.location.relative_path,
             text: placement.new_text.clone(),
             dropped: Vec::new(),
             mutants: BTreeMap::new(),
