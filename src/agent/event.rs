@@ -46,6 +46,16 @@ pub enum AgentEvent {
         to: Tier,
         after_failures: u32,
     },
+    /// A batched task was split into these parts (titles), run at most `jobs` at a time.
+    BatchPlanned { parts: Vec<String>, jobs: usize },
+    /// An event of one part of a batched task; `index` counts from 0 up to `total`.
+    Part {
+        index: usize,
+        total: usize,
+        event: Box<AgentEvent>,
+    },
+    /// Every part is done; the parts' results are being combined into one proposal.
+    Combining { proposed: usize, total: usize },
 }
 
 /// How the model answered, counted per tier: the measure of how well a small model uses tools.
@@ -80,6 +90,21 @@ pub struct TierStats {
 }
 
 impl TierStats {
+    /// Adds another conversation's counters to these.
+    pub fn absorb(&mut self, other: TierStats) {
+        self.requests += other.requests;
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.tool_calls_well_formed += other.tool_calls_well_formed;
+        self.tool_calls_repaired += other.tool_calls_repaired;
+        self.tool_calls_rejected += other.tool_calls_rejected;
+        self.no_tool_call += other.no_tool_call;
+        self.first_token_ms.extend(other.first_token_ms);
+        if let Some(cost) = other.cost_usd {
+            *self.cost_usd.get_or_insert(0.0) += cost;
+        }
+    }
+
     pub fn count_reply(&mut self, kind: &ReplyKind, usage: Option<Usage>) {
         match kind {
             ReplyKind::ToolCallWellFormed => self.tool_calls_well_formed += 1,

@@ -4,21 +4,23 @@
 //! One attempt is one model request. Every step is reported as an [`AgentEvent`]; the loop never
 //! prints and never asks the user anything.
 
+mod batch;
 mod event;
+mod sandbox;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
-
-use kiln_sandbox::{Sandbox, SandboxConfig};
+use kiln_sandbox::SandboxConfig;
 use tokio::sync::mpsc::UnboundedSender;
 
+pub use batch::run_batch;
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 
 use crate::code;
 use crate::config::{Config, FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
-use crate::task::{prompt, FimPrompt, Round, SandboxRuns, Task, Verdict};
+use crate::task::{prompt, FimPrompt, Round, Task, Verdict};
+use sandbox::SharedSandbox;
 
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
@@ -93,13 +95,55 @@ pub async fn run(
     settings: &AgentSettings,
     events: &UnboundedSender<AgentEvent>,
 ) -> RunSummary {
+    let _ = events.send(AgentEvent::Started {
+        title: task.title(),
+        max_attempts: settings.max_attempts,
+    });
+    let sandbox =
+        match SharedSandbox::create(&task.location().workspace_root, settings, events).await {
+            Ok(sandbox) => sandbox,
+            Err(message) => {
+                return RunSummary {
+                    outcome: Outcome::SandboxFailed(message),
+                    attempts: 0,
+                    stats: BTreeMap::new(),
+                }
+            }
+        };
+    run_in(task, llm, settings, &sandbox, &Spend::default(), events).await
+}
+
+/// Dollars spent by every conversation of a run, so `--max-cost` bounds the whole run.
+#[derive(Debug, Default)]
+pub(crate) struct Spend(std::sync::Mutex<f64>);
+
+impl Spend {
+    fn add(&self, usd: f64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) += usd;
+    }
+
+    fn total(&self) -> f64 {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One conversation about `task` in an existing sandbox.
+async fn run_in(
+    task: &dyn Task,
+    llm: &LlmClient,
+    settings: &AgentSettings,
+    sandbox: &SharedSandbox,
+    spend: &Spend,
+    events: &UnboundedSender<AgentEvent>,
+) -> RunSummary {
     let mut run = Run {
         events,
+        spend,
         stats: BTreeMap::new(),
         attempts: 0,
     };
     let mut best = None;
-    let outcome = run.execute(task, llm, settings, &mut best).await;
+    let outcome = run.execute(task, llm, settings, sandbox, &mut best).await;
     let outcome = match (outcome, best) {
         // A proposable result from an earlier round beats giving up.
         (
@@ -117,6 +161,7 @@ pub async fn run(
 
 struct Run<'a> {
     events: &'a UnboundedSender<AgentEvent>,
+    spend: &'a Spend,
     stats: BTreeMap<Tier, TierStats>,
     attempts: u32,
 }
@@ -132,35 +177,9 @@ impl Run<'_> {
         task: &dyn Task,
         llm: &LlmClient,
         settings: &AgentSettings,
+        sandbox: &SharedSandbox,
         best: &mut Option<Proposal>,
     ) -> Outcome {
-        self.emit(AgentEvent::Started {
-            title: task.title(),
-            max_attempts: settings.max_attempts,
-        });
-        let started = Instant::now();
-        let workspace_root = task.location().workspace_root.clone();
-        let mut sandbox_config = settings.sandbox.clone();
-        if settings.build_cache == BuildCache::PerCrate {
-            sandbox_config.target_dir =
-                kiln_sandbox::cache::target_dir_from_process(&workspace_root);
-        }
-        // Copying the crate and `cargo fetch` block; keep them off the async threads.
-        let created =
-            tokio::task::spawn_blocking(move || Sandbox::create(&workspace_root, sandbox_config))
-                .await;
-        let sandbox = match created {
-            Ok(Ok(sandbox)) => sandbox,
-            Ok(Err(e)) => {
-                return Outcome::SandboxFailed(format!("cannot create the sandbox copy: {e}"))
-            }
-            Err(e) => return Outcome::SandboxFailed(format!("sandbox setup stopped: {e}")),
-        };
-        self.emit(AgentEvent::SandboxReady {
-            path: sandbox.crate_dir().to_path_buf(),
-            took: started.elapsed(),
-        });
-
         let tools = vec![tools::run_code_tool(task.tool_description())];
         let mut conversation = task.messages();
         let mut last_failure = "the model never produced a candidate".to_string();
@@ -184,7 +203,7 @@ impl Run<'_> {
                 }
             }
             if let Some(limit) = settings.max_cost_usd {
-                let spent = self.spent_usd();
+                let spent = self.spend.total();
                 if spent >= limit {
                     return Outcome::BudgetSpent {
                         spent_usd: spent,
@@ -224,8 +243,9 @@ impl Run<'_> {
             stats.requests += 1;
             stats.count_reply(&kind, reply.usage);
             if let (Some(price), Some(usage)) = (price, reply.usage) {
-                *stats.cost_usd.get_or_insert(0.0) +=
-                    price.cost(usage.prompt_tokens, usage.completion_tokens);
+                let cost = price.cost(usage.prompt_tokens, usage.completion_tokens);
+                *stats.cost_usd.get_or_insert(0.0) += cost;
+                self.spend.add(cost);
             }
             self.emit(AgentEvent::ReplyReceived {
                 kind,
@@ -261,11 +281,7 @@ impl Run<'_> {
             self.emit(AgentEvent::SandboxStarted {
                 summary: placement.summary.clone(),
             });
-            let runs = AgentSandbox {
-                sandbox: &sandbox,
-                relative_path: &task.location().relative_path,
-                events: self.events,
-            };
+            let runs = sandbox.lend(&task.location().relative_path, self.events);
             let validated = match task
                 .validate(placement, Round { attempt, tier }, &runs)
                 .await
@@ -309,10 +325,6 @@ impl Run<'_> {
             last_failure = report;
         }
         Outcome::Exhausted { last_failure }
-    }
-
-    fn spent_usd(&self) -> f64 {
-        self.stats.values().filter_map(|s| s.cost_usd).sum()
     }
 
     async fn ask(
@@ -360,37 +372,6 @@ impl Run<'_> {
                 .extend(first_token);
         }
         result
-    }
-}
-
-/// The agent's sandbox lent to a task's validation: every run writes the task's file and streams
-/// progress as the agent's own runs do.
-struct AgentSandbox<'a> {
-    sandbox: &'a Sandbox,
-    relative_path: &'a std::path::Path,
-    events: &'a UnboundedSender<AgentEvent>,
-}
-
-impl SandboxRuns for AgentSandbox<'_> {
-    fn run<'a>(
-        &'a self,
-        text: &'a str,
-        args: &'a kiln_sandbox::TestArgs,
-        env: &'a [(String, String)],
-    ) -> futures::future::BoxFuture<'a, Result<kiln_sandbox::RunReport, String>> {
-        Box::pin(async move {
-            self.sandbox
-                .write_file(self.relative_path, text)
-                .map_err(|e| format!("cannot write into the sandbox: {e}"))?;
-            let events = self.events;
-            let mut on_progress = |progress| {
-                let _ = events.send(AgentEvent::Sandbox(progress));
-            };
-            self.sandbox
-                .cargo_test_with_env(args, env, &mut on_progress)
-                .await
-                .map_err(|e| format!("cannot run cargo in the sandbox: {e}"))
-        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs};
+use super::runner::{self, RunArgs, Work};
 use super::Exit;
 use crate::task::gen_tests::{FilterSettings, GenTests, Mutation};
 
@@ -20,6 +20,14 @@ pub struct GenTestsArgs {
     /// Keep tests without checking that each fails against a mutant of the code (faster).
     #[arg(long)]
     pub no_mutation: bool,
+    /// Functions per model request. More functions than this are split into batches that run
+    /// as separate conversations; each round's candidates are still tested in one build, and
+    /// the kept tests end up in one module and one diff.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub batch_size: u32,
+    /// How many batches talk to the model at the same time.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub jobs: u32,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -33,8 +41,15 @@ pub async fn run(args: GenTestsArgs) -> Exit {
             Mutation::On
         },
     };
-    runner::run(&args.file, &args.run, "tests", || {
-        GenTests::new(&args.file, &args.functions).map(|task| task.with_filter(filter))
+    runner::run_work(&args.file, &args.run, "tests", || {
+        let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
+        Ok(match task.batched(args.batch_size as usize) {
+            Ok(batch) => Work::Batch {
+                batch: Box::new(batch),
+                jobs: args.jobs as usize,
+            },
+            Err(task) => Work::One(Box::new(task)),
+        })
     })
     .await
 }

@@ -18,6 +18,8 @@ pub struct ProgressPrinter<W: Write> {
     tests_total: usize,
     tests_done: usize,
     tests_passed: usize,
+    /// "[2/4] " while printing an event of a batch's second part.
+    part_prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,7 @@ impl<W: Write> ProgressPrinter<W> {
             tests_total: 0,
             tests_done: 0,
             tests_passed: 0,
+            part_prefix: String::new(),
         }
     }
 
@@ -77,6 +80,29 @@ impl<W: Write> ProgressPrinter<W> {
                 to,
                 after_failures,
             } => self.line(&describe_escalation(*from, *to, *after_failures)),
+            AgentEvent::BatchPlanned { parts, jobs } => self.line(&format!(
+                "kiln: {} batches, {} at a time; their candidates are tested together",
+                parts.len(),
+                (*jobs).min(parts.len())
+            )),
+            AgentEvent::Part {
+                index,
+                total,
+                event,
+            } => {
+                self.part_prefix = format!("[{}/{total}] ", index + 1);
+                match event.as_ref() {
+                    AgentEvent::Started { title, .. } => self.line(title),
+                    inner => self.handle(inner),
+                }
+                self.part_prefix.clear();
+            }
+            AgentEvent::Combining { proposed, total } => {
+                self.line(&format!(
+                    "kiln: every batch is done; testing the tests of {proposed} of {total} together"
+                ));
+                self.status("  compiling…");
+            }
         }
     }
 
@@ -127,7 +153,7 @@ impl<W: Write> ProgressPrinter<W> {
 
     fn status(&mut self, text: &str) {
         if self.live == Live::StatusLine {
-            let _ = write!(self.out, "\r\x1b[2K{text}");
+            let _ = write!(self.out, "\r\x1b[2K{}{text}", self.part_prefix);
             let _ = self.out.flush();
             self.status_shown = true;
         }
@@ -138,7 +164,7 @@ impl<W: Write> ProgressPrinter<W> {
             let _ = write!(self.out, "\r\x1b[2K");
             self.status_shown = false;
         }
-        let _ = writeln!(self.out, "{text}");
+        let _ = writeln!(self.out, "{}{text}", self.part_prefix);
     }
 }
 

@@ -9,11 +9,14 @@ use std::path::Path;
 use super::progress::{Live, ProgressPrinter};
 use super::report::{usage_line, JsonResult, ResultKind};
 use super::Exit;
-use crate::agent::{self, AgentEvent, AgentSettings, Outcome};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::agent::{self, AgentEvent, AgentSettings, Outcome, RunSummary};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::llm::LlmClient;
-use crate::task::{Task, TaskError};
+use crate::project::SourceLocation;
+use crate::task::{Batched, Task, TaskError};
 
 /// The flags every task command shares.
 #[derive(Debug, clap::Args)]
@@ -41,12 +44,52 @@ pub struct RunArgs {
     pub max_cost: Option<f64>,
 }
 
+/// What a command hands the agent: one conversation, or a batch of them run `jobs` at a time.
+pub enum Work {
+    One(Box<dyn Task>),
+    Batch { batch: Box<dyn Batched>, jobs: usize },
+}
+
+impl Work {
+    fn location(&self) -> &SourceLocation {
+        match self {
+            Work::One(task) => task.location(),
+            Work::Batch { batch, .. } => &batch.file().location,
+        }
+    }
+
+    async fn run(
+        &self,
+        llm: &LlmClient,
+        settings: &AgentSettings,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> RunSummary {
+        match self {
+            Work::One(task) => agent::run(task.as_ref(), llm, settings, events).await,
+            Work::Batch { batch, jobs } => {
+                agent::run_batch(batch.as_ref(), *jobs, llm, settings, events).await
+            }
+        }
+    }
+}
+
 /// Runs the task `build` makes for `file`. `result_noun` names what the task produces in the
 /// give-up message: "no passing {result_noun} after 4 attempt(s)".
 pub async fn run<T, F>(file: &Path, args: &RunArgs, result_noun: &str, build: F) -> Exit
 where
-    T: Task,
+    T: Task + 'static,
     F: FnOnce() -> Result<T, TaskError>,
+{
+    run_work(file, args, result_noun, || {
+        build().map(|task| Work::One(Box::new(task)))
+    })
+    .await
+}
+
+/// [`run`] for a command that may split its work into a batch.
+pub async fn run_work<F>(file: &Path, args: &RunArgs, result_noun: &str, build: F) -> Exit
+where
+    F: FnOnce() -> Result<Work, TaskError>,
 {
     let mut run = TaskRun {
         args,
@@ -90,10 +133,9 @@ impl TaskRun<'_> {
         self.finish(ResultKind::InputError, Exit::Usage, message)
     }
 
-    async fn execute<T, F>(&mut self, result_noun: &str, build: F) -> Exit
+    async fn execute<F>(&mut self, result_noun: &str, build: F) -> Exit
     where
-        T: Task,
-        F: FnOnce() -> Result<T, TaskError>,
+        F: FnOnce() -> Result<Work, TaskError>,
     {
         let task = match build() {
             Ok(task) => task,
@@ -148,7 +190,7 @@ impl TaskRun<'_> {
             }
         });
         let summary = tokio::select! {
-            summary = agent::run(&task, &llm, &settings, &sender) => summary,
+            summary = task.run(&llm, &settings, &sender) => summary,
             _ = tokio::signal::ctrl_c() => {
                 drop(sender);
                 let _ = printer.await;

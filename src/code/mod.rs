@@ -26,6 +26,7 @@ mod pairs;
 mod parse;
 mod splice;
 mod testfns;
+mod testmerge;
 mod testmod;
 
 pub use api::{api_changes, public_api};
@@ -41,6 +42,7 @@ pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;
 pub use splice::{append_module, splice};
 pub use testfns::{test_fns, test_text, with_tests, without_tests, TestFn};
+pub use testmerge::{merge_test_modules, Merged};
 pub use testmod::{normalize_test_module, shadowed_items, TestModule};
 
 /// Everything that can go wrong while analysing or editing Rust source.

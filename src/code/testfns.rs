@@ -79,7 +79,7 @@ pub fn test_text<'s>(text: &'s str, test: &TestFn) -> &'s str {
     text.get(test.byte_range.clone()).unwrap_or("")
 }
 
-fn module_body<'t>(root: Node<'t>, text: &str, module_name: &str) -> Option<Node<'t>> {
+pub(super) fn module_body<'t>(root: Node<'t>, text: &str, module_name: &str) -> Option<Node<'t>> {
     decls(root)
         .into_iter()
         .filter(|d| d.kind() == "mod_item" && d.name(text) == Some(module_name))

@@ -1,16 +1,19 @@
 //! gen-tests: a `#[cfg(test)]` module with unit tests for functions that have none.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
 use super::gen_tests_filter::FEEDBACK_MAX_BYTES;
 pub use super::gen_tests_filter::{FilterSettings, Mutation};
+mod batch;
 mod validate;
 
-use validate::FilterState;
+pub use batch::GenTestsBatch;
+use batch::BatchShared;
+use validate::Part;
 
 use super::{
     prompt, source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict,
@@ -24,12 +27,13 @@ run those tests. Returns compiler errors or failing tests with their messages, o
 
 pub struct GenTests {
     file: TaskFile,
-    targets: Vec<FnItem>,
+    part: Arc<Part>,
     module_name: String,
     context: String,
     context_is_whole_file: bool,
     filter: FilterSettings,
-    state: Mutex<FilterState>,
+    /// Set when this task is one part of a [`GenTestsBatch`].
+    batch: Option<Arc<BatchShared>>,
 }
 
 impl GenTests {
@@ -47,17 +51,42 @@ impl GenTests {
             .collect();
         let targets = pick_targets(file, &functions, only)?;
         let module_name = free_module_name(&code::top_level_module_names(&source));
-        let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
-        let context = code::context_for(&source, &targets, WHOLE_FILE_MAX_LINES);
-        Ok(GenTests {
-            file: TaskFile { location, original },
+        Ok(GenTests::for_targets(
+            TaskFile { location, original },
+            &source,
             targets,
+            module_name,
+            None,
+        ))
+    }
+
+    /// The task for `targets` of `file`, alone (`batch: None`) or as part `index` of a batch.
+    fn for_targets(
+        file: TaskFile,
+        source: &code::SourceFile,
+        targets: Vec<FnItem>,
+        module_name: String,
+        batch: Option<(Arc<BatchShared>, usize)>,
+    ) -> GenTests {
+        let context_is_whole_file = file.original.lines().count() <= WHOLE_FILE_MAX_LINES;
+        let context = code::context_for(source, &targets, WHOLE_FILE_MAX_LINES);
+        let (batch, index) = match batch {
+            Some((shared, index)) => (Some(shared), index),
+            None => (None, 0),
+        };
+        GenTests {
+            file,
+            part: Arc::new(Part {
+                index,
+                targets,
+                state: Mutex::default(),
+            }),
             module_name,
             context,
             context_is_whole_file,
             filter: FilterSettings::default(),
-            state: Mutex::default(),
-        })
+            batch,
+        }
     }
 
     /// How strictly generated tests are filtered (default: 3 re-runs, mutation on).
@@ -66,13 +95,8 @@ impl GenTests {
         self
     }
 
-    fn state(&self) -> MutexGuard<'_, FilterState> {
-        // The state is plain data; a panic elsewhere cannot leave it half-updated.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub fn targets(&self) -> &[FnItem] {
-        &self.targets
+        &self.part.targets
     }
 
     pub fn module_name(&self) -> &str {
@@ -81,7 +105,7 @@ impl GenTests {
 
     fn user_prompt(&self) -> Result<String, TaskError> {
         let targets: String = self
-            .targets
+            .targets()
             .iter()
             .map(|f| {
                 format!(
@@ -106,6 +130,20 @@ impl GenTests {
                 ("module", &self.module_name),
             ],
         )?)
+    }
+}
+
+impl GenTests {
+    /// Green if the module's tests passed, else what the model is told about the run.
+    fn run_verdict(&self, report: &RunReport) -> Verdict {
+        match report.outcome {
+            RunOutcome::Passed => Verdict::Green,
+            RunOutcome::NoTestsRan => Verdict::Red(format!(
+                "No tests ran. Put `#[test]` functions inside `mod {}`.",
+                self.module_name
+            )),
+            _ => Verdict::Red(report.summary_for_model(FEEDBACK_MAX_BYTES)),
+        }
     }
 }
 
@@ -164,7 +202,7 @@ fn free_module_name(existing: &[String]) -> String {
 impl Task for GenTests {
     fn title(&self) -> String {
         let names: Vec<&str> = self
-            .targets
+            .targets()
             .iter()
             .map(|f| f.qualified_name.as_str())
             .collect();
@@ -196,6 +234,7 @@ impl Task for GenTests {
             )
         })?;
         let carried: Vec<String> = self
+            .part
             .state()
             .carried
             .iter()
@@ -211,6 +250,17 @@ impl Task for GenTests {
             .into_iter()
             .map(|t| t.name)
             .collect();
+        if let Some(batch) = &self.batch {
+            batch
+                .claim(self.part.index, &new_text, &self.module_name)
+                .map_err(|name| {
+                    format!(
+                        "`{name}` is already defined in `mod {}`, with different code, by the tests \
+                         kiln is writing for other functions of this file. Give yours another name.",
+                        self.module_name
+                    )
+                })?;
+        }
         Ok(Placement {
             new_text,
             summary: tests_summary(&names),
@@ -222,14 +272,7 @@ impl Task for GenTests {
     }
 
     fn judge(&self, _placement: &Placement, report: &RunReport) -> Verdict {
-        match report.outcome {
-            RunOutcome::Passed => Verdict::Green,
-            RunOutcome::NoTestsRan => Verdict::Red(format!(
-                "No tests ran. Put `#[test]` functions inside `mod {}`.",
-                self.module_name
-            )),
-            _ => Verdict::Red(report.summary_for_model(FEEDBACK_MAX_BYTES)),
-        }
+        self.run_verdict(report)
     }
 
     fn validate<'a>(

@@ -301,7 +301,7 @@ impl Filter<'_> {
     }
 
     /// Names of this module's tests that failed in `report`.
-    fn failed_tests(&self, report: &RunReport) -> Vec<String> {
+    pub fn failed_tests(&self, report: &RunReport) -> Vec<String> {
         self.tests()
             .into_iter()
             .filter(|t| {
@@ -323,34 +323,33 @@ impl Filter<'_> {
     fn is_our_file(&self, file: Option<&std::path::Path>) -> bool {
         file.is_some_and(|f| self.relative_path.ends_with(f) || f.ends_with(self.relative_path))
     }
+}
 
-    /// The verdict once filtering is done, with the feedback the model gets for dropped tests.
-    pub fn verdict(&self, feedback_worthy: &[DroppedTest]) -> Verdict {
-        let kept = self.tests();
-        if kept.is_empty() {
-            return Verdict::Red(self.feedback(&[], feedback_worthy));
-        }
-        if feedback_worthy.is_empty() {
-            return Verdict::Green;
-        }
-        let names: Vec<String> = kept.into_iter().map(|t| t.name).collect();
-        Verdict::Improvable(self.feedback(&names, feedback_worthy))
+/// The verdict on a candidate once filtering is done: `kept` tests and the drops worth telling
+/// the model about.
+pub(super) fn verdict(kept: &[String], feedback_worthy: &[DroppedTest]) -> Verdict {
+    if kept.is_empty() {
+        return Verdict::Red(feedback(&[], feedback_worthy));
     }
+    if feedback_worthy.is_empty() {
+        return Verdict::Green;
+    }
+    Verdict::Improvable(feedback(kept, feedback_worthy))
+}
 
-    fn feedback(&self, kept: &[String], dropped: &[DroppedTest]) -> String {
-        let kept = if kept.is_empty() {
-            "No test was kept.".to_string()
-        } else {
-            format!("Kept: {}.", kept.join(", "))
-        };
-        let dropped: Vec<String> = dropped.iter().map(DroppedTest::feedback).collect();
-        let text = super::prompt::render(
-            super::prompt::GEN_TESTS_FILTER,
-            &[("kept", &kept), ("dropped", &dropped.join("\n"))],
-        )
-        .unwrap_or_else(|_| dropped.join("\n"));
-        capped(&text, FEEDBACK_MAX_BYTES)
-    }
+fn feedback(kept: &[String], dropped: &[DroppedTest]) -> String {
+    let kept = if kept.is_empty() {
+        "No test was kept.".to_string()
+    } else {
+        format!("Kept: {}.", kept.join(", "))
+    };
+    let dropped: Vec<String> = dropped.iter().map(DroppedTest::feedback).collect();
+    let text = super::prompt::render(
+        super::prompt::GEN_TESTS_FILTER,
+        &[("kept", &kept), ("dropped", &dropped.join("\n"))],
+    )
+    .unwrap_or_else(|_| dropped.join("\n"));
+    capped(&text, FEEDBACK_MAX_BYTES)
 }
 
 fn stop_with_summary(report: RunReport) -> Step {

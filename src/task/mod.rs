@@ -1,6 +1,7 @@
 //! Task kinds. A task says what to ask the model, where a candidate goes in the user's file, and
 //! what must hold before the result is proposed. The agent loop is the same for every kind.
 
+mod coalesce;
 pub mod docstring;
 pub mod fim;
 pub mod gen_tests;
@@ -128,6 +129,36 @@ pub(crate) fn whole_suite(location: &SourceLocation) -> TestArgs {
         ],
         filter: None,
     }
+}
+
+/// How one part of a [`Batched`] task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartEnd {
+    /// The part's validated file text, if it got one.
+    pub proposed: Option<String>,
+    /// Why it got none, in one line for people.
+    pub failure: Option<String>,
+    pub attempts: u32,
+}
+
+/// A task too big for one request: its parts are separate conversations that run concurrently,
+/// and their results come back as one proposal for the file.
+pub trait Batched: Send + Sync {
+    /// For progress lines: "gen-tests for 12 functions in src/lib.rs, in 3 batches".
+    fn title(&self) -> String;
+    fn file(&self) -> &TaskFile;
+    fn parts(&self) -> Vec<&dyn Task>;
+    /// Called before a part's first request, so the batch knows whose candidates to wait for.
+    fn part_started(&self, part: usize);
+    /// Called after a part's last request.
+    fn part_finished(&self, part: usize);
+    /// The parts' results as one placement, validated through `sandbox`. `Err`: the sandbox
+    /// itself failed.
+    fn combine<'a>(
+        &'a self,
+        ends: &'a [PartEnd],
+        sandbox: &'a dyn SandboxRuns,
+    ) -> BoxFuture<'a, Result<Validated, String>>;
 }
 
 /// A hole to fill as a native completion: the model writes what goes between the two.

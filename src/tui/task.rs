@@ -132,6 +132,9 @@ impl TaskView {
             } => self
                 .log
                 .push(describe_escalation(*from, *to, *after_failures)),
+            // The TUI runs one conversation per task; batches are a CLI feature.
+            AgentEvent::Part { event, .. } => return self.on_event(event),
+            AgentEvent::BatchPlanned { .. } | AgentEvent::Combining { .. } => {}
         }
         None
     }

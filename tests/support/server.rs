@@ -52,9 +52,28 @@ impl RecordedRequest {
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(Reply, ReplyOptions)>,
+    queue: VecDeque<Queued>,
     requests: Vec<RecordedRequest>,
     chat_count: usize,
+    /// Model requests being answered right now, and the most there ever were at once.
+    in_flight: usize,
+    peak_in_flight: usize,
+}
+
+struct Queued {
+    reply: Reply,
+    opts: ReplyOptions,
+    /// Only for a request whose body contains this text.
+    only_for: Option<String>,
+}
+
+/// Counts a model request as in flight until dropped, however the connection ends.
+struct InFlight(Arc<Mutex<State>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.0).in_flight -= 1;
+    }
 }
 
 /// A scripted OpenAI-compatible server on `127.0.0.1:<random port>`.
@@ -116,7 +135,27 @@ impl ScriptedServer {
 
     /// Queues a reply with extra knobs (delays, quirks, usage, Retry-After).
     pub fn push_with(&self, reply: Reply, opts: ReplyOptions) {
-        self.lock().queue.push_back((reply, opts));
+        self.lock().queue.push_back(Queued {
+            reply,
+            opts,
+            only_for: None,
+        });
+    }
+
+    /// Queues a reply only for a request whose body contains `needle`, e.g. a function name
+    /// from the prompt: concurrent conversations each get their own script whatever the
+    /// order their requests arrive in.
+    pub fn push_for(&self, needle: &str, reply: Reply, opts: ReplyOptions) {
+        self.lock().queue.push_back(Queued {
+            reply,
+            opts,
+            only_for: Some(needle.to_string()),
+        });
+    }
+
+    /// The most model requests that were being answered at the same time.
+    pub fn peak_concurrent_requests(&self) -> usize {
+        self.lock().peak_in_flight
     }
 
     /// Replies still queued (not yet consumed by a request).
@@ -208,12 +247,21 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> std::i
         st.requests.push(request.clone());
         if is_chat(&method, &path) || is_completion(&method, &path) {
             st.chat_count += 1;
+            st.in_flight += 1;
+            st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
             let seq = st.chat_count;
-            Some((seq, st.queue.pop_front()))
+            let body = &request.body;
+            let next = st
+                .queue
+                .iter()
+                .position(|q| q.only_for.as_ref().is_none_or(|n| body.contains(n.as_str())));
+            let queued = next.and_then(|i| st.queue.remove(i));
+            Some((seq, queued.map(|q| (q.reply, q.opts))))
         } else {
             None
         }
     };
+    let _in_flight = action.is_some().then(|| InFlight(Arc::clone(&state)));
 
     match action {
         Some((seq, Some((reply, opts)))) => {

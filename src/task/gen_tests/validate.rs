@@ -1,17 +1,37 @@
-//! gen-tests validation: the filter's steps in order, what later rounds keep, and the report.
+//! gen-tests validation: the filter's steps in order, for one candidate or for the candidates of
+//! several batch parts in one build, what later rounds keep, and the report.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
 use super::{tests_summary, GenTests, Mutation};
-use crate::code::{self, TestFn};
+use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
-use crate::task::gen_tests_filter::{called, Filter, Step};
-use crate::task::gen_tests_report::{self, DropReason, DroppedTest, FunctionReport};
-use crate::task::{Placement, Round, SandboxRuns, Task, Validated, ValidationNotes, Verdict};
+use crate::task::gen_tests_filter::{called, verdict, Filter, Step};
+use crate::task::gen_tests_report::{
+    self, DropReason, DroppedTest, FunctionReport, MutantResult,
+};
+use crate::task::{Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
 
-/// What the filter remembers between rounds of one run.
+/// The functions one conversation writes tests for, and what its filter remembers.
+#[derive(Debug)]
+pub(super) struct Part {
+    /// Its place in the batch (0 when the task is not batched).
+    pub index: usize,
+    pub targets: Vec<FnItem>,
+    pub state: Mutex<FilterState>,
+}
+
+impl Part {
+    pub fn state(&self) -> MutexGuard<'_, FilterState> {
+        // The state is plain data; a panic elsewhere cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What the filter remembers between rounds of one conversation.
 #[derive(Debug, Default)]
 pub(super) struct FilterState {
     /// Tests kept by an earlier round, by name with their text: added to every later candidate
@@ -21,154 +41,394 @@ pub(super) struct FilterState {
     pub dropped: Vec<DroppedTest>,
     /// Per target function, the requests per tier whose candidate tested it.
     pub attempts: BTreeMap<String, BTreeMap<Tier, u32>>,
+    /// Per target function, the mutants of the last round that judged it.
+    pub mutants: BTreeMap<String, Vec<MutantResult>>,
+    /// Why the last round could not run mutants, if it could not.
+    pub mutation_error: Option<String>,
 }
 
+/// One conversation's placed candidate, waiting to be validated.
+pub(super) struct Candidate {
+    pub part: Arc<Part>,
+    pub placement: Placement,
+    pub round: Round,
+}
+
+impl Candidate {
+    fn test_names(&self, module: &str) -> Vec<String> {
+        code::test_fns(&self.placement.new_text, module)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.name)
+            .collect()
+    }
+}
+
+/// How validating candidates together went.
+enum Together {
+    Done(Vec<Validated>),
+    /// The module failed as a whole (an error outside any test, a crash): each candidate must
+    /// be validated alone to know whose fault it was.
+    Apart,
+}
+
+/// Why a candidate goes back whole: the build or one of its tests failed.
+type SentBack = BTreeMap<usize, String>;
+
 impl GenTests {
-    /// The filter of issue 8, step by step: duplicates, build, re-runs, mutants.
+    /// The filter of issue 8 for one candidate; a batch part's candidate waits for the other
+    /// parts' and is validated with them.
     pub(super) async fn filter_tests(
         &self,
         placement: Placement,
         round: Round,
         sandbox: &dyn SandboxRuns,
     ) -> Result<Validated, String> {
+        let candidate = Candidate {
+            part: self.part.clone(),
+            placement,
+            round,
+        };
+        match &self.batch {
+            None => self
+                .validate_round(vec![candidate], sandbox)
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(lost())),
+            Some(batch) => {
+                let result = batch
+                    .rounds
+                    .submit(self.part.index, candidate, |candidates| {
+                        self.validate_round(candidates, sandbox)
+                    })
+                    .await;
+                batch.settle(self.part.index, &result);
+                result
+            }
+        }
+    }
+
+    /// Validates `candidates` in as few builds as they allow: together, unless their module
+    /// fails as a whole, then one by one. One result per candidate, in order.
+    pub(super) async fn validate_round(
+        &self,
+        candidates: Vec<Candidate>,
+        sandbox: &dyn SandboxRuns,
+    ) -> Vec<Result<Validated, String>> {
+        let mut results: Vec<Option<Result<Validated, String>>> =
+            candidates.iter().map(|_| None).collect();
+        for (members, text) in self.groups(&candidates) {
+            let together = self
+                .validate_together(&candidates, &members, text, sandbox)
+                .await;
+            let alone = match together {
+                Ok(Together::Done(validated)) => {
+                    for (m, v) in members.iter().zip(validated) {
+                        results[*m] = Some(Ok(v));
+                    }
+                    continue;
+                }
+                Ok(Together::Apart) => members,
+                Err(e) => {
+                    for m in members {
+                        results[m] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
+            for m in alone {
+                let text = candidates[m].placement.new_text.clone();
+                results[m] = Some(
+                    match self.validate_together(&candidates, &[m], text, sandbox).await {
+                        Ok(Together::Done(mut v)) => v.pop().ok_or_else(lost),
+                        Ok(Together::Apart) => Err(lost()),
+                        Err(e) => Err(e),
+                    },
+                );
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(lost())))
+            .collect()
+    }
+
+    /// Candidates whose modules merge into one, with the merged file text. Batch parts claim
+    /// their names when placing, so a clash here is rare; a clashing candidate goes alone.
+    fn groups(&self, candidates: &[Candidate]) -> Vec<(Vec<usize>, String)> {
+        let mut groups: Vec<(Vec<usize>, String)> = Vec::new();
+        'candidates: for (i, c) in candidates.iter().enumerate() {
+            for (members, text) in &mut groups {
+                let merged =
+                    code::merge_test_modules(text, &c.placement.new_text, &self.module_name);
+                if let Ok(code::Merged::Text(merged)) = merged {
+                    members.push(i);
+                    *text = merged;
+                    continue 'candidates;
+                }
+            }
+            groups.push((vec![i], c.placement.new_text.clone()));
+        }
+        groups
+    }
+
+    /// The filter's steps, in order: duplicates, build, re-runs, mutants, over the merged
+    /// module of `members`. A member whose test fails goes back whole, as a lone candidate would.
+    async fn validate_together(
+        &self,
+        candidates: &[Candidate],
+        members: &[usize],
+        text: String,
+        sandbox: &dyn SandboxRuns,
+    ) -> Result<Together, String> {
+        let members: Vec<&Candidate> = members.iter().map(|m| &candidates[*m]).collect();
+        let Some(first) = members.first() else {
+            return Ok(Together::Done(Vec::new()));
+        };
+        let targets: Vec<FnItem> = members
+            .iter()
+            .flat_map(|c| c.part.targets.iter().cloned())
+            .collect();
+        let owned: Vec<Vec<String>> = members
+            .iter()
+            .map(|c| c.test_names(&self.module_name))
+            .collect();
         let mut filter = Filter {
             sandbox,
-            args: &placement.test_args,
+            args: &first.placement.test_args,
             module: &self.module_name,
             relative_path: &self.file.location.relative_path,
-            text: placement.new_text.clone(),
+            text,
             dropped: Vec::new(),
             mutants: BTreeMap::new(),
         };
-        self.count_attempt(&filter.tests(), round);
-        filter.drop_duplicates(&self.targets);
-        let report = match filter.build(&self.targets).await? {
+        for c in &members {
+            count_attempt(c, &self.module_name);
+        }
+        filter.drop_duplicates(&targets);
+        let alone = members.len() == 1;
+        let mut sent_back = SentBack::new();
+        let report = match filter.build(&targets).await? {
             Step::Ran(report) => report,
+            Step::Stop(_, Some(_)) if !alone => return Ok(Together::Apart),
             Step::Stop(report, feedback) => {
-                return Ok(self.finish(filter, &placement, report, feedback, None))
+                let all = (0..members.len())
+                    .filter_map(|i| Some((i, feedback.clone()?)))
+                    .collect();
+                return Ok(Together::Done(
+                    self.finish(&members, &owned, &filter, report, &all, None),
+                ));
             }
         };
-        if report.outcome != RunOutcome::Passed {
-            let feedback = self.judge(&placement, &report);
-            let feedback = match feedback {
-                Verdict::Red(text) | Verdict::Improvable(text) => text,
-                Verdict::Green => String::new(),
-            };
-            return Ok(self.finish(filter, &placement, report, Some(feedback), None));
-        }
         let passed_text = filter.text.clone();
-        filter.drop_flaky(&self.targets, self.filter.reruns).await?;
+        if report.outcome != RunOutcome::Passed {
+            let failed = filter.failed_tests(&report);
+            for (i, names) in owned.iter().enumerate() {
+                if alone || names.iter().any(|n| failed.contains(n)) {
+                    sent_back.insert(i, self.failure_feedback(&report, names, alone));
+                }
+            }
+            if sent_back.is_empty() {
+                return Ok(Together::Apart);
+            }
+            let doomed: Vec<String> = sent_back
+                .keys()
+                .flat_map(|i| owned[*i].iter().cloned())
+                .collect();
+            filter.text = code::without_tests(&filter.text, &self.module_name, &doomed)
+                .map_err(|e| format!("kiln could not set failing tests aside: {e}"))?;
+            if filter.tests().is_empty() {
+                return Ok(Together::Done(
+                    self.finish(&members, &owned, &filter, report, &sent_back, None),
+                ));
+            }
+            // The others passed in this run; the re-runs and the confirmation run without the
+            // failing ones.
+        }
+        filter.drop_flaky(&targets, self.filter.reruns).await?;
         let mut mutation_error = None;
         if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
-            mutation_error = filter.drop_survivors(&self.targets).await?;
+            mutation_error = filter.drop_survivors(&targets).await?;
         }
         let mut report = report;
-        if filter.text != passed_text && !filter.tests().is_empty() {
+        let changed = filter.text != passed_text || !sent_back.is_empty();
+        if changed && !filter.tests().is_empty() {
             match filter.confirm().await? {
                 Step::Ran(confirmed) => report = confirmed,
+                Step::Stop(_, _) if !alone => return Ok(Together::Apart),
                 Step::Stop(report, feedback) => {
-                    return Ok(self.finish(filter, &placement, report, feedback, None))
+                    let all = feedback.map(|f| (0, f)).into_iter().collect();
+                    return Ok(Together::Done(
+                        self.finish(&members, &owned, &filter, report, &all, None),
+                    ));
                 }
             }
         }
-        Ok(self.finish(filter, &placement, report, None, mutation_error))
+        Ok(Together::Done(self.finish(
+            &members,
+            &owned,
+            &filter,
+            report,
+            &sent_back,
+            mutation_error,
+        )))
     }
 
-    fn count_attempt(&self, tests: &[TestFn], round: Round) {
-        let mut state = self.state();
-        for f in &self.targets {
-            if tests.iter().any(|t| t.identifiers.contains(&f.name)) {
-                *state
-                    .attempts
-                    .entry(f.qualified_name.clone())
-                    .or_default()
-                    .entry(round.tier)
-                    .or_default() += 1;
-            }
+    /// What a candidate whose tests failed is told: a lone candidate the whole run, a member
+    /// of a merged run only its own failures.
+    fn failure_feedback(&self, report: &RunReport, names: &[String], alone: bool) -> String {
+        let mut own = report.clone();
+        if !alone {
+            own.failures.retain(|f| {
+                names
+                    .iter()
+                    .any(|n| f.name.ends_with(&format!("{}::{n}", self.module_name)))
+            });
+            own.failed = own.failures.len();
+        }
+        match self.run_verdict(&own) {
+            Verdict::Red(text) | Verdict::Improvable(text) => text,
+            Verdict::Green => String::new(),
         }
     }
 
-    /// The verdict, the report, and what later rounds keep. `feedback`: the module goes back
-    /// whole with this text (the build or a test failed) instead of the filter's verdict.
+    /// Each member's verdict, placement and notes from the merged run, and what its later
+    /// rounds keep. `sent_back`: members that go back whole, with why.
     fn finish(
         &self,
-        filter: Filter<'_>,
-        placement: &Placement,
-        report: RunReport,
-        feedback: Option<String>,
-        mutation_error: Option<String>,
-    ) -> Validated {
-        let worthy: Vec<DroppedTest> = filter
-            .dropped
-            .iter()
-            .filter(|d| d.reason != DropReason::Duplicate)
-            .cloned()
-            .collect();
-        let verdict = match feedback {
-            Some(text) if !text.is_empty() => Verdict::Red(text),
-            _ => filter.verdict(&worthy),
-        };
-        let kept = filter.tests();
-        let mut state = self.state();
-        if !matches!(verdict, Verdict::Red(_)) {
-            state.carried = kept
-                .iter()
-                .map(|t| (t.name.clone(), code::test_text(&filter.text, t).to_string()))
-                .collect();
-        }
-        state.dropped.extend(filter.dropped.iter().cloned());
-        let notes = self.notes(&state, &kept, &filter, mutation_error);
-        drop(state);
-        let names: Vec<String> = kept.iter().map(|t| t.name.clone()).collect();
-        Validated {
-            verdict,
-            placement: Placement {
-                summary: tests_summary(&names),
-                new_text: filter.text,
-                test_args: placement.test_args.clone(),
-            },
-            report,
-            notes: Some(notes),
-        }
-    }
-
-    fn notes(
-        &self,
-        state: &FilterState,
-        kept: &[TestFn],
+        members: &[&Candidate],
+        owned: &[Vec<String>],
         filter: &Filter<'_>,
+        report: RunReport,
+        sent_back: &SentBack,
         mutation_error: Option<String>,
-    ) -> ValidationNotes {
-        let functions: Vec<FunctionReport> = self
-            .targets
+    ) -> Vec<Validated> {
+        let tests = filter.tests();
+        members
             .iter()
-            .map(|f| {
-                let name = &f.qualified_name;
-                FunctionReport::new(
-                    name.clone(),
-                    kept.iter()
-                        .filter(|t| called(&self.targets, t).contains(name))
-                        .map(|t| t.name.clone())
-                        .collect(),
-                    state
-                        .dropped
-                        .iter()
-                        .filter(|d| d.functions.contains(name))
-                        .cloned()
-                        .collect(),
-                    filter.mutants.get(name).cloned(),
-                    state.attempts.get(name).cloned().unwrap_or_default(),
+            .zip(owned)
+            .enumerate()
+            .map(|(i, (candidate, names))| {
+                let mine = |name: &String| names.contains(name);
+                let dropped: Vec<DroppedTest> = filter
+                    .dropped
+                    .iter()
+                    .filter(|d| mine(&d.name))
+                    .cloned()
+                    .collect();
+                let kept: Vec<TestFn> = tests.iter().filter(|t| mine(&t.name)).cloned().collect();
+                let kept_names: Vec<String> = kept.iter().map(|t| t.name.clone()).collect();
+                let worthy: Vec<DroppedTest> = dropped
+                    .iter()
+                    .filter(|d| d.reason != DropReason::Duplicate)
+                    .cloned()
+                    .collect();
+                let verdict = match sent_back.get(&i) {
+                    Some(text) if !text.is_empty() => Verdict::Red(text.clone()),
+                    _ => verdict(&kept_names, &worthy),
+                };
+                let dropped_names: Vec<String> = dropped.iter().map(|d| d.name.clone()).collect();
+                let text = code::without_tests(
+                    &candidate.placement.new_text,
+                    &self.module_name,
+                    &dropped_names,
                 )
+                .unwrap_or_else(|_| candidate.placement.new_text.clone());
+                let part = &candidate.part;
+                let mut state = part.state();
+                if !matches!(verdict, Verdict::Red(_)) {
+                    state.carried = kept
+                        .iter()
+                        .map(|t| (t.name.clone(), code::test_text(&filter.text, t).to_string()))
+                        .collect();
+                }
+                state.dropped.extend(dropped);
+                for f in &part.targets {
+                    match filter.mutants.get(&f.qualified_name) {
+                        Some(m) => state.mutants.insert(f.qualified_name.clone(), m.clone()),
+                        None => state.mutants.remove(&f.qualified_name),
+                    };
+                }
+                state.mutation_error = mutation_error.clone();
+                let notes = part_notes(&part.targets, &state, &kept);
+                drop(state);
+                Validated {
+                    verdict,
+                    placement: Placement {
+                        summary: tests_summary(&kept_names),
+                        new_text: text,
+                        test_args: candidate.placement.test_args.clone(),
+                    },
+                    report: report.clone(),
+                    notes: Some(notes),
+                }
             })
-            .collect();
-        let mut notes = gen_tests_report::notes(&functions);
-        if let Some(error) = mutation_error {
-            notes.lines.push(format!(
-                "mutation testing was skipped: {}",
-                error.lines().next().unwrap_or("")
-            ));
-            notes.json["mutation_error"] = serde_json::Value::String(error);
-        }
-        notes
+            .collect()
     }
+}
+
+fn count_attempt(candidate: &Candidate, module: &str) {
+    let tests = code::test_fns(&candidate.placement.new_text, module).unwrap_or_default();
+    let part = &candidate.part;
+    let mut state = part.state();
+    for f in &part.targets {
+        if tests.iter().any(|t| t.identifiers.contains(&f.name)) {
+            *state
+                .attempts
+                .entry(f.qualified_name.clone())
+                .or_default()
+                .entry(candidate.round.tier)
+                .or_default() += 1;
+        }
+    }
+}
+
+/// Per target: the tests in `kept` that call it, and the state's drops, mutants and attempts.
+pub(super) fn function_reports(
+    targets: &[FnItem],
+    state: &FilterState,
+    kept: &[TestFn],
+) -> Vec<FunctionReport> {
+    targets
+        .iter()
+        .map(|f| {
+            let name = &f.qualified_name;
+            FunctionReport::new(
+                name.clone(),
+                kept.iter()
+                    .filter(|t| called(targets, t).contains(name))
+                    .map(|t| t.name.clone())
+                    .collect(),
+                state
+                    .dropped
+                    .iter()
+                    .filter(|d| d.functions.contains(name))
+                    .cloned()
+                    .collect(),
+                state.mutants.get(name).cloned(),
+                state.attempts.get(name).cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn part_notes(targets: &[FnItem], state: &FilterState, kept: &[TestFn]) -> ValidationNotes {
+    let mut notes = gen_tests_report::notes(&function_reports(targets, state, kept));
+    add_mutation_error(&mut notes, state.mutation_error.as_deref());
+    notes
+}
+
+/// Says in `notes` that mutation testing was skipped, and why, if it was.
+pub(super) fn add_mutation_error(notes: &mut ValidationNotes, error: Option<&str>) {
+    if let Some(error) = error {
+        notes.lines.push(format!(
+            "mutation testing was skipped: {}",
+            error.lines().next().unwrap_or("")
+        ));
+        notes.json["mutation_error"] = serde_json::Value::String(error.to_string());
+    }
+}
+
+fn lost() -> String {
+    "kiln lost track of a validation result (a bug in kiln)".to_string()
 }

@@ -1,0 +1,95 @@
+//! The one sandbox copy a run works in, and how it is lent to a task's validation.
+
+use std::path::Path;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use kiln_sandbox::{RunReport, Sandbox, TestArgs};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{AgentEvent, AgentSettings, BuildCache};
+use crate::task::SandboxRuns;
+
+/// A sandbox copy shared by every conversation of a run. Runs take turns: they write the same
+/// file, and cargo would serialise them on the build cache's lock anyway.
+pub(super) struct SharedSandbox {
+    sandbox: Sandbox,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl SharedSandbox {
+    /// Copies the crate of `workspace_root` and fetches its dependencies, off the async threads
+    /// since both block. `Err` is the message for the user.
+    pub async fn create(
+        workspace_root: &Path,
+        settings: &AgentSettings,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> Result<SharedSandbox, String> {
+        let started = Instant::now();
+        let mut config = settings.sandbox.clone();
+        if settings.build_cache == BuildCache::PerCrate {
+            config.target_dir = kiln_sandbox::cache::target_dir_from_process(workspace_root);
+        }
+        let root = workspace_root.to_path_buf();
+        let sandbox = match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await
+        {
+            Ok(Ok(sandbox)) => sandbox,
+            Ok(Err(e)) => return Err(format!("cannot create the sandbox copy: {e}")),
+            Err(e) => return Err(format!("sandbox setup stopped: {e}")),
+        };
+        let _ = events.send(AgentEvent::SandboxReady {
+            path: sandbox.crate_dir().to_path_buf(),
+            took: started.elapsed(),
+        });
+        Ok(SharedSandbox {
+            sandbox,
+            turn: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The sandbox as one conversation's validation sees it: its file, its event stream.
+    pub fn lend<'a>(
+        &'a self,
+        relative_path: &'a Path,
+        events: &'a UnboundedSender<AgentEvent>,
+    ) -> AgentSandbox<'a> {
+        AgentSandbox {
+            shared: self,
+            relative_path,
+            events,
+        }
+    }
+}
+
+/// The agent's sandbox lent to a task's validation: every run writes the task's file and streams
+/// progress as the agent's own runs do.
+pub(super) struct AgentSandbox<'a> {
+    shared: &'a SharedSandbox,
+    relative_path: &'a Path,
+    events: &'a UnboundedSender<AgentEvent>,
+}
+
+impl SandboxRuns for AgentSandbox<'_> {
+    fn run<'a>(
+        &'a self,
+        text: &'a str,
+        args: &'a TestArgs,
+        env: &'a [(String, String)],
+    ) -> BoxFuture<'a, Result<RunReport, String>> {
+        Box::pin(async move {
+            let _turn = self.shared.turn.lock().await;
+            let sandbox = &self.shared.sandbox;
+            sandbox
+                .write_file(self.relative_path, text)
+                .map_err(|e| format!("cannot write into the sandbox: {e}"))?;
+            let events = self.events;
+            let mut on_progress = |progress| {
+                let _ = events.send(AgentEvent::Sandbox(progress));
+            };
+            sandbox
+                .cargo_test_with_env(args, env, &mut on_progress)
+                .await
+                .map_err(|e| format!("cannot run cargo in the sandbox: {e}"))
+        })
+    }
+}
