@@ -7,7 +7,7 @@ use std::time::Duration;
 use kiln_sandbox::{Progress, RunReport};
 use serde::Serialize;
 
-use crate::config::Tier;
+use crate::config::{Price, Tier};
 use crate::llm::{LlmEvent, Usage};
 
 #[derive(Debug, Clone)]
@@ -80,7 +80,10 @@ pub struct TierStats {
 }
 
 impl TierStats {
-    pub fn count_reply(&mut self, kind: &ReplyKind, usage: Option<Usage>) {
+    /// One answered request: its kind, its tokens, and its cost when the tier has a price. The
+    /// agent and the TUI's live view both count with this, so their totals agree.
+    pub fn count_reply(&mut self, kind: &ReplyKind, usage: Option<Usage>, price: Option<Price>) {
+        self.requests += 1;
         match kind {
             ReplyKind::ToolCallWellFormed => self.tool_calls_well_formed += 1,
             ReplyKind::ToolCallRepaired(_) => self.tool_calls_repaired += 1,
@@ -92,6 +95,10 @@ impl TierStats {
         if let Some(usage) = usage {
             self.prompt_tokens += usage.prompt_tokens;
             self.completion_tokens += usage.completion_tokens;
+            if let Some(price) = price {
+                *self.cost_usd.get_or_insert(0.0) +=
+                    price.cost(usage.prompt_tokens, usage.completion_tokens);
+            }
         }
     }
 }
