@@ -59,7 +59,9 @@ enum Command {
     Fim(fim::FimArgs),
     /// Browse a crate, run tasks on its functions, watch them, and review each diff hunk by hunk.
     ///
-    /// Exit codes: 0 quit normally; 2 not a terminal, or a usage, config or local error.
+    /// Exit codes: 0 quit with q; 130 quit with Ctrl-C (at any time: running tasks stop, diffs not
+    /// yet applied are dropped, nothing is written); 2 not a terminal, or a usage, config or local
+    /// error.
     Tui(tui::TuiArgs),
     /// Show which sandbox protections (no network, no writes outside, limits) this machine
     /// provides, found by trying each.

@@ -4,7 +4,8 @@
 //! End to end in a real terminal: tmux runs the built `kiln tui` on a temp copy of the demo crate
 //! against the scripted model server. Keys pick a function and start gen-tests; the test waits for
 //! the diff review, accepts it, quits, and checks the file now holds passing tests (real cargo) and
-//! that the terminal left raw mode.
+//! that the terminal left raw mode. Ctrl-C instead of `q`, with a task running or a review open,
+//! exits 130 and leaves the file as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -13,9 +14,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{
-    cargo_test, kiln, DemoCrate, Reply, ScriptedServer, Tmux, MEAN_FLOOR_TESTS, POLL_MS,
-    WAIT_LIMIT_SECS,
+    cargo_test, kiln, DemoCrate, Reply, ReplyOptions, ScriptedServer, Tmux, MEAN_FLOOR_TESTS,
+    POLL_MS, WAIT_LIMIT_SECS,
 };
+
+/// Keeps a request unanswered for longer than any test waits: the task is still running when the
+/// test presses Ctrl-C.
+const HOLD_REPLY_MS: u64 = 600_000;
 
 fn wait_for_file(path: &Path) -> String {
     let started = Instant::now();
@@ -27,43 +32,74 @@ fn wait_for_file(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+/// .ci/run installs tmux; elsewhere a test says why it did nothing.
+fn tmux_missing() -> bool {
+    if Tmux::available() {
+        return false;
+    }
+    assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+    eprintln!("skipped: tmux is not installed");
+    true
+}
+
+/// The shell command for the tmux pane: `kiln tui` on `dir`, then the exit status and the
+/// terminal's modes written to `out`/exit and `out`/stty (read them with [`exit_and_stty`]).
+fn tui_command(base_url: &str, dir: &Path, out: &Path) -> String {
+    format!(
+        "env OPENAI_BASE_URL={base_url} OPENAI_API_KEY=test-key XDG_CONFIG_HOME={config} \
+         KILN_MAX_RETRIES=0 {kiln} tui {dir}; echo $? > {exit}; stty -a > {stty}; sleep 600",
+        config = out.display(),
+        kiln = env!("CARGO_BIN_EXE_kiln"),
+        dir = dir.display(),
+        exit = out.join("exit").display(),
+        stty = out.join("stty").display(),
+    )
+}
+
+/// Waits for kiln to end; its exit status, trimmed, and `stty -a` after it.
+fn exit_and_stty(out: &Path) -> (String, String) {
+    let exit = wait_for_file(&out.join("exit"));
+    let stty = wait_for_file(&out.join("stty"));
+    (exit.trim().to_string(), stty)
+}
+
+/// Runs `command` in tmux, opens src/lib.rs, selects `mean_floor` and presses `t`.
+fn start_gen_tests_on_mean_floor(command: &str) -> Tmux {
+    let tmux = Tmux::start(command);
+    tmux.wait_for("src/lib.rs");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("mean_floor");
+    tmux.keys(&["/", "mean_floor", "Enter", "t"]);
+    tmux
+}
+
+/// Raw mode turns these off; a restored terminal has them back.
+fn assert_terminal_restored(stty: &str) {
+    assert!(
+        stty.contains(" icanon") && stty.contains(" echo "),
+        "{stty}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pick_a_function_generate_tests_review_apply_and_quit() {
-    if !Tmux::available() {
-        // .ci/run installs tmux; elsewhere the test says why it did nothing.
-        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
-        eprintln!("skipped: tmux is not installed");
+    if tmux_missing() {
         return;
     }
     let demo = DemoCrate::new();
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
     let out = tempfile::tempdir().unwrap();
-    let exit_file = out.path().join("exit");
-    let stty_file = out.path().join("stty");
-    let command = format!(
-        "env OPENAI_BASE_URL={base} OPENAI_API_KEY=test-key XDG_CONFIG_HOME={config} \
-         KILN_MAX_RETRIES=0 {kiln} tui {dir}; echo $? > {exit}; stty -a > {stty}; sleep 600",
-        base = server.base_url(),
-        config = out.path().display(),
-        kiln = env!("CARGO_BIN_EXE_kiln"),
-        dir = demo.dir.path().display(),
-        exit = exit_file.display(),
-        stty = stty_file.display(),
-    );
+    let command = tui_command(&server.base_url(), demo.dir.path(), out.path());
+    let out_dir = out.path().to_path_buf();
     // The blocking waits run off the async runtime so the scripted server keeps answering.
     let screens = tokio::task::spawn_blocking(move || {
-        let tmux = Tmux::start(&command);
-        tmux.wait_for("src/lib.rs");
-        tmux.keys(&["Enter"]);
-        tmux.wait_for("mean_floor");
-        tmux.keys(&["/", "mean_floor", "Enter", "t"]);
+        let tmux = start_gen_tests_on_mean_floor(&command);
         let review = tmux.wait_for("Review: src/lib.rs");
         tmux.keys(&["a", "Enter"]);
         let applied = tmux.wait_for("applied 1 of 1 hunk(s) to src/lib.rs");
         tmux.keys(&["q"]);
-        let exit = wait_for_file(&exit_file);
-        let stty = wait_for_file(&stty_file);
+        let (exit, stty) = exit_and_stty(&out_dir);
         (review, applied, exit, stty)
     })
     .await
@@ -71,12 +107,8 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     let (review, applied, exit, stty) = screens;
     assert!(review.contains("+    fn mean_of_one_two() {"), "{review}");
     assert!(applied.contains("✓ applied"), "{applied}");
-    assert_eq!(exit.trim(), "0");
-    // Raw mode turns these off; a restored terminal has them back.
-    assert!(
-        stty.contains(" icanon") && stty.contains(" echo "),
-        "{stty}"
-    );
+    assert_eq!(exit, "0");
+    assert_terminal_restored(&stty);
 
     assert_eq!(server.chat_requests().len(), 1);
     let lib = demo.read_lib();
@@ -84,6 +116,95 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     let check = cargo_test(demo.dir.path());
     assert_eq!(check.code, Some(0), "{}", check.describe());
     assert!(check.stdout.contains("1 passed"), "{}", check.describe());
+}
+
+/// Runs `kiln tui` on `demo`, starts gen-tests on `mean_floor`, lets `until` bring the screen to
+/// the moment under test, presses Ctrl-C there, and checks that kiln exited 130, restored the
+/// terminal and left src/lib.rs as it was. Returns the screen `until` returned.
+async fn interrupt_gen_tests(
+    server: &ScriptedServer,
+    demo: &DemoCrate,
+    until: impl FnOnce(&Tmux) -> String + Send + 'static,
+) -> String {
+    let original = demo.read_lib();
+    let out = tempfile::tempdir().unwrap();
+    let command = tui_command(&server.base_url(), demo.dir.path(), out.path());
+    let out_dir = out.path().to_path_buf();
+    let (screen, exit, stty) = tokio::task::spawn_blocking(move || {
+        let tmux = start_gen_tests_on_mean_floor(&command);
+        let screen = until(&tmux);
+        tmux.keys(&["C-c"]);
+        let (exit, stty) = exit_and_stty(&out_dir);
+        (screen, exit, stty)
+    })
+    .await
+    .unwrap();
+    assert_eq!(exit, "130", "{screen}");
+    assert_terminal_restored(&stty);
+    assert_eq!(demo.read_lib(), original, "an interrupt must write nothing");
+    screen
+}
+
+/// Also the cost, end to end and live: the first reply's price from kiln.toml shows in the status
+/// row while the second request is still out.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_a_task_runs_exits_130_and_writes_nothing() {
+    if tmux_missing() {
+        return;
+    }
+    let demo = DemoCrate::new();
+    demo.write(
+        "kiln.toml",
+        "[tiers.mini]\nprice_in_per_mtok = 0.75\nprice_out_per_mtok = 4.5\n",
+    );
+    let server = ScriptedServer::start().await;
+    server.push_with(
+        Reply::text("No code this time."),
+        ReplyOptions {
+            usage: Some((1_200, 340)),
+            ..ReplyOptions::default()
+        },
+    );
+    server.push_with(
+        Reply::tool_code(MEAN_FLOOR_TESTS),
+        ReplyOptions {
+            delay_ms_before_first_byte: HOLD_REPLY_MS,
+            ..ReplyOptions::default()
+        },
+    );
+    let running = interrupt_gen_tests(&server, &demo, |tmux| {
+        tmux.wait_for("attempt 2/");
+        // Any key clears the "queued" message, so the status row shows the task's usage.
+        tmux.keys(&["Tab"]);
+        tmux.wait_for("$0.0024")
+    })
+    .await;
+    assert!(running.contains("▶ running"), "{running}");
+    assert!(
+        running
+            .contains("task: 2 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens, $0.0024"),
+        "{running}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_with_an_accepted_review_open_exits_130_and_writes_nothing() {
+    if tmux_missing() {
+        return;
+    }
+    let demo = DemoCrate::new();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
+    let accepted = interrupt_gen_tests(&server, &demo, |tmux| {
+        tmux.wait_for("Review: src/lib.rs");
+        tmux.keys(&["a"]);
+        tmux.wait_for("[y] @@")
+    })
+    .await;
+    assert!(
+        accepted.contains("+    fn mean_of_one_two() {"),
+        "{accepted}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

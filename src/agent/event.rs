@@ -7,7 +7,7 @@ use std::time::Duration;
 use kiln_sandbox::{Progress, RunReport};
 use serde::Serialize;
 
-use crate::config::Tier;
+use crate::config::{Price, Tier};
 use crate::llm::{LlmEvent, Usage};
 
 #[derive(Debug, Clone)]
@@ -105,7 +105,16 @@ impl TierStats {
         }
     }
 
-    pub fn count_reply(&mut self, kind: &ReplyKind, usage: Option<Usage>) {
+    /// One answered request: its kind, its tokens, and its cost when the tier has a price. The
+    /// agent and the TUI's live view both count with this, so their totals agree. Returns the
+    /// reply's cost in dollars (0 without a price).
+    pub fn count_reply(
+        &mut self,
+        kind: &ReplyKind,
+        usage: Option<Usage>,
+        price: Option<Price>,
+    ) -> f64 {
+        self.requests += 1;
         match kind {
             ReplyKind::ToolCallWellFormed => self.tool_calls_well_formed += 1,
             ReplyKind::ToolCallRepaired(_) => self.tool_calls_repaired += 1,
@@ -114,10 +123,17 @@ impl TierStats {
             // No tool was offered, so there is no tool use to count.
             ReplyKind::Completion => {}
         }
-        if let Some(usage) = usage {
-            self.prompt_tokens += usage.prompt_tokens;
-            self.completion_tokens += usage.completion_tokens;
-        }
+        let Some(usage) = usage else {
+            return 0.0;
+        };
+        self.prompt_tokens += usage.prompt_tokens;
+        self.completion_tokens += usage.completion_tokens;
+        let Some(price) = price else {
+            return 0.0;
+        };
+        let cost = price.cost(usage.prompt_tokens, usage.completion_tokens);
+        *self.cost_usd.get_or_insert(0.0) += cost;
+        cost
     }
 }
 

@@ -238,15 +238,9 @@ impl Run<'_> {
                 Some(_) => read_completion(&reply),
                 None => read_candidate(&reply),
             };
-            let price = llm.price(tier);
             let stats = self.stats.entry(tier).or_default();
-            stats.requests += 1;
-            stats.count_reply(&kind, reply.usage);
-            if let (Some(price), Some(usage)) = (price, reply.usage) {
-                let cost = price.cost(usage.prompt_tokens, usage.completion_tokens);
-                *stats.cost_usd.get_or_insert(0.0) += cost;
-                self.spend.add(cost);
-            }
+            let cost = stats.count_reply(&kind, reply.usage, llm.price(tier));
+            self.spend.add(cost);
             self.emit(AgentEvent::ReplyReceived {
                 kind,
                 usage: reply.usage,

@@ -6,7 +6,7 @@ pub mod fim;
 pub mod gen_tests;
 pub(crate) mod progress;
 pub mod refactor;
-mod report;
+pub(crate) mod report;
 mod runner;
 
 /// Exit codes scripts can rely on.

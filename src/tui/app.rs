@@ -2,6 +2,7 @@
 //! runtime feeds [`Msg`]s in and carries the returned [`Effect`]s out, so every behaviour can be
 //! tested with plain values.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -21,6 +22,7 @@ use super::task::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, OpenFile};
 use crate::agent::{AgentEvent, RunSummary};
+use crate::config::{Price, Tier};
 use crate::diff;
 use crate::task::Task;
 
@@ -30,8 +32,18 @@ pub enum Msg {
     Resize,
     Agent(TaskId, AgentEvent),
     Finished(TaskId, RunSummary),
-    /// SIGINT from outside the terminal.
+    /// SIGINT from outside the terminal, or the terminal's input is gone.
     Interrupt,
+}
+
+/// How the session ended, which decides kiln's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quit {
+    /// `q`: the user is done.
+    Normal,
+    /// Ctrl-C or SIGINT: exit 130 like the one-shot commands, so a calling shell or script sees
+    /// an interrupt and not a finished session. Unapplied diffs are dropped, nothing is written.
+    Interrupted,
 }
 
 /// Work only the runtime can do.
@@ -58,13 +70,21 @@ pub struct App {
     pub(super) help: Option<Help>,
     pub(super) error: Option<ErrorPopup>,
     pub(super) focus: Pane,
+    /// Per-tier prices from the config, so a running task's cost shows live.
+    pub(super) prices: BTreeMap<Tier, Price>,
     open: Option<OpenFile>,
     next_id: u64,
-    quit: bool,
+    quit: Option<Quit>,
 }
 
 impl App {
-    pub fn new(root: PathBuf, files: Vec<PathBuf>, endpoint: String, theme: Theme) -> App {
+    pub fn new(
+        root: PathBuf,
+        files: Vec<PathBuf>,
+        endpoint: String,
+        prices: BTreeMap<Tier, Price>,
+        theme: Theme,
+    ) -> App {
         App {
             root,
             theme,
@@ -77,23 +97,36 @@ impl App {
             help: None,
             error: None,
             focus: Pane::List,
+            prices,
             open: None,
             next_id: 1,
-            quit: false,
+            quit: None,
         }
     }
 
-    pub fn should_quit(&self) -> bool {
+    pub fn quit(&self) -> Option<Quit> {
         self.quit
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let effects = self.handle(msg);
+        // Events change the selected task's usage and keys change the selection: refresh on both.
+        self.status.task_usage = self.tasks.selected().and_then(TaskView::usage_line);
+        effects
+    }
+
+    fn handle(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(key) if key.kind == KeyEventKind::Press => return self.on_key(key),
             Msg::Key(_) | Msg::Resize => {}
-            Msg::Interrupt => self.quit = true,
+            Msg::Interrupt => self.quit = Some(Quit::Interrupted),
             Msg::Agent(id, event) => {
-                if let Some(usage) = self.tasks.get_mut(id).and_then(|t| t.on_event(&event)) {
+                let prices = &self.prices;
+                if let Some(usage) = self
+                    .tasks
+                    .get_mut(id)
+                    .and_then(|t| t.on_event(&event, prices))
+                {
                     self.status.session.add(usage);
                 }
             }
@@ -115,7 +148,7 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
+            self.quit = Some(Quit::Interrupted);
             return Vec::new();
         }
         self.status.clear_message();
@@ -154,7 +187,7 @@ impl App {
 
     fn global_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         match key.code {
-            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Char('q') => self.quit = Some(Quit::Normal),
             KeyCode::Char('?') => self.help = Some(Help),
             KeyCode::Tab => {
                 self.focus = match self.focus {

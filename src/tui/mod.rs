@@ -32,7 +32,7 @@ use crate::agent::AgentSettings;
 use crate::cli::Exit;
 use crate::config::{Config, Tier};
 use crate::llm::LlmClient;
-use app::{App, Msg};
+use app::{App, Msg, Quit};
 use runner::Runner;
 use terminal::TerminalGuard;
 
@@ -48,7 +48,8 @@ pub struct TuiArgs {
 
 pub async fn run(args: TuiArgs) -> Exit {
     match session(args).await {
-        Ok(()) => Exit::Ok,
+        Ok(Quit::Normal) => Exit::Ok,
+        Ok(Quit::Interrupted) => Exit::Interrupted,
         Err(e) => {
             eprintln!("kiln: {e:#}");
             Exit::Usage
@@ -56,7 +57,7 @@ pub async fn run(args: TuiArgs) -> Exit {
     }
 }
 
-async fn session(args: TuiArgs) -> anyhow::Result<()> {
+async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     let root = args.path.unwrap_or_else(|| PathBuf::from("."));
     let root = prepare_root(&root)?;
     let files = workspace::list_rs_files(&root)
@@ -75,11 +76,15 @@ async fn session(args: TuiArgs) -> anyhow::Result<()> {
         crate::cli::doctor::protections_summary(&protections)
     );
     let settings = AgentSettings::from_config(&config, None);
+    let prices = Tier::ALL
+        .into_iter()
+        .filter_map(|tier| Some((tier, config.price(tier)?)))
+        .collect();
     // The terminal is checked and taken last, so every error above prints on a normal screen.
     let mut guard = TerminalGuard::enter()?;
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     spawn_input_reader(sender.clone());
-    let app = App::new(root, files, endpoint, theme::Theme::from_env());
+    let app = App::new(root, files, endpoint, prices, theme::Theme::from_env());
     let runner = Runner::new(llm, settings, sender);
     event_loop(&mut guard, app, runner, receiver).await
 }
@@ -97,6 +102,7 @@ pub fn first_frame(root: &Path, width: u16, height: u16) -> anyhow::Result<Strin
         root.to_path_buf(),
         files,
         String::new(),
+        Default::default(),
         theme::Theme::from_env(),
     );
     // Opening a file starts no task, so there are no effects to carry out.
@@ -122,8 +128,11 @@ async fn event_loop(
     mut app: App,
     mut runner: Runner,
     mut receiver: UnboundedReceiver<Msg>,
-) -> anyhow::Result<()> {
-    while !app.should_quit() {
+) -> anyhow::Result<Quit> {
+    loop {
+        if let Some(quit) = app.quit() {
+            return Ok(quit);
+        }
         guard
             .terminal
             .draw(|frame| draw::draw(frame, &app))
@@ -145,7 +154,6 @@ async fn event_loop(
             }
         }
     }
-    Ok(())
 }
 
 /// crossterm's `read` blocks, so it gets its own thread; it ends when the app stops listening.

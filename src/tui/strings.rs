@@ -55,6 +55,11 @@ pub fn applied(path: &str, accepted: usize, total: usize) -> String {
     format!("applied {accepted} of {total} hunk(s) to {path}")
 }
 
+/// The selected task's usage first: the session facts after it may be cut at the right edge.
+pub fn task_usage(usage: &str, session: &str) -> String {
+    format!("task: {usage} · {session}")
+}
+
 pub fn task_started(title: &str) -> String {
     format!("queued: {title}")
 }

@@ -1,12 +1,15 @@
 //! What the TUI knows about each task, built only from the agent's events and final summary.
 
+use std::collections::BTreeMap;
+
 use kiln_sandbox::Progress;
 
-use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary};
+use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, TierStats};
 use crate::cli::progress::{
     describe_attempt, describe_escalation, describe_reply, describe_report, first_line,
 };
-use crate::config::Tier;
+use crate::cli::report;
+use crate::config::{Price, Tier};
 use crate::llm::{LlmEvent, Usage};
 
 /// Enough of the live model output to follow what it is writing, bounded however long it talks.
@@ -42,6 +45,9 @@ pub struct TaskView {
     /// What the sandbox is doing right now ("compiling demo", "testing 2/5").
     pub activity: String,
     pub tokens: Usage,
+    /// Requests, tokens and cost per tier: counted live from the events, then replaced by the
+    /// agent's own totals when the run ends.
+    pub stats: BTreeMap<Tier, TierStats>,
     pub proposal: Option<Box<Proposal>>,
 }
 
@@ -58,6 +64,7 @@ impl TaskView {
             streamed: String::new(),
             activity: String::new(),
             tokens: Usage::default(),
+            stats: BTreeMap::new(),
             proposal: None,
         }
     }
@@ -66,8 +73,21 @@ impl TaskView {
         matches!(self.state, TaskState::Queued | TaskState::Running)
     }
 
+    /// The CLI's end-of-run line for this task so far (cost only when its tiers have prices);
+    /// `None` before the model has answered.
+    pub fn usage_line(&self) -> Option<String> {
+        if self.stats.is_empty() {
+            return None;
+        }
+        Some(report::usage_line(self.attempt, &self.stats))
+    }
+
     /// Updates the view; returns the tokens a reply used, for the session total.
-    pub fn on_event(&mut self, event: &AgentEvent) -> Option<Usage> {
+    pub fn on_event(
+        &mut self,
+        event: &AgentEvent,
+        prices: &BTreeMap<Tier, Price>,
+    ) -> Option<Usage> {
         if !self.is_active() {
             // A cancelled task may still have events in flight; they describe nothing real.
             return None;
@@ -102,6 +122,14 @@ impl TaskView {
             AgentEvent::Llm(_) => {}
             AgentEvent::ReplyReceived { kind, usage } => {
                 self.log.push(describe_reply(kind));
+                // AttemptStarted, which sets the tier, always comes before a reply.
+                if let Some(tier) = self.tier {
+                    let price = prices.get(&tier).copied();
+                    self.stats
+                        .entry(tier)
+                        .or_default()
+                        .count_reply(kind, *usage, price);
+                }
                 if let Some(usage) = usage {
                     self.tokens.add(*usage);
                 }
@@ -133,7 +161,7 @@ impl TaskView {
                 .log
                 .push(describe_escalation(*from, *to, *after_failures)),
             // The TUI runs one conversation per task; batches are a CLI feature.
-            AgentEvent::Part { event, .. } => return self.on_event(event),
+            AgentEvent::Part { event, .. } => return self.on_event(event, prices),
             AgentEvent::BatchPlanned { .. } | AgentEvent::Combining { .. } => {}
         }
         None
@@ -144,6 +172,7 @@ impl TaskView {
             return;
         }
         self.attempt = summary.attempts;
+        self.stats = summary.stats;
         self.activity.clear();
         self.state = match summary.outcome {
             Outcome::Proposed(proposal) => {

@@ -1,20 +1,28 @@
 //! Driving a real terminal: a private tmux server running one command in a 120x40 pane.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A safety net for a hung run, not a speed check: the sandbox may compile a crate from cold.
 pub const WAIT_LIMIT_SECS: u64 = 300;
 pub const POLL_MS: u64 = 200;
 
-/// A tmux server of its own (`-L`), so a test never touches the user's sessions.
+/// Numbers the servers of one test binary, whose tests run at the same time.
+static NEXT_SERVER: AtomicUsize = AtomicUsize::new(0);
+
+/// A tmux server of its own (`-L`), so a test never touches the user's sessions or another test's.
 pub struct Tmux {
     socket: String,
 }
 
 impl Tmux {
     pub fn start(command: &str) -> Tmux {
-        let socket = format!("kiln-test-{}", std::process::id());
+        let socket = format!(
+            "kiln-test-{}-{}",
+            std::process::id(),
+            NEXT_SERVER.fetch_add(1, Ordering::Relaxed)
+        );
         let tmux = Tmux { socket };
         tmux.run(&[
             "new-session",

@@ -1,5 +1,5 @@
-//! The bottom two rows: the endpoint, tiers, sandbox protections and session tokens (or the
-//! latest message), then the main keys.
+//! The bottom two rows: the selected task's requests, tokens and cost, the session tokens, the
+//! endpoint, tiers and sandbox protections (or the latest message), then the main keys.
 
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,6 +14,8 @@ pub struct StatusBar {
     /// "http://127.0.0.1:8080/v1 · mini=gpt-5.4-mini · sandbox: all 12 protections"
     pub endpoint: String,
     pub session: Usage,
+    /// The selected task's usage line, as the CLI prints it at the end of a run.
+    pub task_usage: Option<String>,
     message: Option<String>,
 }
 
@@ -22,6 +24,7 @@ impl StatusBar {
         StatusBar {
             endpoint,
             session: Usage::default(),
+            task_usage: None,
             message: None,
         }
     }
@@ -47,10 +50,16 @@ impl Component for StatusBar {
             Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
         let text = match &self.message {
             Some(message) => message.clone(),
-            None => format!(
-                "session {} in / {} out tokens · {}",
-                self.session.prompt_tokens, self.session.completion_tokens, self.endpoint,
-            ),
+            None => {
+                let session = format!(
+                    "session {} in / {} out tokens · {}",
+                    self.session.prompt_tokens, self.session.completion_tokens, self.endpoint,
+                );
+                match &self.task_usage {
+                    Some(usage) => strings::task_usage(usage, &session),
+                    None => session,
+                }
+            }
         };
         frame.render_widget(Paragraph::new(text).style(cx.theme.status), top);
         frame.render_widget(Paragraph::new(strings::FOOTER).style(cx.theme.dim), footer);

@@ -48,6 +48,7 @@ impl Demo {
             self.root(),
             files,
             "http://127.0.0.1:1/v1 · mini=test-mini · sandbox: 11 of 12 protections (off: process limit)".to_string(),
+            Default::default(),
             Theme::new(Palette::NoColour),
         )
     }
@@ -157,10 +158,19 @@ fn proposal(demo: &Demo) -> Proposal {
 }
 
 fn finish(app: &mut App, id: TaskId, outcome: Outcome) {
+    finish_with_stats(app, id, outcome, Default::default());
+}
+
+fn finish_with_stats(
+    app: &mut App,
+    id: TaskId,
+    outcome: Outcome,
+    stats: std::collections::BTreeMap<crate::config::Tier, crate::agent::TierStats>,
+) {
     let summary = RunSummary {
         outcome,
         attempts: 1,
-        stats: Default::default(),
+        stats,
     };
     assert!(app.update(Msg::Finished(id, summary)).is_empty());
 }
@@ -177,9 +187,26 @@ fn screen_text(app: &App, width: u16, height: u16) -> String {
     render(app, width, height).to_string()
 }
 
+/// `app` with a price for the mini tier, as `[tiers.mini]` in kiln.toml gives it: the scripted
+/// attempt's 1200 in / 340 out tokens cost $0.0024.
+fn priced(mut app: App) -> App {
+    app.prices.insert(
+        crate::config::Tier::Mini,
+        crate::config::Price {
+            input_per_mtok: 0.75,
+            output_per_mtok: 4.5,
+        },
+    );
+    app
+}
+
 /// The app with src/lib.rs open on `mean_floor` and a gen-tests task in its first attempt.
 fn running(demo: &Demo) -> (App, TaskId) {
-    let mut app = demo.app();
+    running_on(demo.app())
+}
+
+/// [`running`] on a given app, e.g. a [`priced`] one.
+fn running_on(mut app: App) -> (App, TaskId) {
     open_item(&mut app, "mean_floor");
     let id = start_gen_tests(&mut app);
     scripted_attempt(&mut app, id);

@@ -35,6 +35,16 @@ fn task_running() {
     insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
 }
 
+/// With prices in the config the status row leads with the task's cost; `task_running` shows the
+/// same row without prices: tokens, and nothing about cost.
+#[test]
+fn task_running_with_prices() {
+    let demo = Demo::new();
+    let (mut app, _) = running_on(priced(demo.app()));
+    press(&mut app, KeyCode::Tab);
+    insta::assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
 #[test]
 fn diff_review() {
     let demo = Demo::new();

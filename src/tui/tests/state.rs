@@ -3,7 +3,7 @@ use ratatui::crossterm::event::KeyCode;
 
 use super::*;
 use crate::diff::HunkChoice;
-use crate::tui::app::Pane;
+use crate::tui::app::{Pane, Quit};
 use crate::tui::components::files::ListMode;
 use crate::tui::strings;
 use crate::tui::task::TaskState;
@@ -31,7 +31,7 @@ fn the_filter_is_fuzzy_and_typing_in_it_never_triggers_keys() {
     press(&mut app, KeyCode::Char('/'));
     // `q` and `t` are keys elsewhere; while filtering they are text.
     type_text(&mut app, "mfq");
-    assert!(!app.should_quit());
+    assert_eq!(app.quit(), None);
     assert!(app.files.selected_item().is_none());
     assert!(screen_text(&app, 100, 30).contains(strings::NO_MATCHES));
     press(&mut app, KeyCode::Backspace);
@@ -100,7 +100,7 @@ fn each_task_key_starts_its_task_or_says_why_not() {
     press(&mut app, KeyCode::Char('r'));
     assert!(app.input.is_some());
     type_text(&mut app, "use iterators, quickly");
-    assert!(!app.should_quit(), "q typed into the input must not quit");
+    assert_eq!(app.quit(), None, "q typed into the input must not quit");
     let refactor = titles(&press(&mut app, KeyCode::Enter));
     assert!(app.input.is_none());
     assert_eq!(refactor.len(), 1, "Enter starts the refactor");
@@ -244,22 +244,70 @@ fn x_cancels_the_selected_task_and_its_late_events_are_ignored() {
 }
 
 #[test]
-fn q_ctrl_c_and_sigint_quit_but_help_and_popups_close_first() {
+fn the_selected_tasks_usage_counts_live_and_the_agents_totals_replace_it() {
+    use crate::agent::TierStats;
+    use crate::config::Tier;
+
+    let demo = Demo::new();
+    let (app, _) = running(&demo);
+    // No prices: tokens, and nothing about cost.
+    assert_eq!(
+        app.status.task_usage.as_deref(),
+        Some("1 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens")
+    );
+    assert!(!screen_text(&app, 200, 30).contains('$'));
+
+    let (mut app, id) = running_on(priced(demo.app()));
+    assert_eq!(
+        app.status.task_usage.as_deref(),
+        Some("1 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens, $0.0024")
+    );
+    // The agent's totals are the truth once the run ends (here with a first-token time).
+    let stats = [(
+        Tier::Mini,
+        TierStats {
+            requests: 1,
+            prompt_tokens: 1_200,
+            completion_tokens: 340,
+            first_token_ms: vec![80],
+            cost_usd: Some(0.0024),
+            ..TierStats::default()
+        },
+    )]
+    .into();
+    let failed = Outcome::Exhausted {
+        last_failure: "test mean_floor_rounds_down failed".to_string(),
+    };
+    finish_with_stats(&mut app, id, failed, stats);
+    assert_eq!(
+        app.status.task_usage.as_deref(),
+        Some("1 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens, first token 80 ms, $0.0024")
+    );
+    // A new task is selected and has used nothing yet.
+    start_gen_tests(&mut app);
+    assert_eq!(app.status.task_usage, None);
+}
+
+#[test]
+fn q_quits_normally_ctrl_c_and_sigint_as_interrupted_but_help_and_popups_close_first() {
     let demo = Demo::new();
     let mut app = demo.app();
     press(&mut app, KeyCode::Char('?'));
     assert!(app.help.is_some());
     press(&mut app, KeyCode::Char('q'));
-    assert!(app.help.is_none() && !app.should_quit());
+    assert!(app.help.is_none());
+    assert_eq!(app.quit(), None);
     press(&mut app, KeyCode::Char('q'));
-    assert!(app.should_quit());
+    assert_eq!(app.quit(), Some(Quit::Normal));
 
+    // Ctrl-C needs no task to be running, and wins over an open popup.
     let mut app = demo.app();
+    press(&mut app, KeyCode::Char('?'));
     app.update(ctrl_c());
-    assert!(app.should_quit());
-    let mut app = demo.app();
+    assert_eq!(app.quit(), Some(Quit::Interrupted));
+    let (mut app, _) = running(&demo);
     app.update(Msg::Interrupt);
-    assert!(app.should_quit());
+    assert_eq!(app.quit(), Some(Quit::Interrupted));
 }
 
 #[test]
