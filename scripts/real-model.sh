@@ -22,7 +22,11 @@ RUN_DIR="$CACHE_DIR/run/$(printf '%s' "$CHECKOUT_DIR" | sha256sum | cut -c1-16)"
 # Held exclusively while provisioning and shared while starting: a second `provision` waits instead
 # of deleting the venv under the first, and a `start` never runs a half-built venv.
 PROVISION_LOCK="$CACHE_DIR/provision.lock"
-# Two servers started at once can be handed the same free port; the loser retries on another.
+# Held while a server starts or stops, machine-wide: a port is picked and bound by one start at a
+# time, so two checkouts never race for the same free port (one would otherwise see the other's
+# server answer on it and take it for its own).
+RUN_LOCK="$CACHE_DIR/run/lock"
+# Another program may still take the picked port before the server binds it: then try another.
 START_PORT_TRIES=3
 # Pinned so a cache built once keeps matching what the tests were written against.
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
@@ -142,7 +146,7 @@ server_pid() {
 }
 
 # Starts the server on `port` and waits until it answers. Returns 2 when it exited because another
-# process took the port between `free_port` and the bind, so the caller can try another.
+# program took the port between `free_port` and the bind, so the caller can try another.
 launch() {
     local port="$1" url="http://127.0.0.1:$1/v1" pid waited=0
     # setsid: the server gets its own process group, so `stop` can end it with everything it spawned.
@@ -187,7 +191,7 @@ cmd_start() {
     mkdir -p "$RUN_DIR"
     take_lock -s 8 "$PROVISION_LOCK"
     [ -f "$READY_MARKER" ] && [ -f "$MODEL_PATH" ] || die "not provisioned: run '$0 provision' first"
-    take_lock -x 9 "$RUN_DIR/lock"
+    take_lock -x 9 "$RUN_LOCK"
     printf '%s\n' "$CHECKOUT_DIR" >"$RUN_DIR/checkout"
     if server_pid >/dev/null; then
         log "server already running for $CHECKOUT_DIR (pid $(server_pid))"
@@ -229,7 +233,7 @@ cmd_stop() {
         log "no server running for $CHECKOUT_DIR"
         return
     fi
-    take_lock -x 9 "$RUN_DIR/lock"
+    take_lock -x 9 "$RUN_LOCK"
     stop_server
 }
 
