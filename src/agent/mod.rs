@@ -5,6 +5,7 @@
 //! prints and never asks the user anything.
 
 mod event;
+mod failure;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use kiln_sandbox::{Sandbox, SandboxConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
+use failure::LastFailure;
 
 use crate::code;
 use crate::config::{Config, FimMode, Tier};
@@ -163,7 +165,7 @@ impl Run<'_> {
 
         let tools = vec![tools::run_code_tool(task.tool_description())];
         let mut conversation = task.messages();
-        let mut last_failure = "the model never produced a candidate".to_string();
+        let mut last_failure = LastFailure::default();
         let mut history: Vec<String> = Vec::new();
         let mut tier = settings.tier;
         let mut failures_on_tier = 0;
@@ -180,7 +182,7 @@ impl Run<'_> {
                     });
                     tier = to;
                     failures_on_tier = 0;
-                    conversation = escalated_conversation(task, &history, &last_failure);
+                    conversation = escalated_conversation(task, &history, &last_failure.text());
                 }
             }
             if let Some(limit) = settings.max_cost_usd {
@@ -188,7 +190,7 @@ impl Run<'_> {
                 if spent >= limit {
                     return Outcome::BudgetSpent {
                         spent_usd: spent,
-                        last_failure,
+                        last_failure: last_failure.text(),
                     };
                 }
             }
@@ -228,7 +230,7 @@ impl Run<'_> {
                     price.cost(usage.prompt_tokens, usage.completion_tokens);
             }
             self.emit(AgentEvent::ReplyReceived {
-                kind,
+                kind: kind.clone(),
                 usage: reply.usage,
             });
 
@@ -237,8 +239,11 @@ impl Run<'_> {
                 Err(text) => {
                     respond(&mut conversation, &reply, &text);
                     feedback = Some(text);
-                    last_failure = "the model did not produce usable code".to_string();
-                    history.push(format!("attempt {attempt} ({tier}): {last_failure}"));
+                    last_failure.reply_unusable(&kind);
+                    history.push(format!(
+                        "attempt {attempt} ({tier}): {}",
+                        first_line(&last_failure.text())
+                    ));
                     continue;
                 }
             };
@@ -254,7 +259,7 @@ impl Run<'_> {
                         first_line(&reason)
                     ));
                     feedback = Some(reason.clone());
-                    last_failure = reason;
+                    last_failure.candidate_failed(reason);
                     continue;
                 }
             };
@@ -306,9 +311,11 @@ impl Run<'_> {
                 first_line(&report)
             ));
             feedback = Some(report.clone());
-            last_failure = report;
+            last_failure.candidate_failed(report);
         }
-        Outcome::Exhausted { last_failure }
+        Outcome::Exhausted {
+            last_failure: last_failure.text(),
+        }
     }
 
     fn spent_usd(&self) -> f64 {
