@@ -35,15 +35,21 @@ impl LastFailure {
         });
         match (&self.unusable, candidate) {
             (None, Some(candidate)) => candidate.to_string(),
-            (Some((replies, why)), Some(candidate)) => format!(
-                "the model's last {} held no usable code ({why}); the candidate before failed:\n{candidate}",
-                replies_text(*replies)
-            ),
+            (Some((replies, why)), Some(candidate)) => {
+                let last = match replies {
+                    1 => "reply".to_string(),
+                    n => count_replies(*n),
+                };
+                format!(
+                    "the model's last {last} held no usable code ({why}); the candidate before \
+                     failed:\n{candidate}"
+                )
+            }
             (Some((replies, why)), None) => format!(
                 "the model sent no usable code in {} ({why}).\nkiln takes the code from a `run_code` \
                  tool call or a ```rust block: use a model that follows tool calls for this tier \
                  (KILN_MODEL_MINI / KILN_MODEL_FULL, or [tiers] in kiln.toml).",
-                replies_text(*replies)
+                count_replies(*replies)
             ),
             (None, None) => "the model has not sent a candidate yet".to_string(),
         }
@@ -57,9 +63,9 @@ fn why_unusable(kind: &ReplyKind) -> String {
     }
 }
 
-fn replies_text(replies: u32) -> String {
+fn count_replies(replies: u32) -> String {
     match replies {
-        1 => "reply".to_string(),
+        1 => "1 reply".to_string(),
         n => format!("{n} replies"),
     }
 }
@@ -96,8 +102,32 @@ mod tests {
             "the model's last reply held no usable code (the reply held no code); the candidate \
              before failed:\nBUILD FAILED: 1 compiler error(s)\n\nerror[E0308]"
         );
+        failure.reply_unusable(&rejected());
+        assert!(
+            failure
+                .text()
+                .starts_with("the model's last 2 replies held no usable code"),
+            "{}",
+            failure.text()
+        );
         failure.candidate_failed("TESTS FAILED".to_string());
         assert_eq!(failure.text(), "TESTS FAILED");
+        failure.reply_unusable(&ReplyKind::NoCandidate);
+        failure.candidate_failed("TESTS FAILED again".to_string());
+        assert_eq!(failure.text(), "TESTS FAILED again");
+    }
+
+    #[test]
+    fn one_unusable_reply_is_counted_as_one() {
+        let mut failure = LastFailure::default();
+        failure.reply_unusable(&ReplyKind::NoCandidate);
+        assert!(
+            failure
+                .text()
+                .starts_with("the model sent no usable code in 1 reply (the reply held no code)."),
+            "{}",
+            failure.text()
+        );
     }
 
     #[test]
