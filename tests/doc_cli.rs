@@ -6,7 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    cargo_test, demo_with, kiln, last_message, message_text, DemoCrate, Reply, ScriptedServer,
+    cargo_test, demo_with, kiln, kiln_gives_up, last_message, message_text, DemoCrate, Reply,
+    ScriptedServer,
 };
 
 const UNDOCUMENTED: &str = "
@@ -166,4 +167,28 @@ async fn bad_input_is_a_usage_error_and_a_documented_file_is_nothing_to_do() {
         run.describe()
     );
     assert!(server.requests().is_empty(), "no model call for bad input");
+}
+
+/// Replies with no code at all: the give-up message says so and what to change, instead of only
+/// "the model did not produce usable code".
+#[tokio::test(flavor = "multi_thread")]
+async fn giving_up_on_replies_without_code_says_why_and_what_to_change() {
+    let (demo, before) = demo_with_undocumented_fn();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text("I would document it as returning the sign."));
+    server.push(Reply::tool_call("run_code", "{\"code\": \"\"}"));
+
+    let lib = demo.lib_rs();
+    let args = ["doc", lib.to_str().unwrap(), "--max-attempts", "2"];
+    let (run, failure) = kiln_gives_up(&server.base_url(), &args).await;
+    assert_eq!(server.chat_requests().len(), 2, "{}", run.describe());
+    assert!(
+        failure.starts_with(
+            "  the model sent no usable code in 2 replies (unusable tool call: arguments unusable"
+        ) && failure.contains("use a model that follows tool calls")
+            && failure.contains("KILN_MODEL_MINI"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(demo.read_lib(), before);
 }

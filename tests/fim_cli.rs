@@ -6,8 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    cargo_test, demo_with, kiln, kiln_with_env, last_message, message_text, DemoCrate, Reply,
-    ScriptedServer, EXISTING_TESTS,
+    cargo_test, demo_with, kiln, kiln_gives_up, kiln_with_env, last_message, message_text,
+    DemoCrate, Reply, ScriptedServer, EXISTING_TESTS,
 };
 
 const SPLIT_BODY: &str = "    line.split(',')\n        .map(str::trim)\n        .filter(|field| !field.is_empty())\n        .collect()\n";
@@ -175,4 +175,28 @@ async fn no_hole_a_line_outside_the_file_and_an_unparsable_file_are_usage_errors
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
     assert!(server.requests().is_empty(), "no model call for bad input");
+}
+
+/// A last reply without usable code says nothing about the code: the give-up message keeps the
+/// compiler error of the candidate before it and says what the last reply lacked (it used to be
+/// only "the model did not produce usable code").
+#[tokio::test(flavor = "multi_thread")]
+async fn giving_up_after_an_unusable_reply_still_shows_the_last_candidates_failure() {
+    let (demo, before) = demo_with_hole();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(DOES_NOT_COMPILE));
+    server.push(Reply::tool_call("run_code", "{\"cod\": 1}"));
+
+    let lib = demo.lib_rs();
+    let args = ["fim", lib.to_str().unwrap(), "--max-attempts", "2"];
+    let (run, failure) = kiln_gives_up(&server.base_url(), &args).await;
+    assert_eq!(server.chat_requests().len(), 2, "{}", run.describe());
+    assert!(
+        failure.starts_with("  the model's last reply held no usable code (unusable tool call: ")
+            && failure.contains("BUILD FAILED")
+            && failure.contains("expected `Vec<&str>`, found `Vec<String>`"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(demo.read_lib(), before);
 }

@@ -377,3 +377,31 @@ async fn a_spent_time_budget_is_one_line_and_does_not_block_unless_strict() {
     }
     assert_eq!(repo.read("src/lib.rs"), LIB_WITH_DOUBLE);
 }
+
+/// Giving up is one line that says why, not only that nothing passed.
+#[tokio::test]
+async fn no_passing_docs_is_one_line_with_the_reason() {
+    let repo = GitRepo::new();
+    repo.write("src/lib.rs", &format!("{LIB_WITH_DOUBLE}\n{DOUBLE_TESTS}"));
+    repo.git(&["add", "src/lib.rs"]);
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text("It doubles x."));
+
+    let run = repo
+        .kiln(
+            &server.base_url(),
+            &["hook", "run"],
+            &[("KILN_MAX_ATTEMPTS", "1")],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        run.stderr.contains(
+            "kiln: src/lib.rs: no passing docs after 1 attempt(s): the model sent no usable code \
+             in 1 reply (the reply held no code).\n"
+        ),
+        "{}",
+        run.describe()
+    );
+    assert!(!repo.path(PATCH).exists(), "{}", run.describe());
+}

@@ -6,6 +6,7 @@
 
 mod batch;
 mod event;
+mod failure;
 mod sandbox;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use batch::run_batch;
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
+use failure::LastFailure;
 
 use crate::code;
 use crate::config::{Config, FimMode, Tier};
@@ -182,7 +184,7 @@ impl Run<'_> {
     ) -> Outcome {
         let tools = vec![tools::run_code_tool(task.tool_description())];
         let mut conversation = task.messages();
-        let mut last_failure = "the model never produced a candidate".to_string();
+        let mut last_failure = LastFailure::default();
         let mut history: Vec<String> = Vec::new();
         let mut tier = settings.tier;
         let mut failures_on_tier = 0;
@@ -199,7 +201,7 @@ impl Run<'_> {
                     });
                     tier = to;
                     failures_on_tier = 0;
-                    conversation = escalated_conversation(task, &history, &last_failure);
+                    conversation = escalated_conversation(task, &history, &last_failure.text());
                 }
             }
             if let Some(limit) = settings.max_cost_usd {
@@ -207,7 +209,7 @@ impl Run<'_> {
                 if spent >= limit {
                     return Outcome::BudgetSpent {
                         spent_usd: spent,
-                        last_failure,
+                        last_failure: last_failure.text(),
                     };
                 }
             }
@@ -242,7 +244,7 @@ impl Run<'_> {
             let cost = stats.count_reply(&kind, reply.usage, llm.price(tier));
             self.spend.add(cost);
             self.emit(AgentEvent::ReplyReceived {
-                kind,
+                kind: kind.clone(),
                 usage: reply.usage,
             });
 
@@ -251,8 +253,11 @@ impl Run<'_> {
                 Err(text) => {
                     respond(&mut conversation, &reply, &text);
                     feedback = Some(text);
-                    last_failure = "the model did not produce usable code".to_string();
-                    history.push(format!("attempt {attempt} ({tier}): {last_failure}"));
+                    last_failure.reply_unusable(&kind);
+                    history.push(format!(
+                        "attempt {attempt} ({tier}): {}",
+                        first_line(&last_failure.text())
+                    ));
                     continue;
                 }
             };
@@ -268,7 +273,7 @@ impl Run<'_> {
                         first_line(&reason)
                     ));
                     feedback = Some(reason.clone());
-                    last_failure = reason;
+                    last_failure.candidate_failed(reason);
                     continue;
                 }
             };
@@ -316,9 +321,11 @@ impl Run<'_> {
                 first_line(&report)
             ));
             feedback = Some(report.clone());
-            last_failure = report;
+            last_failure.candidate_failed(report);
         }
-        Outcome::Exhausted { last_failure }
+        Outcome::Exhausted {
+            last_failure: last_failure.text(),
+        }
     }
 
     async fn ask(

@@ -140,8 +140,18 @@ fn first_nonempty_line(s: &str) -> &str {
         .unwrap_or("")
 }
 
+/// Shortened, with control characters escaped: a snippet is often a model's text, printed on the
+/// user's terminal, where a carriage return or an escape sequence would hide the message around it.
 fn truncate_chars(s: &str) -> String {
-    s.chars().take(SNIPPET_MAX_CHARS).collect()
+    let mut snippet = String::new();
+    for c in s.chars().take(SNIPPET_MAX_CHARS) {
+        if c.is_control() {
+            snippet.extend(c.escape_default());
+        } else {
+            snippet.push(c);
+        }
+    }
+    snippet
 }
 
 /// The text a node covers; empty rather than a panic if the offsets are somehow off.
@@ -232,6 +242,17 @@ mod tests {
                 assert_eq!(line, 1);
                 // "const S: &str = \"ééé\"; " is 23 characters but 26 bytes.
                 assert_eq!(column, 24);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn control_characters_in_a_snippet_are_escaped() {
+        match syntax("fn f(\u{1b}[2K\r) {}") {
+            CodeError::Syntax { snippet, .. } => {
+                assert!(!snippet.chars().any(char::is_control), "{snippet:?}");
+                assert!(snippet.contains("\\u{1b}[2K\\r"), "{snippet:?}");
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -191,10 +191,11 @@ impl Run<'_> {
             Outcome::ModelFailed(e) => {
                 return Err(format!("the model failed: {}", first_line(&e.to_string())))
             }
-            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
+            Outcome::Exhausted { last_failure } | Outcome::BudgetSpent { last_failure, .. } => {
                 report.failures.push(format!(
-                    "{file}: no passing {what} after {} attempt(s)",
-                    summary.attempts
+                    "{file}: no passing {what} after {} attempt(s): {}",
+                    summary.attempts,
+                    first_line(&last_failure)
                 ))
             }
             Outcome::SandboxFailed(message) => report

@@ -101,3 +101,22 @@ pub fn cargo_test(dir: &Path) -> Run {
         .unwrap()
         .into()
 }
+
+/// Runs kiln with `args` plus `--json`, which must give up (exit 1, `no_passing_result`), and
+/// returns the run and the failure text after "Last failure:", as the user reads it on stderr.
+pub async fn kiln_gives_up(base_url: &str, args: &[&str]) -> (Run, String) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let run = kiln(base_url, &all).await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "no_passing_result", "{}", run.describe());
+    let message = result["message"].as_str().unwrap();
+    let failure = message
+        .split_once("Last failure:\n")
+        .unwrap_or_else(|| panic!("no failure in the message:\n{}", run.describe()))
+        .1
+        .to_string();
+    assert!(run.stderr.contains(&failure), "{}", run.describe());
+    (run, failure)
+}
