@@ -168,7 +168,11 @@ async fn batches_run_concurrently_are_tested_together_and_come_back_as_one_modul
     server.push_for(&batch_of("add"), Reply::tool_code(BATCH_2_WRONG), slow());
     server.push_for(&batch_of("add"), Reply::tool_code(BATCH_2_FIXED), slow());
     server.push_for(&batch_of("max_of"), Reply::tool_code(BATCH_3_CLASH), slow());
-    server.push_for(&batch_of("max_of"), Reply::tool_code(BATCH_3_RENAMED), slow());
+    server.push_for(
+        &batch_of("max_of"),
+        Reply::tool_code(BATCH_3_RENAMED),
+        slow(),
+    );
 
     let run = kiln(
         &server.base_url(),
@@ -227,7 +231,10 @@ async fn batches_run_concurrently_are_tested_together_and_come_back_as_one_modul
     assert!(!feedback.contains("eighteen_is_adult"), "{feedback}");
     let batch_3 = requests_for(&server, "max_of");
     let refusal = last_message(&batch_3[1]);
-    assert!(refusal.contains("`doubles` is already defined"), "{refusal}");
+    assert!(
+        refusal.contains("`doubles` is already defined"),
+        "{refusal}"
+    );
 
     // The report covers all five functions and the three batches.
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -287,11 +294,20 @@ async fn a_batch_that_never_passes_leaves_the_others_tests_and_says_why() {
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     assert_eq!(demo.read_lib(), LIB, "a dry run writes nothing");
-    assert!(run.stdout.contains("+    fn eighteen_is_adult()"), "{}", run.stdout);
-    assert!(run.stdout.contains("+    fn picks_the_larger()"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("+    fn eighteen_is_adult()"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("+    fn picks_the_larger()"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("fn adds()"), "{}", run.stdout);
     assert!(
-        run.stderr.contains("no tests for add, is_even: nothing passed after 1 attempt(s)"),
+        run.stderr
+            .contains("no tests for add, is_even: nothing passed after 1 attempt(s)"),
         "{}",
         run.describe()
     );

@@ -60,10 +60,7 @@ pub async fn run_batch(
     for summary in summaries {
         attempts += summary.attempts;
         for (tier, tier_stats) in summary.stats {
-            stats
-                .entry(tier)
-                .or_insert_with(Default::default)
-                .absorb(tier_stats);
+            stats.entry(tier).or_default().absorb(tier_stats);
         }
         let (proposed, failure) = match summary.outcome {
             Outcome::Proposed(proposal) => (Some(proposal.new_text), None),
@@ -142,7 +139,12 @@ fn tag_events(
 
 /// One line on why a part produced nothing.
 fn describe_failure(outcome: &Outcome, attempts: u32) -> String {
-    let first = |text: &str| text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+    let first = |text: &str| {
+        text.lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string()
+    };
     match outcome {
         Outcome::Exhausted { last_failure } => format!(
             "nothing passed after {attempts} attempt(s); last: {}",

@@ -47,7 +47,10 @@ pub enum AgentEvent {
         after_failures: u32,
     },
     /// A batched task was split into these parts (titles), run at most `jobs` at a time.
-    BatchPlanned { parts: Vec<String>, jobs: usize },
+    BatchPlanned {
+        parts: Vec<String>,
+        jobs: usize,
+    },
     /// An event of one part of a batched task; `index` counts from 0 up to `total`.
     Part {
         index: usize,
@@ -55,7 +58,10 @@ pub enum AgentEvent {
         event: Box<AgentEvent>,
     },
     /// Every part is done; the parts' results are being combined into one proposal.
-    Combining { proposed: usize, total: usize },
+    Combining {
+        proposed: usize,
+        total: usize,
+    },
 }
 
 /// How the model answered, counted per tier: the measure of how well a small model uses tools.

@@ -9,8 +9,8 @@ mod event;
 mod failure;
 mod sandbox;
 
-use std::collections::BTreeMap;
 use kiln_sandbox::SandboxConfig;
+use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use batch::run_batch;

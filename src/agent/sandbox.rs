@@ -31,12 +31,12 @@ impl SharedSandbox {
             config.target_dir = kiln_sandbox::cache::target_dir_from_process(workspace_root);
         }
         let root = workspace_root.to_path_buf();
-        let sandbox = match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await
-        {
-            Ok(Ok(sandbox)) => sandbox,
-            Ok(Err(e)) => return Err(format!("cannot create the sandbox copy: {e}")),
-            Err(e) => return Err(format!("sandbox setup stopped: {e}")),
-        };
+        let sandbox =
+            match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await {
+                Ok(Ok(sandbox)) => sandbox,
+                Ok(Err(e)) => return Err(format!("cannot create the sandbox copy: {e}")),
+                Err(e) => return Err(format!("sandbox setup stopped: {e}")),
+            };
         let _ = events.send(AgentEvent::SandboxReady {
             path: sandbox.crate_dir().to_path_buf(),
             took: started.elapsed(),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::runner::{self, RunArgs, Work};
 use super::Exit;
-use crate::task::gen_tests::{FilterSettings, GenTests, Mutation};
+use crate::task::gen_tests::{Batching, FilterSettings, GenTests, Mutation};
 
 #[derive(Debug, clap::Args)]
 pub struct GenTestsArgs {
@@ -44,11 +44,11 @@ pub async fn run(args: GenTestsArgs) -> Exit {
     runner::run_work(&args.file, &args.run, "tests", || {
         let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
         Ok(match task.batched(args.batch_size as usize) {
-            Ok(batch) => Work::Batch {
+            Batching::Batches(batch) => Work::Batch {
                 batch: Box::new(batch),
                 jobs: args.jobs as usize,
             },
-            Err(task) => Work::One(Box::new(task)),
+            Batching::Single(task) => Work::One(Box::new(task)),
         })
     })
     .await

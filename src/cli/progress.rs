@@ -99,7 +99,7 @@ impl<W: Write> ProgressPrinter<W> {
             }
             AgentEvent::Combining { proposed, total } => {
                 self.line(&format!(
-                    "kiln: every batch is done; testing the tests of {proposed} of {total} together"
+                    "kiln: every batch is done; running the kept tests of {proposed} of {total} batches together"
                 ));
                 self.status("  compiling…");
             }

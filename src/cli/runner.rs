@@ -47,7 +47,10 @@ pub struct RunArgs {
 /// What a command hands the agent: one conversation, or a batch of them run `jobs` at a time.
 pub enum Work {
     One(Box<dyn Task>),
-    Batch { batch: Box<dyn Batched>, jobs: usize },
+    Batch {
+        batch: Box<dyn Batched>,
+        jobs: usize,
+    },
 }
 
 impl Work {

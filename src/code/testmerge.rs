@@ -77,7 +77,11 @@ mod tests {
     }
 
     fn names(text: &str) -> Vec<String> {
-        test_fns(text, "tests").unwrap().into_iter().map(|t| t.name).collect()
+        test_fns(text, "tests")
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect()
     }
 
     #[test]
@@ -95,14 +99,20 @@ mod tests {
     #[test]
     fn the_same_helper_is_kept_once_and_a_different_one_clashes() {
         let helper = "    fn two() -> i32 { 2 }\n";
-        let a = file(&format!("{helper}    #[test]\n    fn a() {{ assert_eq!(f(two()), 2); }}\n"));
-        let b = file(&format!("{helper}    #[test]\n    fn b() {{ assert_eq!(f(two()), two()); }}\n"));
+        let a = file(&format!(
+            "{helper}    #[test]\n    fn a() {{ assert_eq!(f(two()), 2); }}\n"
+        ));
+        let b = file(&format!(
+            "{helper}    #[test]\n    fn b() {{ assert_eq!(f(two()), two()); }}\n"
+        ));
         let Merged::Text(merged) = merge_test_modules(&a, &b, "tests").unwrap() else {
             panic!("clash")
         };
         assert_eq!(merged.matches("fn two()").count(), 1, "{merged}");
         assert_eq!(names(&merged), vec!["a", "b"]);
-        let c = file("    fn two() -> i32 { 3 }\n    #[test]\n    fn c() { assert_eq!(f(two()), 3); }\n");
+        let c = file(
+            "    fn two() -> i32 { 3 }\n    #[test]\n    fn c() { assert_eq!(f(two()), 3); }\n",
+        );
         assert_eq!(
             merge_test_modules(&a, &c, "tests").unwrap(),
             Merged::Clash("two".to_string())

@@ -11,8 +11,8 @@ pub use super::gen_tests_filter::{FilterSettings, Mutation};
 mod batch;
 mod validate;
 
-pub use batch::GenTestsBatch;
 use batch::BatchShared;
+pub use batch::{Batching, GenTestsBatch};
 use validate::Part;
 
 use super::{

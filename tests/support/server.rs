@@ -251,10 +251,11 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> std::i
             st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
             let seq = st.chat_count;
             let body = &request.body;
-            let next = st
-                .queue
-                .iter()
-                .position(|q| q.only_for.as_ref().is_none_or(|n| body.contains(n.as_str())));
+            let next = st.queue.iter().position(|q| {
+                q.only_for
+                    .as_ref()
+                    .is_none_or(|n| body.contains(n.as_str()))
+            });
             let queued = next.and_then(|i| st.queue.remove(i));
             Some((seq, queued.map(|q| (q.reply, q.opts))))
         } else {

@@ -14,9 +14,7 @@ use crate::code::{self, Merged};
 use crate::task::coalesce::Coalescer;
 use crate::task::gen_tests_filter::{Filter, Step, FEEDBACK_MAX_BYTES};
 use crate::task::gen_tests_report;
-use crate::task::{
-    Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, Verdict,
-};
+use crate::task::{Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, Verdict};
 
 pub struct GenTestsBatch {
     file: TaskFile,
@@ -79,16 +77,22 @@ impl BatchShared {
     }
 }
 
+/// A gen-tests task as it will run: one conversation, or batches of them.
+pub enum Batching {
+    Single(GenTests),
+    Batches(GenTestsBatch),
+}
+
 impl GenTests {
     /// This task split into batches of at most `batch_size` functions, in file order so each
-    /// batch's context stays small. `Err(self)`: one batch holds every target.
-    pub fn batched(self, batch_size: usize) -> Result<GenTestsBatch, GenTests> {
+    /// batch's context stays small; a single conversation when one batch holds every target.
+    pub fn batched(self, batch_size: usize) -> Batching {
         let size = batch_size.max(1);
         if self.targets().len() <= size {
-            return Err(self);
+            return Batching::Single(self);
         }
         let Ok(source) = code::SourceFile::parse(&self.file.original) else {
-            return Err(self);
+            return Batching::Single(self);
         };
         let shared = Arc::new(BatchShared::default());
         let parts = self
@@ -106,7 +110,7 @@ impl GenTests {
                 .with_filter(self.filter)
             })
             .collect();
-        Ok(GenTestsBatch {
+        Batching::Batches(GenTestsBatch {
             file: self.file,
             module_name: self.module_name,
             parts,
@@ -182,11 +186,17 @@ impl GenTestsBatch {
             Step::Ran(report) if report.outcome == RunOutcome::Passed => (Verdict::Green, report),
             Step::Ran(report) => {
                 let why = report.summary_for_model(FEEDBACK_MAX_BYTES);
-                (Verdict::Red(format!("the batches' tests fail together:\n{why}")), report)
+                (
+                    Verdict::Red(format!("the batches' tests fail together:\n{why}")),
+                    report,
+                )
             }
             Step::Stop(report, why) => {
                 let why = why.unwrap_or_else(|| "every test broke the build".to_string());
-                (Verdict::Red(format!("the batches' tests do not build together:\n{why}")), report)
+                (
+                    Verdict::Red(format!("the batches' tests do not build together:\n{why}")),
+                    report,
+                )
             }
         };
         let kept = filter.tests();

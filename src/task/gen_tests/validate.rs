@@ -10,9 +10,7 @@ use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
 use crate::task::gen_tests_filter::{called, verdict, Filter, Step};
-use crate::task::gen_tests_report::{
-    self, DropReason, DroppedTest, FunctionReport, MutantResult,
-};
+use crate::task::gen_tests_report::{self, DropReason, DroppedTest, FunctionReport, MutantResult};
 use crate::task::{Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
 
 /// The functions one conversation writes tests for, and what its filter remembers.
@@ -139,7 +137,10 @@ impl GenTests {
             for m in alone {
                 let text = candidates[m].placement.new_text.clone();
                 results[m] = Some(
-                    match self.validate_together(&candidates, &[m], text, sandbox).await {
+                    match self
+                        .validate_together(&candidates, &[m], text, sandbox)
+                        .await
+                    {
                         Ok(Together::Done(mut v)) => v.pop().ok_or_else(lost),
                         Ok(Together::Apart) => Err(lost()),
                         Err(e) => Err(e),
@@ -221,6 +222,7 @@ impl GenTests {
             }
         };
         let passed_text = filter.text.clone();
+        let mut sent_back_report = None;
         if report.outcome != RunOutcome::Passed {
             let failed = filter.failed_tests(&report);
             for (i, names) in owned.iter().enumerate() {
@@ -242,6 +244,7 @@ impl GenTests {
                     self.finish(&members, &owned, &filter, report, &sent_back, None),
                 ));
             }
+            sent_back_report = Some(report.clone());
             // The others passed in this run; the re-runs and the confirmation run without the
             // failing ones.
         }
@@ -264,14 +267,23 @@ impl GenTests {
                 }
             }
         }
-        Ok(Together::Done(self.finish(
+        let mut validated = self.finish(
             &members,
             &owned,
             &filter,
             report,
             &sent_back,
             mutation_error,
-        )))
+        );
+        // A member sent back is shown the run its tests failed in, not the later ones.
+        if let Some(failed) = sent_back_report {
+            for i in sent_back.keys() {
+                if let Some(member) = validated.get_mut(*i) {
+                    member.report = failed.clone();
+                }
+            }
+        }
+        Ok(Together::Done(validated))
     }
 
     /// What a candidate whose tests failed is told: a lone candidate the whole run, a member
