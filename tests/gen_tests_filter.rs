@@ -290,3 +290,63 @@ async fn a_function_kiln_cannot_mutate_keeps_its_tests_unjudged() {
         run.describe()
     );
 }
+
+/// `hangs_on_second_run` sleeps for an hour on its second run only (a counter in a file): the
+/// first re-run times out with it unfinished, which makes it flaky too.
+const GOOD_AND_HANGS_ONCE: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good() {
+        assert!(is_adult(18));
+        assert!(!is_adult(17));
+    }
+
+    #[test]
+    fn hangs_on_second_run() {
+        let path = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/hang-counter\");
+        let runs: u32 = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(path, (runs + 1).to_string()).unwrap();
+        if runs == 1 {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+        assert!(is_adult(40));
+    }
+}
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_that_hangs_in_a_re_run_is_dropped_as_flaky() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(GOOD_AND_HANGS_ONCE));
+
+    let run = support::kiln_with_env(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--max-attempts",
+            "1",
+            "--no-mutation",
+        ],
+        &[("KILN_SANDBOX_TIMEOUT_SECS", "15")],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    let report = function_report(&result);
+    assert_eq!(report["kept"], json!(["good"]), "{result:#}");
+    assert_eq!(
+        dropped(report),
+        vec![("hangs_on_second_run".to_string(), "flaky".to_string())]
+    );
+    let detail = report["dropped"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("had not finished"), "{detail}");
+}

@@ -13,7 +13,7 @@ use crate::capped::CappedText;
 use crate::cause::CauseScan;
 use crate::diagnostics::{parse_cargo_line, relativize_text, CargoMessage};
 use crate::libtest::{Counts, LibtestEvent, LibtestParser, TestResult};
-use crate::report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure};
+use crate::report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure, MAX_PASSED_NAMES};
 use crate::Progress;
 
 /// Distinct compiler errors kept; beyond this the model has enough to do.
@@ -52,6 +52,7 @@ pub(crate) struct Collector {
     any_binary_started: bool,
     failures: Vec<TestFailure>,
     failed_names: Vec<String>,
+    passed_names: Vec<String>,
     /// Label from cargo's latest `Running ...` status line.
     binary_label: String,
     stderr_notes: CappedText,
@@ -73,6 +74,7 @@ impl Collector {
             any_binary_started: false,
             failures: Vec::new(),
             failed_names: Vec::new(),
+            passed_names: Vec::new(),
             binary_label: String::from("test binary"),
             stderr_notes: CappedText::new(STDERR_NOTES_CAP_BYTES),
             first_cargo_error: None,
@@ -149,6 +151,9 @@ impl Collector {
                 }
                 if result == TestResult::Failed && self.failed_names.len() < MAX_KEPT_FAILURES {
                     self.failed_names.push(name.clone());
+                }
+                if result == TestResult::Ok && self.passed_names.len() < MAX_PASSED_NAMES {
+                    self.passed_names.push(name.clone());
                 }
                 // Ignored tests neither passed nor failed: no event for them.
                 if result != TestResult::Ignored {
@@ -247,6 +252,7 @@ impl Collector {
             failed: self.totals.failed,
             ignored: self.totals.ignored,
             failures: self.failures,
+            passed_tests: self.passed_names,
             output: self.output.render(),
             duration,
         }
@@ -352,6 +358,7 @@ mod tests {
             name: "b".into(),
             passed: true
         }));
+        assert_eq!(r.passed_tests, vec!["a".to_string(), "b".to_string()]);
     }
 
     #[test]

@@ -81,11 +81,17 @@ pub struct RunReport {
     pub failed: usize,
     pub ignored: usize,
     pub failures: Vec<TestFailure>,
+    /// Full libtest names of the tests that passed (at most [`MAX_PASSED_NAMES`]), so a caller
+    /// can tell which tests finished in a run that timed out.
+    pub passed_tests: Vec<String>,
     /// Human-readable output (rendered diagnostics, cargo status, libtest
     /// text), capped with a `[... N bytes cut ...]` marker in the middle.
     pub output: String,
     pub duration: Duration,
 }
+
+/// More passed names than this say nothing more to a caller, who looks for its own few tests.
+pub const MAX_PASSED_NAMES: usize = 10_000;
 
 impl RunReport {
     /// Compact text for feeding back to a model: an outcome line with counts,
@@ -208,6 +214,7 @@ mod tests {
             failed: 0,
             ignored: 0,
             failures: Vec::new(),
+            passed_tests: Vec::new(),
             output: String::new(),
             duration: Duration::from_secs(1),
         }

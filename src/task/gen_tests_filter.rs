@@ -167,7 +167,8 @@ impl Filter<'_> {
         })
     }
 
-    /// Runs the passing tests `reruns` more times; a test that fails in any run is flaky.
+    /// Runs the passing tests `reruns` more times; a test that fails in any run is flaky, and
+    /// so is one that had not finished when a run timed out (it hangs sometimes).
     pub async fn drop_flaky(&mut self, targets: &[FnItem], reruns: u32) -> Result<(), String> {
         let mut flaky: BTreeMap<String, String> = BTreeMap::new();
         for _ in 0..reruns {
@@ -180,6 +181,22 @@ impl Filter<'_> {
                     .map(|f| capped(&f.message, ERROR_DETAIL_MAX_BYTES))
                     .unwrap_or_default();
                 flaky.entry(test).or_insert(message);
+            }
+            if report.outcome == RunOutcome::TimedOut {
+                for test in self.tests() {
+                    let passed = report
+                        .passed_tests
+                        .iter()
+                        .any(|p| self.is_test(p, &test.name));
+                    if !passed {
+                        flaky.entry(test.name).or_insert_with(|| {
+                            format!(
+                                "It had not finished when a re-run was stopped after {:.0} s.",
+                                report.duration.as_secs_f64()
+                            )
+                        });
+                    }
+                }
             }
         }
         let doomed = flaky

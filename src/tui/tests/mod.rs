@@ -97,6 +97,7 @@ fn report(outcome: RunOutcome, passed: usize) -> RunReport {
         failed: 0,
         ignored: 0,
         failures: Vec::new(),
+        passed_tests: Vec::new(),
         output: String::new(),
         cause: None,
         duration: Duration::from_millis(1_500),
