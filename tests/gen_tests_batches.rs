@@ -312,3 +312,71 @@ async fn a_batch_that_never_passes_leaves_the_others_tests_and_says_why() {
         run.describe()
     );
 }
+
+/// A helper outside any test that does not compile: the merged module fails as a whole, so
+/// kiln cannot tell from one build whose fault it is.
+const BROKEN_HELPER: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eighteen() -> u32 {
+        \"eighteen\"
+    }
+
+    #[test]
+    fn eighteen_is_adult() {
+        assert!(is_adult(eighteen()));
+    }
+}
+";
+
+const DOUBLES: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles() {
+        assert_eq!(double(7), 14);
+    }
+}
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_module_that_breaks_the_shared_build_is_tested_apart_from_the_others() {
+    let demo = DemoCrate::new();
+    demo.write("src/lib.rs", LIB);
+    let server = ScriptedServer::start().await;
+    server.push_for(
+        &batch_of("is_adult"),
+        Reply::tool_code(BROKEN_HELPER),
+        slow(),
+    );
+    server.push_for(&batch_of("double"), Reply::tool_code(DOUBLES), slow());
+
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--fn",
+            "is_adult",
+            "--fn",
+            "double",
+            "--batch-size",
+            "1",
+            "--max-attempts",
+            "1",
+            "--no-mutation",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    assert_eq!(result["summary"], "1 test: doubles", "{result:#}");
+    let batches = result["validation"]["batches"].as_array().unwrap();
+    let failure = batches[0]["failure"].as_str().unwrap();
+    assert!(failure.contains("BUILD FAILED"), "{result:#}");
+    assert!(batches[1]["failure"].is_null(), "{result:#}");
+}

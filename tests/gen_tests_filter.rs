@@ -221,6 +221,16 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
         run.describe()
     );
 
+    // Each kind of run says what it is for.
+    for step in [
+        "  re-running 3 test(s) 3 more time(s) to catch flaky ones",
+        "  building 4 mutant(s) of 1 function(s) in one binary",
+        "  running the tests against the mutants: 4 round(s)",
+        "  running the kept tests once more, as they will be proposed",
+    ] {
+        assert!(run.stderr.contains(step), "{step}\n{}", run.describe());
+    }
+
     let applied = demo.read_lib();
     assert!(applied.contains("fn good()") && applied.contains("fn zero_is_not_adult()"));
     assert!(!applied.contains("fn flaky()") && !applied.contains("same_answer_twice"));

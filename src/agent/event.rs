@@ -39,6 +39,10 @@ pub enum AgentEvent {
         summary: String,
     },
     Sandbox(Progress),
+    /// A validation that needs several runs starts its next kind of run (re-runs, mutants).
+    ValidationStep {
+        what: String,
+    },
     SandboxFinished(Box<RunReport>),
     /// The working tier failed too often; the next attempt goes to a stronger one.
     Escalated {

@@ -70,6 +70,12 @@ pub(super) struct AgentSandbox<'a> {
 }
 
 impl SandboxRuns for AgentSandbox<'_> {
+    fn step(&self, what: &str) {
+        let _ = self.events.send(AgentEvent::ValidationStep {
+            what: what.to_string(),
+        });
+    }
+
     fn run<'a>(
         &'a self,
         text: &'a str,

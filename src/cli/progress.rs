@@ -74,6 +74,10 @@ impl<W: Write> ProgressPrinter<W> {
                 self.status("  compiling…");
             }
             AgentEvent::Sandbox(progress) => self.sandbox(progress),
+            AgentEvent::ValidationStep { what } => {
+                self.line(&format!("  {what}"));
+                self.status("  compiling…");
+            }
             AgentEvent::SandboxFinished(report) => self.line(&describe_report(report)),
             AgentEvent::Escalated {
                 from,

@@ -160,6 +160,8 @@ impl Filter<'_> {
     /// Runs the file as it stands, once the filter dropped tests after the last passing run, so
     /// what is proposed is exactly what passed.
     pub async fn confirm(&self) -> Result<Step, String> {
+        self.sandbox
+            .step("running the kept tests once more, as they will be proposed");
         let report = self.run(&self.text, &[]).await?;
         Ok(match report.outcome {
             RunOutcome::Passed => Step::Ran(report),
@@ -171,6 +173,12 @@ impl Filter<'_> {
     /// so is one that had not finished when a run timed out (it hangs sometimes).
     pub async fn drop_flaky(&mut self, targets: &[FnItem], reruns: u32) -> Result<(), String> {
         let mut flaky: BTreeMap<String, String> = BTreeMap::new();
+        if reruns > 0 {
+            self.sandbox.step(&format!(
+                "re-running {} test(s) {reruns} more time(s) to catch flaky ones",
+                self.tests().len()
+            ));
+        }
         for _ in 0..reruns {
             let report = self.run(&self.text.clone(), &[]).await?;
             for test in self.failed_tests(&report) {
@@ -226,6 +234,11 @@ impl Filter<'_> {
                 "no mutants could be made of the functions under test".to_string(),
             ));
         }
+        let made: usize = sets.iter().map(Vec::len).sum();
+        self.sandbox.step(&format!(
+            "building {made} mutant(s) of {} function(s) in one binary",
+            tested.len()
+        ));
         let mut built = None;
         for _ in 0..BUILD_ROUNDS_MAX {
             let (text, arms) = mutant_text(&self.text, &tested, &sets)?;
@@ -258,6 +271,9 @@ impl Filter<'_> {
             return Ok(Some("the mutants did not build".to_string()));
         };
         let rounds = sets.iter().map(Vec::len).max().unwrap_or(0);
+        self.sandbox.step(&format!(
+            "running the tests against the mutants: {rounds} round(s)"
+        ));
         let mut killed: Vec<Vec<bool>> = sets.iter().map(|s| vec![false; s.len()]).collect();
         let mut killers: Vec<String> = Vec::new();
         for round in 1..=rounds {

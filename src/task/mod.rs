@@ -81,6 +81,9 @@ pub struct Round {
 /// The sandbox as a task's validation sees it. The agent owns the sandbox and its events; a task
 /// that needs more than one run (re-runs, mutants) asks through this.
 pub trait SandboxRuns: Send + Sync {
+    /// Says what the next runs are for ("re-running 3 tests 3 more times"), so a long
+    /// validation shows progress beyond "compiling".
+    fn step(&self, what: &str);
     /// Writes `text` as the task's file in the sandbox copy and runs `cargo test` with `args`,
     /// adding `env` to the scrubbed environment. `Err`: the sandbox itself failed, not the code.
     fn run<'a>(

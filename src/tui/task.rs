@@ -163,6 +163,7 @@ impl TaskView {
             // The TUI runs one conversation per task; batches are a CLI feature.
             AgentEvent::Part { event, .. } => return self.on_event(event, prices),
             AgentEvent::BatchPlanned { .. } | AgentEvent::Combining { .. } => {}
+            AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
         }
         None
     }

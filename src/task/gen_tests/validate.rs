@@ -113,6 +113,9 @@ impl GenTests {
         candidates: Vec<Candidate>,
         sandbox: &dyn SandboxRuns,
     ) -> Vec<Result<Validated, String>> {
+        for candidate in &candidates {
+            count_attempt(candidate, &self.module_name);
+        }
         let mut results: Vec<Option<Result<Validated, String>>> =
             candidates.iter().map(|_| None).collect();
         for (members, text) in self.groups(&candidates) {
@@ -203,9 +206,6 @@ impl GenTests {
             dropped: Vec::new(),
             mutants: BTreeMap::new(),
         };
-        for c in &members {
-            count_attempt(c, &self.module_name);
-        }
         filter.drop_duplicates(&targets);
         let alone = members.len() == 1;
         let mut sent_back = SentBack::new();
