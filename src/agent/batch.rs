@@ -10,8 +10,43 @@ use super::sandbox::SharedSandbox;
 use super::{run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
 use crate::config::Tier;
 use crate::llm::LlmClient;
-use crate::task::{Batched, PartEnd, Verdict};
+use crate::project::SourceLocation;
+use crate::task::{Batched, PartEnd, Task, Verdict};
 
+/// What a front end hands the agent: one conversation, or a batch of them run `jobs` at a time.
+pub enum Work {
+    One(Box<dyn Task>),
+    Batch {
+        batch: Box<dyn Batched>,
+        jobs: usize,
+    },
+}
+
+impl Work {
+    pub fn location(&self) -> &SourceLocation {
+        match self {
+            Work::One(task) => task.location(),
+            Work::Batch { batch, .. } => &batch.file().location,
+        }
+    }
+
+    pub async fn run(
+        &self,
+        llm: &LlmClient,
+        settings: &AgentSettings,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> RunSummary {
+        match self {
+            Work::One(task) => super::run(task.as_ref(), llm, settings, events).await,
+            Work::Batch { batch, jobs } => {
+                run_batch(batch.as_ref(), *jobs, llm, settings, events).await
+            }
+        }
+    }
+}
+
+/// Runs `batch`'s parts, at most `jobs` at a time, then combines what they proposed. A part that
+/// produces nothing does not stop the others; the run fails only if none proposes anything.
 pub async fn run_batch(
     batch: &dyn Batched,
     jobs: usize,

@@ -13,7 +13,7 @@ use kiln_sandbox::SandboxConfig;
 use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use batch::run_batch;
+pub use batch::{run_batch, Work};
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 use failure::LastFailure;
 
@@ -486,6 +486,17 @@ mod tests {
         events: &'static UnboundedSender<AgentEvent>,
     ) -> tokio::task::JoinHandle<RunSummary> {
         tokio::spawn(run(task, llm, settings, events))
+    }
+
+    /// The same for a batch, whose parts share one sandbox and wait for each other.
+    #[allow(dead_code)]
+    fn batch_is_spawnable(
+        work: &'static Work,
+        llm: &'static LlmClient,
+        settings: &'static AgentSettings,
+        events: &'static UnboundedSender<AgentEvent>,
+    ) -> tokio::task::JoinHandle<RunSummary> {
+        tokio::spawn(work.run(llm, settings, events))
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs, Work};
+use super::runner::{self, RunArgs};
 use super::Exit;
+use crate::agent::Work;
 use crate::task::gen_tests::{Batching, FilterSettings, GenTests, Mutation};
 
 #[derive(Debug, clap::Args)]

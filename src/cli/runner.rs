@@ -9,14 +9,11 @@ use std::path::Path;
 use super::progress::{Live, ProgressPrinter};
 use super::report::{usage_line, JsonResult, ResultKind};
 use super::Exit;
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::agent::{self, AgentEvent, AgentSettings, Outcome, RunSummary};
+use crate::agent::{AgentEvent, AgentSettings, Outcome, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::llm::LlmClient;
-use crate::project::SourceLocation;
-use crate::task::{Batched, Task, TaskError};
+use crate::task::{Task, TaskError};
 
 /// The flags every task command shares.
 #[derive(Debug, clap::Args)]
@@ -42,38 +39,6 @@ pub struct RunArgs {
     /// tiers in kiln.toml (`price_in_per_mtok`, `price_out_per_mtok` under [tiers.NAME]).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
-}
-
-/// What a command hands the agent: one conversation, or a batch of them run `jobs` at a time.
-pub enum Work {
-    One(Box<dyn Task>),
-    Batch {
-        batch: Box<dyn Batched>,
-        jobs: usize,
-    },
-}
-
-impl Work {
-    fn location(&self) -> &SourceLocation {
-        match self {
-            Work::One(task) => task.location(),
-            Work::Batch { batch, .. } => &batch.file().location,
-        }
-    }
-
-    async fn run(
-        &self,
-        llm: &LlmClient,
-        settings: &AgentSettings,
-        events: &UnboundedSender<AgentEvent>,
-    ) -> RunSummary {
-        match self {
-            Work::One(task) => agent::run(task.as_ref(), llm, settings, events).await,
-            Work::Batch { batch, jobs } => {
-                agent::run_batch(batch.as_ref(), *jobs, llm, settings, events).await
-            }
-        }
-    }
 }
 
 /// Runs the task `build` makes for `file`. `result_noun` names what the task produces in the
