@@ -153,11 +153,14 @@ launch() {
     # chatml-function-calling is the only chat format that makes this model return tool_calls.
     # Explicit thread counts (the defaults differ for generation and prompt) avoid stalls. The
     # model's trained context (8192) instead of the server's 2048: kiln's prompt alone is ~1800
-    # tokens and every reply is echoed back, so 2048 refuses the second turn. Fds 8 and 9 (the
-    # locks) are closed: a running server must hold no lock.
+    # tokens and every reply is echoed back, so 2048 refuses the second turn. Requests queue
+    # instead of interrupting each other (the server's default cuts a running reply when the
+    # next request arrives, which breaks gen-tests batches asked concurrently). Fds 8 and 9
+    # (the locks) are closed: a running server must hold no lock.
     setsid "$VENV_DIR/bin/python" -m llama_cpp.server \
         --model "$MODEL_PATH" --host 127.0.0.1 --port "$port" \
         --chat_format chatml-function-calling --n_threads "$THREADS" --n_threads_batch "$THREADS" --n_ctx 8192 \
+        --interrupt_requests False \
         >"$RUN_DIR/server.log" 2>&1 </dev/null 8>&- 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$RUN_DIR/pid"

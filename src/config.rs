@@ -19,6 +19,11 @@ pub const DEFAULT_STREAM_IDLE_SECS: u64 = 60;
 pub const DEFAULT_MAX_RETRIES: u32 = 4;
 pub const DEFAULT_RETRY_BASE_MS: u64 = 250;
 /// Failed attempts on the working tier before the next attempt goes to the full model.
+/// Functions per gen-tests request; more are split into batches (a small model stays on task
+/// with a handful, and each batch's prompt stays small).
+pub const DEFAULT_BATCH_SIZE: u32 = 5;
+/// Batches talking to the model at once.
+pub const DEFAULT_JOBS: u32 = 4;
 pub const DEFAULT_ESCALATE_AFTER: u32 = 2;
 /// The git hook's total time for model work before the commit goes ahead unchecked.
 pub const DEFAULT_HOOK_BUDGET_SECS: u64 = 60;
@@ -189,6 +194,10 @@ pub struct Config {
     /// turn then no longer fits; `None` sends no cap.
     pub max_output_tokens: Option<u32>,
     pub hook_budget: Duration,
+    /// gen-tests: functions per request, and batches asked at once (`1` for a local server
+    /// that answers one request at a time).
+    pub batch_size: u32,
+    pub jobs: u32,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -214,6 +223,8 @@ impl Default for Config {
             fim: FimMode::default(),
             max_output_tokens: None,
             hook_budget: Duration::from_secs(DEFAULT_HOOK_BUDGET_SECS),
+            batch_size: DEFAULT_BATCH_SIZE,
+            jobs: DEFAULT_JOBS,
             sources: Vec::new(),
         }
     }
@@ -234,6 +245,8 @@ struct FileConfig {
     fim: Option<FimMode>,
     max_output_tokens: Option<u32>,
     hook_budget_secs: Option<u64>,
+    batch_size: Option<u32>,
+    jobs: Option<u32>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -311,8 +324,12 @@ impl Config {
             fim,
             max_output_tokens,
             hook_budget_secs,
+            batch_size,
+            jobs,
             tiers,
         } = file;
+        set(&mut self.batch_size, batch_size.map(at_least_one));
+        set(&mut self.jobs, jobs.map(at_least_one));
         set(
             &mut self.hook_budget,
             hook_budget_secs.map(Duration::from_secs),
@@ -384,6 +401,14 @@ impl Config {
         );
         set(&mut self.max_retries, parse_env(env, "KILN_MAX_RETRIES")?);
         set(
+            &mut self.batch_size,
+            parse_env(env, "KILN_BATCH_SIZE")?.map(at_least_one),
+        );
+        set(
+            &mut self.jobs,
+            parse_env(env, "KILN_JOBS")?.map(at_least_one),
+        );
+        set(
             &mut self.retry_base,
             parse_env(env, "KILN_RETRY_BASE_MS")?.map(Duration::from_millis),
         );
@@ -434,6 +459,11 @@ impl Config {
     pub fn price(&self, tier: Tier) -> Option<Price> {
         self.tiers.get(&tier).and_then(|t| t.price)
     }
+}
+
+/// A count of zero would mean no work at all; it is taken as one.
+fn at_least_one(n: u32) -> u32 {
+    n.max(1)
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {
@@ -604,6 +634,7 @@ mod tests {
         let config = Config::load(repo.path(), &env_of(&[])).unwrap();
         assert_eq!(config.base_url, "http://127.0.0.1:8080/v1");
         assert_eq!(config.escalate_after, 2);
+        assert_eq!((config.batch_size, config.jobs), (5, 1));
         assert_eq!(config.models.full, "gpt-5.4");
         assert_eq!(
             config.endpoint(Tier::Full).base_url,

@@ -7,7 +7,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{cargo_test, kiln, last_message, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use support::{
+    cargo_test, kiln, kiln_with_env, last_message, DemoCrate, Reply, ReplyOptions, ScriptedServer,
+};
 
 /// Five functions: with `--batch-size 2` that is three batches.
 const LIB: &str = "//! Five small functions.
@@ -279,7 +281,8 @@ async fn a_batch_that_never_passes_leaves_the_others_tests_and_says_why() {
         slow(),
     );
 
-    let run = kiln(
+    // `jobs` from the environment (as from kiln.toml): one conversation at a time.
+    let run = kiln_with_env(
         &server.base_url(),
         &[
             "gen-tests",
@@ -290,9 +293,11 @@ async fn a_batch_that_never_passes_leaves_the_others_tests_and_says_why() {
             "--max-attempts",
             "1",
         ],
+        &[("KILN_JOBS", "1")],
     )
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(server.peak_concurrent_requests(), 1, "{}", run.describe());
     assert_eq!(demo.read_lib(), LIB, "a dry run writes nothing");
     assert!(
         run.stdout.contains("+    fn eighteen_is_adult()"),

@@ -256,3 +256,32 @@ async fn gen_tests_cli_dry_run_json_ends_with_exit_0_or_1_and_writes_nothing() {
     ];
     cli_dry_run_ends_clearly(&real, test, &args, &lib, MAX_ATTEMPTS, &[]).await;
 }
+
+/// Batches against a server that answers one request at a time: the conversations queue (the
+/// script starts it with `--interrupt_requests False`) and the run still ends clearly.
+#[tokio::test(flavor = "multi_thread")]
+async fn gen_tests_in_concurrent_batches_ends_with_exit_0_or_1_and_writes_nothing() {
+    let test = "gen_tests_batches";
+    let Some(real) = RealModel::from_env(test).await else {
+        return;
+    };
+    let demo = DemoCrate::new();
+    let lib = demo.lib_rs();
+    // The demo's 5 functions in batches of 2: three conversations, two at a time.
+    let args = [
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--batch-size",
+        "2",
+        "--jobs",
+        "2",
+        "--max-attempts",
+        "1",
+    ];
+    let (run, _) = cli_dry_run_ends_clearly(&real, test, &args, &lib, 3, &[]).await;
+    assert!(
+        run.stderr.contains("[3/3] attempt 1/1"),
+        "{}",
+        run.describe()
+    );
+}

@@ -21,14 +21,16 @@ pub struct GenTestsArgs {
     /// Keep tests without checking that each fails against a mutant of the code (faster).
     #[arg(long)]
     pub no_mutation: bool,
-    /// Functions per model request. More functions than this are split into batches that run
-    /// as separate conversations; each round's candidates are still tested in one build, and
-    /// the kept tests end up in one module and one diff.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub batch_size: u32,
-    /// How many batches talk to the model at the same time.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
-    pub jobs: u32,
+    /// Functions per model request [default: 5, or batch_size in kiln.toml]. More functions
+    /// than this are split into batches that run as separate conversations; each round's
+    /// candidates are still tested in one build, and the kept tests end up in one module and
+    /// one diff.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub batch_size: Option<u32>,
+    /// How many batches talk to the model at the same time [default: 4, or jobs in kiln.toml].
+    /// Use 1 for a local server that answers one request at a time.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub jobs: Option<u32>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -42,12 +44,13 @@ pub async fn run(args: GenTestsArgs) -> Exit {
             Mutation::On
         },
     };
-    runner::run_work(&args.file, &args.run, "tests", || {
+    runner::run_work(&args.file, &args.run, "tests", |config| {
         let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
-        Ok(match task.batched(args.batch_size as usize) {
+        let batch_size = args.batch_size.unwrap_or(config.batch_size);
+        Ok(match task.batched(batch_size as usize) {
             Batching::Batches(batch) => Work::Batch {
                 batch: Box::new(batch),
-                jobs: args.jobs as usize,
+                jobs: args.jobs.unwrap_or(config.jobs) as usize,
             },
             Batching::Single(task) => Work::One(Box::new(task)),
         })

@@ -13,6 +13,7 @@ use crate::agent::{AgentEvent, AgentSettings, Outcome, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::llm::LlmClient;
+use crate::project::SourceLocation;
 use crate::task::{Task, TaskError};
 
 /// The flags every task command shares.
@@ -48,16 +49,16 @@ where
     T: Task + 'static,
     F: FnOnce() -> Result<T, TaskError>,
 {
-    run_work(file, args, result_noun, || {
+    run_work(file, args, result_noun, |_| {
         build().map(|task| Work::One(Box::new(task)))
     })
     .await
 }
 
-/// [`run`] for a command that may split its work into a batch.
+/// [`run`] for a command that may split its work into a batch, as the config says.
 pub async fn run_work<F>(file: &Path, args: &RunArgs, result_noun: &str, build: F) -> Exit
 where
-    F: FnOnce() -> Result<Work, TaskError>,
+    F: FnOnce(&Config) -> Result<Work, TaskError>,
 {
     let mut run = TaskRun {
         args,
@@ -72,7 +73,7 @@ where
             validation: None,
         },
     };
-    let exit = run.execute(result_noun, build).await;
+    let exit = run.execute(file, result_noun, build).await;
     if args.json {
         match serde_json::to_string_pretty(&run.result) {
             Ok(text) => println!("{text}"),
@@ -101,20 +102,24 @@ impl TaskRun<'_> {
         self.finish(ResultKind::InputError, Exit::Usage, message)
     }
 
-    async fn execute<F>(&mut self, result_noun: &str, build: F) -> Exit
+    async fn execute<F>(&mut self, file: &Path, result_noun: &str, build: F) -> Exit
     where
-        F: FnOnce() -> Result<Work, TaskError>,
+        F: FnOnce(&Config) -> Result<Work, TaskError>,
     {
-        let task = match build() {
+        let location = match SourceLocation::find(file) {
+            Ok(location) => location,
+            Err(e) => return self.input_error(&TaskError::from(e).to_string()),
+        };
+        let env = |name: &str| std::env::var(name).ok();
+        let config = match Config::load(&location.crate_root, &env) {
+            Ok(config) => config,
+            Err(e) => return self.input_error(&e.to_string()),
+        };
+        let task = match build(&config) {
             Ok(task) => task,
             Err(TaskError::NothingToDo(message)) => {
                 return self.finish(ResultKind::NothingToDo, Exit::Ok, &message)
             }
-            Err(e) => return self.input_error(&e.to_string()),
-        };
-        let env = |name: &str| std::env::var(name).ok();
-        let config = match Config::load(&task.location().crate_root, &env) {
-            Ok(config) => config,
             Err(e) => return self.input_error(&e.to_string()),
         };
         let llm = match LlmClient::new(&config) {

@@ -122,7 +122,7 @@ pub async fn cli_dry_run_ends_clearly(
     file: &Path,
     max_attempts: u32,
     extra_env: &[(&str, &str)],
-) {
+) -> (Run, Value) {
     let before = std::fs::read(file).unwrap();
     let mut all = args.to_vec();
     all.extend(["--dry-run", "--json"]);
@@ -165,4 +165,5 @@ pub async fn cli_dry_run_ends_clearly(
         before,
         "{test} wrote the file"
     );
+    (run, json)
 }
