@@ -31,7 +31,7 @@ enum Command {
     /// Exit codes: 0 applied, shown or nothing to do; 1 no passing tests within the attempt
     /// budget; 2 usage, input or local error; 3 the model server failed.
     #[command(
-        after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json"
+        after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json\n  kiln gen-tests src/big.rs --batch-size 4 --jobs 2   (many functions: concurrent batches, one diff)"
     )]
     GenTests(gen_tests::GenTestsArgs),
     /// Write `///` docs for the items in a file that have none; doctests run in a sandbox.

@@ -29,7 +29,8 @@ pub struct RunArgs {
     /// Without --yes nothing is applied.
     #[arg(long)]
     pub json: bool,
-    /// How many model replies to try before giving up [default: 4, or max_attempts in kiln.toml].
+    /// How many model replies to try before giving up [default: 4, or max_attempts in kiln.toml];
+    /// with gen-tests batches, per batch.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
     pub max_attempts: Option<u32>,
     /// Pin one model tier. Default: start on mini and escalate to full after `escalate_after`
