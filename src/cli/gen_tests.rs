@@ -7,6 +7,12 @@ use super::Exit;
 use crate::agent::Work;
 use crate::task::gen_tests::{Batching, FilterSettings, GenTests, Mutation};
 
+/// Functions per model request unless `--batch-size` says otherwise: few enough that a small
+/// model keeps track of them. The TUI uses it too.
+pub const DEFAULT_BATCH_SIZE: u32 = 5;
+/// Batches talking to the model at once unless `--jobs` says otherwise. The TUI uses it too.
+pub const DEFAULT_JOBS: u32 = 4;
+
 #[derive(Debug, clap::Args)]
 pub struct GenTestsArgs {
     /// The Rust source file whose functions need tests, e.g. src/parser.rs.
@@ -24,10 +30,10 @@ pub struct GenTestsArgs {
     /// Functions per model request. More functions than this are split into batches that run
     /// as separate conversations; each round's candidates are still tested in one build, and
     /// the kept tests end up in one module and one diff.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub batch_size: u32,
     /// How many batches talk to the model at the same time.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=32))]
+    #[arg(long, short = 'j', value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u32).range(1..=32))]
     pub jobs: u32,
     #[command(flatten)]
     pub run: RunArgs,
@@ -44,13 +50,19 @@ pub async fn run(args: GenTestsArgs) -> Exit {
     };
     runner::run_work(&args.file, &args.run, "tests", || {
         let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
-        Ok(match task.batched(args.batch_size as usize) {
-            Batching::Batches(batch) => Work::Batch {
-                batch: Box::new(batch),
-                jobs: args.jobs as usize,
-            },
-            Batching::Single(task) => Work::One(Box::new(task)),
-        })
+        Ok(work(task, args.batch_size, args.jobs))
     })
     .await
+}
+
+/// `task` as the agent runs it: one conversation, or batches of `batch_size` functions that talk
+/// to the model `jobs` at a time. The TUI runs gen-tests this way too.
+pub fn work(task: GenTests, batch_size: u32, jobs: u32) -> Work {
+    match task.batched(batch_size as usize) {
+        Batching::Batches(batch) => Work::Batch {
+            batch: Box::new(batch),
+            jobs: jobs as usize,
+        },
+        Batching::Single(task) => Work::One(Box::new(task)),
+    }
 }

@@ -21,10 +21,9 @@ use super::strings;
 use super::task::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, OpenFile};
-use crate::agent::{AgentEvent, RunSummary};
+use crate::agent::{AgentEvent, RunSummary, Work};
 use crate::config::{Price, Tier};
 use crate::diff;
-use crate::task::Task;
 
 pub enum Msg {
     Key(KeyEvent),
@@ -48,8 +47,19 @@ pub enum Quit {
 
 /// Work only the runtime can do.
 pub enum Effect {
-    Start { id: TaskId, task: Box<dyn Task> },
+    /// A batched gen-tests is one task here: one entry in the panel, one place in the pool.
+    Start {
+        id: TaskId,
+        work: Work,
+    },
     Cancel(TaskId),
+}
+
+/// What a task key works on: `t` the selected item, `T` every function of the open file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    SelectedItem,
+    WholeFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,9 +205,10 @@ impl App {
                     Pane::Tasks => Pane::List,
                 }
             }
-            KeyCode::Char('t') => return self.request(TaskKind::GenTests),
-            KeyCode::Char('d') => return self.request(TaskKind::Docstring),
-            KeyCode::Char('f') => return self.request(TaskKind::FillHole),
+            KeyCode::Char('t') => return self.request(TaskKind::GenTests, Scope::SelectedItem),
+            KeyCode::Char('T') => return self.request(TaskKind::GenTests, Scope::WholeFile),
+            KeyCode::Char('d') => return self.request(TaskKind::Docstring, Scope::SelectedItem),
+            KeyCode::Char('f') => return self.request(TaskKind::FillHole, Scope::SelectedItem),
             KeyCode::Char('r') => self.input = Some(LineInput::new(strings::REFACTOR_PROMPT)),
             KeyCode::Char('x') => return self.cancel_selected(),
             _ => {
@@ -218,7 +229,7 @@ impl App {
             Action::ApplyReview => self.apply_review(),
             Action::Submit(instruction) => {
                 self.input = None;
-                return self.request(TaskKind::Refactor { instruction });
+                return self.request(TaskKind::Refactor { instruction }, Scope::SelectedItem);
             }
             Action::Close => self.close_top(),
         }
@@ -247,23 +258,27 @@ impl App {
         }
     }
 
-    fn request(&mut self, kind: TaskKind) -> Vec<Effect> {
+    fn request(&mut self, kind: TaskKind, scope: Scope) -> Vec<Effect> {
         let Some(open) = &self.open else {
             self.status.say(strings::NOTHING_SELECTED);
             return Vec::new();
         };
+        let item = match scope {
+            Scope::SelectedItem => self.files.selected_item().map(|item| item.name.clone()),
+            Scope::WholeFile => None,
+        };
         let target = Target {
             file: open.path.clone(),
-            item: self.files.selected_item().map(|item| item.name.clone()),
+            item,
         };
         match kind::build(&kind, &target) {
-            Ok(task) => {
+            Ok(work) => {
                 let id = TaskId(self.next_id);
                 self.next_id += 1;
-                let title = task.title();
+                let title = work.title();
                 self.status.say(strings::task_started(&title));
                 self.tasks.add(TaskView::new(id, title));
-                vec![Effect::Start { id, task }]
+                vec![Effect::Start { id, work }]
             }
             Err(BuildError::Notice(message)) => {
                 self.status.say(message);
