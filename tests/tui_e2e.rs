@@ -119,37 +119,13 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
 }
 
 /// Seven untested functions: `T` splits them into batches of five and two.
-const SEVEN_FNS: &str = "pub fn is_adult(age: u32) -> bool {
-    age >= 18
-}
-
-pub fn double(x: i32) -> i32 {
-    x * 2
-}
-
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
-
-pub fn is_even(x: u32) -> bool {
-    x % 2 == 0
-}
-
-pub fn max_of(a: i32, b: i32) -> i32 {
-    if a > b {
-        a
-    } else {
-        b
-    }
-}
-
-pub fn negate(x: i32) -> i32 {
-    -x
-}
-
-pub fn square(x: i32) -> i32 {
-    x * x
-}
+const SEVEN_FNS: &str = "pub fn triple(x: i32) -> i32 { x * 3 }
+pub fn halve(x: i32) -> i32 { x / 2 }
+pub fn is_zero(x: i32) -> bool { x == 0 }
+pub fn min_of(a: i32, b: i32) -> i32 { a.min(b) }
+pub fn subtract(a: i32, b: i32) -> i32 { a - b }
+pub fn negate(x: i32) -> i32 { -x }
+pub fn square(x: i32) -> i32 { x * x }
 ";
 
 const FIRST_BATCH_TESTS: &str = "#[cfg(test)]
@@ -157,35 +133,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eighteen_is_adult() {
-        assert!(is_adult(18));
-        assert!(!is_adult(17));
+    fn triples() {
+        assert_eq!(triple(4), 12);
     }
 
     #[test]
-    fn doubles() {
-        assert_eq!(double(7), 14);
+    fn halves_rounding_down() {
+        assert_eq!(halve(9), 4);
     }
 
     #[test]
-    fn adds() {
-        assert_eq!(add(2, 3), 5);
+    fn only_zero_is_zero() {
+        assert!(is_zero(0));
+        assert!(!is_zero(3));
     }
 
     #[test]
-    fn even_and_odd() {
-        assert!(is_even(4));
-        assert!(!is_even(3));
+    fn picks_the_smaller() {
+        assert_eq!(min_of(2, 9), 2);
+        assert_eq!(min_of(9, 2), 2);
     }
 
     #[test]
-    fn picks_the_larger() {
-        assert_eq!(max_of(2, 9), 9);
-        assert_eq!(max_of(9, 2), 9);
+    fn subtracts() {
+        assert_eq!(subtract(9, 4), 5);
     }
 }
 ";
 
+/// The second batch's module is written apart from the first's; kiln merges the two.
 const SECOND_BATCH_TESTS: &str = "#[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +195,7 @@ async fn shift_t_writes_tests_for_a_whole_file_in_concurrent_batches_and_reviews
         ..ReplyOptions::default()
     };
     server.push_for(
-        "`is_adult` (line",
+        "`triple` (line",
         Reply::tool_code(FIRST_BATCH_TESTS),
         held(),
     );
@@ -248,7 +224,7 @@ async fn shift_t_writes_tests_for_a_whole_file_in_concurrent_batches_and_reviews
     .unwrap();
     let (review, applied, exit) = screens;
     assert_eq!(exit, "0", "{applied}");
-    assert!(review.contains("+    fn eighteen_is_adult() {"), "{review}");
+    assert!(review.contains("+    fn triples() {"), "{review}");
     // The task panel marks each part's steps and shows the combining step.
     assert!(
         applied.contains("[2/2]   candidate received")
@@ -264,8 +240,8 @@ async fn shift_t_writes_tests_for_a_whole_file_in_concurrent_batches_and_reviews
     assert!(lib.starts_with(SEVEN_FNS), "{lib}");
     assert_eq!(lib.matches("mod tests").count(), 1, "{lib}");
     for test in [
-        "fn eighteen_is_adult()",
-        "fn picks_the_larger()",
+        "fn triples()",
+        "fn subtracts()",
         "fn negates()",
         "fn squares()",
     ] {
