@@ -1,7 +1,7 @@
 //! Runs tasks through the agent loop in a bounded pool, forwarding each task's events to the app
 //! tagged with its id. A batched task takes one place in the pool; its own `jobs` bound how many
-//! of its conversations run at once. Cancelling aborts the task's future, which drops the sandbox and so kills
-//! its cargo process group.
+//! of its conversations run at once. Cancelling aborts the task's future, which drops the sandbox
+//! and so kills its cargo process group.
 
 use std::collections::HashMap;
 use std::sync::Arc;
