@@ -118,6 +118,140 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     assert!(check.stdout.contains("1 passed"), "{}", check.describe());
 }
 
+/// Seven untested functions: `T` splits them into batches of five and two.
+const SEVEN_FNS: &str = "pub fn triple(x: i32) -> i32 { x * 3 }
+pub fn halve(x: i32) -> i32 { x / 2 }
+pub fn is_zero(x: i32) -> bool { x == 0 }
+pub fn min_of(a: i32, b: i32) -> i32 { a.min(b) }
+pub fn subtract(a: i32, b: i32) -> i32 { a - b }
+pub fn negate(x: i32) -> i32 { -x }
+pub fn square(x: i32) -> i32 { x * x }
+";
+
+const FIRST_BATCH_TESTS: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triples() {
+        assert_eq!(triple(4), 12);
+    }
+
+    #[test]
+    fn halves_rounding_down() {
+        assert_eq!(halve(9), 4);
+    }
+
+    #[test]
+    fn only_zero_is_zero() {
+        assert!(is_zero(0));
+        assert!(!is_zero(3));
+    }
+
+    #[test]
+    fn picks_the_smaller() {
+        assert_eq!(min_of(2, 9), 2);
+        assert_eq!(min_of(9, 2), 2);
+    }
+
+    #[test]
+    fn subtracts() {
+        assert_eq!(subtract(9, 4), 5);
+    }
+}
+";
+
+/// The second batch's module is written apart from the first's; kiln merges the two.
+const SECOND_BATCH_TESTS: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negates() {
+        assert_eq!(negate(5), -5);
+    }
+
+    #[test]
+    fn squares() {
+        assert_eq!(square(3), 9);
+    }
+}
+";
+
+/// `T` on a file with more functions than one batch holds: the TUI runs the batches as
+/// concurrent conversations, like `kiln gen-tests`, and reviews one diff with every batch's tests.
+#[tokio::test(flavor = "multi_thread")]
+async fn shift_t_writes_tests_for_a_whole_file_in_concurrent_batches_and_reviews_one_diff() {
+    if tmux_missing() {
+        return;
+    }
+    let demo = DemoCrate::new();
+    demo.write("src/lib.rs", SEVEN_FNS);
+    let server = ScriptedServer::start().await;
+    // Each batch is answered by the functions its prompt lists; held long enough that both
+    // requests are open at once.
+    let held = || ReplyOptions {
+        delay_ms_before_first_byte: 1_500,
+        ..ReplyOptions::default()
+    };
+    server.push_for(
+        "`triple` (line",
+        Reply::tool_code(FIRST_BATCH_TESTS),
+        held(),
+    );
+    server.push_for(
+        "`negate` (line",
+        Reply::tool_code(SECOND_BATCH_TESTS),
+        held(),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let command = tui_command(&server.base_url(), demo.dir.path(), out.path());
+    let out_dir = out.path().to_path_buf();
+    let screens = tokio::task::spawn_blocking(move || {
+        let tmux = Tmux::start(&command);
+        tmux.wait_for("src/lib.rs");
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("square");
+        tmux.keys(&["T"]);
+        let review = tmux.wait_for("Review: src/lib.rs");
+        tmux.keys(&["a", "Enter"]);
+        let applied = tmux.wait_for("applied 1 of 1 hunk(s) to src/lib.rs");
+        tmux.keys(&["q"]);
+        let (exit, _) = exit_and_stty(&out_dir);
+        (review, applied, exit)
+    })
+    .await
+    .unwrap();
+    let (review, applied, exit) = screens;
+    assert_eq!(exit, "0", "{applied}");
+    assert!(review.contains("+    fn triples() {"), "{review}");
+    // The task panel marks each part's steps and shows the combining step.
+    assert!(
+        applied.contains("[2/2]   candidate received")
+            && applied.contains("running the kept tests of 2 of 2 batches together"),
+        "{applied}"
+    );
+
+    assert_eq!(server.remaining(), 0);
+    assert_eq!(server.chat_requests().len(), 2);
+    assert_eq!(server.peak_concurrent_requests(), 2);
+    // One module holding both batches' tests, applied as one hunk, and green.
+    let lib = demo.read_lib();
+    assert!(lib.starts_with(SEVEN_FNS), "{lib}");
+    assert_eq!(lib.matches("mod tests").count(), 1, "{lib}");
+    for test in [
+        "fn triples()",
+        "fn subtracts()",
+        "fn negates()",
+        "fn squares()",
+    ] {
+        assert!(lib.contains(test), "{test} is missing:\n{lib}");
+    }
+    let check = cargo_test(demo.dir.path());
+    assert_eq!(check.code, Some(0), "{}", check.describe());
+    assert!(check.stdout.contains("7 passed"), "{}", check.describe());
+}
+
 /// Runs `kiln tui` on `demo`, starts gen-tests on `mean_floor`, lets `until` bring the screen to
 /// the moment under test, presses Ctrl-C there, and checks that kiln exited 130, restored the
 /// terminal and left src/lib.rs as it was. Returns the screen `until` returned.

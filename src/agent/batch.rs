@@ -23,6 +23,13 @@ pub enum Work {
 }
 
 impl Work {
+    pub fn title(&self) -> String {
+        match self {
+            Work::One(task) => task.title(),
+            Work::Batch { batch, .. } => batch.title(),
+        }
+    }
+
     pub fn location(&self) -> &SourceLocation {
         match self {
             Work::One(task) => task.location(),

@@ -47,13 +47,19 @@ pub async fn run(args: GenTestsArgs) -> Exit {
     runner::run_work(&args.file, &args.run, "tests", |config| {
         let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
         let batch_size = args.batch_size.unwrap_or(config.batch_size);
-        Ok(match task.batched(batch_size as usize) {
-            Batching::Batches(batch) => Work::Batch {
-                batch: Box::new(batch),
-                jobs: args.jobs.unwrap_or(config.jobs) as usize,
-            },
-            Batching::Single(task) => Work::One(Box::new(task)),
-        })
+        Ok(work(task, batch_size, args.jobs.unwrap_or(config.jobs)))
     })
     .await
+}
+
+/// `task` as the agent runs it: one conversation, or batches of `batch_size` functions that talk
+/// to the model `jobs` at a time. The TUI runs gen-tests this way too.
+pub fn work(task: GenTests, batch_size: u32, jobs: u32) -> Work {
+    match task.batched(batch_size as usize) {
+        Batching::Batches(batch) => Work::Batch {
+            batch: Box::new(batch),
+            jobs: jobs as usize,
+        },
+        Batching::Single(task) => Work::One(Box::new(task)),
+    }
 }

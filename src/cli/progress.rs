@@ -85,16 +85,15 @@ impl<W: Write> ProgressPrinter<W> {
                 after_failures,
             } => self.line(&describe_escalation(*from, *to, *after_failures)),
             AgentEvent::BatchPlanned { parts, jobs } => self.line(&format!(
-                "kiln: {} batches, {} at a time; their candidates are tested together",
-                parts.len(),
-                (*jobs).min(parts.len())
+                "kiln: {}",
+                describe_batch_plan(parts.len(), *jobs)
             )),
             AgentEvent::Part {
                 index,
                 total,
                 event,
             } => {
-                self.part_prefix = format!("[{}/{total}] ", index + 1);
+                self.part_prefix = part_prefix(*index, *total);
                 match event.as_ref() {
                     AgentEvent::Started { title, .. } => self.line(title),
                     inner => self.handle(inner),
@@ -102,9 +101,7 @@ impl<W: Write> ProgressPrinter<W> {
                 self.part_prefix.clear();
             }
             AgentEvent::Combining { proposed, total } => {
-                self.line(&format!(
-                    "kiln: every batch is done; running the kept tests of {proposed} of {total} batches together"
-                ));
+                self.line(&format!("kiln: {}", describe_combining(*proposed, *total)));
                 self.status("  compiling…");
             }
         }
@@ -174,6 +171,22 @@ impl<W: Write> ProgressPrinter<W> {
 
 pub(crate) fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
     format!("attempt {attempt}/{max_attempts} · {tier} ({model})")
+}
+
+pub(crate) fn describe_batch_plan(parts: usize, jobs: usize) -> String {
+    format!(
+        "{parts} batches, {} at a time; their candidates are tested together",
+        jobs.min(parts)
+    )
+}
+
+/// "[2/4] ": marks what a batch's second part did.
+pub(crate) fn part_prefix(index: usize, total: usize) -> String {
+    format!("[{}/{total}] ", index + 1)
+}
+
+pub(crate) fn describe_combining(proposed: usize, total: usize) -> String {
+    format!("every batch is done; running the kept tests of {proposed} of {total} batches together")
 }
 
 pub(crate) fn describe_escalation(from: Tier, to: Tier, after_failures: u32) -> String {

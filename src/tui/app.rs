@@ -16,15 +16,14 @@ use super::components::help::Help;
 use super::components::input::LineInput;
 use super::components::status_bar::StatusBar;
 use super::components::task_panel::TaskPanel;
-use super::kind::{self, BuildError, Target, TaskKind};
+use super::kind::{self, Batches, BuildError, Target, TaskKind};
 use super::strings;
 use super::task::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, OpenFile};
-use crate::agent::{AgentEvent, RunSummary};
+use crate::agent::{AgentEvent, RunSummary, Work};
 use crate::config::{Price, Tier};
 use crate::diff;
-use crate::task::Task;
 
 pub enum Msg {
     Key(KeyEvent),
@@ -48,8 +47,19 @@ pub enum Quit {
 
 /// Work only the runtime can do.
 pub enum Effect {
-    Start { id: TaskId, task: Box<dyn Task> },
+    /// A batched gen-tests is one task here: one entry in the panel, one place in the pool.
+    Start {
+        id: TaskId,
+        work: Work,
+    },
     Cancel(TaskId),
+}
+
+/// What a task key works on: `t` the selected item, `T` every function of the open file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    SelectedItem,
+    WholeFile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +82,8 @@ pub struct App {
     pub(super) focus: Pane,
     /// Per-tier prices from the config, so a running task's cost shows live.
     pub(super) prices: BTreeMap<Tier, Price>,
+    /// How gen-tests on a whole file is split.
+    batches: Batches,
     open: Option<OpenFile>,
     next_id: u64,
     quit: Option<Quit>,
@@ -98,10 +110,17 @@ impl App {
             error: None,
             focus: Pane::List,
             prices,
+            batches: Batches::default(),
             open: None,
             next_id: 1,
             quit: None,
         }
+    }
+
+    /// Splits whole-file gen-tests as `batches` says (the config's `batch_size` and `jobs`).
+    pub fn with_batches(mut self, batches: Batches) -> App {
+        self.batches = batches;
+        self
     }
 
     pub fn quit(&self) -> Option<Quit> {
@@ -195,9 +214,10 @@ impl App {
                     Pane::Tasks => Pane::List,
                 }
             }
-            KeyCode::Char('t') => return self.request(TaskKind::GenTests),
-            KeyCode::Char('d') => return self.request(TaskKind::Docstring),
-            KeyCode::Char('f') => return self.request(TaskKind::FillHole),
+            KeyCode::Char('t') => return self.request(TaskKind::GenTests, Scope::SelectedItem),
+            KeyCode::Char('T') => return self.request(TaskKind::GenTests, Scope::WholeFile),
+            KeyCode::Char('d') => return self.request(TaskKind::Docstring, Scope::SelectedItem),
+            KeyCode::Char('f') => return self.request(TaskKind::FillHole, Scope::SelectedItem),
             KeyCode::Char('r') => self.input = Some(LineInput::new(strings::REFACTOR_PROMPT)),
             KeyCode::Char('x') => return self.cancel_selected(),
             _ => {
@@ -218,7 +238,7 @@ impl App {
             Action::ApplyReview => self.apply_review(),
             Action::Submit(instruction) => {
                 self.input = None;
-                return self.request(TaskKind::Refactor { instruction });
+                return self.request(TaskKind::Refactor { instruction }, Scope::SelectedItem);
             }
             Action::Close => self.close_top(),
         }
@@ -247,23 +267,27 @@ impl App {
         }
     }
 
-    fn request(&mut self, kind: TaskKind) -> Vec<Effect> {
+    fn request(&mut self, kind: TaskKind, scope: Scope) -> Vec<Effect> {
         let Some(open) = &self.open else {
             self.status.say(strings::NOTHING_SELECTED);
             return Vec::new();
         };
+        let item = match scope {
+            Scope::SelectedItem => self.files.selected_item().map(|item| item.name.clone()),
+            Scope::WholeFile => None,
+        };
         let target = Target {
             file: open.path.clone(),
-            item: self.files.selected_item().map(|item| item.name.clone()),
+            item,
         };
-        match kind::build(&kind, &target) {
-            Ok(task) => {
+        match kind::build(&kind, &target, self.batches) {
+            Ok(work) => {
                 let id = TaskId(self.next_id);
                 self.next_id += 1;
-                let title = task.title();
+                let title = work.title();
                 self.status.say(strings::task_started(&title));
                 self.tasks.add(TaskView::new(id, title));
-                vec![Effect::Start { id, task }]
+                vec![Effect::Start { id, work }]
             }
             Err(BuildError::Notice(message)) => {
                 self.status.say(message);

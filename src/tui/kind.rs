@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use super::strings;
+use crate::agent::Work;
+use crate::cli::gen_tests;
+use crate::config::Config;
 use crate::task::docstring::{DocScope, Docstring};
 use crate::task::fim::{Fim, HoleChoice};
 use crate::task::gen_tests::GenTests;
@@ -32,14 +35,40 @@ pub enum BuildError {
     Failed(String),
 }
 
-pub fn build(kind: &TaskKind, target: &Target) -> Result<Box<dyn Task>, BuildError> {
+/// How gen-tests on a whole file is split, as `kiln gen-tests` splits it: the config's
+/// `batch_size` and `jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batches {
+    pub batch_size: u32,
+    pub jobs: u32,
+}
+
+impl Batches {
+    pub fn from_config(config: &Config) -> Batches {
+        Batches {
+            batch_size: config.batch_size,
+            jobs: config.jobs,
+        }
+    }
+}
+
+impl Default for Batches {
+    fn default() -> Self {
+        Batches::from_config(&Config::default())
+    }
+}
+
+/// The work for `kind` on `target`. gen-tests on a whole file is split into `batches`;
+/// everything else is one conversation.
+pub fn build(kind: &TaskKind, target: &Target, batches: Batches) -> Result<Work, BuildError> {
     let only: Vec<String> = target.item.iter().cloned().collect();
-    let built: Result<Box<dyn Task>, TaskError> = match kind {
-        TaskKind::GenTests => GenTests::new(&target.file, &only).map(boxed),
-        TaskKind::Docstring => Docstring::new(&target.file, &only, DocScope::Public).map(boxed),
-        TaskKind::FillHole => Fim::new(&target.file, HoleChoice::Found).map(boxed),
+    let built: Result<Work, TaskError> = match kind {
+        TaskKind::GenTests => GenTests::new(&target.file, &only)
+            .map(|task| gen_tests::work(task, batches.batch_size, batches.jobs)),
+        TaskKind::Docstring => Docstring::new(&target.file, &only, DocScope::Public).map(one),
+        TaskKind::FillHole => Fim::new(&target.file, HoleChoice::Found).map(one),
         TaskKind::Refactor { instruction } => match &target.item {
-            Some(item) => Refactor::new(&target.file, item, instruction).map(boxed),
+            Some(item) => Refactor::new(&target.file, item, instruction).map(one),
             None => return Err(BuildError::Notice(strings::SELECT_AN_ITEM.to_string())),
         },
     };
@@ -49,6 +78,6 @@ pub fn build(kind: &TaskKind, target: &Target) -> Result<Box<dyn Task>, BuildErr
     })
 }
 
-fn boxed<T: Task + 'static>(task: T) -> Box<dyn Task> {
-    Box::new(task)
+fn one<T: Task + 'static>(task: T) -> Work {
+    Work::One(Box::new(task))
 }

@@ -84,7 +84,8 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     let mut guard = TerminalGuard::enter()?;
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     spawn_input_reader(sender.clone());
-    let app = App::new(root, files, endpoint, prices, theme::Theme::from_env());
+    let app = App::new(root, files, endpoint, prices, theme::Theme::from_env())
+        .with_batches(kind::Batches::from_config(&config));
     let runner = Runner::new(llm, settings, sender);
     event_loop(&mut guard, app, runner, receiver).await
 }

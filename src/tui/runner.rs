@@ -1,6 +1,7 @@
 //! Runs tasks through the agent loop in a bounded pool, forwarding each task's events to the app
-//! tagged with its id. Cancelling aborts the task's future, which drops the sandbox and so kills
-//! its cargo process group.
+//! tagged with its id. A batched task takes one place in the pool; its own `jobs` bound how many
+//! of its conversations run at once. Cancelling aborts the task's future, which drops the sandbox
+//! and so kills its cargo process group.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,11 +12,11 @@ use tokio::task::AbortHandle;
 
 use super::app::{Effect, Msg};
 use super::task::TaskId;
-use crate::agent::{self, AgentSettings};
+use crate::agent::{AgentSettings, Work};
 use crate::llm::LlmClient;
-use crate::task::Task;
 
-/// Each task runs cargo; with more at once than this they mostly wait on each other for CPU.
+/// Each task runs cargo; with more at once than this they mostly wait on each other for CPU. A
+/// batch counts once: its parts share one sandbox and build their candidates together.
 pub const MAX_CONCURRENT_TASKS: usize = 2;
 
 pub struct Runner {
@@ -40,10 +41,10 @@ impl Runner {
     pub fn execute(&mut self, effect: Effect) {
         self.running.retain(|_, handle| !handle.is_finished());
         match effect {
-            Effect::Start { id, task } => {
+            Effect::Start { id, work } => {
                 let job = run_one(
                     id,
-                    task,
+                    work,
                     self.llm.clone(),
                     self.settings.clone(),
                     self.pool.clone(),
@@ -62,7 +63,7 @@ impl Runner {
 
 async fn run_one(
     id: TaskId,
-    task: Box<dyn Task>,
+    work: Work,
     llm: Arc<LlmClient>,
     settings: Arc<AgentSettings>,
     pool: Arc<Semaphore>,
@@ -74,7 +75,7 @@ async fn run_one(
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let work = async {
-        let summary = agent::run(task.as_ref(), &llm, &settings, &sender).await;
+        let summary = work.run(&llm, &settings, &sender).await;
         drop(sender);
         summary
     };
@@ -123,8 +124,10 @@ mod tests {
         (runner, receiver, demo)
     }
 
-    fn task(demo: &Path) -> Box<dyn Task> {
-        Box::new(GenTests::new(&demo.join("src/lib.rs"), &[]).unwrap())
+    fn task(demo: &Path) -> Work {
+        Work::One(Box::new(
+            GenTests::new(&demo.join("src/lib.rs"), &[]).unwrap(),
+        ))
     }
 
     #[tokio::test]
@@ -133,7 +136,7 @@ mod tests {
         for id in 1..=4 {
             runner.execute(Effect::Start {
                 id: TaskId(id),
-                task: task(demo.path()),
+                work: task(demo.path()),
             });
         }
         // Nothing has run yet on this single-threaded runtime, so task 4 is still queued.

@@ -6,7 +6,8 @@ use kiln_sandbox::Progress;
 
 use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, TierStats};
 use crate::cli::progress::{
-    describe_attempt, describe_escalation, describe_reply, describe_report, first_line,
+    describe_attempt, describe_batch_plan, describe_combining, describe_escalation, describe_reply,
+    describe_report, first_line, part_prefix,
 };
 use crate::cli::report;
 use crate::config::{Price, Tier};
@@ -49,6 +50,11 @@ pub struct TaskView {
     /// agent's own totals when the run ends.
     pub stats: BTreeMap<Tier, TierStats>,
     pub proposal: Option<Box<Proposal>>,
+    /// A batch's parts by index: the attempt each is on. Their sum is the task's attempt.
+    part_attempts: BTreeMap<usize, u32>,
+    /// The part whose model output `streamed` shows: the one whose attempt started last. Parts
+    /// run concurrently, and interleaving their streams would show nothing readable.
+    streaming_part: Option<usize>,
 }
 
 impl TaskView {
@@ -66,6 +72,8 @@ impl TaskView {
             tokens: Usage::default(),
             stats: BTreeMap::new(),
             proposal: None,
+            part_attempts: BTreeMap::new(),
+            streaming_part: None,
         }
     }
 
@@ -160,12 +168,69 @@ impl TaskView {
             } => self
                 .log
                 .push(describe_escalation(*from, *to, *after_failures)),
-            // The TUI runs one conversation per task; batches are a CLI feature.
-            AgentEvent::Part { event, .. } => return self.on_event(event, prices),
-            AgentEvent::BatchPlanned { .. } | AgentEvent::Combining { .. } => {}
+            AgentEvent::BatchPlanned { parts, jobs } => {
+                // Every part gets the same attempt budget; the task's is their sum.
+                self.max_attempts = self.max_attempts.saturating_mul(parts.len() as u32);
+                self.log.push(describe_batch_plan(parts.len(), *jobs));
+                let total = parts.len();
+                self.log.extend(
+                    parts
+                        .iter()
+                        .enumerate()
+                        .map(|(index, title)| format!("{}{title}", part_prefix(index, total))),
+                );
+            }
+            AgentEvent::Part {
+                index,
+                total,
+                event,
+            } => return self.on_part_event(*index, *total, event, prices),
+            AgentEvent::Combining { proposed, total } => {
+                self.streamed.clear();
+                self.activity = "compiling…".to_string();
+                self.log.push(describe_combining(*proposed, *total));
+            }
             AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
         }
         None
+    }
+
+    /// A batch part's event: shown like a task's own, each line marked "[2/4] " with its part.
+    fn on_part_event(
+        &mut self,
+        index: usize,
+        total: usize,
+        event: &AgentEvent,
+        prices: &BTreeMap<Tier, Price>,
+    ) -> Option<Usage> {
+        match event {
+            // The plan already named every part.
+            AgentEvent::Started { .. } => return None,
+            AgentEvent::Llm(LlmEvent::TextDelta(_) | LlmEvent::ToolArgumentsDelta(_))
+                if self.streaming_part != Some(index) =>
+            {
+                return None
+            }
+            _ => {}
+        }
+        let (logged, activity, max_attempts) =
+            (self.log.len(), self.activity.clone(), self.max_attempts);
+        let usage = self.on_event(event, prices);
+        // The task's budget is the batch's, not this part's.
+        self.max_attempts = max_attempts;
+        if let AgentEvent::AttemptStarted { attempt, .. } = event {
+            self.streaming_part = Some(index);
+            self.part_attempts.insert(index, *attempt);
+            self.attempt = self.part_attempts.values().sum();
+        }
+        let prefix = part_prefix(index, total);
+        for line in &mut self.log[logged..] {
+            line.insert_str(0, &prefix);
+        }
+        if self.activity != activity && !self.activity.is_empty() {
+            self.activity.insert_str(0, &prefix);
+        }
+        usage
     }
 
     pub fn on_finished(&mut self, summary: RunSummary) {

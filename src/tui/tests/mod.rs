@@ -2,6 +2,7 @@
 //! agent events; snapshot tests draw it on ratatui's `TestBackend`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batch;
 mod snapshots;
 mod state;
 

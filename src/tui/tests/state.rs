@@ -63,10 +63,10 @@ fn t_starts_gen_tests_for_the_selected_item() {
 
     open_item(&mut app, "mean_floor");
     let effects = press(&mut app, KeyCode::Char('t'));
-    let [Effect::Start { id, task }] = effects.as_slice() else {
+    let [Effect::Start { id, work }] = effects.as_slice() else {
         panic!("expected one Start");
     };
-    assert_eq!(task.title(), "gen-tests for mean_floor in src/lib.rs");
+    assert_eq!(work.title(), "gen-tests for mean_floor in src/lib.rs");
     let view = app.tasks.get(*id).unwrap();
     assert_eq!(view.state, TaskState::Queued);
 }
@@ -80,7 +80,7 @@ fn each_task_key_starts_its_task_or_says_why_not() {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::Start { task, .. } => Some(task.title()),
+                Effect::Start { work, .. } => Some(work.title()),
                 Effect::Cancel(_) => None,
             })
             .collect()
