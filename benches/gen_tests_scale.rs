@@ -1,26 +1,66 @@
-//! How the gen-tests filter's sandbox time grows with the number of functions in one file.
+//! How the gen-tests filter's sandbox time grows with the number of functions in one file
+//! (issue 8's target: under 3x from 1 function to 20).
 //!
-//! A crate with 20 untested functions; a scripted model answers with one good test per function.
-//! The same filter (build, 3 re-runs, mutants) runs for 1 function and for all 20, and the bench
-//! prints the sandbox wall time of each (from `SandboxStarted` to `SandboxFinished`) and their
-//! ratio. The target is a ratio under 3: candidates are built together and mutant round n
-//! mutates every function at once, so the number of cargo runs does not grow with the functions.
+//! A crate with 20 untested functions; a scripted model answers at once with one good test per
+//! function. The same filter (build, 3 re-runs, mutants) runs for:
+//! - 1 function, and all 20 in one request (`agent::run`): candidates are built together and
+//!   mutant round n mutates every function at once, so the cargo runs do not grow with the
+//!   functions;
+//! - all 20 in batches of 5 (the CLI's `--batch-size` default), `--jobs 4` (`agent::run_batch`):
+//!   the four conversations' candidates meet in one validation round, then the kept tests are
+//!   built once more as one module;
+//! - the same batches with `--jobs 1`, for contrast: one batch at a time, so no two share a
+//!   round, and the sandbox time is about four rounds plus the combining build. The gap to
+//!   `--jobs 4` is what validating together buys.
+//!
+//! What "sandbox wall time" means here: the time during which any sandbox work was in progress,
+//! i.e. the union of the intervals from a `SandboxStarted` to its `SandboxFinished` (a batch
+//! part's arrive wrapped in `Part`), plus the combining build, from `Combining` to the last
+//! `SandboxFinished`. Parts' intervals overlap: each part's starts before its candidate waits
+//! for the others' at the rendezvous, and all of them end after the one round that validated
+//! them together, so summing them would count that round four times. The union counts it once.
+//! It also counts a part's wait for the slowest batch's reply, which is milliseconds with this
+//! instant model (with a real one it would not be sandbox time). As a cross-check the bench
+//! prints each run's whole wall time (the union plus the sandbox copy and the model round
+//! trips) and the number of separate stretches of sandbox work, i.e. validation rounds: 1 for
+//! one request, 2 for `--jobs 4` (the shared round, the combining build), 5 for `--jobs 1`.
+//!
+//! Run: `cargo bench --bench gen_tests_scale [-- --smoke]`. `benches/run.sh` runs it in its full
+//! mode only: a sample is 65 sandboxed cargo runs (9 + 9 + 10 + 37), about 12 s on this machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::ops::Range;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outcome};
+use common::{Figure, Mode, Verdict};
+use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outcome, RunSummary};
 use kiln::config::{FimMode, Tier};
 use kiln::task::gen_tests::GenTests;
 use kiln_sandbox::SandboxConfig;
-use support::{Reply, ScriptedServer};
+use support::{Reply, ReplyOptions, ScriptedServer};
 
 const FUNCTIONS: usize = 20;
-/// Runs per size; the median is printed, since the machine is shared and noisy.
-const SAMPLES: usize = 3;
+/// The CLI's `--batch-size` default.
+const BATCH_SIZE: usize = 5;
+/// The CLI's `--jobs` default.
+const JOBS: usize = 4;
+/// Runs per shape in a full run; the median is printed, since the machine is shared and noisy.
+const FULL_SAMPLES: usize = 3;
+const TARGET_RATIO: f64 = 3.0;
+
+/// How the functions reach the model.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// One conversation for all of them.
+    OneRequest,
+    /// Batches of `BATCH_SIZE` functions, at most `jobs` conversations at a time.
+    Batched { jobs: usize },
+}
 
 fn lib() -> String {
     (0..FUNCTIONS)
@@ -33,8 +73,8 @@ fn lib() -> String {
         .collect()
 }
 
-fn tests_for(count: usize) -> String {
-    let tests: String = (0..count)
+fn tests_for(functions: Range<usize>) -> String {
+    let tests: String = functions
         .map(|i| {
             format!(
                 "    #[test]\n    fn reaches_{i}_at_its_limit() {{\n        assert!(reaches_{i}({limit}));\n        assert!(!reaches_{i}({below}));\n    }}\n\n",
@@ -46,10 +86,48 @@ fn tests_for(count: usize) -> String {
     format!("#[cfg(test)]\nmod tests {{\n    use super::*;\n\n{tests}}}\n")
 }
 
-/// One gen-tests run on the first `count` functions; returns the sandbox wall time.
-async fn sandbox_time(dir: &std::path::Path, target: &std::path::Path, count: usize) -> Duration {
+/// Sandbox work as seen in the events: the union of the intervals in which some of it was in
+/// progress (see the top of this file).
+#[derive(Default)]
+struct SandboxClock {
+    /// Intervals open right now, and since when at least one has been.
+    open: usize,
+    since: Option<Instant>,
+    busy: Duration,
+    stretches: usize,
+}
+
+impl SandboxClock {
+    fn observe(&mut self, event: &AgentEvent) {
+        match event {
+            AgentEvent::Part { event, .. } => self.observe(event),
+            AgentEvent::SandboxStarted { .. } | AgentEvent::Combining { .. } => {
+                if self.open == 0 {
+                    self.since = Some(Instant::now());
+                    self.stretches += 1;
+                }
+                self.open += 1;
+            }
+            AgentEvent::SandboxFinished(_) => {
+                self.open = self.open.saturating_sub(1);
+                if self.open == 0 {
+                    self.busy += self.since.take().map_or(Duration::ZERO, |s| s.elapsed());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+struct Measured {
+    sandbox: Duration,
+    whole: Duration,
+    rounds: usize,
+}
+
+/// One gen-tests run on the first `count` functions, sent as `shape` says.
+async fn measure(dir: &Path, target: &Path, count: usize, shape: Shape) -> Measured {
     let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(&tests_for(count)));
     let llm = support::llm_client(&server.base_url(), &[]);
     let names: Vec<String> = (0..count).map(|i| format!("reaches_{i}")).collect();
     let task = GenTests::new(&dir.join("src/lib.rs"), &names).unwrap();
@@ -66,41 +144,83 @@ async fn sandbox_time(dir: &std::path::Path, target: &std::path::Path, count: us
         fim: FimMode::Chat,
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let timer = tokio::spawn(async move {
-        let mut started = None;
-        let mut took = Duration::ZERO;
+    let clock = tokio::spawn(async move {
+        let mut clock = SandboxClock::default();
         while let Some(event) = receiver.recv().await {
-            match event {
-                AgentEvent::SandboxStarted { .. } => started = Some(Instant::now()),
-                AgentEvent::SandboxFinished(_) => {
-                    took += started.take().map_or(Duration::ZERO, |s| s.elapsed())
-                }
-                _ => {}
-            }
+            clock.observe(&event);
         }
-        took
+        clock
     });
-    let summary = agent::run(&task, &llm, &settings, &sender).await;
+    let started = Instant::now();
+    let summary: RunSummary = match shape {
+        Shape::OneRequest => {
+            server.push(Reply::tool_code(&tests_for(0..count)));
+            agent::run(&task, &llm, &settings, &sender).await
+        }
+        Shape::Batched { jobs } => {
+            for first in (0..count).step_by(BATCH_SIZE) {
+                // A batch's prompt lists its functions as "`name` (line N)"; the backticks
+                // keep `reaches_1` from matching `reaches_10`.
+                server.push_for(
+                    &format!("`reaches_{first}` (line"),
+                    Reply::tool_code(&tests_for(first..count.min(first + BATCH_SIZE))),
+                    ReplyOptions::default(),
+                );
+            }
+            let Ok(batch) = task.batched(BATCH_SIZE) else {
+                panic!("{count} functions fit in one batch of {BATCH_SIZE}");
+            };
+            agent::run_batch(&batch, jobs, &llm, &settings, &sender).await
+        }
+    };
+    let whole = started.elapsed();
     drop(sender);
     match summary.outcome {
         Outcome::Proposed(proposal) => assert_eq!(
             proposal.summary.split(", ").count(),
             count,
-            "every test must be kept: {}",
+            "every test must be kept ({shape:?}): {}",
             proposal.summary
         ),
-        other => panic!("no proposal: {other:?}"),
+        other => panic!("no proposal ({shape:?}): {other:?}"),
     }
-    timer.await.unwrap()
+    assert_eq!(server.remaining(), 0, "every scripted reply is used");
+    let clock = clock.await.unwrap();
+    Measured {
+        sandbox: clock.busy,
+        whole,
+        rounds: clock.stretches,
+    }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
+/// The median sample by sandbox time.
+fn median_of(mut samples: Vec<Measured>) -> Measured {
+    samples.sort_by_key(|m| m.sandbox);
+    let middle = samples.len() / 2;
+    samples.swap_remove(middle)
+}
+
+fn secs(duration: Duration) -> String {
+    format!("{:.2} s", duration.as_secs_f64())
+}
+
+fn ratio(of: &Measured, to: &Measured) -> f64 {
+    of.sandbox.as_secs_f64() / to.sandbox.as_secs_f64()
+}
+
+fn line(label: &str, m: &Measured, one: &Measured) {
+    println!(
+        "  {label:<32} {:>7}  {:>5.2}x  ({} round(s); whole run {})",
+        secs(m.sandbox),
+        ratio(m, one),
+        m.rounds,
+        secs(m.whole)
+    );
 }
 
 #[tokio::main]
 async fn main() {
+    let samples = Mode::from_args().samples(FULL_SAMPLES);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
     std::fs::write(
@@ -110,20 +230,63 @@ async fn main() {
     .unwrap();
     std::fs::write(dir.path().join("src/lib.rs"), lib()).unwrap();
     let target = tempfile::tempdir().unwrap();
+    let (dir, target) = (dir.path(), target.path());
     // Warm-up: the first build of the crate and the test harness is paid once, not measured.
-    sandbox_time(dir.path(), target.path(), 1).await;
-    let mut one = Vec::new();
-    let mut all = Vec::new();
-    for _ in 0..SAMPLES {
-        one.push(sandbox_time(dir.path(), target.path(), 1).await);
-        all.push(sandbox_time(dir.path(), target.path(), FUNCTIONS).await);
+    measure(dir, target, 1, Shape::OneRequest).await;
+    let (mut one, mut all, mut batched, mut serial) = (vec![], vec![], vec![], vec![]);
+    // Interleaved, so a burst of load on the shared machine hits every shape alike.
+    for _ in 0..samples {
+        one.push(measure(dir, target, 1, Shape::OneRequest).await);
+        all.push(measure(dir, target, FUNCTIONS, Shape::OneRequest).await);
+        batched.push(measure(dir, target, FUNCTIONS, Shape::Batched { jobs: JOBS }).await);
+        serial.push(measure(dir, target, FUNCTIONS, Shape::Batched { jobs: 1 }).await);
     }
-    let (one, all) = (median(one), median(all));
-    println!("gen-tests filter, sandbox wall time (median of {SAMPLES}):");
-    println!("  1 function:   {:>6.2} s", one.as_secs_f64());
-    println!("  {FUNCTIONS} functions: {:>6.2} s", all.as_secs_f64());
-    println!(
-        "  ratio {FUNCTIONS}/1: {:.2}x (target < 3x)",
-        all.as_secs_f64() / one.as_secs_f64()
+    let (one, all, batched, serial) = (
+        median_of(one),
+        median_of(all),
+        median_of(batched),
+        median_of(serial),
+    );
+    let batches = FUNCTIONS.div_ceil(BATCH_SIZE);
+    println!("gen-tests filter, sandbox wall time (median of {samples}), ratio to 1 function:");
+    line("1 function", &one, &one);
+    line(&format!("{FUNCTIONS} functions, one request"), &all, &one);
+    line(
+        &format!("{FUNCTIONS} functions, {batches} batches, jobs {JOBS}"),
+        &batched,
+        &one,
+    );
+    line(
+        &format!("{FUNCTIONS} functions, {batches} batches, jobs 1"),
+        &serial,
+        &one,
+    );
+    let reference = format!("1 function {}", secs(one.sandbox));
+    let target_text = format!("< {TARGET_RATIO}x");
+    let figure = |name: &str, m: &Measured, comparison: String| {
+        Figure {
+            name,
+            measured: secs(m.sandbox),
+            reference: reference.clone(),
+            comparison,
+            target: &target_text,
+            verdict: Verdict::of(ratio(m, &one) < TARGET_RATIO),
+        }
+        .print()
+    };
+    figure(
+        &format!("gen-tests sandbox time, {FUNCTIONS} fns in one request"),
+        &all,
+        format!("{:.2}x", ratio(&all, &one)),
+    );
+    figure(
+        &format!("gen-tests sandbox time, {FUNCTIONS} fns in {batches} batches, --jobs {JOBS}"),
+        &batched,
+        format!(
+            "{:.2}x (--jobs 1: {}, {:.2}x)",
+            ratio(&batched, &one),
+            secs(serial.sandbox),
+            ratio(&serial, &one)
+        ),
     );
 }

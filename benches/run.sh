@@ -4,16 +4,20 @@
 #
 #   benches/run.sh           release build, full samples: the numbers to publish (a few minutes)
 #   benches/run.sh --smoke   debug build, one sample each: checks that every figure is still
-#                            produced; asserts nothing about time (what .ci/run calls)
+#                            produced; asserts nothing about time (what .ci/run calls). Leaves
+#                            out gen_tests_scale: a sample is 65 sandboxed cargo runs (~12 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# sandbox_round prints two figures (demo, ~25 deps), figures six, hook_noop one.
+# sandbox_round prints two figures (demo, ~25 deps), figures six, hook_noop one; gen_tests_scale
+# two more in a full run.
 EXPECTED_FIGURES=9
 
 profile=()
 bench_args=()
+smoke=false
 if [[ "${1:-}" == "--smoke" ]]; then
+    smoke=true
     # The debug build `cargo test` already made: a release build would cost minutes on 2 cores.
     profile=(--profile dev)
     bench_args=(--smoke)
@@ -30,6 +34,10 @@ run() {
 run -p kiln-sandbox --bench sandbox_round
 run --bench figures
 run --bench hook_noop
+if [[ "$smoke" == false ]]; then
+    run --bench gen_tests_scale
+    EXPECTED_FIGURES=$((EXPECTED_FIGURES + 2))
+fi
 
 echo
 echo "| figure | measured | reference (same run) | comparison | target | verdict |"

@@ -79,12 +79,30 @@ pub async fn run_batch(
     let spend = Spend::default();
     let permits = Semaphore::new(jobs);
     let total = parts.len();
+    // The parts that can start at once are registered before any of them runs: a part whose
+    // reply comes back before the others are first polled must still wait for them in its round.
+    let mut early: Vec<_> = (0..total)
+        .map(|index| {
+            let permit = permits.try_acquire().ok();
+            if permit.is_some() {
+                batch.part_started(index);
+            }
+            permit
+        })
+        .collect();
     let runs = parts.iter().enumerate().map(|(index, part)| {
         let (sandbox, spend, permits) = (&sandbox, &spend, &permits);
+        let early = early.get_mut(index).and_then(Option::take);
         async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = permits.acquire().await.ok();
-            batch.part_started(index);
+            let _permit = match early {
+                Some(permit) => Some(permit),
+                None => {
+                    // The semaphore is never closed, so acquiring cannot fail.
+                    let permit = permits.acquire().await.ok();
+                    batch.part_started(index);
+                    permit
+                }
+            };
             let (tagged, forwarding) = tag_events(events, index, total);
             let summary = run_in(*part, llm, settings, sandbox, spend, &tagged).await;
             batch.part_finished(index);
