@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use common::{Figure, Mode, Verdict};
 use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outcome, RunSummary};
 use kiln::config::{FimMode, Tier};
-use kiln::task::gen_tests::GenTests;
+use kiln::task::gen_tests::{Batching, GenTests};
 use kiln_sandbox::SandboxConfig;
 use support::{Reply, ReplyOptions, ScriptedServer};
 
@@ -167,7 +167,7 @@ async fn measure(dir: &Path, target: &Path, count: usize, shape: Shape) -> Measu
                     ReplyOptions::default(),
                 );
             }
-            let Ok(batch) = task.batched(BATCH_SIZE) else {
+            let Batching::Batches(batch) = task.batched(BATCH_SIZE) else {
                 panic!("{count} functions fit in one batch of {BATCH_SIZE}");
             };
             agent::run_batch(&batch, jobs, &llm, &settings, &sender).await

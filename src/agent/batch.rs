@@ -2,9 +2,9 @@
 //! time) in one sandbox copy under one cost budget, then combined into one proposal.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::Semaphore;
 
 use super::sandbox::SharedSandbox;
 use super::{run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
@@ -77,47 +77,48 @@ pub async fn run_batch(
         Err(message) => return summary(Outcome::SandboxFailed(message), 0, BTreeMap::new()),
     };
     let spend = Spend::default();
-    let permits = Semaphore::new(jobs);
     let total = parts.len();
-    // The parts that can start at once are registered before any of them runs: a part whose
-    // reply comes back before the others are first polled must still wait for them in its round.
-    let mut early: Vec<_> = (0..total)
-        .map(|index| {
-            let permit = permits.try_acquire().ok();
-            if permit.is_some() {
-                batch.part_started(index);
-            }
-            permit
-        })
-        .collect();
-    let runs = parts.iter().enumerate().map(|(index, part)| {
-        let (sandbox, spend, permits) = (&sandbox, &spend, &permits);
-        let early = early.get_mut(index).and_then(Option::take);
+    let lanes = jobs.min(total);
+    // Parts run in `lanes` lanes, in order. A part is registered with the batch before it runs,
+    // and a lane registers its next part before it lets go of the finished one: a round never
+    // closes without a part that is about to start, so no part is validated alone by accident.
+    for index in 0..lanes {
+        batch.part_started(index);
+    }
+    let next = AtomicUsize::new(lanes);
+    let runs = (0..lanes).map(|first| {
+        let (sandbox, spend, next, parts) = (&sandbox, &spend, &next, &parts);
         async move {
-            let _permit = match early {
-                Some(permit) => Some(permit),
-                None => {
-                    // The semaphore is never closed, so acquiring cannot fail.
-                    let permit = permits.acquire().await.ok();
-                    batch.part_started(index);
-                    permit
+            let mut done = Vec::new();
+            let mut index = first;
+            while let Some(part) = parts.get(index) {
+                let (tagged, forwarding) = tag_events(events, index, total);
+                let summary = run_in(*part, llm, settings, sandbox, spend, &tagged).await;
+                let following = next.fetch_add(1, Ordering::SeqCst);
+                if following < total {
+                    batch.part_started(following);
                 }
-            };
-            let (tagged, forwarding) = tag_events(events, index, total);
-            let summary = run_in(*part, llm, settings, sandbox, spend, &tagged).await;
-            batch.part_finished(index);
-            drop(tagged);
-            let _ = forwarding.await;
-            summary
+                batch.part_finished(index);
+                drop(tagged);
+                let _ = forwarding.await;
+                done.push((index, summary));
+                index = following;
+            }
+            done
         }
     });
-    let summaries = futures::future::join_all(runs).await;
+    let mut summaries: Vec<(usize, RunSummary)> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    summaries.sort_by_key(|(index, _)| *index);
 
     let mut attempts = 0;
     let mut stats: BTreeMap<Tier, TierStats> = BTreeMap::new();
     let mut ends = Vec::new();
     let mut gave_up = Vec::new();
-    for summary in summaries {
+    for (_, summary) in summaries {
         attempts += summary.attempts;
         for (tier, tier_stats) in summary.stats {
             stats.entry(tier).or_default().absorb(tier_stats);
