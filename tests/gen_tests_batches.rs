@@ -8,7 +8,8 @@ mod support;
 
 use serde_json::{json, Value};
 use support::{
-    cargo_test, kiln, kiln_with_env, last_message, DemoCrate, Reply, ReplyOptions, ScriptedServer,
+    cargo_test, kiln, kiln_with_env, last_message, DemoCrate, GitRepo, Reply, ReplyOptions,
+    ScriptedServer, DOUBLE_TESTS, LIB_AT_HEAD,
 };
 
 /// Five functions: with `--batch-size 2` that is three batches.
@@ -384,4 +385,52 @@ async fn a_module_that_breaks_the_shared_build_is_tested_apart_from_the_others()
     let failure = batches[0]["failure"].as_str().unwrap();
     assert!(failure.contains("BUILD FAILED"), "{result:#}");
     assert!(batches[1]["failure"].is_null(), "{result:#}");
+}
+
+const TRIPLE_TESTS: &str = "#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triples() {
+        assert_eq!(triple(7), 21);
+    }
+}
+";
+
+/// The hook sends a commit's new functions as `kiln gen-tests` would: here, one per batch.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hook_writes_tests_for_many_new_functions_in_concurrent_batches() {
+    let repo = GitRepo::new();
+    let lib = format!(
+        "{LIB_AT_HEAD}\n/// Twice `x`.\npub fn double(x: i32) -> i32 {{\n    x * 2\n}}\n\n\
+         /// Three times `x`.\npub fn triple(x: i32) -> i32 {{\n    x * 3\n}}\n"
+    );
+    repo.write("src/lib.rs", &lib);
+    repo.git(&["add", "src/lib.rs"]);
+    let server = ScriptedServer::start().await;
+    // The nano gate asks once per new function, before any tests are written.
+    server.push(Reply::text("{\"answer\": \"yes\"}"));
+    server.push(Reply::text("{\"answer\": \"yes\"}"));
+    server.push_for(&batch_of("double"), Reply::tool_code(DOUBLE_TESTS), slow());
+    server.push_for(&batch_of("triple"), Reply::tool_code(TRIPLE_TESTS), slow());
+
+    let run = repo
+        .kiln(
+            &server.base_url(),
+            &["hook", "run", "--mode", "fix"],
+            &[("KILN_BATCH_SIZE", "1")],
+        )
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert_eq!(server.remaining(), 0, "{}", run.describe());
+    assert_eq!(server.peak_concurrent_requests(), 2, "{}", run.describe());
+    let written = repo.read("src/lib.rs");
+    assert_eq!(written.matches("mod tests").count(), 1, "{written}");
+    assert!(
+        written.contains("fn doubles()") && written.contains("fn triples()"),
+        "{written}"
+    );
+    let tested = cargo_test(repo.dir.path());
+    assert_eq!(tested.code, Some(0), "{}", tested.describe());
 }

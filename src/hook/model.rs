@@ -14,12 +14,13 @@ use tokio::time::{timeout_at, Instant};
 
 use super::findings::Finding;
 use super::staged;
-use crate::agent::{self, AgentSettings, Outcome};
+use crate::agent::{AgentSettings, Outcome, Work};
+use crate::cli::gen_tests;
 use crate::config::Config;
 use crate::llm::LlmClient;
 use crate::task::docstring::{DocScope, Docstring};
 use crate::task::gen_tests::GenTests;
-use crate::task::{prompt, Task, TaskError};
+use crate::task::{prompt, TaskError};
 
 const GATE: &str = include_str!("../../prompts/hook_gate.md");
 const GATE_OPTIONS: [&str; 2] = ["yes", "no"];
@@ -94,9 +95,11 @@ pub async fn work(
         if report.interrupted.is_some() {
             break;
         }
-        let task = GenTests::new(&checkout_dir.join(&file), &functions);
+        // Many changed functions go in concurrent batches, as `kiln gen-tests` sends them.
+        let work = GenTests::new(&checkout_dir.join(&file), &functions)
+            .map(|task| gen_tests::work(task, config.batch_size, config.jobs));
         eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
-        if let Some(p) = run.propose(task, &file, "tests", &mut report).await? {
+        if let Some(p) = run.propose(work, &file, "tests", &mut report).await? {
             report.proposals.push(p);
         }
     }
@@ -111,9 +114,10 @@ pub async fn work(
             std::fs::write(&path, &report.proposals[i].new_text)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        let task = Docstring::new(&path, &functions, DocScope::Public);
+        let work = Docstring::new(&path, &functions, DocScope::Public)
+            .map(|task| Work::One(Box::new(task)));
         eprintln!("kiln: writing docs for {} in {file}", functions.join(", "));
-        let Some(docs) = run.propose(task, &file, "docs", &mut report).await? else {
+        let Some(docs) = run.propose(work, &file, "docs", &mut report).await? else {
             continue;
         };
         match tests {
@@ -149,18 +153,18 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Runs `task` for `file` within the deadline. A task that could not start or found nothing
+    /// Runs `work` for `file` within the deadline. Work that could not start or found nothing
     /// passing adds a failure line; running out of time sets `interrupted`; `Err` is a model
     /// failure, which ends the hook's model work.
-    async fn propose<T: Task>(
+    async fn propose(
         &self,
-        task: Result<T, TaskError>,
+        work: Result<Work, TaskError>,
         file: &str,
         what: &str,
         report: &mut Report,
     ) -> Result<Option<Proposed>, String> {
-        let task = match task {
-            Ok(task) => task,
+        let work = match work {
+            Ok(work) => work,
             Err(e) => {
                 report
                     .failures
@@ -170,11 +174,8 @@ impl Run<'_> {
         };
         // Progress is not shown: a hook's output stays short. Sends to a closed channel are fine.
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
-        let Ok(summary) = timeout_at(
-            self.deadline,
-            agent::run(&task, self.llm, self.settings, &events),
-        )
-        .await
+        let Ok(summary) =
+            timeout_at(self.deadline, work.run(self.llm, self.settings, &events)).await
         else {
             report.interrupted = Some(self.out_of_time.clone());
             return Ok(None);
