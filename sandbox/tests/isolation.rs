@@ -1,6 +1,7 @@
 //! Candidates that try to reach out: a TCP connection to a listener this test started on
-//! 127.0.0.1, and writes to $HOME, to the user's real crate and to /tmp outside the sandbox.
-//! Each must be denied with the cause named, and leave nothing behind.
+//! 127.0.0.1 and to an address beyond, and writes to $HOME, to the user's real crate and to /tmp
+//! outside the sandbox. Each must be denied with the cause named, and leave nothing behind; the
+//! run's own loopback works, for tests that talk to themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,24 +9,34 @@ mod common;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
-use common::{assert_run_ends, candidate_crate, candidate_lib, require, tiny_crate_in};
+use common::{
+    assert_lib_tests_pass, assert_run_ends, candidate_crate, candidate_lib, require, tiny_crate_in,
+};
 use kiln_sandbox::{Cause, RunOutcome, SandboxConfig};
 
 #[tokio::test]
-async fn tcp_connection_to_a_local_listener_is_denied() {
+async fn tcp_connections_to_the_machine_and_beyond_are_denied() {
     if !require("no network") {
         return;
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
+    // The run's 127.0.0.1 is its own: the parent's listener is not there. Anything beyond
+    // the loopback has no route.
     let krate = candidate_crate(
         "dialer",
         &format!(
-            r#"        match std::net::TcpStream::connect(("127.0.0.1", {port})) {{
-            Ok(_) => panic!("CONNECTED to the parent's listener"),
-            Err(e) => panic!("connect failed: {{e}}"),
-        }}"#
+            r#"        let local = std::net::TcpStream::connect(("127.0.0.1", {port}));
+        let outside = std::net::TcpStream::connect_timeout(
+            &"93.184.216.34:80".parse().unwrap(),
+            std::time::Duration::from_secs(5),
+        );
+        let show = |r: std::io::Result<std::net::TcpStream>| match r {{
+            Ok(_) => "CONNECTED".to_string(),
+            Err(e) => e.to_string(),
+        }};
+        panic!("connect failed: local: {{}}; outside: {{}}", show(local), show(outside));"#
         ),
     );
     let report = assert_run_ends(
@@ -42,6 +53,32 @@ async fn tcp_connection_to_a_local_listener_is_denied() {
     );
     let message = &report.failures[0].message;
     assert!(message.contains("connect failed"), "{message}");
+    assert!(!message.contains("CONNECTED"), "{message}");
+    assert!(message.contains("Network is unreachable"), "{message}");
+}
+
+#[tokio::test]
+async fn tests_can_talk_to_themselves_on_the_runs_own_loopback() {
+    if !require("no network") {
+        return;
+    }
+    // What a server crate's tests do: bind a local port and connect to it.
+    let krate = candidate_crate(
+        "echo",
+        r#"        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.write_all(b"ping").unwrap();
+        });
+        let (mut served, _) = listener.accept().unwrap();
+        let mut got = [0u8; 4];
+        served.read_exact(&mut got).unwrap();
+        client.join().unwrap();
+        assert_eq!(&got, b"ping");"#,
+    );
+    assert_lib_tests_pass(krate.path()).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
-//! No network: the run gets a fresh network namespace with no interface but
-//! a loopback that is down, so every connect fails with ENETUNREACH, even to
-//! 127.0.0.1.
+//! No network: the run gets a fresh network namespace whose only interface is
+//! its own loopback. Every connect beyond it fails with ENETUNREACH; 127.0.0.1
+//! reaches only the run's own processes (a server crate's tests that bind a
+//! local port still work), never the user's machine.
 //!
 //! Root may unshare the network namespace directly. Anyone else first needs
 //! a user namespace, in which the process maps its own uid and gid to
@@ -40,15 +41,49 @@ impl NetNamespace {
     /// static paths and prepared buffers, no allocation.
     pub(crate) fn enter(&self) -> io::Result<()> {
         match self {
-            NetNamespace::Privileged => unshare(libc::CLONE_NEWNET),
+            NetNamespace::Privileged => unshare(libc::CLONE_NEWNET)?,
             NetNamespace::ViaUserNamespace { uid_map, gid_map } => {
                 unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET)?;
                 // An unprivileged gid_map write requires setgroups denied.
                 write_in_child(c"/proc/self/setgroups", b"deny")?;
                 write_in_child(c"/proc/self/uid_map", uid_map)?;
-                write_in_child(c"/proc/self/gid_map", gid_map)
+                write_in_child(c"/proc/self/gid_map", gid_map)?;
             }
         }
+        // Without it the run is still isolated, only its tests cannot use 127.0.0.1: not a
+        // reason to refuse the run.
+        let _ = loopback_up();
+        Ok(())
+    }
+}
+
+/// Brings up the namespace's own `lo` (a new namespace starts with it down).
+///
+/// Runs in the forked child before exec: a socket and an `ifreq` on the stack,
+/// no allocation.
+fn loopback_up() -> io::Result<()> {
+    // SAFETY: plain syscalls on a socket we own; `ifreq` is zeroed plain data
+    // whose name is set within its bounds, and the socket is closed on every path.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo") {
+            *slot = *byte as libc::c_char;
+        }
+        let mut result = Ok(());
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut request) < 0 {
+            result = Err(io::Error::last_os_error());
+        } else {
+            request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            if libc::ioctl(fd, libc::SIOCSIFFLAGS, &request) < 0 {
+                result = Err(io::Error::last_os_error());
+            }
+        }
+        libc::close(fd);
+        result
     }
 }
 
