@@ -223,6 +223,12 @@ async fn batches_run_concurrently_are_tested_together_and_come_back_as_one_modul
     // Batches 1 and 2 were built together: the first run counted both batches' tests, and
     // batch 2 was told about its own failure only.
     assert!(
+        run.stderr
+            .contains("testing the candidates of 2 batches together in one build"),
+        "{}",
+        run.describe()
+    );
+    assert!(
         run.stderr.contains("1 of 4 tests failed"),
         "{}",
         run.describe()

@@ -37,36 +37,54 @@ mod tests {
 }
 ";
 
-/// `good` kills every mutant; `same_answer_twice` kills none; `flaky` passes on even runs only
-/// (a counter in a file, so the state survives between test processes).
-const GOOD_USELESS_AND_FLAKY: &str = "#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
+/// Kills every mutant of `is_adult`.
+const GOOD: &str = "    #[test]
     fn good() {
         assert!(is_adult(18));
         assert!(!is_adult(17));
     }
+";
 
-    #[test]
+/// Kills no mutant: it compares the function with itself.
+const SAME_ANSWER_TWICE: &str = "    #[test]
     fn same_answer_twice() {
         assert!(is_adult(1) == is_adult(1));
     }
+";
 
-    #[test]
-    fn flaky() {
-        let path = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/flaky-counter\");
+/// A test module with these tests.
+fn module(tests: &[&str]) -> String {
+    format!(
+        "#[cfg(test)]\nmod tests {{\n    use super::*;\n\n{}}}\n",
+        tests.join("\n")
+    )
+}
+
+/// A test `name` that counts its runs in a file (so the count survives between the test
+/// processes of re-runs) and then does `then`, where `runs` is how often it ran before.
+fn counting_test(name: &str, then: &str) -> String {
+    format!(
+        "    #[test]
+    fn {name}() {{
+        let path = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{name}-counter\");
         let runs: u32 = std::fs::read_to_string(path)
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
         std::fs::write(path, (runs + 1).to_string()).unwrap();
-        assert!(runs % 2 == 0, \"run {runs}\");
-        assert!(is_adult(40));
-    }
+{then}    }}
+"
+    )
 }
-";
+
+/// `good`, `same_answer_twice`, and `flaky`, which passes on even runs only.
+fn good_useless_and_flaky() -> String {
+    let flaky = counting_test(
+        "flaky",
+        "        assert!(runs % 2 == 0, \"run {runs}\");\n        assert!(is_adult(40));\n",
+    );
+    module(&[GOOD, SAME_ANSWER_TWICE, &flaky])
+}
 
 const REPLACEMENT: &str = "#[test]
 fn zero_is_not_adult() {
@@ -154,7 +172,7 @@ async fn a_test_that_breaks_the_build_is_dropped_and_the_rest_kept() {
 async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
     let demo = crate_with_lib();
     let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(GOOD_USELESS_AND_FLAKY));
+    server.push(Reply::tool_code(&good_useless_and_flaky()));
     server.push(Reply::tool_code(REPLACEMENT));
 
     let run = kiln(
@@ -301,39 +319,21 @@ async fn a_function_kiln_cannot_mutate_keeps_its_tests_unjudged() {
     );
 }
 
-/// `hangs_on_second_run` sleeps for an hour on its second run only (a counter in a file): the
+/// `good`, and `hangs_on_second_run`, which sleeps for an hour on its second run only: the
 /// first re-run times out with it unfinished, which makes it flaky too.
-const GOOD_AND_HANGS_ONCE: &str = "#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn good() {
-        assert!(is_adult(18));
-        assert!(!is_adult(17));
-    }
-
-    #[test]
-    fn hangs_on_second_run() {
-        let path = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/hang-counter\");
-        let runs: u32 = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        std::fs::write(path, (runs + 1).to_string()).unwrap();
-        if runs == 1 {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
-        assert!(is_adult(40));
-    }
+fn good_and_hangs_once() -> String {
+    let hangs = counting_test(
+        "hangs_on_second_run",
+        "        if runs == 1 {\n            std::thread::sleep(std::time::Duration::from_secs(3600));\n        }\n        assert!(is_adult(40));\n",
+    );
+    module(&[GOOD, &hangs])
 }
-";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_test_that_hangs_in_a_re_run_is_dropped_as_flaky() {
     let demo = crate_with_lib();
     let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(GOOD_AND_HANGS_ONCE));
+    server.push(Reply::tool_code(&good_and_hangs_once()));
 
     let run = support::kiln_with_env(
         &server.base_url(),

@@ -225,9 +225,11 @@ async fn shift_t_writes_tests_for_a_whole_file_in_concurrent_batches_and_reviews
     let (review, applied, exit) = screens;
     assert_eq!(exit, "0", "{applied}");
     assert!(review.contains("+    fn triples() {"), "{review}");
-    // The task panel marks each part's steps and shows the combining step.
+    // The task panel marks each part's steps (both parts end on the one run they shared: all
+    // 7 tests) and shows the combining step.
     assert!(
-        applied.contains("[2/2]   candidate received")
+        applied.contains("[1/2]   ✓ 7 tests passed")
+            && applied.contains("[2/2]   ✓ 7 tests passed")
             && applied.contains("running the kept tests of 2 of 2 batches together"),
         "{applied}"
     );

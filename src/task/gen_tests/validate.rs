@@ -208,6 +208,12 @@ impl GenTests {
         };
         filter.drop_duplicates(&targets);
         let alone = members.len() == 1;
+        if !alone {
+            sandbox.step(&format!(
+                "testing the candidates of {} batches together in one build",
+                members.len()
+            ));
+        }
         let mut sent_back = SentBack::new();
         let report = match filter.build(&targets).await? {
             Step::Ran(report) => report,
