@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::sandbox::SharedSandbox;
-use super::{run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
+use super::{
+    first_line, run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats,
+};
 use crate::config::Tier;
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
@@ -200,22 +202,16 @@ fn tag_events(
 
 /// One line on why a part produced nothing.
 fn describe_failure(outcome: &Outcome, attempts: u32) -> String {
-    let first = |text: &str| {
-        text.lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .to_string()
-    };
     match outcome {
         Outcome::Exhausted { last_failure } => format!(
             "nothing passed after {attempts} attempt(s); last: {}",
-            first(last_failure)
+            first_line(last_failure)
         ),
         Outcome::BudgetSpent { spent_usd, .. } => {
             format!("stopped at ${spent_usd:.4} (--max-cost)")
         }
         Outcome::ModelFailed(e) => format!("the model failed: {e}"),
-        Outcome::SandboxFailed(message) => first(message),
+        Outcome::SandboxFailed(message) => first_line(message).to_string(),
         Outcome::Proposed(_) => String::new(),
     }
 }

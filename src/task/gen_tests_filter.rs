@@ -348,7 +348,7 @@ impl Filter<'_> {
     }
 
     /// libtest's full name (`a::tests::name`) belongs to the module's test `name`.
-    fn is_test(&self, full: &str, name: &str) -> bool {
+    pub fn is_test(&self, full: &str, name: &str) -> bool {
         full == format!("{}::{name}", self.module)
             || full.ends_with(&format!("::{}::{name}", self.module))
     }

@@ -233,7 +233,7 @@ impl GenTests {
             let failed = filter.failed_tests(&report);
             for (i, names) in owned.iter().enumerate() {
                 if alone || names.iter().any(|n| failed.contains(n)) {
-                    sent_back.insert(i, self.failure_feedback(&report, names, alone));
+                    sent_back.insert(i, self.failure_feedback(&filter, &report, names, alone));
                 }
             }
             if sent_back.is_empty() {
@@ -294,14 +294,17 @@ impl GenTests {
 
     /// What a candidate whose tests failed is told: a lone candidate the whole run, a member
     /// of a merged run only its own failures.
-    fn failure_feedback(&self, report: &RunReport, names: &[String], alone: bool) -> String {
+    fn failure_feedback(
+        &self,
+        filter: &Filter<'_>,
+        report: &RunReport,
+        names: &[String],
+        alone: bool,
+    ) -> String {
         let mut own = report.clone();
         if !alone {
-            own.failures.retain(|f| {
-                names
-                    .iter()
-                    .any(|n| f.name.ends_with(&format!("{}::{n}", self.module_name)))
-            });
+            own.failures
+                .retain(|f| names.iter().any(|n| filter.is_test(&f.name, n)));
             own.failed = own.failures.len();
         }
         match self.run_verdict(&own) {
