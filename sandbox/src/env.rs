@@ -33,15 +33,10 @@ pub(crate) fn child_env(
             env.push(((*name).into(), value));
         }
     }
-    let parent_home = lookup("HOME").map(PathBuf::from);
-    for (name, default_subdir) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
-        let value = lookup(name).or_else(|| {
-            parent_home
-                .as_ref()
-                .map(|home| home.join(default_subdir).into_os_string())
-        });
+    let homes = ToolHomes::from_env(&lookup);
+    for (name, value) in [("CARGO_HOME", homes.cargo), ("RUSTUP_HOME", homes.rustup)] {
         if let Some(value) = value {
-            env.push((name.into(), value));
+            env.push((name.into(), value.into_os_string()));
         }
     }
     env.push(("HOME".into(), dirs.home.as_os_str().to_owned()));
@@ -55,9 +50,64 @@ pub(crate) fn child_env(
     env
 }
 
+/// Where cargo and rustup keep their state, resolved against the parent's `HOME`.
+struct ToolHomes {
+    cargo: Option<PathBuf>,
+    rustup: Option<PathBuf>,
+}
+
+impl ToolHomes {
+    fn from_env(lookup: &impl Fn(&str) -> Option<OsString>) -> ToolHomes {
+        let parent_home = lookup("HOME").map(PathBuf::from);
+        let resolve = |name: &str, default_subdir: &str| {
+            lookup(name)
+                .map(PathBuf::from)
+                .or_else(|| parent_home.as_ref().map(|home| home.join(default_subdir)))
+        };
+        ToolHomes {
+            cargo: resolve("CARGO_HOME", ".cargo"),
+            rustup: resolve("RUSTUP_HOME", ".rustup"),
+        }
+    }
+}
+
+/// What of the toolchain a run must read: rustup's home (toolchains and settings), and of
+/// `CARGO_HOME` only the installed binaries and the registry and git checkouts that `cargo
+/// fetch` filled (not `credentials.toml` or `config.toml`, which may hold tokens). A cargo that
+/// rustup did not install (`/opt/rust/bin/cargo`) brings its whole install prefix.
+pub(crate) fn toolchain_paths(lookup: impl Fn(&str) -> Option<OsString>) -> Vec<PathBuf> {
+    let homes = ToolHomes::from_env(&lookup);
+    let mut paths = Vec::new();
+    if let Some(cargo_home) = &homes.cargo {
+        paths.extend(["bin", "registry", "git"].map(|dir| cargo_home.join(dir)));
+    }
+    paths.extend(homes.rustup.clone());
+    let cargo = lookup("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("cargo"))
+            .find(|candidate| candidate.is_file())
+    });
+    if let Some(cargo) = cargo.and_then(|cargo| std::fs::canonicalize(cargo).ok()) {
+        let managed = [&homes.cargo, &homes.rustup]
+            .into_iter()
+            .flatten()
+            .any(|home| cargo.starts_with(home));
+        let prefix = cargo.parent().and_then(Path::parent);
+        if let Some(prefix) = prefix.filter(|prefix| !managed && prefix.parent().is_some()) {
+            paths.push(prefix.to_path_buf());
+        }
+    }
+    paths
+}
+
 /// [`child_env`] over the real process environment.
 pub(crate) fn child_env_from_process(dirs: &ChildDirs<'_>) -> Vec<(OsString, OsString)> {
     child_env(|name| std::env::var_os(name), dirs)
+}
+
+/// [`toolchain_paths`] of the real process environment.
+pub(crate) fn toolchain_paths_from_process() -> Vec<PathBuf> {
+    toolchain_paths(|name| std::env::var_os(name))
 }
 
 #[cfg(test)]
@@ -110,6 +160,40 @@ mod tests {
         let env = build(&[("HOME", "/home/u")]);
         assert_eq!(env["CARGO_HOME"], "/home/u/.cargo");
         assert_eq!(env["RUSTUP_HOME"], "/home/u/.rustup");
+    }
+
+    #[test]
+    fn the_toolchain_is_rustup_and_cargos_caches_not_the_rest_of_cargo_home() {
+        let paths = toolchain_paths(|name| match name {
+            "HOME" => Some("/home/u".into()),
+            "PATH" => Some("/nonexistent/bin".into()),
+            _ => None,
+        });
+        let shown: Vec<&str> = paths.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(
+            shown,
+            [
+                "/home/u/.cargo/bin",
+                "/home/u/.cargo/registry",
+                "/home/u/.cargo/git",
+                "/home/u/.rustup"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cargo_outside_rustup_brings_its_install_prefix() {
+        let prefix = tempfile::tempdir().unwrap();
+        let bin = prefix.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("cargo"), "").unwrap();
+        let paths = toolchain_paths(|name| match name {
+            "HOME" => Some("/home/u".into()),
+            "PATH" => Some(bin.clone().into_os_string()),
+            _ => None,
+        });
+        let canonical = std::fs::canonicalize(prefix.path()).unwrap();
+        assert_eq!(paths.last(), Some(&canonical));
     }
 
     #[test]

@@ -10,13 +10,15 @@
 //!   private `HOME` and `TMPDIR`, rlimits on CPU time, memory and file size,
 //!   in its own process group;
 //! * where the kernel allows (see [`probe`], which says what is in force):
-//!   no network (a network namespace), no writes outside the copy, its target
-//!   dir and its tmp (Landlock), a process cap and a kill of every process of
-//!   the run (a pids cgroup);
+//!   no network (a network namespace); a filesystem view of its own that
+//!   holds only the copy, the toolchain, cargo's registry and the system (a
+//!   mount namespace, so nothing else of the user's can be read or connected
+//!   to); no writes outside the copy, its target dir and its tmp (Landlock);
+//!   a pid namespace whose init dies with kiln; a process cap and a kill of
+//!   every process of the run (a pids cgroup);
+//! * no controlling terminal (a session of its own, stdin from `/dev/null`);
 //! * a wall-clock timeout kills the whole run, and all captured output is
-//!   capped.
-//!
-//! Reads are not restricted: a test can still read the user's files.
+//!   capped, its control characters neutralised and secrets redacted.
 
 pub mod cache;
 mod capped;
@@ -62,6 +64,8 @@ const TMP_SUBDIR: &str = "tmp";
 /// Default target dir, next to (not inside) the copy so it is never copied
 /// or globbed as source, and persists across repair rounds.
 const TARGET_SUBDIR: &str = "target";
+/// Empty directory the run's filesystem view is mounted on.
+const VIEW_SUBDIR: &str = "view";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -139,12 +143,13 @@ pub enum Progress {
 pub struct Sandbox {
     /// Held for its Drop, which removes the tree.
     _dir: tempfile::TempDir,
-    /// The canonical tempdir path: the run may write below it.
-    root: PathBuf,
     crate_dir: PathBuf,
     home_dir: PathBuf,
     tmp_dir: PathBuf,
     target_dir: PathBuf,
+    view_root: PathBuf,
+    /// What the runs may see: the toolchain, the system, this tempdir and the target dir.
+    visible: confine::view::Visible,
     config: SandboxConfig,
 }
 
@@ -177,7 +182,8 @@ impl Sandbox {
         let crate_dir = root.join(CRATE_SUBDIR);
         let home_dir = root.join(HOME_SUBDIR);
         let tmp_dir = root.join(TMP_SUBDIR);
-        for path in [&crate_dir, &home_dir, &tmp_dir] {
+        let view_root = root.join(VIEW_SUBDIR);
+        for path in [&crate_dir, &home_dir, &tmp_dir, &view_root] {
             std::fs::create_dir(path).map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
@@ -194,13 +200,19 @@ impl Sandbox {
             source,
         })?;
         fetch::fetch_dependencies(&crate_dir);
+        let visible = confine::view::Visible::for_run(
+            &env::toolchain_paths_from_process(),
+            &[&root, &target_dir],
+            &crate_dir,
+        );
         Ok(Sandbox {
             _dir: dir,
-            root,
             crate_dir,
             home_dir,
             tmp_dir,
             target_dir,
+            view_root,
+            visible,
             config,
         })
     }
@@ -254,7 +266,8 @@ impl Sandbox {
             home_dir: &self.home_dir,
             tmp_dir: &self.tmp_dir,
             target_dir: &self.target_dir,
-            writable: &[&self.root, &self.target_dir],
+            visible: &self.visible,
+            view_root: &self.view_root,
             timeout: self.config.timeout,
             output_cap_bytes: self.config.output_cap_bytes,
             limits: &self.config.limits,

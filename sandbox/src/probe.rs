@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::confine::{mechanisms, NetIsolation};
+use crate::confine::{mechanisms, NetIsolation, ReadConfinement};
 
 /// One protection and whether it is in force here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +49,11 @@ pub fn probe() -> Vec<Protection> {
     };
     let rlimit = |what: &str| found.rlimits.clone().map(|()| format!("setrlimit({what})"));
     let cgroup = |what: &str| found.pids_cgroup.clone().map(|()| what.to_string());
+    let view = || match found.reads {
+        Ok(ReadConfinement::View) => Ok(()),
+        Ok(ReadConfinement::Landlock) => Err("no filesystem view: Landlock confines reads only"),
+        Err(_) => Err("no filesystem view"),
+    };
     vec![
         always(
             "wall-clock timeout",
@@ -59,20 +64,56 @@ pub fn probe() -> Vec<Protection> {
             "scrubbed environment",
             "only PATH, LANG, toolchain and cargo variables pass; HOME and TMPDIR are private",
         ),
+        always(
+            "output shown safely",
+            "control characters escaped (but newline and tab); secrets of the environment and \
+             credential shapes redacted before anything is shown or sent to the model",
+        ),
         from(
             "no network",
             found.net.clone().map(|net| match net {
-                NetIsolation::Namespace(_) => "an empty network namespace".to_string(),
+                NetIsolation::Namespace => "an empty network namespace".to_string(),
                 NetIsolation::LandlockTcp => {
                     "Landlock denies TCP connect and bind (UDP is not blocked)".to_string()
                 }
             }),
         ),
         from(
-            "no writes outside the sandbox",
-            found.landlock_abi.clone().map(|abi| {
-                format!("Landlock ABI {abi}: writes only below the copy, its target dir and a private tmp")
+            "no reads outside the crate, toolchain and system",
+            found.reads.clone().map(|reads| match reads {
+                ReadConfinement::View => "a filesystem view of its own (mount namespace): only \
+                    the crate copy, the toolchain, cargo's registry and system directories exist"
+                    .to_string(),
+                ReadConfinement::Landlock => "Landlock read rules: only the crate copy, the \
+                    toolchain, cargo's registry and system directories are readable"
+                    .to_string(),
+            }).map_err(|e| format!("reads unconfined: {e}")),
+        ),
+        from(
+            "no host sockets",
+            view()
+                .map(|()| {
+                    "no pathname socket of the host exists in the run's view; abstract ones stay \
+                     in the network namespace"
+                        .to_string()
+                })
+                .map_err(|e| format!("{e}; pathname Unix sockets (docker, ssh-agent, D-Bus) are reachable")),
+        ),
+        from(
+            "no terminal",
+            found.no_terminal.clone().map(|()| {
+                "a session of its own without a controlling terminal; stdin is /dev/null".to_string()
             }),
+        ),
+        from(
+            "no writes outside the sandbox",
+            match found.reads {
+                Ok(ReadConfinement::View) => Ok("its own filesystem view is read-only but for the \
+                    copy, its target dir and a private tmp".to_string()),
+                _ => found.landlock_abi.clone().map(|abi| {
+                    format!("Landlock ABI {abi}: writes only below the copy, its target dir and a private tmp")
+                }),
+            },
         ),
         from(
             "no root privileges",
@@ -85,12 +126,16 @@ pub fn probe() -> Vec<Protection> {
             "no reading kiln's memory or environment",
             // Landlock refuses ptrace-class access (/proc/PID/environ, mem) to
             // processes outside the sandbox, but not to a holder of
-            // CAP_SYS_PTRACE: both are needed.
+            // CAP_SYS_PTRACE: both are needed. A pid namespace with its own /proc hides kiln
+            // altogether.
             found
                 .landlock_abi
                 .clone()
                 .and_then(|_| found.privileges.clone().map(|_| ()))
-                .map(|()| "Landlock denies /proc/PID/environ, mem and ptrace of processes outside the sandbox; no CAP_SYS_PTRACE".to_string()),
+                .map(|()| match view() {
+                    Ok(()) => "kiln is not in the run's pid namespace or its /proc; Landlock denies ptrace of processes outside; no CAP_SYS_PTRACE".to_string(),
+                    Err(_) => "Landlock denies /proc/PID/environ, mem and ptrace of processes outside the sandbox; no CAP_SYS_PTRACE".to_string(),
+                }),
         ),
         from("cpu time limit", rlimit("RLIMIT_CPU")),
         from("memory limit", rlimit("RLIMIT_DATA")),
@@ -107,8 +152,26 @@ pub fn probe() -> Vec<Protection> {
         ),
         from(
             "no process outlives its run",
-            cgroup("every process in the run's cgroup is killed, also after setsid")
-                .map_err(|e| format!("{e}; only the process group is killed, which setsid escapes")),
+            found
+                .pid_namespace
+                .clone()
+                .map(|()| {
+                    "a pid namespace per run: when its first process ends, the kernel kills every \
+                     other, also after setsid"
+                        .to_string()
+                })
+                .or_else(|pid_error| {
+                    cgroup("every process in the run's cgroup is killed, also after setsid")
+                        .map_err(|e| format!("no pid namespace ({pid_error}); {e}; only the process group is killed, which setsid escapes"))
+                }),
+        ),
+        from(
+            "the run dies with kiln",
+            found.pid_namespace.clone().map(|()| {
+                "its first process has a death signal tied to kiln, and takes its pid namespace \
+                 with it"
+                    .to_string()
+            }).map_err(|e| format!("no pid namespace ({e}): a run outlives a kill -9 of kiln")),
         ),
     ]
 }

@@ -1,10 +1,10 @@
 //! Spawning cargo with limits, streaming its output, and enforcing the
 //! wall-clock timeout.
 //!
-//! Cargo runs in its own process group so that one `killpg` reaches cargo,
-//! rustc, build scripts, the test binaries and anything they spawned. Code
-//! that calls `setsid` escapes the group but not the run's pids cgroup, which
-//! is swept too where the machine has one (see [`crate::confine`]).
+//! Cargo runs in a session and process group of its own so that one `killpg` reaches cargo,
+//! rustc, build scripts, the test binaries and anything they spawned. Code that calls `setsid`
+//! escapes the group but not the run's pid namespace or pids cgroup, which end it too where the
+//! machine has them (see [`crate::confine`]).
 
 use std::io;
 use std::path::Path;
@@ -16,6 +16,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use crate::collect::{Collector, Termination};
+use crate::confine::view::Visible;
 use crate::confine::{ChildSetup, Confinement};
 use crate::env::{child_env_from_process, ChildDirs};
 use crate::limits::Limits;
@@ -38,9 +39,10 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) home_dir: &'a Path,
     pub(crate) tmp_dir: &'a Path,
     pub(crate) target_dir: &'a Path,
-    /// Directories the run may write below (everything else is read-only
-    /// where Landlock is available).
-    pub(crate) writable: &'a [&'a Path],
+    /// What the run may see and write (see [`crate::confine::view`]).
+    pub(crate) visible: &'a Visible,
+    /// An empty directory the run's filesystem view is built on.
+    pub(crate) view_root: &'a Path,
     pub(crate) timeout: Duration,
     pub(crate) output_cap_bytes: usize,
     pub(crate) limits: &'a Limits,
@@ -98,7 +100,8 @@ pub(crate) async fn cargo_test(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let confinement = Confinement::prepare(plan.writable, plan.limits).map_err(Error::Spawn)?;
+    let confinement =
+        Confinement::prepare(plan.visible, plan.view_root, plan.limits).map_err(Error::Spawn)?;
     let mut child = build_command(plan, args, confinement.child_setup())
         .spawn()
         .map_err(Error::Spawn)?;
@@ -209,8 +212,8 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
+        // The session (and process group) of its own is made in `ChildSetup::apply`.
+        .kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe operations are allowed; `ChildSetup::apply` only
     // makes raw syscalls on data prepared in the parent.

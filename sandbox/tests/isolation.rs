@@ -1,6 +1,6 @@
 //! Candidates that try to reach out: a TCP connection to a listener this test started on
-//! 127.0.0.1 and to an address beyond, and writes to $HOME, to the user's real crate and to /tmp
-//! outside the sandbox. Each must be denied with the cause named, and leave nothing behind; the
+//! 127.0.0.1 and to an address beyond, and writes to $HOME, to the user's real crate and to the
+//! host's /tmp. Each must be denied with the cause named, and leave nothing behind; the
 //! run's own loopback works, for tests that talk to themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -128,8 +128,15 @@ async fn writes_to_home_the_real_crate_and_shared_tmp_are_denied() {
         "written outside the sandbox: {escaped:?}"
     );
     let message = &report.failures[0].message;
-    assert!(!message.contains("WROTE"), "{message}");
-    assert_eq!(message.matches("Permission denied").count(), 3, "{message}");
+    // Denied outright (Landlock: permission denied; the view: read-only or not there); only a
+    // view's /tmp, which is the run's own tmpfs, may take the third write, and the host's /tmp
+    // saw nothing of it (checked above).
+    for denied in &targets.0[..2] {
+        assert!(
+            !message.contains(&format!("WROTE {}", denied.display())),
+            "{message}"
+        );
+    }
 }
 
 /// Files a failing run may have written outside the sandbox: removed however the test ends.

@@ -1,13 +1,14 @@
-//! Landlock rulesets: the run may read the whole filesystem (the toolchain,
-//! the registry, system headers) but write only below the paths it owns; and,
-//! where no network namespace is possible, may neither connect nor bind TCP.
+//! Landlock rulesets: the run may write only below the paths it owns; may read either
+//! everything it can see (inside its own filesystem view, which already holds only what a build
+//! needs) or, where there is no view, only the crate, the toolchain and the system; and, where no
+//! network namespace is possible, may neither connect nor bind TCP.
 //!
 //! The ruleset is built in the parent (which may allocate) and only enforced
 //! in the forked child with two raw syscalls (see [`restrict_self`]).
 
 use std::io;
 use std::os::fd::{OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use landlock::{
     path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible as _, Ruleset,
@@ -21,8 +22,9 @@ const SCOPE_ABI: i32 = 6;
 /// The newest ABI this code knows the rights of; newer kernels are asked for
 /// this one (they support every older ABI).
 const NEWEST_KNOWN_ABI: i32 = 7;
-/// Device files every build and test legitimately writes to.
-const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
+/// Device files every build and test legitimately writes to. Not `/dev/tty`: nothing a build
+/// does needs the user's terminal.
+const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
 
 /// The kernel's Landlock ABI version, or why there is none.
 pub(crate) fn kernel_abi() -> Result<i32, String> {
@@ -46,11 +48,21 @@ pub(crate) fn kernel_abi() -> Result<i32, String> {
 /// What a ruleset restricts.
 pub(crate) struct RulesetSpec<'a> {
     pub(crate) abi: i32,
-    /// Directories (and their contents) the run may write.
-    pub(crate) writable: &'a [&'a Path],
+    /// Filesystem rules; `None` inside a filesystem view, whose read-only mounts already confine
+    /// writes (and whose bind mounts Landlock's path rules, made on the host's tree before the
+    /// view existed, would not recognise).
+    pub(crate) fs: Option<FsRules<'a>>,
     /// Deny TCP connect and bind (the fallback when there is no network
     /// namespace). Requires `abi >= NET_ABI`.
     pub(crate) deny_tcp: DenyTcp,
+}
+
+pub(crate) struct FsRules<'a> {
+    /// Directories (and their contents) the run may write.
+    pub(crate) writable: &'a [&'a Path],
+    /// Where the run may read: `None` for everywhere, or these paths and their contents (plus
+    /// `writable`).
+    pub(crate) readable: Option<&'a [PathBuf]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,40 +71,51 @@ pub(crate) enum DenyTcp {
     No,
 }
 
-/// Builds the ruleset and returns its fd, to be enforced with
-/// [`restrict_self`]. Every requested right is a hard requirement: if the
+/// Builds the ruleset and returns its fd, to be enforced with [`restrict_self`]; `None` when
+/// there is nothing for it to restrict. Every requested right is a hard requirement: if the
 /// kernel cannot enforce one, this fails rather than half-protect.
-pub(crate) fn build(spec: &RulesetSpec<'_>) -> Result<OwnedFd, String> {
+pub(crate) fn build(spec: &RulesetSpec<'_>) -> Result<Option<OwnedFd>, String> {
     let abi = ABI::from(spec.abi.min(NEWEST_KNOWN_ABI));
-    let mut ruleset = Ruleset::default()
-        .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_all(abi))
-        .map_err(|e| e.to_string())?;
+    let scoped = spec.abi >= SCOPE_ABI;
+    if spec.fs.is_none() && spec.deny_tcp == DenyTcp::No && !scoped {
+        return Ok(None);
+    }
+    let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::HardRequirement);
+    if spec.fs.is_some() {
+        ruleset = ruleset
+            .handle_access(AccessFs::from_all(abi))
+            .map_err(|e| e.to_string())?;
+    }
     if spec.deny_tcp == DenyTcp::Yes {
         ruleset = ruleset
             .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
             .map_err(|e| e.to_string())?;
     }
-    if spec.abi >= SCOPE_ABI {
+    if scoped {
         ruleset = ruleset
             .scope(Scope::from_all(abi))
             .map_err(|e| e.to_string())?;
     }
-    let created = ruleset
-        .create()
-        .map_err(|e| e.to_string())?
-        // Missing paths are skipped by `path_beneath_rules`, which is right:
-        // what does not exist cannot be written through a rule.
-        .add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi)))
-        .map_err(|e| e.to_string())?
-        .add_rules(path_beneath_rules(spec.writable, AccessFs::from_all(abi)))
-        .map_err(|e| e.to_string())?
-        .add_rules(path_beneath_rules(
-            WRITABLE_DEVICES,
-            AccessFs::from_all(abi),
-        ))
-        .map_err(|e| e.to_string())?;
+    let mut created = ruleset.create().map_err(|e| e.to_string())?;
+    if let Some(fs) = &spec.fs {
+        let readable = fs
+            .readable
+            .map_or_else(|| vec![PathBuf::from("/")], <[PathBuf]>::to_vec);
+        created = created
+            // Missing paths are skipped by `path_beneath_rules`, which is right:
+            // what does not exist cannot be reached through a rule.
+            .add_rules(path_beneath_rules(readable, AccessFs::from_read(abi)))
+            .map_err(|e| e.to_string())?
+            .add_rules(path_beneath_rules(fs.writable, AccessFs::from_all(abi)))
+            .map_err(|e| e.to_string())?
+            .add_rules(path_beneath_rules(
+                WRITABLE_DEVICES,
+                AccessFs::from_all(abi),
+            ))
+            .map_err(|e| e.to_string())?;
+    }
     Option::<OwnedFd>::from(created)
+        .map(Some)
         .ok_or_else(|| "the kernel did not create a Landlock ruleset".to_string())
 }
 

@@ -8,27 +8,40 @@
 
 mod caps;
 pub(crate) mod cgroup;
+mod init;
 mod landlock;
-mod netns;
+mod namespaces;
+pub(crate) mod view;
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd as _, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt as _;
-use std::path::Path;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use self::cgroup::PidsCgroup;
-use self::landlock::{DenyTcp, RulesetSpec};
-use self::netns::NetNamespace;
+use self::landlock::{DenyTcp, FsRules, RulesetSpec};
+use self::namespaces::Namespaces;
+use self::view::{View, Visible};
 use crate::limits::{apply_rlimits, limit_processes, Limits};
 
 /// How the run is kept off the network.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NetIsolation {
-    Namespace(NetNamespace),
+    /// An empty network namespace (abstract Unix sockets are per namespace too).
+    Namespace,
     /// Landlock denies TCP connect and bind; UDP is not covered.
     LandlockTcp,
+}
+
+/// How the run's reads are confined to the crate, the toolchain and the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadConfinement {
+    /// Its own filesystem view (a mount namespace): nothing else exists, sockets included.
+    View,
+    /// Landlock read rules: the rest exists but cannot be read; pathname sockets stay reachable.
+    Landlock,
 }
 
 /// The mechanisms that worked when tried on this machine.
@@ -38,6 +51,11 @@ pub(crate) struct Mechanisms {
     pub(crate) net: Result<NetIsolation, String>,
     /// The Landlock ABI used for filesystem writes.
     pub(crate) landlock_abi: Result<i32, String>,
+    /// A pid namespace per run, whose init dies with kiln.
+    pub(crate) pid_namespace: Result<(), String>,
+    pub(crate) reads: Result<ReadConfinement, String>,
+    /// A session of its own, without a controlling terminal.
+    pub(crate) no_terminal: Result<(), String>,
     pub(crate) pids_cgroup: Result<(), String>,
     /// `RLIMIT_NPROC` set inside the run's own user namespace, where it
     /// counts only the run's processes (the fallback without a cgroup).
@@ -54,27 +72,35 @@ pub(crate) fn mechanisms() -> &'static Mechanisms {
 }
 
 fn try_mechanisms() -> Mechanisms {
-    let scratch = tempfile::tempdir().map_err(|e| format!("no temp dir to try Landlock in: {e}"));
+    let scratch = Scratch::create();
     let rlimits = try_in_child(ChildSetup {
         limits: Some(Limits::default()),
         ..ChildSetup::default()
     });
-    let netns = NetNamespace::for_current_user();
-    let namespace = try_in_child(ChildSetup {
-        netns: Some(netns.clone()),
-        ..ChildSetup::default()
+    let in_namespaces = |net, mount, pid| {
+        let namespaces = Namespaces::for_current_user(net, mount, pid);
+        ChildSetup {
+            drop_caps: caps_to_drop(&namespaces),
+            namespaces: Some(namespaces),
+            ..ChildSetup::default()
+        }
+    };
+    let namespace = try_in_child(in_namespaces(true, false, false));
+    let pid_namespace = try_in_child(ChildSetup {
+        parent: Some(current_pid()),
+        ..in_namespaces(false, false, true)
     });
     let landlock_abi = landlock::kernel_abi().and_then(|abi| {
         let scratch = scratch.as_ref().map_err(Clone::clone)?;
-        try_ruleset(abi, scratch.path(), DenyTcp::No).map(|()| abi)
+        try_ruleset(abi, scratch, DenyTcp::No, None).map(|()| abi)
     });
     let net = match namespace {
-        Ok(()) => Ok(NetIsolation::Namespace(netns.clone())),
+        Ok(()) => Ok(NetIsolation::Namespace),
         Err(namespace_error) => match &landlock_abi {
             Ok(abi) if *abi >= landlock::NET_ABI => scratch
                 .as_ref()
                 .map_err(Clone::clone)
-                .and_then(|dir| try_ruleset(*abi, dir.path(), DenyTcp::Yes))
+                .and_then(|scratch| try_ruleset(*abi, scratch, DenyTcp::Yes, None))
                 .map(|()| NetIsolation::LandlockTcp)
                 .map_err(|e| format!("no network namespace ({namespace_error}); Landlock TCP rules failed: {e}")),
             _ => Err(format!(
@@ -83,6 +109,33 @@ fn try_mechanisms() -> Mechanisms {
             )),
         },
     };
+    let reads = scratch.as_ref().map_err(Clone::clone).and_then(|scratch| {
+        try_view(scratch, &in_namespaces(false, true, true))
+            .map(|()| ReadConfinement::View)
+            .or_else(|view_error| match &landlock_abi {
+                Ok(abi) => try_ruleset(*abi, scratch, DenyTcp::No, Some(&scratch.readable()))
+                    .map(|()| ReadConfinement::Landlock)
+                    .map_err(|e| {
+                        format!(
+                            "no filesystem view ({view_error}); Landlock read rules failed: {e}"
+                        )
+                    }),
+                Err(landlock_error) => Err(format!(
+                    "no filesystem view ({view_error}) and no Landlock ({landlock_error})"
+                )),
+            })
+    });
+    let no_terminal = run_confined(
+        &["sh", "-c", "! true </dev/tty 2>/dev/null"],
+        ChildSetup {
+            new_session: true,
+            ..ChildSetup::default()
+        },
+    )
+    .and_then(|opened| match opened {
+        true => Ok(()),
+        false => Err("a process in a new session still opened /dev/tty".to_string()),
+    });
     let pids_cgroup = PidsCgroup::create(Limits::default().max_processes)
         .map_err(|e| format!("cannot create a pids cgroup: {e}"))
         .and_then(|group| {
@@ -93,7 +146,7 @@ fn try_mechanisms() -> Mechanisms {
         });
     let nproc_in_user_namespace = match &pids_cgroup {
         Ok(()) => Err("not needed: the pids cgroup caps processes".to_string()),
-        Err(_) => try_nproc_in_user_namespace(&netns),
+        Err(_) => try_nproc_in_user_namespace(),
     };
     let privileges = if is_root() {
         caps::last_cap()
@@ -112,22 +165,139 @@ fn try_mechanisms() -> Mechanisms {
         rlimits,
         net,
         landlock_abi,
+        pid_namespace,
+        reads,
+        no_terminal,
         pids_cgroup,
         nproc_in_user_namespace,
         privileges,
     }
 }
 
-fn try_ruleset(abi: i32, writable: &Path, deny_tcp: DenyTcp) -> Result<(), String> {
+/// A place to try confinement on: a directory the try may write, and a secret beside it that
+/// the try must not be able to read.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn create() -> Result<Scratch, String> {
+        let dir =
+            tempfile::tempdir().map_err(|e| format!("no temp dir to try confinement in: {e}"))?;
+        for (path, result) in [
+            (
+                dir.path().join("work"),
+                std::fs::create_dir(dir.path().join("work")),
+            ),
+            (
+                dir.path().join("root"),
+                std::fs::create_dir(dir.path().join("root")),
+            ),
+            (
+                dir.path().join("shown"),
+                std::fs::create_dir(dir.path().join("shown")),
+            ),
+            (
+                dir.path().join("secret"),
+                std::fs::write(dir.path().join("secret"), "kiln probe"),
+            ),
+        ] {
+            result.map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(Scratch { dir })
+    }
+
+    fn writable(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// What a try may see: the system, a read-only dir, and its writable dir.
+    fn visible(&self) -> Visible {
+        let work = self.writable();
+        Visible::for_run(&[self.dir.path().join("shown")], &[&work], &work)
+    }
+
+    /// Where a try confined by Landlock alone may read.
+    fn readable(&self) -> Vec<PathBuf> {
+        landlock_readable(&self.visible())
+    }
+
+    /// A shell line that succeeds only if the system is readable and the secret is not, and
+    /// only the writable dir can be written.
+    fn check(&self) -> Result<[String; 3], String> {
+        let dir = self
+            .dir
+            .path()
+            .to_str()
+            .ok_or("the temp dir's path is not UTF-8")?;
+        Ok([
+            "sh".to_string(),
+            "-c".to_string(),
+            format!(
+                "cat /etc/passwd >/dev/null && ! cat '{dir}/secret' 2>/dev/null \
+                 && ! touch '{dir}/shown/planted' 2>/dev/null && touch '{dir}/work/made'"
+            ),
+        ])
+    }
+}
+
+/// Landlock's read rules for a run without a filesystem view: what the view would show, its
+/// devices, and `/proc` (Landlock keeps the processes outside the run out of it).
+fn landlock_readable(visible: &Visible) -> Vec<PathBuf> {
+    let mut readable = visible.read_only.clone();
+    readable.extend(visible.writable.iter().cloned());
+    readable.extend(Visible::devices());
+    readable.push(PathBuf::from("/proc"));
+    readable
+}
+
+fn try_ruleset(
+    abi: i32,
+    scratch: &Scratch,
+    deny_tcp: DenyTcp,
+    readable: Option<&[PathBuf]>,
+) -> Result<(), String> {
+    let writable = scratch.writable();
     let fd = landlock::build(&RulesetSpec {
         abi,
-        writable: &[writable],
+        fs: Some(FsRules {
+            writable: &[&writable],
+            readable,
+        }),
         deny_tcp,
-    })?;
-    try_in_child(ChildSetup {
+    })?
+    .ok_or("the ruleset restricts nothing")?;
+    let setup = ChildSetup {
         landlock_fd: Some(fd.as_raw_fd()),
         ..ChildSetup::default()
-    })
+    };
+    match readable {
+        None => try_in_child(setup),
+        Some(_) => try_check(&scratch.check()?, setup),
+    }
+}
+
+/// Tries the filesystem view: the system must be readable inside it and the secret absent.
+fn try_view(scratch: &Scratch, namespaces: &ChildSetup) -> Result<(), String> {
+    let view = View::prepare(&scratch.visible(), &scratch.dir.path().join("root"))
+        .map_err(|e| format!("cannot prepare a filesystem view: {e}"))?;
+    try_check(
+        &scratch.check()?,
+        ChildSetup {
+            view: Some(Arc::new(view)),
+            ..namespaces.clone()
+        },
+    )
+}
+
+fn try_check(check: &[String; 3], setup: ChildSetup) -> Result<(), String> {
+    let program: Vec<&str> = check.iter().map(String::as_str).collect();
+    match run_confined(&program, setup)? {
+        true => Ok(()),
+        false => {
+            Err("a confined shell could still read a file outside, or not the system".to_string())
+        }
+    }
 }
 
 /// Checks that `RLIMIT_NPROC` binds inside a fresh user namespace and counts
@@ -136,15 +306,15 @@ fn try_ruleset(abi: i32, writable: &Path, deny_tcp: DenyTcp) -> Result<(), Strin
 /// everywhere, 2 would already be exceeded (this process, the shell and its
 /// child). Root is exempt from `RLIMIT_NPROC` in its own namespace, and kiln
 /// as root enters no user namespace, so this is for unprivileged users.
-fn try_nproc_in_user_namespace(netns: &NetNamespace) -> Result<(), String> {
-    if matches!(netns, NetNamespace::Privileged) {
+fn try_nproc_in_user_namespace() -> Result<(), String> {
+    if is_root() {
         return Err("RLIMIT_NPROC does not bind root".to_string());
     }
     let forks = |max_processes| {
         run_confined(
             &["sh", "-c", "true & wait"],
             ChildSetup {
-                netns: Some(netns.clone()),
+                namespaces: Some(Namespaces::for_current_user(true, false, false)),
                 max_processes,
                 ..ChildSetup::default()
             },
@@ -189,35 +359,68 @@ fn run_confined(program: &[&str], setup: ChildSetup) -> Result<bool, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Capabilities are dropped by root, and inside a user namespace too: there the run holds every
+/// capability of the namespace, enough to remount its read-only view writable.
+fn caps_to_drop(namespaces: &Namespaces) -> Option<u32> {
+    (is_root() || namespaces.via_user_namespace())
+        .then(|| caps::last_cap().ok())
+        .flatten()
+}
+
 /// What the forked child does before exec. Cheap to clone; holds no
 /// resources (the fds and cgroup it names are owned by a [`Confinement`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ChildSetup {
+    /// A session of its own: no controlling terminal, so no `/dev/tty` and no TIOCSTI into the
+    /// user's shell; and a process group of its own, which kiln kills.
+    new_session: bool,
+    /// Die with this process (kiln), see [`init`].
+    parent: Option<libc::pid_t>,
     cgroup_procs: Option<CString>,
     limits: Option<Limits>,
-    netns: Option<NetNamespace>,
+    namespaces: Option<Namespaces>,
+    view: Option<Arc<View>>,
     /// `RLIMIT_NPROC`, set after entering the user namespace (see
     /// [`Mechanisms::nproc_in_user_namespace`]).
     max_processes: Option<u64>,
-    /// Drop every capability up to this number (when kiln runs as root).
+    /// Drop every capability up to this number.
     drop_caps: Option<u32>,
     landlock_fd: Option<RawFd>,
 }
 
 impl ChildSetup {
     /// Runs in the forked child before exec; see the module doc. The order
-    /// matters: join the cgroup and enter namespaces while /proc and /sys
-    /// are still writable and the capabilities for it are still held, then
-    /// drop the capabilities, and enforce Landlock last.
+    /// matters: leave the terminal's session and tie the child to kiln first; join the cgroup
+    /// and enter namespaces while /proc and /sys are still writable and the capabilities for it
+    /// are still held; build the filesystem view; then drop the capabilities, and enforce
+    /// Landlock last.
     pub(crate) fn apply(&self) -> io::Result<()> {
+        if self.new_session {
+            // SAFETY: setsid takes nothing.
+            if unsafe { libc::setsid() } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if let Some(parent) = self.parent {
+            init::die_with_parent(parent)?;
+        }
         if let Some(procs) = &self.cgroup_procs {
             write_in_child(procs, b"0")?;
         }
         if let Some(limits) = &self.limits {
             apply_rlimits(limits)?;
         }
-        if let Some(netns) = &self.netns {
-            netns.enter()?;
+        if let Some(namespaces) = &self.namespaces {
+            namespaces.unshare()?;
+            if namespaces.pid {
+                init::split()?;
+            }
+        }
+        if let Some(view) = &self.view {
+            view.enter()?;
+        }
+        if let Some(namespaces) = &self.namespaces {
+            namespaces.finish();
         }
         if let Some(max_processes) = self.max_processes {
             limit_processes(max_processes)?;
@@ -242,39 +445,63 @@ pub(crate) struct Confinement {
 }
 
 impl Confinement {
-    /// Prepares every mechanism [`mechanisms`] found working. `writable` are
-    /// the directories the run may write below.
-    pub(crate) fn prepare(writable: &[&Path], limits: &Limits) -> io::Result<Confinement> {
+    /// Prepares every mechanism [`mechanisms`] found working, for a run that may see `visible`
+    /// (and write below its writable part). `view_root` is an empty directory the run's
+    /// filesystem view is built on.
+    pub(crate) fn prepare(
+        visible: &Visible,
+        view_root: &Path,
+        limits: &Limits,
+    ) -> io::Result<Confinement> {
         let available = mechanisms();
         let cgroup = match available.pids_cgroup {
             Ok(()) => Some(PidsCgroup::create(limits.max_processes)?),
             Err(_) => None,
         };
-        let (netns, deny_tcp) = match &available.net {
-            Ok(NetIsolation::Namespace(netns)) => (Some(netns.clone()), DenyTcp::No),
-            Ok(NetIsolation::LandlockTcp) => (None, DenyTcp::Yes),
-            Err(_) => (None, DenyTcp::No),
+        let deny_tcp = match available.net {
+            Ok(NetIsolation::LandlockTcp) => DenyTcp::Yes,
+            _ => DenyTcp::No,
         };
+        let reads = available.reads.as_ref().ok().copied();
+        let namespaces = Namespaces::for_current_user(
+            available.net == Ok(NetIsolation::Namespace),
+            reads == Some(ReadConfinement::View),
+            available.pid_namespace.is_ok(),
+        );
+        let view = match reads {
+            Some(ReadConfinement::View) => Some(Arc::new(View::prepare(visible, view_root)?)),
+            _ => None,
+        };
+        let landlock_reads = match reads {
+            Some(ReadConfinement::Landlock) => Some(landlock_readable(visible)),
+            _ => None,
+        };
+        let writable: Vec<&Path> = visible.writable.iter().map(PathBuf::as_path).collect();
         let ruleset = match available.landlock_abi {
-            Ok(abi) => Some(
-                landlock::build(&RulesetSpec {
-                    abi,
-                    writable,
-                    deny_tcp,
-                })
-                .map_err(io::Error::other)?,
-            ),
+            Ok(abi) => landlock::build(&RulesetSpec {
+                abi,
+                fs: view.is_none().then_some(FsRules {
+                    writable: &writable,
+                    readable: landlock_reads.as_deref(),
+                }),
+                deny_tcp,
+            })
+            .map_err(io::Error::other)?,
             Err(_) => None,
         };
+        let enters_any = namespaces.net || namespaces.mount || namespaces.pid;
         let setup = ChildSetup {
+            new_session: true,
+            parent: Some(current_pid()),
             cgroup_procs: cgroup.as_ref().map(|group| group.procs_path().clone()),
             limits: Some(*limits),
-            netns,
+            drop_caps: caps_to_drop(&namespaces),
+            namespaces: enters_any.then_some(namespaces),
+            view,
             max_processes: match (&cgroup, &available.nproc_in_user_namespace) {
                 (None, Ok(())) => Some(limits.max_processes),
                 _ => None,
             },
-            drop_caps: available.privileges.clone().ok().flatten(),
             landlock_fd: ruleset.as_ref().map(|fd| fd.as_raw_fd()),
         };
         Ok(Confinement {
@@ -295,6 +522,11 @@ impl Confinement {
             group.kill_all();
         }
     }
+}
+
+fn current_pid() -> libc::pid_t {
+    // SAFETY: getpid cannot fail and touches no memory.
+    unsafe { libc::getpid() }
 }
 
 pub(crate) fn is_root() -> bool {
@@ -371,9 +603,13 @@ mod tests {
         let scratch = tempfile::tempdir().unwrap();
         let fd = landlock::build(&RulesetSpec {
             abi,
-            writable: &[scratch.path()],
+            fs: Some(FsRules {
+                writable: &[scratch.path()],
+                readable: None,
+            }),
             deny_tcp: DenyTcp::Yes,
         })
+        .unwrap()
         .unwrap();
         let confined = ChildSetup {
             landlock_fd: Some(fd.as_raw_fd()),
