@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::capped::CappedText;
 use crate::cause::CauseScan;
+use crate::clean::{clean_report, Redactor};
 use crate::diagnostics::{parse_cargo_line, relativize_text, CargoMessage};
 use crate::libtest::{Counts, LibtestEvent, LibtestParser, TestResult};
 use crate::report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure, MAX_PASSED_NAMES};
@@ -190,7 +191,13 @@ impl Collector {
         self.totals.ignored += counts.ignored;
     }
 
-    pub(crate) fn finish(mut self, termination: Termination, duration: Duration) -> RunReport {
+    /// The report of the run, its text made safe to show and send (see [`crate::clean`]).
+    pub(crate) fn finish(
+        mut self,
+        termination: Termination,
+        duration: Duration,
+        redactor: &Redactor,
+    ) -> RunReport {
         let mut events = Vec::new();
         self.libtest.finish(&mut |e| events.push(e));
         for event in events {
@@ -244,7 +251,7 @@ impl Collector {
             timed_out,
             self.output.is_cut(),
         );
-        RunReport {
+        let mut report = RunReport {
             outcome,
             cause,
             compiler_errors: self.errors,
@@ -255,7 +262,10 @@ impl Collector {
             passed_tests: self.passed_names,
             output: self.output.render(),
             duration,
-        }
+            redactions: 0,
+        };
+        clean_report(&mut report, redactor);
+        report
     }
 
     /// A build failure without any rustc error (bad manifest, resolution
@@ -321,7 +331,10 @@ mod tests {
         for line in stdout.lines() {
             c.stdout_line(line, &mut on_progress);
         }
-        (c.finish(termination, Duration::ZERO), progress)
+        (
+            c.finish(termination, Duration::ZERO, &Redactor::default()),
+            progress,
+        )
     }
 
     #[test]

@@ -1,12 +1,26 @@
 //! Copying the user's crate into the sandbox, and writing files into the copy.
 //!
 //! The copy is what untrusted code gets to see and break, so the user's real
-//! tree is never touched after this. Build output (`target/`), VCS data
-//! (`.git`) and anything the crate's `.gitignore` excludes are skipped: they
-//! are slow to copy, useless to cargo, and may hold secrets (`.env` files).
+//! tree is never touched after this. What the build needs is the manifest, the
+//! lock file and the sources with whatever they `include_str!`; so skipped are
+//! build output (`target/`), VCS data (`.git`), anything the crate's
+//! `.gitignore` excludes, and dotenv files (`.env`, `.env.*`, `.envrc`) even
+//! when not ignored: they are slow to copy, useless to cargo, and where secrets
+//! live.
+//!
+//! Nothing in the copy reaches back out of the crate:
+//! - every file is a copy (a new inode), so nothing the run writes lands in the
+//!   user's file through a hard link;
+//! - a file with other hard links outside the copy may *be* a secret placed in
+//!   the crate (`ln ~/.aws/credentials notes.txt`): such a file is skipped with
+//!   a note, unless it is Rust source or a manifest;
+//! - a symlink is copied as a symlink: one that stays inside the crate points
+//!   at the same place in the copy; one that points outside is kept as it is
+//!   and noted, and the sandbox's read confinement makes it unreadable.
 
 use std::fs::{self, File, FileTimes};
 use std::io::Write as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path};
 
 use crate::gitignore::{is_ignored, EntryKind, IgnoreFile};
@@ -17,6 +31,14 @@ const ROOT_SKIPPED_DIRS: &[&str] = &["target"];
 /// Names skipped at any depth regardless of `.gitignore` (`.git` may be a
 /// file in worktrees and submodules).
 const ALWAYS_SKIPPED: &[&str] = &[".git"];
+/// Dotenv files: skipped at any depth, ignored by git or not.
+fn is_dotenv(name: &str) -> bool {
+    name == ".env" || name == ".envrc" || name.starts_with(".env.")
+}
+/// Files the build needs even when they are hard-linked elsewhere.
+fn is_build_input(name: &str) -> bool {
+    name.ends_with(".rs") || name == "Cargo.toml" || name == "Cargo.lock"
+}
 /// Permissions for files created by [`write_atomic`] that did not exist yet.
 const NEW_FILE_MODE: u32 = 0o644;
 
@@ -30,76 +52,144 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// Copies the crate at `src` into `dst` (which must exist), preserving file
 /// mtimes so cargo's fingerprints computed against a shared target dir stay
 /// valid. `Cargo.lock` is copied even when `.gitignore`d, because without it
-/// cargo would re-resolve (and possibly need the network).
-pub(crate) fn copy_crate(src: &Path, dst: &Path) -> Result<()> {
+/// cargo would re-resolve (and possibly need the network). Returns a note for
+/// each entry left out or left pointing outside, for the user.
+pub(crate) fn copy_crate(src: &Path, dst: &Path) -> Result<Vec<String>> {
     let manifest = src.join("Cargo.toml");
     if !manifest.is_file() {
         return Err(Error::NotACrate(src.to_path_buf()));
     }
-    let mut stack = Vec::new();
-    copy_dir(src, dst, Path::new(""), &mut stack)?;
+    let mut copy = Copy {
+        src_root: src,
+        dst_root: dst,
+        stack: Vec::new(),
+        notes: Vec::new(),
+    };
+    copy.dir(Path::new(""))?;
     let lock = src.join("Cargo.lock");
     if lock.is_file() && !dst.join("Cargo.lock").exists() {
         copy_file(&lock, &dst.join("Cargo.lock"))?;
     }
-    Ok(())
+    Ok(copy.notes)
 }
 
-/// Recursively copies `src_root/rel` to `dst_root/rel`; `stack` holds the
-/// `.gitignore` files of `rel` and its ancestors.
-fn copy_dir(
-    src_root: &Path,
-    dst_root: &Path,
-    rel: &Path,
-    stack: &mut Vec<IgnoreFile>,
-) -> Result<()> {
-    let src_dir = src_root.join(rel);
-    let pushed = match fs::read_to_string(src_dir.join(".gitignore")) {
-        Ok(contents) => {
-            stack.push(IgnoreFile::parse(rel.to_path_buf(), &contents));
-            true
-        }
-        Err(_) => false,
-    };
-    let entries = fs::read_dir(&src_dir).map_err(io_err(&src_dir))?;
-    for entry in entries {
-        let entry = entry.map_err(io_err(&src_dir))?;
-        let name = entry.file_name();
-        let name_str = name.to_string_lossy();
-        let child_rel = rel.join(&name);
-        if ALWAYS_SKIPPED.contains(&name_str.as_ref())
-            || (rel.as_os_str().is_empty() && ROOT_SKIPPED_DIRS.contains(&name_str.as_ref()))
-        {
-            continue;
-        }
-        let src_path = entry.path();
-        let file_type = entry.file_type().map_err(io_err(&src_path))?;
-        let dst_path = dst_root.join(&child_rel);
-        if file_type.is_dir() {
-            if is_ignored(stack, &child_rel, EntryKind::Dir) {
+/// One crate copy under way.
+struct Copy<'a> {
+    src_root: &'a Path,
+    dst_root: &'a Path,
+    /// The `.gitignore` files of the directory being copied and its ancestors.
+    stack: Vec<IgnoreFile>,
+    notes: Vec<String>,
+}
+
+impl Copy<'_> {
+    /// Recursively copies `src_root/rel` to `dst_root/rel`.
+    fn dir(&mut self, rel: &Path) -> Result<()> {
+        let src_dir = self.src_root.join(rel);
+        let pushed = match fs::read_to_string(src_dir.join(".gitignore")) {
+            Ok(contents) => {
+                self.stack
+                    .push(IgnoreFile::parse(rel.to_path_buf(), &contents));
+                true
+            }
+            Err(_) => false,
+        };
+        let entries = fs::read_dir(&src_dir).map_err(io_err(&src_dir))?;
+        for entry in entries {
+            let entry = entry.map_err(io_err(&src_dir))?;
+            let name = entry.file_name();
+            let name_str = name.to_string_lossy();
+            if ALWAYS_SKIPPED.contains(&name_str.as_ref())
+                || is_dotenv(&name_str)
+                || (rel.as_os_str().is_empty() && ROOT_SKIPPED_DIRS.contains(&name_str.as_ref()))
+            {
                 continue;
             }
-            fs::create_dir(&dst_path).map_err(io_err(&dst_path))?;
-            copy_dir(src_root, dst_root, &child_rel, stack)?;
+            let file_type = entry.file_type().map_err(io_err(&entry.path()))?;
+            self.entry(&rel.join(&name), &name_str, file_type)?;
+        }
+        if pushed {
+            self.stack.pop();
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, rel: &Path, name: &str, file_type: fs::FileType) -> Result<()> {
+        let src_path = self.src_root.join(rel);
+        let dst_path = self.dst_root.join(rel);
+        if file_type.is_dir() {
+            if !is_ignored(&self.stack, rel, EntryKind::Dir) {
+                fs::create_dir(&dst_path).map_err(io_err(&dst_path))?;
+                self.dir(rel)?;
+            }
         } else if file_type.is_file() {
-            if !is_ignored(stack, &child_rel, EntryKind::File) {
+            if is_ignored(&self.stack, rel, EntryKind::File) {
+                return Ok(());
+            }
+            let links = fs::metadata(&src_path).map_err(io_err(&src_path))?.nlink();
+            if links > 1 && !is_build_input(name) {
+                self.notes.push(format!(
+                    "{} is not copied into the sandbox: it has {links} hard links, so it may be \
+                     a file from outside the crate",
+                    rel.display()
+                ));
+            } else {
                 copy_file(&src_path, &dst_path)?;
             }
-        } else if file_type.is_symlink() {
-            // Symlinked files are copied as regular files (so the copy cannot
-            // point back into the user's tree); symlinked directories are
-            // skipped to avoid cycles and accidental copies of huge trees.
-            let target_is_file = fs::metadata(&src_path).is_ok_and(|m| m.is_file());
-            if target_is_file && !is_ignored(stack, &child_rel, EntryKind::File) {
-                copy_file(&src_path, &dst_path)?;
-            }
+        } else if file_type.is_symlink() && !is_ignored(&self.stack, rel, EntryKind::File) {
+            self.symlink(rel, &src_path, &dst_path)?;
         }
         // Sockets, FIFOs and devices are never useful to cargo: skipped.
+        Ok(())
     }
-    if pushed {
-        stack.pop();
+
+    /// Copies a symlink as a symlink: into the crate, it points at the same place in the copy;
+    /// out of it, it keeps its target, which the run cannot read.
+    fn symlink(&mut self, rel: &Path, src_path: &Path, dst_path: &Path) -> Result<()> {
+        let target = fs::read_link(src_path).map_err(io_err(src_path))?;
+        let canonical_root = fs::canonicalize(self.src_root).map_err(io_err(self.src_root))?;
+        let inside = fs::canonicalize(src_path).ok().and_then(|resolved| {
+            resolved
+                .strip_prefix(&canonical_root)
+                .ok()
+                .map(Path::to_path_buf)
+        });
+        let copied_target = match inside {
+            // Relative from the link's own directory, so it resolves inside the copy.
+            Some(inside) => relative_from(rel.parent().unwrap_or(Path::new("")), &inside),
+            None => {
+                self.notes.push(format!(
+                    "{} links outside the crate ({}): the sandbox cannot read through it",
+                    rel.display(),
+                    target.display()
+                ));
+                target
+            }
+        };
+        std::os::unix::fs::symlink(&copied_target, dst_path).map_err(io_err(dst_path))
     }
-    Ok(())
+}
+
+/// The relative path from directory `from` to `to`, both relative to one root.
+fn relative_from(from: &Path, to: &Path) -> std::path::PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to_parts: Vec<_> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut path = std::path::PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    for part in &to_parts[common..] {
+        path.push(part);
+    }
+    if path.as_os_str().is_empty() {
+        path.push(".");
+    }
+    path
 }
 
 /// Copies contents and permissions, then restores the source's mtime/atime.
@@ -227,6 +317,15 @@ mod tests {
         let err = write_atomic(dir.path(), Path::new("src/lib.rs"), "x");
         assert!(matches!(err, Err(Error::PathEscapes(_))), "{err:?}");
         assert!(!outside.path().join("lib.rs").exists());
+    }
+
+    #[test]
+    fn relative_paths_between_dirs_of_one_tree() {
+        let rel = |from: &str, to: &str| relative_from(Path::new(from), Path::new(to));
+        assert_eq!(rel("", "src/lib.rs"), Path::new("src/lib.rs"));
+        assert_eq!(rel("data", "src/lib.rs"), Path::new("../src/lib.rs"));
+        assert_eq!(rel("a/b", "a/c"), Path::new("../c"));
+        assert_eq!(rel("a", "a"), Path::new("."));
     }
 
     #[test]

@@ -23,6 +23,7 @@
 pub mod cache;
 mod capped;
 mod cause;
+pub mod clean;
 mod collect;
 mod confine;
 mod copy;
@@ -41,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use cause::Cause;
+pub use clean::{neutralise_controls, Redactor};
 pub use limits::{
     Limits, DEFAULT_CPU_TIME_SECS, DEFAULT_FILE_SIZE_BYTES, DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_BYTES,
@@ -102,6 +104,9 @@ pub struct SandboxConfig {
     pub target_dir: Option<PathBuf>,
     /// Per-process resource limits for cargo and everything it starts.
     pub limits: Limits,
+    /// Secrets to redact from every report besides those of the environment, e.g. an API key
+    /// read from a config file.
+    pub redact: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -111,6 +116,7 @@ impl Default for SandboxConfig {
             output_cap_bytes: DEFAULT_OUTPUT_CAP_BYTES,
             target_dir: None,
             limits: Limits::default(),
+            redact: Vec::new(),
         }
     }
 }
@@ -150,6 +156,8 @@ pub struct Sandbox {
     view_root: PathBuf,
     /// What the runs may see: the toolchain, the system, this tempdir and the target dir.
     visible: confine::view::Visible,
+    copy_notes: Vec<String>,
+    redactor: Redactor,
     config: SandboxConfig,
 }
 
@@ -157,8 +165,9 @@ impl Sandbox {
     /// Copies the crate at `crate_root` (the directory containing
     /// `Cargo.toml`) into a fresh tempdir.
     ///
-    /// Skips `target/`, `.git` and whatever the crate's `.gitignore` files
-    /// exclude; copies `Cargo.lock` even if ignored; preserves mtimes so
+    /// Skips `target/`, `.git`, dotenv files and whatever the crate's `.gitignore` files
+    /// exclude, and hard-linked files that are not sources (see [`Sandbox::copy_notes`]); copies
+    /// symlinks as symlinks; copies `Cargo.lock` even if ignored; preserves mtimes so
     /// cargo fingerprints stay valid against a shared target dir. Errors if
     /// `crate_root` has no `Cargo.toml`. This does blocking file I/O; from
     /// async code call it via `spawn_blocking` for big crates.
@@ -189,7 +198,7 @@ impl Sandbox {
                 source,
             })?;
         }
-        copy::copy_crate(crate_root, &crate_dir)?;
+        let copy_notes = copy::copy_crate(crate_root, &crate_dir)?;
         let target_dir = config
             .target_dir
             .clone()
@@ -213,6 +222,8 @@ impl Sandbox {
             target_dir,
             view_root,
             visible,
+            copy_notes,
+            redactor: Redactor::from_process(&config.redact),
             config,
         })
     }
@@ -220,6 +231,12 @@ impl Sandbox {
     /// The copy's root (contains its `Cargo.toml`).
     pub fn crate_dir(&self) -> &Path {
         &self.crate_dir
+    }
+
+    /// What the copy left out or left pointing outside the crate, one line each, for the user:
+    /// a build that fails for want of it is then explained.
+    pub fn copy_notes(&self) -> &[String] {
+        &self.copy_notes
     }
 
     /// The run's private `TMPDIR` (inside the sandbox tempdir).
@@ -272,6 +289,7 @@ impl Sandbox {
             output_cap_bytes: self.config.output_cap_bytes,
             limits: &self.config.limits,
             extra_env,
+            redactor: &self.redactor,
         };
         run::cargo_test(&plan, args, on_progress).await
     }

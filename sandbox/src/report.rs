@@ -88,6 +88,9 @@ pub struct RunReport {
     /// text), capped with a `[... N bytes cut ...]` marker in the middle.
     pub output: String,
     pub duration: Duration,
+    /// How many secrets were replaced with `[redacted]` in this report's text (see
+    /// [`crate::Redactor`]).
+    pub redactions: usize,
 }
 
 /// More passed names than this say nothing more to a caller, who looks for its own few tests.
@@ -217,6 +220,7 @@ mod tests {
             passed_tests: Vec::new(),
             output: String::new(),
             duration: Duration::from_secs(1),
+            redactions: 0,
         }
     }
 

@@ -15,6 +15,7 @@ use tokio::io::AsyncReadExt as _;
 use tokio::process::Command;
 use tokio::time::Instant;
 
+use crate::clean::Redactor;
 use crate::collect::{Collector, Termination};
 use crate::confine::view::Visible;
 use crate::confine::{ChildSetup, Confinement};
@@ -48,6 +49,7 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) limits: &'a Limits,
     /// Variables the caller adds on top of the scrubbed environment.
     pub(crate) extra_env: &'a [(String, String)],
+    pub(crate) redactor: &'a Redactor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +187,7 @@ pub(crate) async fn cargo_test(
 
     // The loop only ends with `termination` set; TimedOut is the safe reading.
     let termination = termination.unwrap_or(Termination::TimedOut);
-    Ok(collector.finish(termination, started.elapsed()))
+    Ok(collector.finish(termination, started.elapsed(), plan.redactor))
 }
 
 fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Command {

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_run_ends, candidate_crate, require};
+use common::{again_as_unprivileged_user, assert_run_ends, candidate_crate, require};
 use kiln_sandbox::{Cause, Limits, RunOutcome, SandboxConfig};
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn endless_loop_with_a_setsid_escaper_times_out_and_nothing_survives() {
         return;
     }
     // `setsid` puts the sleeper in a new session, out of cargo's process group: only the
-    // run's cgroup still knows it.
+    // run's pid namespace (or its cgroup) still knows it.
     let krate = candidate_crate(
         "escaper",
         r#"        let _escaper = std::process::Command::new("setsid").args(["sleep", "600"]).spawn().unwrap();
@@ -40,6 +40,8 @@ async fn endless_loop_with_a_setsid_escaper_times_out_and_nothing_survives() {
         "{}",
         report.summary_for_model(2_000)
     );
+    // An unprivileged user has no cgroup: the pid namespace alone must end the escaper.
+    again_as_unprivileged_user("endless_loop_with_a_setsid_escaper_times_out_and_nothing_survives");
 }
 
 #[tokio::test]

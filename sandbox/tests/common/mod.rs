@@ -150,3 +150,117 @@ pub async fn assert_run_ends(
     assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
     report
 }
+
+/// Set in the copy of a test binary that [`again_as_unprivileged_user`] starts.
+const UNPRIVILEGED_ENV: &str = "KILN_TEST_UNPRIVILEGED";
+/// The user the confinement is tried as when the tests run as root: `nobody`.
+const UNPRIVILEGED_ID: u32 = 65534;
+
+/// Whether this process is the unprivileged copy started by [`again_as_unprivileged_user`].
+pub fn is_unprivileged_copy() -> bool {
+    std::env::var_os(UNPRIVILEGED_ENV).is_some()
+}
+
+/// When the tests run as root, runs the test `name` of this binary once more as user 65534,
+/// so the sandbox is tried the way it confines an ordinary user (through a user namespace), and
+/// asserts that it passed. Without root (already unprivileged) or without `unshare`/`setpriv`
+/// it says so and returns.
+///
+/// The toolchain under `/root` is not reachable for that user, so the copy runs in a private
+/// mount namespace where rustup's home is bound at a path it can reach, with a `CARGO_HOME`,
+/// `HOME` and `TMPDIR` of its own. Nothing of the host's mounts changes.
+pub fn again_as_unprivileged_user(name: &str) {
+    if is_unprivileged_copy() {
+        return;
+    }
+    let tools = ["/usr/bin/unshare", "/usr/bin/setpriv"];
+    if current_uid() != 0 || tools.iter().any(|tool| !Path::new(tool).exists()) {
+        eprintln!("not repeated as an unprivileged user: needs root, unshare and setpriv");
+        return;
+    }
+    let sysroot = String::from_utf8(
+        std::process::Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let sysroot = Path::new(sysroot.trim());
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".rustup"));
+    let Ok(toolchain) = sysroot.strip_prefix(&rustup_home) else {
+        eprintln!("not repeated as an unprivileged user: the toolchain is not rustup's");
+        return;
+    };
+    let place = tempfile::tempdir().unwrap();
+    let alias = place.path().join("rustup");
+    for dir in ["rustup", "cargo", "home", "tmp"] {
+        let path = place.path().join(dir);
+        std::fs::create_dir(&path).unwrap();
+        std::os::unix::fs::chown(&path, Some(UNPRIVILEGED_ID), Some(UNPRIVILEGED_ID)).unwrap();
+    }
+    std::fs::set_permissions(
+        place.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:/usr/bin:/bin",
+        alias.join(toolchain).join("bin").display()
+    );
+    let script = r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#;
+    let output = std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(&rustup_home)
+        .arg(&alias)
+        .args([
+            "setpriv",
+            &format!("--reuid={UNPRIVILEGED_ID}"),
+            &format!("--regid={UNPRIVILEGED_ID}"),
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env_clear()
+        .env(UNPRIVILEGED_ENV, "1")
+        .env("PATH", path)
+        .env("RUSTUP_HOME", &alias)
+        .env("CARGO_HOME", place.path().join("cargo"))
+        .env("HOME", place.path().join("home"))
+        .env("TMPDIR", place.path().join("tmp"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "as user {UNPRIVILEGED_ID}:\n{stdout}\n{stderr}"
+    );
+    // A protection the machine lacks for that user skips the copy's check: then nothing was
+    // tried, and passing would claim what was not shown.
+    assert!(
+        !stderr.contains("skipped:"),
+        "as user {UNPRIVILEGED_ID}, the check was skipped:\n{stderr}"
+    );
+    eprintln!("repeated as user {UNPRIVILEGED_ID}: passed");
+}
+
+fn current_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uids = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .unwrap();
+    uids.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

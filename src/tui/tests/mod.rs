@@ -102,6 +102,7 @@ fn report(outcome: RunOutcome, passed: usize) -> RunReport {
         output: String::new(),
         cause: None,
         duration: Duration::from_millis(1_500),
+        redactions: 0,
     }
 }
 
