@@ -13,5 +13,6 @@ pub mod diff;
 pub mod hook;
 pub mod llm;
 pub mod project;
+pub mod prompt;
 pub mod task;
 pub mod tui;

@@ -21,7 +21,8 @@ use crate::code;
 use crate::config::{Config, FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
-use crate::task::{prompt, FimPrompt, Round, Task, Verdict};
+use crate::prompt;
+use crate::task::{FimPrompt, Round, Task, Verdict};
 use sandbox::SharedSandbox;
 
 #[derive(Debug, Clone)]

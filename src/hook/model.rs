@@ -18,11 +18,11 @@ use crate::agent::{AgentSettings, Outcome, Work};
 use crate::cli::gen_tests;
 use crate::config::Config;
 use crate::llm::LlmClient;
+use crate::prompt::{self, HOOK_GATE};
 use crate::task::docstring::{DocScope, Docstring};
 use crate::task::gen_tests::GenTests;
-use crate::task::{prompt, TaskError};
+use crate::task::TaskError;
 
-const GATE: &str = include_str!("../../prompts/hook_gate.md");
 const GATE_OPTIONS: [&str; 2] = ["yes", "no"];
 
 /// A validated proposal for one staged file.
@@ -64,7 +64,7 @@ pub async fn work(
     let undocumented: Vec<Finding> = findings.iter().filter(|f| f.needs_docs).cloned().collect();
     for finding in findings.into_iter().filter(|f| f.needs_tests) {
         let question = prompt::render(
-            GATE,
+            HOOK_GATE,
             &[("file", &finding.file), ("function", &finding.text)],
         )
         .map_err(|e| e.to_string())?;
@@ -219,8 +219,11 @@ mod tests {
 
     #[test]
     fn the_gate_prompt_renders() {
-        let text =
-            prompt::render(GATE, &[("file", "src/a.rs"), ("function", "pub fn f() {}")]).unwrap();
+        let text = prompt::render(
+            HOOK_GATE,
+            &[("file", "src/a.rs"), ("function", "pub fn f() {}")],
+        )
+        .unwrap();
         assert!(text.contains("`src/a.rs`") && text.contains("pub fn f() {}"));
     }
 }

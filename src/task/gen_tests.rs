@@ -15,12 +15,11 @@ use batch::BatchShared;
 pub use batch::{Batching, GenTestsBatch};
 use validate::Part;
 
-use super::{
-    prompt, source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict,
-};
+use super::{source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict};
 use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
+use crate::prompt;
 
 const TOOL_DESCRIPTION: &str = "Compile the crate with your test module appended to the file and \
 run those tests. Returns compiler errors or failing tests with their messages, or success.";

@@ -377,8 +377,8 @@ fn feedback(kept: &[String], dropped: &[DroppedTest]) -> String {
         format!("Kept: {}.", kept.join(", "))
     };
     let dropped: Vec<String> = dropped.iter().map(DroppedTest::feedback).collect();
-    let text = super::prompt::render(
-        super::prompt::GEN_TESTS_FILTER,
+    let text = crate::prompt::render(
+        crate::prompt::GEN_TESTS_FILTER,
         &[("kept", &kept), ("dropped", &dropped.join("\n"))],
     )
     .unwrap_or_else(|_| dropped.join("\n"));

@@ -7,7 +7,6 @@ pub mod fim;
 pub mod gen_tests;
 mod gen_tests_filter;
 mod gen_tests_report;
-pub mod prompt;
 pub mod refactor;
 mod source;
 #[cfg(test)]
@@ -19,6 +18,7 @@ use kiln_sandbox::{RunReport, TestArgs};
 use crate::config::Tier;
 use crate::llm::Message;
 use crate::project::SourceLocation;
+use crate::prompt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
