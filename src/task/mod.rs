@@ -1,12 +1,9 @@
 //! Task kinds. A task says what to ask the model, where a candidate goes in the user's file, and
 //! what must hold before the result is proposed. The agent loop is the same for every kind.
 
-mod coalesce;
 pub mod docstring;
 pub mod fim;
 pub mod gen_tests;
-mod gen_tests_filter;
-mod gen_tests_report;
 pub mod refactor;
 mod source;
 #[cfg(test)]

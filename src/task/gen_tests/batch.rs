@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, TestArgs};
 
+use super::filter::{Filter, Step, FEEDBACK_MAX_BYTES};
+use super::rendezvous::Rendezvous;
+use super::report;
 use super::validate::{add_mutation_error, function_reports, Candidate};
 use super::{tests_summary, GenTests};
 use crate::code::{self, Merged};
-use crate::task::coalesce::Coalescer;
-use crate::task::gen_tests_filter::{Filter, Step, FEEDBACK_MAX_BYTES};
-use crate::task::gen_tests_report;
 use crate::task::{Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, Verdict};
 
 pub struct GenTestsBatch {
@@ -27,7 +27,7 @@ pub struct GenTestsBatch {
 /// use, so two parts never give one name to different items of the module.
 #[derive(Default)]
 pub(super) struct BatchShared {
-    pub rounds: Coalescer<Candidate, Result<Validated, String>>,
+    pub rounds: Rendezvous<Candidate, Result<Validated, String>>,
     claims: Mutex<BTreeMap<usize, Claim>>,
 }
 
@@ -83,40 +83,38 @@ pub enum Batching {
     Batches(GenTestsBatch),
 }
 
-impl GenTests {
-    /// This task split into batches of at most `batch_size` functions, in file order so each
-    /// batch's context stays small; a single conversation when one batch holds every target.
-    pub fn batched(self, batch_size: usize) -> Batching {
-        let size = batch_size.max(1);
-        if self.targets().len() <= size {
-            return Batching::Single(self);
-        }
-        let Ok(source) = code::SourceFile::parse(&self.file.original) else {
-            return Batching::Single(self);
-        };
-        let shared = Arc::new(BatchShared::default());
-        let parts = self
-            .targets()
-            .chunks(size)
-            .enumerate()
-            .map(|(index, chunk)| {
-                GenTests::for_targets(
-                    self.file.clone(),
-                    &source,
-                    chunk.to_vec(),
-                    self.module_name.clone(),
-                    Some((shared.clone(), index)),
-                )
-                .with_filter(self.filter)
-            })
-            .collect();
-        Batching::Batches(GenTestsBatch {
-            file: self.file,
-            module_name: self.module_name,
-            parts,
-            shared,
-        })
+/// `task` split into batches of at most `batch_size` functions, in file order so each batch's
+/// context stays small; a single conversation when one batch holds every target.
+pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
+    let size = batch_size.max(1);
+    if task.targets().len() <= size {
+        return Batching::Single(task);
     }
+    let Ok(source) = code::SourceFile::parse(&task.file.original) else {
+        return Batching::Single(task);
+    };
+    let shared = Arc::new(BatchShared::default());
+    let parts = task
+        .targets()
+        .chunks(size)
+        .enumerate()
+        .map(|(index, chunk)| {
+            GenTests::for_targets(
+                task.file.clone(),
+                &source,
+                chunk.to_vec(),
+                task.module_name.clone(),
+                Some((shared.clone(), index)),
+            )
+            .with_filter(task.filter)
+        })
+        .collect();
+    Batching::Batches(GenTestsBatch {
+        file: task.file,
+        module_name: task.module_name,
+        parts,
+        shared,
+    })
 }
 
 impl GenTestsBatch {
@@ -215,7 +213,7 @@ impl GenTestsBatch {
             functions.extend(function_reports(part.targets(), &state, &kept));
             mutation_errors.push(state.mutation_error.clone());
         }
-        let mut notes = gen_tests_report::notes(&functions);
+        let mut notes = report::notes(&functions);
         for error in mutation_errors.iter().flatten() {
             add_mutation_error(&mut notes, Some(error));
         }

@@ -1,16 +1,18 @@
 //! gen-tests validation: the filter's steps in order, for one candidate or for the candidates of
-//! several batch parts in one build, what later rounds keep, and the report.
+//! several batch parts in one build, what later rounds keep, and the report. These are methods of
+//! [`GenTests`] because validating is the task's own step (`Task::validate`); they live apart
+//! from `mod.rs` so the task's prompt and placement read on their own.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
+use super::filter::{called, verdict, Filter, Step};
+use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantResult};
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
-use crate::task::gen_tests_filter::{called, verdict, Filter, Step};
-use crate::task::gen_tests_report::{self, DropReason, DroppedTest, FunctionReport, MutantResult};
 use crate::task::{Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
 
 /// The functions one conversation writes tests for, and what its filter remembers.
@@ -74,8 +76,8 @@ enum Together {
 type SentBack = BTreeMap<usize, String>;
 
 impl GenTests {
-    /// The filter of issue 8 for one candidate; a batch part's candidate waits for the other
-    /// parts' and is validated with them.
+    /// Runs the filter (duplicates, build, re-runs, mutants) over one candidate; a batch part's
+    /// candidate waits for the other parts' and is validated with them.
     pub(super) async fn filter_tests(
         &self,
         placement: Placement,
@@ -434,7 +436,7 @@ pub(super) fn function_reports(
 }
 
 fn part_notes(targets: &[FnItem], state: &FilterState, kept: &[TestFn]) -> ValidationNotes {
-    let mut notes = gen_tests_report::notes(&function_reports(targets, state, kept));
+    let mut notes = report::notes(&function_reports(targets, state, kept));
     add_mutation_error(&mut notes, state.mutation_error.as_deref());
     notes
 }

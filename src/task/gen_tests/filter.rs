@@ -1,15 +1,16 @@
-//! gen-tests validation as a filter over individual tests. A generated test is kept only if it
-//! is not a duplicate, builds (a test that breaks the build is removed, the rest kept), passes
-//! and passes again on re-runs, and fails against at least one mutant of the code it tests.
+//! The mutant filter: gen-tests validation as a filter over individual tests. A generated test
+//! is kept only if it is not a duplicate, builds (a test that breaks the build is removed, the
+//! rest kept), passes and passes again on re-runs, and fails against at least one mutant of the
+//! code it tests (the kill rule: a crash inside the mutant is not a catch).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::gen_tests_report::{DropReason, DroppedTest, MutantResult};
-use super::{SandboxRuns, Verdict};
+use super::report::{DropReason, DroppedTest, MutantResult};
 use crate::code::{self, FnItem, Mutant, TestFn};
+use crate::task::{SandboxRuns, Verdict};
 
 /// A build failure is narrowed to the tests (or mutants) it blames at most this many times.
 const BUILD_ROUNDS_MAX: usize = 3;
@@ -92,7 +93,8 @@ impl Filter<'_> {
         }
     }
 
-    /// Step 4 of the issue, done first because it is free: the later copies of a body go.
+    /// Drops tests whose body repeats an earlier one (the later copies go). Done first because
+    /// it needs no build.
     pub fn drop_duplicates(&mut self, targets: &[FnItem]) {
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         let mut doomed = Vec::new();
