@@ -7,13 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::sandbox::SharedSandbox;
-use super::{
-    first_line, run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats,
-};
+use super::{run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
 use crate::config::Tier;
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
-use crate::task::{Batched, PartEnd, Task, Verdict};
+use crate::task::{first_line, Batched, PartEnd, Task, Verdict};
 
 /// What a front end hands the agent: one conversation, or a batch of them run `jobs` at a time.
 pub enum Work {

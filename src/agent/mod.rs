@@ -22,7 +22,7 @@ use crate::config::{Config, FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
 use crate::prompt;
-use crate::task::{FimPrompt, Round, Task, Verdict};
+use crate::task::{first_line, FimPrompt, Round, Task, Verdict};
 use sandbox::SharedSandbox;
 
 #[derive(Debug, Clone)]
@@ -391,10 +391,6 @@ fn escalated_conversation(task: &dyn Task, history: &[String], last_failure: &st
     .unwrap_or_else(|_| last_failure.to_string());
     conversation.push(messages::user(text));
     conversation
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
 /// The candidate in a reply, or the message that tells the model what to do instead.

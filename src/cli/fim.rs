@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::runner::{self, RunArgs};
-use super::Exit;
+use crate::frontend::Exit;
 use crate::task::fim::{Fim, HoleChoice};
 
 #[derive(Debug, clap::Args)]

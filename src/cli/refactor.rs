@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::runner::{self, RunArgs};
-use super::Exit;
+use crate::frontend::Exit;
 use crate::task::refactor::Refactor;
 
 #[derive(Debug, clap::Args)]

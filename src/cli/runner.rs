@@ -7,13 +7,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use super::progress::{Live, ProgressPrinter};
-use super::report::{usage_line, JsonResult, ResultKind};
-use super::Exit;
-use crate::agent::{AgentEvent, AgentSettings, Outcome, Work};
+use super::report::{JsonResult, ResultKind};
+use crate::agent::{AgentEvent, Outcome, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
-use crate::llm::LlmClient;
-use crate::project::SourceLocation;
+use crate::frontend::session::{self, Session};
+use crate::frontend::wording::{describe_outcome, missing_protections_warning, usage_line, Form};
+use crate::frontend::Exit;
 use crate::task::{Task, TaskError};
 
 /// The flags every task command shares.
@@ -107,12 +107,7 @@ impl TaskRun<'_> {
     where
         F: FnOnce(&Config) -> Result<Work, TaskError>,
     {
-        let location = match SourceLocation::find(file) {
-            Ok(location) => location,
-            Err(e) => return self.input_error(&TaskError::from(e).to_string()),
-        };
-        let env = |name: &str| std::env::var(name).ok();
-        let config = match Config::load(&location.crate_root, &env) {
+        let config = match session::config_for_file(file) {
             Ok(config) => config,
             Err(e) => return self.input_error(&e.to_string()),
         };
@@ -123,8 +118,8 @@ impl TaskRun<'_> {
             }
             Err(e) => return self.input_error(&e.to_string()),
         };
-        let llm = match LlmClient::new(&config) {
-            Ok(llm) => llm,
+        let Session { llm, settings } = match Session::new(&config, self.args.tier) {
+            Ok(session) => session,
             Err(e) => return self.input_error(&e.to_string()),
         };
         if let Some(limit) = self.args.max_cost {
@@ -136,19 +131,14 @@ impl TaskRun<'_> {
                 ));
             }
         }
-        let settings = AgentSettings {
-            max_attempts: self.args.max_attempts.unwrap_or(config.max_attempts),
-            max_cost_usd: self.args.max_cost,
-            ..AgentSettings::from_config(&config, self.args.tier)
-        };
+        let mut settings = settings;
+        settings.max_attempts = self.args.max_attempts.unwrap_or(config.max_attempts);
+        settings.max_cost_usd = self.args.max_cost;
 
-        // Probing spawns a few short-lived processes: keep it off the async threads.
-        if let Ok(Some(warning)) = tokio::task::spawn_blocking(|| {
-            super::doctor::missing_protections_warning(&kiln_sandbox::probe())
-        })
-        .await
-        {
-            eprintln!("kiln: {warning}");
+        if let Ok(protections) = session::probe_sandbox().await {
+            if let Some(warning) = missing_protections_warning(&protections) {
+                eprintln!("kiln: {warning}");
+            }
         }
 
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
@@ -178,6 +168,12 @@ impl TaskRun<'_> {
         eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
 
         let label = task.location().relative_path.display().to_string();
+        let words = describe_outcome(
+            &summary.outcome,
+            summary.attempts,
+            result_noun,
+            Form::Full { label: &label },
+        );
         match summary.outcome {
             Outcome::Proposed(proposal) => {
                 self.result.summary = Some(proposal.summary.clone());
@@ -204,7 +200,7 @@ impl TaskRun<'_> {
                     let _ = stdout.write_all(coloured.as_bytes());
                     let _ = stdout.flush();
                 }
-                eprintln!("kiln: validated {}", proposal.summary);
+                eprintln!("kiln: {words}");
                 match self.approval(&label) {
                     Approval::Apply => {
                         match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
@@ -219,28 +215,11 @@ impl TaskRun<'_> {
                     Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
                 }
             }
-            Outcome::Exhausted { last_failure } => {
-                let message = format!(
-                    "no passing {result_noun} after {} attempt(s); {label} is unchanged. Last failure:\n{}",
-                    summary.attempts,
-                    indent(&last_failure),
-                );
-                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &message)
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
+                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
             }
-            Outcome::BudgetSpent {
-                spent_usd,
-                last_failure,
-            } => {
-                let message = format!(
-                    "stopped at ${spent_usd:.4} (--max-cost) without passing {result_noun}; {label} is unchanged. Last failure:\n{}",
-                    indent(&last_failure),
-                );
-                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &message)
-            }
-            Outcome::ModelFailed(e) => {
-                self.finish(ResultKind::ModelError, Exit::Model, &e.to_string())
-            }
-            Outcome::SandboxFailed(message) => self.input_error(&message),
+            Outcome::ModelFailed(_) => self.finish(ResultKind::ModelError, Exit::Model, &words),
+            Outcome::SandboxFailed(_) => self.input_error(&words),
         }
     }
 
@@ -275,11 +254,4 @@ impl TaskRun<'_> {
 enum Approval {
     Apply,
     Skip(String),
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }

@@ -15,7 +15,7 @@ mod staged;
 
 use std::path::PathBuf;
 
-use crate::cli::Exit;
+use crate::frontend::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {

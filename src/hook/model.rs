@@ -15,8 +15,9 @@ use tokio::time::{timeout_at, Instant};
 use super::findings::Finding;
 use super::staged;
 use crate::agent::{AgentSettings, Outcome, Work};
-use crate::cli::gen_tests;
 use crate::config::Config;
+use crate::frontend::session::{gen_tests_work, Batches, Session};
+use crate::frontend::wording::{describe_outcome, first_line, Form};
 use crate::llm::LlmClient;
 use crate::prompt::{self, HOOK_GATE};
 use crate::task::docstring::{DocScope, Docstring};
@@ -54,12 +55,13 @@ pub struct Report {
 pub async fn work(
     findings: Vec<Finding>,
     config: &Config,
+    session: &Session,
     checkout_dir: &Path,
     budget: Duration,
 ) -> Result<Report, String> {
     let deadline = Instant::now() + budget;
     let out_of_time = || format!("ran out of its {} s budget", budget.as_secs());
-    let llm = LlmClient::new(config).map_err(|e| first_line(&e.to_string()))?;
+    let llm = &session.llm;
     let mut report = Report::default();
     let undocumented: Vec<Finding> = findings.iter().filter(|f| f.needs_docs).cloned().collect();
     for finding in findings.into_iter().filter(|f| f.needs_tests) {
@@ -84,10 +86,9 @@ pub async fn work(
     }
 
     staged::checkout_index(checkout_dir).map_err(|e| e.to_string())?;
-    let settings = AgentSettings::from_config(config, None);
     let run = Run {
-        llm: &llm,
-        settings: &settings,
+        llm,
+        settings: &session.settings,
         deadline,
         out_of_time: out_of_time(),
     };
@@ -97,7 +98,7 @@ pub async fn work(
         }
         // Many changed functions go in concurrent batches, as `kiln gen-tests` sends them.
         let work = GenTests::new(&checkout_dir.join(&file), &functions)
-            .map(|task| gen_tests::work(task, config.batch_size, config.jobs));
+            .map(|task| gen_tests_work(task, Batches::from_config(config)));
         eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
         if let Some(p) = run.propose(work, &file, "tests", &mut report).await? {
             report.proposals.push(p);
@@ -166,9 +167,10 @@ impl Run<'_> {
         let work = match work {
             Ok(work) => work,
             Err(e) => {
+                let why = e.to_string();
                 report
                     .failures
-                    .push(format!("{file}: {}", first_line(&e.to_string())));
+                    .push(format!("{file}: {}", first_line(&why)));
                 return Ok(None);
             }
         };
@@ -180,36 +182,23 @@ impl Run<'_> {
             report.interrupted = Some(self.out_of_time.clone());
             return Ok(None);
         };
+        let words = describe_outcome(&summary.outcome, summary.attempts, what, Form::Brief);
         match summary.outcome {
-            Outcome::Proposed(p) => {
-                return Ok(Some(Proposed {
-                    file: file.to_string(),
-                    summary: p.summary,
-                    original: p.original,
-                    new_text: p.new_text,
-                }))
+            Outcome::Proposed(p) => Ok(Some(Proposed {
+                file: file.to_string(),
+                summary: p.summary,
+                original: p.original,
+                new_text: p.new_text,
+            })),
+            Outcome::ModelFailed(_) => Err(format!("the model failed: {}", first_line(&words))),
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } | Outcome::SandboxFailed(_) => {
+                report
+                    .failures
+                    .push(format!("{file}: {}", first_line(&words)));
+                Ok(None)
             }
-            Outcome::ModelFailed(e) => {
-                return Err(format!("the model failed: {}", first_line(&e.to_string())))
-            }
-            Outcome::Exhausted { last_failure } | Outcome::BudgetSpent { last_failure, .. } => {
-                report.failures.push(format!(
-                    "{file}: no passing {what} after {} attempt(s): {}",
-                    summary.attempts,
-                    first_line(&last_failure)
-                ))
-            }
-            Outcome::SandboxFailed(message) => report
-                .failures
-                .push(format!("{file}: {}", first_line(&message))),
         }
-        Ok(None)
     }
-}
-
-/// Hook output stays one line per fact.
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").to_string()
 }
 
 #[cfg(test)]

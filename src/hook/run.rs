@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::model::{self, Report};
 use super::{findings, git, patch, staged, Mode, RunArgs};
-use crate::cli::Exit;
-use crate::config::Config;
 use crate::diff;
+use crate::frontend::session::{self, Session};
+use crate::frontend::wording::first_line;
+use crate::frontend::Exit;
 
 /// Exit 1 is what stops a commit in git's and pre-commit's convention.
 const STOP_COMMIT: Exit = Exit::NoPassingResult;
@@ -56,8 +57,12 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
 
     let top = git::top_level()?;
     let kiln_dir = git::kiln_dir()?;
-    let config = match Config::load(&top, &|name| std::env::var(name).ok()) {
+    let config = match session::config_at(&top) {
         Ok(config) => config,
+        Err(e) => return Ok(unavailable(args, &e.to_string())),
+    };
+    let session = match Session::new(&config, None) {
+        Ok(session) => session,
         Err(e) => return Ok(unavailable(args, &e.to_string())),
     };
     let budget = args
@@ -65,7 +70,7 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
         .map(Duration::from_secs)
         .unwrap_or(config.hook_budget);
     let checkout = kiln_dir.join("staged");
-    let work = model::work(findings, &config, &checkout, budget).await;
+    let work = model::work(findings, &config, &session, &checkout, budget).await;
     if checkout.exists() {
         let _ = std::fs::remove_dir_all(&checkout);
     }
@@ -78,7 +83,7 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
 /// The model could not do its part: one line, and the commit goes ahead unless block mode was
 /// asked to be strict.
 fn unavailable(args: &RunArgs, why: &str) -> Exit {
-    let why = why.lines().next().unwrap_or(why);
+    let why = first_line(why);
     if args.mode == Mode::Block && args.strict {
         eprintln!("kiln: tests not checked: {why} (commit stopped: --strict)");
         return STOP_COMMIT;

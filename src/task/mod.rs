@@ -119,6 +119,13 @@ pub(crate) fn conversation(template: &str, user: Result<String, TaskError>) -> V
     ]
 }
 
+/// The first line of `text` that says something (blank leading lines are skipped): what a
+/// one-line display shows of a failure, in the agent's history, a batch part's failure, a
+/// progress line, the TUI's task list or the hook's output.
+pub fn first_line(text: &str) -> &str {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
 /// Every test target of the package (lib, bins, integration tests), unfiltered.
 pub(crate) fn whole_suite(location: &SourceLocation) -> TestArgs {
     TestArgs {

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use kiln_sandbox::Progress;
 
 use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, TierStats};
-use crate::cli::progress::{
-    describe_attempt, describe_batch_plan, describe_combining, describe_escalation, describe_reply,
-    describe_report, first_line, part_prefix,
-};
-use crate::cli::report;
 use crate::config::{Price, Tier};
+use crate::frontend::wording::{
+    self, describe_attempt, describe_batch_plan, describe_combining, describe_escalation,
+    describe_outcome, describe_rejection, describe_reply, describe_report, first_line, part_prefix,
+    Form,
+};
 use crate::llm::{LlmEvent, Usage};
 
 /// Enough of the live model output to follow what it is writing, bounded however long it talks.
@@ -87,7 +87,7 @@ impl TaskView {
         if self.stats.is_empty() {
             return None;
         }
-        Some(report::usage_line(self.attempt, &self.stats))
+        Some(wording::usage_line(self.attempt, &self.stats))
     }
 
     /// Updates the view; returns the tokens a reply used, for the session total.
@@ -143,9 +143,7 @@ impl TaskView {
                 }
                 return *usage;
             }
-            AgentEvent::CandidateRejected { reason } => self
-                .log
-                .push(format!("  candidate rejected: {}", first_line(reason))),
+            AgentEvent::CandidateRejected { reason } => self.log.push(describe_rejection(reason)),
             AgentEvent::SandboxStarted { summary } => {
                 self.log.push(format!("  run_code: {summary}"));
                 self.activity = "compiling…".to_string();
@@ -240,22 +238,14 @@ impl TaskView {
         self.attempt = summary.attempts;
         self.stats = summary.stats;
         self.activity.clear();
+        let words = describe_outcome(&summary.outcome, summary.attempts, "result", Form::Brief);
         self.state = match summary.outcome {
             Outcome::Proposed(proposal) => {
-                self.log.push(format!("✓ validated {}", proposal.summary));
+                self.log.push(format!("✓ {words}"));
                 self.proposal = Some(proposal);
                 TaskState::Proposed
             }
-            Outcome::Exhausted { last_failure } => TaskState::Failed(format!(
-                "no passing result after {} attempt(s): {}",
-                summary.attempts,
-                first_line(&last_failure)
-            )),
-            Outcome::BudgetSpent { spent_usd, .. } => TaskState::Failed(format!(
-                "stopped at ${spent_usd:.4}: the cost budget is spent"
-            )),
-            Outcome::ModelFailed(e) => TaskState::Failed(e.to_string()),
-            Outcome::SandboxFailed(message) => TaskState::Failed(message),
+            _ => TaskState::Failed(words),
         };
         if let TaskState::Failed(message) = &self.state {
             self.log.push(format!("✗ {message}"));

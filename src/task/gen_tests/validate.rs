@@ -13,7 +13,7 @@ use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantResult}
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
-use crate::task::{Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
+use crate::task::{first_line, Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
 
 /// The functions one conversation writes tests for, and what its filter remembers.
 #[derive(Debug)]
@@ -446,7 +446,7 @@ pub(super) fn add_mutation_error(notes: &mut ValidationNotes, error: Option<&str
     if let Some(error) = error {
         notes.lines.push(format!(
             "mutation testing was skipped: {}",
-            error.lines().next().unwrap_or("")
+            first_line(error)
         ));
         notes.json["mutation_error"] = serde_json::Value::String(error.to_string());
     }
