@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::sandbox::SharedSandbox;
-use super::{run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
+use super::{converse, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
 use crate::config::Tier;
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
@@ -37,16 +37,17 @@ impl Work {
         }
     }
 
-    pub async fn run(
+    /// Performs the work: one task, or the batch's conversations `jobs` at a time.
+    pub async fn perform(
         &self,
         llm: &LlmClient,
         settings: &AgentSettings,
         events: &UnboundedSender<AgentEvent>,
     ) -> RunSummary {
         match self {
-            Work::One(task) => super::run(task.as_ref(), llm, settings, events).await,
+            Work::One(task) => super::perform_task(task.as_ref(), llm, settings, events).await,
             Work::Batch { batch, jobs } => {
-                run_batch(batch.as_ref(), *jobs, llm, settings, events).await
+                perform_batch(batch.as_ref(), *jobs, llm, settings, events).await
             }
         }
     }
@@ -54,7 +55,7 @@ impl Work {
 
 /// Runs `batch`'s parts, at most `jobs` at a time, then combines what they proposed. A part that
 /// produces nothing does not stop the others; the run fails only if none proposes anything.
-pub async fn run_batch(
+pub async fn perform_batch(
     batch: &dyn Batched,
     jobs: usize,
     llm: &LlmClient,
@@ -93,7 +94,7 @@ pub async fn run_batch(
             let mut index = first;
             while let Some(part) = parts.get(index) {
                 let (tagged, forwarding) = tag_events(events, index, total);
-                let summary = run_in(*part, llm, settings, sandbox, spend, &tagged).await;
+                let summary = converse(*part, llm, settings, sandbox, spend, &tagged).await;
                 let following = next.fetch_add(1, Ordering::SeqCst);
                 if following < total {
                     batch.part_started(following);

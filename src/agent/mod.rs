@@ -13,7 +13,7 @@ use kiln_sandbox::SandboxConfig;
 use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use batch::{run_batch, Work};
+pub use batch::{perform_batch, Work};
 pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 use failure::LastFailure;
 
@@ -92,7 +92,8 @@ pub enum Escalation {
     After { failures: u32, to: Tier },
 }
 
-pub async fn run(
+/// Performs one task: a sandbox copy of its crate, and one conversation in it.
+pub async fn perform_task(
     task: &dyn Task,
     llm: &LlmClient,
     settings: &AgentSettings,
@@ -113,7 +114,7 @@ pub async fn run(
                 }
             }
         };
-    run_in(task, llm, settings, &sandbox, &Spend::default(), events).await
+    converse(task, llm, settings, &sandbox, &Spend::default(), events).await
 }
 
 /// Dollars spent by every conversation of a run, so `--max-cost` bounds the whole run.
@@ -131,7 +132,7 @@ impl Spend {
 }
 
 /// One conversation about `task` in an existing sandbox.
-async fn run_in(
+async fn converse(
     task: &dyn Task,
     llm: &LlmClient,
     settings: &AgentSettings,
@@ -139,14 +140,16 @@ async fn run_in(
     spend: &Spend,
     events: &UnboundedSender<AgentEvent>,
 ) -> RunSummary {
-    let mut run = Run {
+    let mut conversation = Conversation {
         events,
         spend,
         stats: BTreeMap::new(),
         attempts: 0,
     };
     let mut best = None;
-    let outcome = run.execute(task, llm, settings, sandbox, &mut best).await;
+    let outcome = conversation
+        .repair_loop(task, llm, settings, sandbox, &mut best)
+        .await;
     let outcome = match (outcome, best) {
         // A proposable result from an earlier round beats giving up.
         (
@@ -157,25 +160,27 @@ async fn run_in(
     };
     RunSummary {
         outcome,
-        attempts: run.attempts,
-        stats: run.stats,
+        attempts: conversation.attempts,
+        stats: conversation.stats,
     }
 }
 
-struct Run<'a> {
+/// One conversation with the model about a task: its events, the run's shared spend, and what it
+/// has cost and tried so far.
+struct Conversation<'a> {
     events: &'a UnboundedSender<AgentEvent>,
     spend: &'a Spend,
     stats: BTreeMap<Tier, TierStats>,
     attempts: u32,
 }
 
-impl Run<'_> {
+impl Conversation<'_> {
     fn emit(&self, event: AgentEvent) {
         // A front end that stopped listening must not stop the work.
         let _ = self.events.send(event);
     }
 
-    async fn execute(
+    async fn repair_loop(
         &mut self,
         task: &dyn Task,
         llm: &LlmClient,
@@ -476,13 +481,13 @@ mod tests {
     /// Front ends spawn the loop on a runtime (the TUI runs several at once), so its future must be
     /// `Send`; this fails to compile if it stops being so.
     #[allow(dead_code)]
-    fn run_is_spawnable(
+    fn a_task_is_spawnable(
         task: &'static dyn Task,
         llm: &'static LlmClient,
         settings: &'static AgentSettings,
         events: &'static UnboundedSender<AgentEvent>,
     ) -> tokio::task::JoinHandle<RunSummary> {
-        tokio::spawn(run(task, llm, settings, events))
+        tokio::spawn(perform_task(task, llm, settings, events))
     }
 
     /// The same for a batch, whose parts share one sandbox and wait for each other.
@@ -493,7 +498,7 @@ mod tests {
         settings: &'static AgentSettings,
         events: &'static UnboundedSender<AgentEvent>,
     ) -> tokio::task::JoinHandle<RunSummary> {
-        tokio::spawn(work.run(llm, settings, events))
+        tokio::spawn(work.perform(llm, settings, events))
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs};
+use super::task_command::{self, TaskFlags};
 use crate::frontend::session::{gen_tests_work, Batches};
 use crate::frontend::Exit;
 use crate::task::gen_tests::{FilterSettings, GenTests, Mutation};
@@ -32,7 +32,7 @@ pub struct GenTestsArgs {
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=32))]
     pub jobs: Option<u32>,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub flags: TaskFlags,
 }
 
 pub async fn run(args: GenTestsArgs) -> Exit {
@@ -44,7 +44,7 @@ pub async fn run(args: GenTestsArgs) -> Exit {
             Mutation::On
         },
     };
-    runner::run_work(&args.file, &args.run, "tests", |config| {
+    task_command::execute_work(&args.file, &args.flags, "tests", |config| {
         let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
         let batches = Batches {
             batch_size: args.batch_size.unwrap_or(config.batch_size),

@@ -18,7 +18,7 @@ use super::components::status_bar::StatusBar;
 use super::components::task_panel::TaskPanel;
 use super::kind::{self, BuildError, Target, TaskKind};
 use super::strings;
-use super::task::{TaskId, TaskState, TaskView};
+use super::task_view::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, OpenFile};
 use crate::agent::{AgentEvent, RunSummary, Work};

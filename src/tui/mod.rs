@@ -12,9 +12,9 @@ mod draw;
 mod fuzzy;
 mod highlight;
 mod kind;
-mod runner;
 mod strings;
-mod task;
+mod task_pool;
+mod task_view;
 mod terminal;
 mod theme;
 mod workspace;
@@ -33,7 +33,7 @@ use crate::frontend::session::{self, Batches, Session};
 use crate::frontend::wording::protections_summary;
 use crate::frontend::Exit;
 use app::{App, Msg, Quit};
-use runner::Runner;
+use task_pool::TaskPool;
 use terminal::TerminalGuard;
 
 /// Messages handled per redraw at most: streamed tokens arrive in bursts, and drawing once per
@@ -84,8 +84,8 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     spawn_input_reader(sender.clone());
     let app = App::new(root, files, endpoint, prices, theme::Theme::from_env())
         .with_batches(Batches::from_config(&config));
-    let runner = Runner::new(llm, settings, sender);
-    event_loop(&mut guard, app, runner, receiver).await
+    let pool = TaskPool::new(llm, settings, sender);
+    event_loop(&mut guard, app, pool, receiver).await
 }
 
 /// Lists `root`, opens the first file as Enter in the file list does, and draws one frame on
@@ -125,7 +125,7 @@ fn prepare_root(root: &Path) -> anyhow::Result<PathBuf> {
 async fn event_loop(
     guard: &mut TerminalGuard,
     mut app: App,
-    mut runner: Runner,
+    mut pool: TaskPool,
     mut receiver: UnboundedReceiver<Msg>,
 ) -> anyhow::Result<Quit> {
     loop {
@@ -149,7 +149,7 @@ async fn event_loop(
         }
         for msg in batch {
             for effect in app.update(msg) {
-                runner.execute(effect);
+                pool.carry_out(effect);
             }
         }
     }

@@ -6,8 +6,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
+use super::json::{JsonResult, ResultKind};
 use super::progress::{Live, ProgressPrinter};
-use super::report::{JsonResult, ResultKind};
 use crate::agent::{AgentEvent, Outcome, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
@@ -18,7 +18,7 @@ use crate::task::{Task, TaskError};
 
 /// The flags every task command shares.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub struct TaskFlags {
     /// Apply the validated change without asking.
     #[arg(long, short = 'y', conflicts_with = "dry_run")]
     pub yes: bool,
@@ -45,23 +45,23 @@ pub struct RunArgs {
 
 /// Runs the task `build` makes for `file`. `result_noun` names what the task produces in the
 /// give-up message: "no passing {result_noun} after 4 attempt(s)".
-pub async fn run<T, F>(file: &Path, args: &RunArgs, result_noun: &str, build: F) -> Exit
+pub async fn execute<T, F>(file: &Path, args: &TaskFlags, result_noun: &str, build: F) -> Exit
 where
     T: Task + 'static,
     F: FnOnce() -> Result<T, TaskError>,
 {
-    run_work(file, args, result_noun, |_| {
+    execute_work(file, args, result_noun, |_| {
         build().map(|task| Work::One(Box::new(task)))
     })
     .await
 }
 
-/// [`run`] for a command that may split its work into a batch, as the config says.
-pub async fn run_work<F>(file: &Path, args: &RunArgs, result_noun: &str, build: F) -> Exit
+/// [`execute`] for a command that may split its work into a batch, as the config says.
+pub async fn execute_work<F>(file: &Path, args: &TaskFlags, result_noun: &str, build: F) -> Exit
 where
     F: FnOnce(&Config) -> Result<Work, TaskError>,
 {
-    let mut run = TaskRun {
+    let mut command = TaskCommand {
         args,
         result: JsonResult {
             outcome: ResultKind::InputError,
@@ -74,9 +74,9 @@ where
             validation: None,
         },
     };
-    let exit = run.execute(file, result_noun, build).await;
+    let exit = command.execute(file, result_noun, build).await;
     if args.json {
-        match serde_json::to_string_pretty(&run.result) {
+        match serde_json::to_string_pretty(&command.result) {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("kiln: cannot encode the JSON result: {e}"),
         }
@@ -84,12 +84,12 @@ where
     exit
 }
 
-struct TaskRun<'a> {
-    args: &'a RunArgs,
+struct TaskCommand<'a> {
+    args: &'a TaskFlags,
     result: JsonResult,
 }
 
-impl TaskRun<'_> {
+impl TaskCommand<'_> {
     fn finish(&mut self, outcome: ResultKind, exit: Exit, message: &str) -> Exit {
         self.result.outcome = outcome;
         if !message.is_empty() {
@@ -154,7 +154,7 @@ impl TaskRun<'_> {
             }
         });
         let summary = tokio::select! {
-            summary = task.run(&llm, &settings, &sender) => summary,
+            summary = task.perform(&llm, &settings, &sender) => summary,
             _ = tokio::signal::ctrl_c() => {
                 drop(sender);
                 let _ = printer.await;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::model::{self, Report};
+use super::slow_path::{self, Report};
 use super::{findings, git, patch, staged, Mode, RunArgs};
 use crate::diff;
 use crate::frontend::session::{self, Session};
@@ -25,12 +25,12 @@ fn skip_reason(env: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
     None
 }
 
-pub async fn run(args: &RunArgs) -> Exit {
+pub async fn staged_changes(args: &RunArgs) -> Exit {
     if let Some(reason) = skip_reason(&|name| std::env::var(name).ok()) {
         eprintln!("kiln: skipped ({reason})");
         return Exit::Ok;
     }
-    match check(args).await {
+    match inspect(args).await {
         Ok(exit) => exit,
         Err(e) => {
             eprintln!("kiln: {e}");
@@ -39,7 +39,7 @@ pub async fn run(args: &RunArgs) -> Exit {
     }
 }
 
-async fn check(args: &RunArgs) -> super::Result<Exit> {
+async fn inspect(args: &RunArgs) -> super::Result<Exit> {
     // The fast path: one git process when no .rs file is staged, two otherwise.
     let paths = staged::changed_rust_files(&args.files)?;
     if paths.is_empty() {
@@ -70,7 +70,8 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
         .map(Duration::from_secs)
         .unwrap_or(config.hook_budget);
     let checkout = kiln_dir.join("staged");
-    let work = model::work(findings, &config, &session, &checkout, budget).await;
+    let work =
+        slow_path::write_tests_and_docs(findings, &config, &session, &checkout, budget).await;
     if checkout.exists() {
         let _ = std::fs::remove_dir_all(&checkout);
     }

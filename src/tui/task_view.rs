@@ -1,4 +1,5 @@
-//! What the TUI knows about each task, built only from the agent's events and final summary.
+//! The view model of a task: what the TUI knows about each one, built only from the agent's
+//! events and final summary, and drawn by `components::task_panel`.
 
 use std::collections::BTreeMap;
 

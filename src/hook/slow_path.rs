@@ -1,6 +1,7 @@
-//! The slow path: the nano tier decides which findings really need tests, then the normal
-//! agent loop (mini, escalating to full) writes them in a sandbox built from the staged tree,
-//! and then docs for every public function without them (docs need no gate).
+//! The hook's slow path, taken only when staged functions lack tests or docs: the nano tier
+//! decides which findings really need tests, then the normal agent loop (mini, escalating to
+//! full) writes them in a sandbox built from the staged tree, and then docs for every public
+//! function without them (docs need no gate).
 //!
 //! Tests and docs for one file become one proposal: the docs run on the staged file with the
 //! tests already in it, so the second result is built on the first and the patch (one per
@@ -52,7 +53,7 @@ pub struct Report {
 /// the model could not do its part (no key, server down, a model error); the caller decides
 /// whether that may stop the commit. Everything must finish within `budget`; the caller removes
 /// `checkout_dir` afterwards.
-pub async fn work(
+pub async fn write_tests_and_docs(
     findings: Vec<Finding>,
     config: &Config,
     session: &Session,
@@ -86,7 +87,7 @@ pub async fn work(
     }
 
     staged::checkout_index(checkout_dir).map_err(|e| e.to_string())?;
-    let run = Run {
+    let agent = TimedAgent {
         llm,
         settings: &session.settings,
         deadline,
@@ -100,7 +101,7 @@ pub async fn work(
         let work = GenTests::new(&checkout_dir.join(&file), &functions)
             .map(|task| gen_tests_work(task, Batches::from_config(config)));
         eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
-        if let Some(p) = run.propose(work, &file, "tests", &mut report).await? {
+        if let Some(p) = agent.propose(work, &file, "tests", &mut report).await? {
             report.proposals.push(p);
         }
     }
@@ -118,7 +119,7 @@ pub async fn work(
         let work = Docstring::new(&path, &functions, DocScope::Public)
             .map(|task| Work::One(Box::new(task)));
         eprintln!("kiln: writing docs for {} in {file}", functions.join(", "));
-        let Some(docs) = run.propose(work, &file, "docs", &mut report).await? else {
+        let Some(docs) = agent.propose(work, &file, "docs", &mut report).await? else {
             continue;
         };
         match tests {
@@ -145,15 +146,15 @@ fn by_file(findings: &[Finding]) -> BTreeMap<String, Vec<String>> {
     by_file
 }
 
-/// What every agent run of the hook shares.
-struct Run<'a> {
+/// The agent as the hook uses it: one client and settings, and one deadline for every task.
+struct TimedAgent<'a> {
     llm: &'a LlmClient,
     settings: &'a AgentSettings,
     deadline: Instant,
     out_of_time: String,
 }
 
-impl Run<'_> {
+impl TimedAgent<'_> {
     /// Runs `work` for `file` within the deadline. Work that could not start or found nothing
     /// passing adds a failure line; running out of time sets `interrupted`; `Err` is a model
     /// failure, which ends the hook's model work.
@@ -176,8 +177,11 @@ impl Run<'_> {
         };
         // Progress is not shown: a hook's output stays short. Sends to a closed channel are fine.
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
-        let Ok(summary) =
-            timeout_at(self.deadline, work.run(self.llm, self.settings, &events)).await
+        let Ok(summary) = timeout_at(
+            self.deadline,
+            work.perform(self.llm, self.settings, &events),
+        )
+        .await
         else {
             report.interrupted = Some(self.out_of_time.clone());
             return Ok(None);
