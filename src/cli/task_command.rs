@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::json::{JsonResult, ResultKind};
 use super::progress::{Live, ProgressPrinter};
-use crate::agent::{AgentEvent, Outcome, Work};
+use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::frontend::session::{self, Session};
@@ -103,44 +103,94 @@ impl TaskCommand<'_> {
         self.finish(ResultKind::InputError, Exit::Usage, message)
     }
 
+    /// Sets up, runs the agent with live progress, and ends as the outcome says.
     async fn execute<F>(&mut self, file: &Path, result_noun: &str, build: F) -> Exit
     where
         F: FnOnce(&Config) -> Result<Work, TaskError>,
     {
-        let config = match session::config_for_file(file) {
-            Ok(config) => config,
-            Err(e) => return self.input_error(&e.to_string()),
+        let (work, session) = match self.prepare(file, build).await {
+            Ok(prepared) => prepared,
+            Err(exit) => return exit,
         };
-        let task = match build(&config) {
-            Ok(task) => task,
-            Err(TaskError::NothingToDo(message)) => {
-                return self.finish(ResultKind::NothingToDo, Exit::Ok, &message)
+        let summary = match self.watch(&work, &session).await {
+            Some(summary) => summary,
+            None => {
+                return self.finish(
+                    ResultKind::Interrupted,
+                    Exit::Interrupted,
+                    "interrupted; nothing was written",
+                )
             }
-            Err(e) => return self.input_error(&e.to_string()),
         };
-        let Session { llm, settings } = match Session::new(&config, self.args.tier) {
-            Ok(session) => session,
-            Err(e) => return self.input_error(&e.to_string()),
-        };
-        if let Some(limit) = self.args.max_cost {
-            let tiers = [self.args.tier.unwrap_or(Tier::Mini), Tier::Full];
-            if let Some(unpriced) = tiers.iter().find(|t| config.price(**t).is_none()) {
-                return self.input_error(&format!(
-                    "--max-cost {limit} needs prices for the {unpriced} tier: set price_in_per_mtok and \
-                     price_out_per_mtok under [tiers.{unpriced}] in kiln.toml"
-                ));
+        self.result.attempts = summary.attempts;
+        self.result.tiers = summary.stats.clone();
+        eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
+
+        let label = work.location().relative_path.display().to_string();
+        let words = describe_outcome(
+            &summary.outcome,
+            summary.attempts,
+            result_noun,
+            Form::Full { label: &label },
+        );
+        match summary.outcome {
+            Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words),
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
+                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
             }
+            Outcome::ModelFailed(_) => self.finish(ResultKind::ModelError, Exit::Model, &words),
+            Outcome::SandboxFailed(_) => self.input_error(&words),
         }
-        let mut settings = settings;
-        settings.max_attempts = self.args.max_attempts.unwrap_or(config.max_attempts);
-        settings.max_cost_usd = self.args.max_cost;
+    }
+
+    /// The config, the work `build` makes, the model client and the agent settings as the flags
+    /// say, and a warning for missing sandbox protections. `Err`: the command ends here.
+    async fn prepare<F>(&mut self, file: &Path, build: F) -> Result<(Work, Session), Exit>
+    where
+        F: FnOnce(&Config) -> Result<Work, TaskError>,
+    {
+        let config =
+            session::config_for_file(file).map_err(|e| self.input_error(&e.to_string()))?;
+        let work = match build(&config) {
+            Ok(work) => work,
+            Err(TaskError::NothingToDo(message)) => {
+                return Err(self.finish(ResultKind::NothingToDo, Exit::Ok, &message))
+            }
+            Err(e) => return Err(self.input_error(&e.to_string())),
+        };
+        let mut session =
+            Session::new(&config, self.args.tier).map_err(|e| self.input_error(&e.to_string()))?;
+        self.check_prices(&config)
+            .map_err(|message| self.input_error(&message))?;
+        session.settings.max_attempts = self.args.max_attempts.unwrap_or(config.max_attempts);
+        session.settings.max_cost_usd = self.args.max_cost;
 
         if let Ok(protections) = session::probe_sandbox().await {
             if let Some(warning) = missing_protections_warning(&protections) {
                 eprintln!("kiln: {warning}");
             }
         }
+        Ok((work, session))
+    }
 
+    /// `--max-cost` needs prices for every tier the run may use.
+    fn check_prices(&self, config: &Config) -> Result<(), String> {
+        let Some(limit) = self.args.max_cost else {
+            return Ok(());
+        };
+        let tiers = [self.args.tier.unwrap_or(Tier::Mini), Tier::Full];
+        match tiers.iter().find(|t| config.price(**t).is_none()) {
+            Some(unpriced) => Err(format!(
+                "--max-cost {limit} needs prices for the {unpriced} tier: set price_in_per_mtok and \
+                 price_out_per_mtok under [tiers.{unpriced}] in kiln.toml"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Performs `work`, printing its events as progress on stderr. `None`: interrupted with
+    /// Ctrl-C (the work is dropped, which stops its sandbox).
+    async fn watch(&self, work: &Work, session: &Session) -> Option<RunSummary> {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
             Live::StatusLine
@@ -154,72 +204,53 @@ impl TaskCommand<'_> {
             }
         });
         let summary = tokio::select! {
-            summary = task.perform(&llm, &settings, &sender) => summary,
-            _ = tokio::signal::ctrl_c() => {
-                drop(sender);
-                let _ = printer.await;
-                return self.finish(ResultKind::Interrupted, Exit::Interrupted, "interrupted; nothing was written");
-            }
+            summary = work.perform(&session.llm, &session.settings, &sender) => Some(summary),
+            _ = tokio::signal::ctrl_c() => None,
         };
         drop(sender);
         let _ = printer.await;
-        self.result.attempts = summary.attempts;
-        self.result.tiers = summary.stats.clone();
-        eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
+        summary
+    }
 
-        let label = task.location().relative_path.display().to_string();
-        let words = describe_outcome(
-            &summary.outcome,
-            summary.attempts,
-            result_noun,
-            Form::Full { label: &label },
-        );
-        match summary.outcome {
-            Outcome::Proposed(proposal) => {
-                self.result.summary = Some(proposal.summary.clone());
-                if let Some(notes) = &proposal.notes {
-                    for line in &notes.lines {
-                        eprintln!("kiln: {line}");
-                    }
-                    self.result.validation = Some(notes.json.clone());
-                }
-                self.result.diff = Some(diff::unified(
-                    &label,
-                    &proposal.original,
-                    &proposal.new_text,
-                    Colour::Never,
-                ));
-                if !self.args.json {
-                    let mut stdout = std::io::stdout();
-                    let coloured = diff::unified(
-                        &label,
-                        &proposal.original,
-                        &proposal.new_text,
-                        Colour::for_stream(&stdout),
-                    );
-                    let _ = stdout.write_all(coloured.as_bytes());
-                    let _ = stdout.flush();
-                }
-                eprintln!("kiln: {words}");
-                match self.approval(&label) {
-                    Approval::Apply => {
-                        match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
-                            Ok(()) => self.finish(
-                                ResultKind::Applied,
-                                Exit::Ok,
-                                &format!("applied to {label}"),
-                            ),
-                            Err(e) => self.input_error(&e.to_string()),
-                        }
-                    }
-                    Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
+    /// A validated proposal: its findings and diff shown, then applied if approved.
+    fn propose(&mut self, proposal: &Proposal, label: &str, words: &str) -> Exit {
+        self.result.summary = Some(proposal.summary.clone());
+        if let Some(notes) = &proposal.notes {
+            for line in &notes.lines {
+                eprintln!("kiln: {line}");
+            }
+            self.result.validation = Some(notes.json.clone());
+        }
+        self.result.diff = Some(diff::unified(
+            label,
+            &proposal.original,
+            &proposal.new_text,
+            Colour::Never,
+        ));
+        if !self.args.json {
+            let mut stdout = std::io::stdout();
+            let coloured = diff::unified(
+                label,
+                &proposal.original,
+                &proposal.new_text,
+                Colour::for_stream(&stdout),
+            );
+            let _ = stdout.write_all(coloured.as_bytes());
+            let _ = stdout.flush();
+        }
+        eprintln!("kiln: {words}");
+        match self.approval(label) {
+            Approval::Apply => {
+                match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
+                    Ok(()) => self.finish(
+                        ResultKind::Applied,
+                        Exit::Ok,
+                        &format!("applied to {label}"),
+                    ),
+                    Err(e) => self.input_error(&e.to_string()),
                 }
             }
-            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
-                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
-            }
-            Outcome::ModelFailed(_) => self.finish(ResultKind::ModelError, Exit::Model, &words),
-            Outcome::SandboxFailed(_) => self.input_error(&words),
+            Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use kiln_sandbox::Progress;
 
-use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, TierStats};
+use crate::agent::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 use crate::config::{Price, Tier};
 use crate::frontend::wording::{
     self, describe_attempt, describe_batch_plan, describe_combining, describe_escalation,
@@ -130,19 +130,7 @@ impl TaskView {
             }
             AgentEvent::Llm(_) => {}
             AgentEvent::ReplyReceived { kind, usage } => {
-                self.log.push(describe_reply(kind));
-                // AttemptStarted, which sets the tier, always comes before a reply.
-                if let Some(tier) = self.tier {
-                    let price = prices.get(&tier).copied();
-                    self.stats
-                        .entry(tier)
-                        .or_default()
-                        .count_reply(kind, *usage, price);
-                }
-                if let Some(usage) = usage {
-                    self.tokens.add(*usage);
-                }
-                return *usage;
+                return self.on_reply(kind, *usage, prices)
             }
             AgentEvent::CandidateRejected { reason } => self.log.push(describe_rejection(reason)),
             AgentEvent::SandboxStarted { summary } => {
@@ -167,18 +155,7 @@ impl TaskView {
             } => self
                 .log
                 .push(describe_escalation(*from, *to, *after_failures)),
-            AgentEvent::BatchPlanned { parts, jobs } => {
-                // Every part gets the same attempt budget; the task's is their sum.
-                self.max_attempts = self.max_attempts.saturating_mul(parts.len() as u32);
-                self.log.push(describe_batch_plan(parts.len(), *jobs));
-                let total = parts.len();
-                self.log.extend(
-                    parts
-                        .iter()
-                        .enumerate()
-                        .map(|(index, title)| format!("{}{title}", part_prefix(index, total))),
-                );
-            }
+            AgentEvent::BatchPlanned { parts, jobs } => self.on_batch_planned(parts, *jobs),
             AgentEvent::Part {
                 index,
                 total,
@@ -192,6 +169,42 @@ impl TaskView {
             AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
         }
         None
+    }
+
+    /// A reply: logged, and counted per tier with its price.
+    fn on_reply(
+        &mut self,
+        kind: &ReplyKind,
+        usage: Option<Usage>,
+        prices: &BTreeMap<Tier, Price>,
+    ) -> Option<Usage> {
+        self.log.push(describe_reply(kind));
+        // AttemptStarted, which sets the tier, always comes before a reply.
+        if let Some(tier) = self.tier {
+            let price = prices.get(&tier).copied();
+            self.stats
+                .entry(tier)
+                .or_default()
+                .count_reply(kind, usage, price);
+        }
+        if let Some(usage) = usage {
+            self.tokens.add(usage);
+        }
+        usage
+    }
+
+    /// A batch's plan: every part named in the log, the attempt budget theirs together.
+    fn on_batch_planned(&mut self, parts: &[String], jobs: usize) {
+        // Every part gets the same attempt budget; the task's is their sum.
+        self.max_attempts = self.max_attempts.saturating_mul(parts.len() as u32);
+        self.log.push(describe_batch_plan(parts.len(), jobs));
+        let total = parts.len();
+        self.log.extend(
+            parts
+                .iter()
+                .enumerate()
+                .map(|(index, title)| format!("{}{title}", part_prefix(index, total))),
+        );
     }
 
     /// A batch part's event: shown like a task's own, each line marked "[2/4] " with its part.

@@ -216,7 +216,6 @@ impl GenTests {
                 members.len()
             ));
         }
-        let mut sent_back = SentBack::new();
         let report = match filter.build(&targets).await? {
             Step::Ran(report) => report,
             Step::Stop(_, Some(_)) if !alone => return Ok(Together::Apart),
@@ -230,23 +229,13 @@ impl GenTests {
             }
         };
         let passed_text = filter.text.clone();
+        let mut sent_back = SentBack::new();
         let mut sent_back_report = None;
         if report.outcome != RunOutcome::Passed {
-            let failed = filter.failed_tests(&report);
-            for (i, names) in owned.iter().enumerate() {
-                if alone || names.iter().any(|n| failed.contains(n)) {
-                    sent_back.insert(i, self.failure_feedback(&filter, &report, names, alone));
-                }
-            }
-            if sent_back.is_empty() {
-                return Ok(Together::Apart);
-            }
-            let doomed: Vec<String> = sent_back
-                .keys()
-                .flat_map(|i| owned[*i].iter().cloned())
-                .collect();
-            filter.text = code::without_tests(&filter.text, &self.module_name, &doomed)
-                .map_err(|e| format!("kiln could not set failing tests aside: {e}"))?;
+            sent_back = match self.send_back_failing(&mut filter, &report, &owned, alone)? {
+                Some(sent_back) => sent_back,
+                None => return Ok(Together::Apart),
+            };
             if filter.tests().is_empty() {
                 return Ok(Together::Done(
                     self.finish(&members, &owned, &filter, report, &sent_back, None),
@@ -256,11 +245,7 @@ impl GenTests {
             // The others passed in this run; the re-runs and the confirmation run without the
             // failing ones.
         }
-        filter.drop_flaky(&targets, self.filter.reruns).await?;
-        let mut mutation_error = None;
-        if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
-            mutation_error = filter.drop_survivors(&targets).await?;
-        }
+        let mutation_error = self.drop_flaky_and_survivors(&mut filter, &targets).await?;
         let mut report = report;
         let changed = filter.text != passed_text || !sent_back.is_empty();
         if changed && !filter.tests().is_empty() {
@@ -283,15 +268,52 @@ impl GenTests {
             &sent_back,
             mutation_error,
         );
-        // A member sent back is shown the run its tests failed in, not the later ones.
         if let Some(failed) = sent_back_report {
-            for i in sent_back.keys() {
-                if let Some(member) = validated.get_mut(*i) {
-                    member.report = failed.clone();
-                }
-            }
+            show_failed_run(&mut validated, &sent_back, &failed);
         }
         Ok(Together::Done(validated))
+    }
+
+    /// Re-runs, then mutants, over the tests that passed. Returns why mutation could not run.
+    async fn drop_flaky_and_survivors(
+        &self,
+        filter: &mut Filter<'_>,
+        targets: &[FnItem],
+    ) -> Result<Option<String>, String> {
+        filter.drop_flaky(targets, self.filter.reruns).await?;
+        if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
+            return filter.drop_survivors(targets).await;
+        }
+        Ok(None)
+    }
+
+    /// After a run in which tests failed: the members whose own tests failed (a lone
+    /// candidate: always) go back whole, each told its own failures, and their tests leave
+    /// `filter`'s module. `None`: no member's test failed, so the module failed as a whole.
+    fn send_back_failing(
+        &self,
+        filter: &mut Filter<'_>,
+        report: &RunReport,
+        owned: &[Vec<String>],
+        alone: bool,
+    ) -> Result<Option<SentBack>, String> {
+        let failed = filter.failed_tests(report);
+        let mut sent_back = SentBack::new();
+        for (i, names) in owned.iter().enumerate() {
+            if alone || names.iter().any(|n| failed.contains(n)) {
+                sent_back.insert(i, self.failure_feedback(filter, report, names, alone));
+            }
+        }
+        if sent_back.is_empty() {
+            return Ok(None);
+        }
+        let doomed: Vec<String> = sent_back
+            .keys()
+            .flat_map(|i| owned[*i].iter().cloned())
+            .collect();
+        filter.text = code::without_tests(&filter.text, &self.module_name, &doomed)
+            .map_err(|e| format!("kiln could not set failing tests aside: {e}"))?;
+        Ok(Some(sent_back))
     }
 
     /// What a candidate whose tests failed is told: a lone candidate the whole run, a member
@@ -387,6 +409,15 @@ impl GenTests {
                 }
             })
             .collect()
+    }
+}
+
+/// A member sent back is shown the run its tests failed in, not the later ones.
+fn show_failed_run(validated: &mut [Validated], sent_back: &SentBack, failed: &RunReport) {
+    for i in sent_back.keys() {
+        if let Some(member) = validated.get_mut(*i) {
+            member.report = failed.clone();
+        }
     }
 }
 
