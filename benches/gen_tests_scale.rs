@@ -3,10 +3,10 @@
 //!
 //! A crate with 20 untested functions; a scripted model answers at once with one good test per
 //! function. The same filter (build, 3 re-runs, mutants) runs for:
-//! - 1 function, and all 20 in one request (`agent::run`): candidates are built together and
+//! - 1 function, and all 20 in one request (`agent::perform_task`): candidates are built together and
 //!   mutant round n mutates every function at once, so the cargo runs do not grow with the
 //!   functions;
-//! - all 20 in batches of 5 (the CLI's `--batch-size` default), `--jobs 4` (`agent::run_batch`):
+//! - all 20 in batches of 5 (the CLI's `--batch-size` default), `--jobs 4` (`agent::perform_batch`):
 //!   the four conversations' candidates meet in one validation round, then the kept tests are
 //!   built once more as one module;
 //! - the same batches with `--jobs 1`, for contrast: one batch at a time, so no two share a
@@ -155,7 +155,7 @@ async fn measure(dir: &Path, target: &Path, count: usize, shape: Shape) -> Measu
     let summary: RunSummary = match shape {
         Shape::OneRequest => {
             server.push(Reply::tool_code(&tests_for(0..count)));
-            agent::run(&task, &llm, &settings, &sender).await
+            agent::perform_task(&task, &llm, &settings, &sender).await
         }
         Shape::Batched { jobs } => {
             for first in (0..count).step_by(BATCH_SIZE) {
@@ -170,7 +170,7 @@ async fn measure(dir: &Path, target: &Path, count: usize, shape: Shape) -> Measu
             let Batching::Batches(batch) = task.batched(BATCH_SIZE) else {
                 panic!("{count} functions fit in one batch of {BATCH_SIZE}");
             };
-            agent::run_batch(&batch, jobs, &llm, &settings, &sender).await
+            agent::perform_batch(&batch, jobs, &llm, &settings, &sender).await
         }
     };
     let whole = started.elapsed();

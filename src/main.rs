@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kiln::cli::{doc, doctor, fim, gen_tests, refactor, Exit};
+use kiln::cli::{doc, doctor, fim, gen_tests, refactor};
+use kiln::frontend::Exit;
 use kiln::{hook, tui};
 
 /// kiln: small, cheap models writing code that passes its own tests.

@@ -167,7 +167,7 @@ async fn drive(real: &RealModel, task: &dyn Task, test: &str) -> Observed {
     let started = Instant::now();
     let summary = tokio::time::timeout(
         Duration::from_secs(RUN_BOUND_SECS),
-        agent::run(task, &llm, &settings, &sender),
+        agent::perform_task(task, &llm, &settings, &sender),
     )
     .await;
     let took = started.elapsed();

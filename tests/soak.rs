@@ -152,7 +152,7 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                 fim: FimMode::Chat,
             };
             let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-            let summary = agent::run(&task, &llm, &settings, &sender).await;
+            let summary = agent::perform_task(&task, &llm, &settings, &sender).await;
             drop(sender);
             let mut retries = 0;
             let mut fallbacks = 0;

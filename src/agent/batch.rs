@@ -6,14 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::conversation::converse;
 use super::sandbox::SharedSandbox;
-use super::{
-    first_line, run_in, AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats,
-};
+use super::{AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
 use crate::config::Tier;
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
-use crate::task::{Batched, PartEnd, Task, Verdict};
+use crate::task::{first_line, Batched, PartEnd, Task, Verdict};
 
 /// What a front end hands the agent: one conversation, or a batch of them run `jobs` at a time.
 pub enum Work {
@@ -39,16 +38,17 @@ impl Work {
         }
     }
 
-    pub async fn run(
+    /// Performs the work: one task, or the batch's conversations `jobs` at a time.
+    pub async fn perform(
         &self,
         llm: &LlmClient,
         settings: &AgentSettings,
         events: &UnboundedSender<AgentEvent>,
     ) -> RunSummary {
         match self {
-            Work::One(task) => super::run(task.as_ref(), llm, settings, events).await,
+            Work::One(task) => super::perform_task(task.as_ref(), llm, settings, events).await,
             Work::Batch { batch, jobs } => {
-                run_batch(batch.as_ref(), *jobs, llm, settings, events).await
+                perform_batch(batch.as_ref(), *jobs, llm, settings, events).await
             }
         }
     }
@@ -56,7 +56,7 @@ impl Work {
 
 /// Runs `batch`'s parts, at most `jobs` at a time, then combines what they proposed. A part that
 /// produces nothing does not stop the others; the run fails only if none proposes anything.
-pub async fn run_batch(
+pub async fn perform_batch(
     batch: &dyn Batched,
     jobs: usize,
     llm: &LlmClient,
@@ -78,97 +78,159 @@ pub async fn run_batch(
         Ok(sandbox) => sandbox,
         Err(message) => return summary(Outcome::SandboxFailed(message), 0, BTreeMap::new()),
     };
-    let spend = Spend::default();
-    let total = parts.len();
-    let lanes = jobs.min(total);
-    // Parts run in `lanes` lanes, in order. A part is registered with the batch before it runs,
-    // and a lane registers its next part before it lets go of the finished one: a round never
-    // closes without a part that is about to start, so no part is validated alone by accident.
-    for index in 0..lanes {
-        batch.part_started(index);
-    }
-    let next = AtomicUsize::new(lanes);
-    let runs = (0..lanes).map(|first| {
-        let (sandbox, spend, next, parts) = (&sandbox, &spend, &next, &parts);
-        async move {
-            let mut done = Vec::new();
-            let mut index = first;
-            while let Some(part) = parts.get(index) {
-                let (tagged, forwarding) = tag_events(events, index, total);
-                let summary = run_in(*part, llm, settings, sandbox, spend, &tagged).await;
-                let following = next.fetch_add(1, Ordering::SeqCst);
-                if following < total {
-                    batch.part_started(following);
-                }
-                batch.part_finished(index);
-                drop(tagged);
-                let _ = forwarding.await;
-                done.push((index, summary));
-                index = following;
-            }
-            done
-        }
-    });
-    let mut summaries: Vec<(usize, RunSummary)> = futures::future::join_all(runs)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-    summaries.sort_by_key(|(index, _)| *index);
+    let shared = Shared {
+        batch,
+        llm,
+        settings,
+        sandbox,
+        spend: Spend::default(),
+        events,
+    };
+    let summaries = shared.converse_in_lanes(&parts, jobs).await;
+    let tally = match tally(summaries) {
+        Ok(tally) => tally,
+        Err(sandbox_failed) => return sandbox_failed,
+    };
+    let proposed = tally.ends.iter().filter(|e| e.proposed.is_some()).count();
+    let outcome = if proposed == 0 {
+        no_part_proposed(tally.gave_up, &tally.ends, shared.spend.total())
+    } else {
+        let total = parts.len();
+        let _ = events.send(AgentEvent::Combining { proposed, total });
+        shared.combine(&tally.ends).await
+    };
+    summary(outcome, tally.attempts, tally.stats)
+}
 
-    let mut attempts = 0;
-    let mut stats: BTreeMap<Tier, TierStats> = BTreeMap::new();
-    let mut ends = Vec::new();
-    let mut gave_up = Vec::new();
-    for (_, summary) in summaries {
-        attempts += summary.attempts;
+/// What every part of one batch shares: one sandbox copy and one cost budget.
+struct Shared<'a> {
+    batch: &'a dyn Batched,
+    llm: &'a LlmClient,
+    settings: &'a AgentSettings,
+    sandbox: SharedSandbox,
+    spend: Spend,
+    events: &'a UnboundedSender<AgentEvent>,
+}
+
+impl Shared<'_> {
+    /// Runs `parts` in at most `jobs` lanes; the summaries come back in the parts' order.
+    async fn converse_in_lanes(&self, parts: &[&dyn Task], jobs: usize) -> Vec<RunSummary> {
+        let lanes = jobs.min(parts.len());
+        // Parts run in `lanes` lanes, in order. A part is registered with the batch before it
+        // runs, and a lane registers its next part before it lets go of the finished one: a
+        // round never closes without a part that is about to start, so no part is validated
+        // alone by accident.
+        for index in 0..lanes {
+            self.batch.part_started(index);
+        }
+        let next = AtomicUsize::new(lanes);
+        let runs = (0..lanes).map(|first| self.lane(parts, first, &next));
+        let mut summaries: Vec<(usize, RunSummary)> = futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        summaries.sort_by_key(|(index, _)| *index);
+        summaries.into_iter().map(|(_, summary)| summary).collect()
+    }
+
+    /// One lane: part `first`, then whichever part is next each time one finishes.
+    async fn lane(
+        &self,
+        parts: &[&dyn Task],
+        first: usize,
+        next: &AtomicUsize,
+    ) -> Vec<(usize, RunSummary)> {
+        let total = parts.len();
+        let mut done = Vec::new();
+        let mut index = first;
+        while let Some(part) = parts.get(index) {
+            let (tagged, forwarding) = tag_events(self.events, index, total);
+            let summary = converse(
+                *part,
+                self.llm,
+                self.settings,
+                &self.sandbox,
+                &self.spend,
+                &tagged,
+            )
+            .await;
+            let following = next.fetch_add(1, Ordering::SeqCst);
+            if following < total {
+                self.batch.part_started(following);
+            }
+            self.batch.part_finished(index);
+            drop(tagged);
+            let _ = forwarding.await;
+            done.push((index, summary));
+            index = following;
+        }
+        done
+    }
+
+    /// The parts' results as one proposal, validated together in the shared sandbox.
+    async fn combine(&self, ends: &[PartEnd]) -> Outcome {
+        let file = self.batch.file();
+        let runs = self.sandbox.lend(&file.location.relative_path, self.events);
+        let validated = match self.batch.combine(ends, &runs).await {
+            Ok(validated) => validated,
+            Err(message) => return Outcome::SandboxFailed(message),
+        };
+        let _ = self.events.send(AgentEvent::SandboxFinished(Box::new(
+            validated.report.clone(),
+        )));
+        match validated.verdict {
+            Verdict::Red(last_failure) => Outcome::Exhausted { last_failure },
+            Verdict::Green | Verdict::Improvable(_) => Outcome::Proposed(Box::new(Proposal {
+                file: file.location.file.clone(),
+                original: file.original.clone(),
+                new_text: validated.placement.new_text,
+                summary: validated.placement.summary,
+                report: validated.report,
+                notes: validated.notes,
+            })),
+        }
+    }
+}
+
+/// What the parts did, added up.
+#[derive(Default)]
+struct Tally {
+    attempts: u32,
+    stats: BTreeMap<Tier, TierStats>,
+    ends: Vec<PartEnd>,
+    /// The outcomes of the parts that proposed nothing.
+    gave_up: Vec<Outcome>,
+}
+
+/// Adds up the parts' summaries. `Err`: a part's sandbox failed, which ends the whole run, with
+/// what was counted up to that part.
+fn tally(summaries: Vec<RunSummary>) -> Result<Tally, RunSummary> {
+    let mut tally = Tally::default();
+    for summary in summaries {
+        tally.attempts += summary.attempts;
         for (tier, tier_stats) in summary.stats {
-            stats.entry(tier).or_default().absorb(tier_stats);
+            tally.stats.entry(tier).or_default().absorb(tier_stats);
         }
         let (proposed, failure) = match summary.outcome {
             Outcome::Proposed(proposal) => (Some(proposal.new_text), None),
             Outcome::SandboxFailed(message) => {
-                return self::summary(Outcome::SandboxFailed(message), attempts, stats)
+                let outcome = Outcome::SandboxFailed(message);
+                return Err(self::summary(outcome, tally.attempts, tally.stats));
             }
             other => {
                 let why = describe_failure(&other, summary.attempts);
-                gave_up.push(other);
+                tally.gave_up.push(other);
                 (None, Some(why))
             }
         };
-        ends.push(PartEnd {
+        tally.ends.push(PartEnd {
             proposed,
             failure,
             attempts: summary.attempts,
         });
     }
-    let proposed = ends.iter().filter(|e| e.proposed.is_some()).count();
-    if proposed == 0 {
-        let outcome = no_part_proposed(gave_up, &ends, spend.total());
-        return summary(outcome, attempts, stats);
-    }
-    let _ = events.send(AgentEvent::Combining { proposed, total });
-    let runs = sandbox.lend(&location.relative_path, events);
-    let outcome = match batch.combine(&ends, &runs).await {
-        Err(message) => Outcome::SandboxFailed(message),
-        Ok(validated) => {
-            let _ = events.send(AgentEvent::SandboxFinished(Box::new(
-                validated.report.clone(),
-            )));
-            match validated.verdict {
-                Verdict::Red(last_failure) => Outcome::Exhausted { last_failure },
-                Verdict::Green | Verdict::Improvable(_) => Outcome::Proposed(Box::new(Proposal {
-                    file: location.file.clone(),
-                    original: batch.file().original.clone(),
-                    new_text: validated.placement.new_text,
-                    summary: validated.placement.summary,
-                    report: validated.report,
-                    notes: validated.notes,
-                })),
-            }
-        }
-    };
-    summary(outcome, attempts, stats)
+    Ok(tally)
 }
 
 fn summary(outcome: Outcome, attempts: u32, stats: BTreeMap<Tier, TierStats>) -> RunSummary {

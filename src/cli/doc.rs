@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs};
-use super::Exit;
+use super::task_command::{self, TaskFlags};
+use crate::frontend::Exit;
 use crate::task::docstring::{DocScope, Docstring};
 
 #[derive(Debug, clap::Args)]
@@ -18,7 +18,7 @@ pub struct DocArgs {
     #[arg(long)]
     pub all: bool,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub flags: TaskFlags,
 }
 
 pub async fn run(args: DocArgs) -> Exit {
@@ -27,7 +27,7 @@ pub async fn run(args: DocArgs) -> Exit {
     } else {
         DocScope::Public
     };
-    runner::run(&args.file, &args.run, "docs", || {
+    task_command::execute(&args.file, &args.flags, "docs", || {
         Docstring::new(&args.file, &args.items, scope)
     })
     .await

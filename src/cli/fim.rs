@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs};
-use super::Exit;
+use super::task_command::{self, TaskFlags};
+use crate::frontend::Exit;
 use crate::task::fim::{Fim, HoleChoice};
 
 #[derive(Debug, clap::Args)]
@@ -18,7 +18,7 @@ pub struct FimArgs {
     #[arg(long, value_name = "A:B", value_parser = parse_range)]
     pub range: Option<(usize, usize)>,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub flags: TaskFlags,
 }
 
 fn parse_range(text: &str) -> Result<(usize, usize), String> {
@@ -48,7 +48,7 @@ pub async fn run(args: FimArgs) -> Exit {
         (None, Some((first, last))) => HoleChoice::Lines { first, last },
         (None, None) => HoleChoice::Found,
     };
-    runner::run(&args.file, &args.run, "fill", || {
+    task_command::execute(&args.file, &args.flags, "fill", || {
         Fim::new(&args.file, choice)
     })
     .await

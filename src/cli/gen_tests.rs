@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs};
-use super::Exit;
-use crate::agent::Work;
-use crate::task::gen_tests::{Batching, FilterSettings, GenTests, Mutation};
+use super::task_command::{self, TaskFlags};
+use crate::frontend::session::{gen_tests_work, Batches};
+use crate::frontend::Exit;
+use crate::task::gen_tests::{FilterSettings, GenTests, Mutation};
 
 #[derive(Debug, clap::Args)]
 pub struct GenTestsArgs {
@@ -32,7 +32,7 @@ pub struct GenTestsArgs {
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=32))]
     pub jobs: Option<u32>,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub flags: TaskFlags,
 }
 
 pub async fn run(args: GenTestsArgs) -> Exit {
@@ -44,22 +44,13 @@ pub async fn run(args: GenTestsArgs) -> Exit {
             Mutation::On
         },
     };
-    runner::run_work(&args.file, &args.run, "tests", |config| {
+    task_command::execute_work(&args.file, &args.flags, "tests", |config| {
         let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
-        let batch_size = args.batch_size.unwrap_or(config.batch_size);
-        Ok(work(task, batch_size, args.jobs.unwrap_or(config.jobs)))
+        let batches = Batches {
+            batch_size: args.batch_size.unwrap_or(config.batch_size),
+            jobs: args.jobs.unwrap_or(config.jobs),
+        };
+        Ok(gen_tests_work(task, batches))
     })
     .await
-}
-
-/// `task` as the agent runs it: one conversation, or batches of `batch_size` functions that talk
-/// to the model `jobs` at a time. The TUI runs gen-tests this way too.
-pub fn work(task: GenTests, batch_size: u32, jobs: u32) -> Work {
-    match task.batched(batch_size as usize) {
-        Batching::Batches(batch) => Work::Batch {
-            batch: Box::new(batch),
-            jobs: jobs as usize,
-        },
-        Batching::Single(task) => Work::One(Box::new(task)),
-    }
 }

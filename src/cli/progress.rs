@@ -4,10 +4,13 @@
 
 use std::io::Write;
 
-use kiln_sandbox::{Progress as SandboxProgress, RunOutcome, RunReport};
+use kiln_sandbox::Progress as SandboxProgress;
 
-use crate::agent::{AgentEvent, ReplyKind};
-use crate::config::Tier;
+use crate::agent::AgentEvent;
+use crate::frontend::wording::{
+    describe_attempt, describe_batch_plan, describe_combining, describe_escalation,
+    describe_rejection, describe_reply, describe_report, first_line, part_prefix,
+};
 use crate::llm::LlmEvent;
 
 pub struct ProgressPrinter<W: Write> {
@@ -63,9 +66,7 @@ impl<W: Write> ProgressPrinter<W> {
             }
             AgentEvent::Llm(event) => self.llm(event),
             AgentEvent::ReplyReceived { kind, .. } => self.line(&describe_reply(kind)),
-            AgentEvent::CandidateRejected { reason } => {
-                self.line(&format!("  candidate rejected: {}", first_line(reason)))
-            }
+            AgentEvent::CandidateRejected { reason } => self.line(&describe_rejection(reason)),
             AgentEvent::SandboxStarted { summary } => {
                 self.tests_total = 0;
                 self.tests_done = 0;
@@ -167,76 +168,4 @@ impl<W: Write> ProgressPrinter<W> {
         }
         let _ = writeln!(self.out, "{}{text}", self.part_prefix);
     }
-}
-
-pub(crate) fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
-    format!("attempt {attempt}/{max_attempts} · {tier} ({model})")
-}
-
-pub(crate) fn describe_batch_plan(parts: usize, jobs: usize) -> String {
-    format!(
-        "{parts} batches, {} at a time; their candidates are tested together",
-        jobs.min(parts)
-    )
-}
-
-/// "[2/4] ": marks what a batch's second part did.
-pub(crate) fn part_prefix(index: usize, total: usize) -> String {
-    format!("[{}/{total}] ", index + 1)
-}
-
-pub(crate) fn describe_combining(proposed: usize, total: usize) -> String {
-    format!("every batch is done; running the kept tests of {proposed} of {total} batches together")
-}
-
-pub(crate) fn describe_escalation(from: Tier, to: Tier, after_failures: u32) -> String {
-    format!("escalating from {from} to {to} after {after_failures} failed attempt(s)")
-}
-
-pub(crate) fn describe_reply(kind: &ReplyKind) -> String {
-    match kind {
-        ReplyKind::ToolCallWellFormed => "  candidate received".to_string(),
-        ReplyKind::ToolCallRepaired(what) => {
-            format!("  candidate received (tool call repaired: {what})")
-        }
-        ReplyKind::ToolCallRejected(why) => format!("  unusable tool call ({why}); asking again"),
-        ReplyKind::FencedCode => {
-            "  candidate received as a code block, not a tool call".to_string()
-        }
-        ReplyKind::NoCandidate => "  the reply held no code; asking again".to_string(),
-        ReplyKind::Completion => "  completion received".to_string(),
-    }
-}
-
-pub(crate) fn describe_report(report: &RunReport) -> String {
-    let took = report.duration.as_secs_f64();
-    match report.outcome {
-        RunOutcome::Passed => format!("  ✓ {} tests passed ({took:.1}s)", report.passed),
-        RunOutcome::BuildFailed => {
-            let first = report
-                .compiler_errors
-                .first()
-                .map(|e| format!(": {}", e.message))
-                .unwrap_or_default();
-            format!(
-                "  ✗ does not compile: {} error(s){first} ({took:.1}s)",
-                report.compiler_errors.len()
-            )
-        }
-        RunOutcome::TestsFailed => {
-            let names: Vec<&str> = report.failures.iter().map(|f| f.name.as_str()).collect();
-            format!(
-                "  ✗ {} of {} tests failed: {} ({took:.1}s)",
-                report.failed,
-                report.passed + report.failed,
-                names.join(", ")
-            )
-        }
-        RunOutcome::TimedOut => format!("  ✗ timed out after {took:.0}s"),
-        RunOutcome::NoTestsRan => "  ✗ no tests ran".to_string(),
-    }
-}
-
-pub(crate) fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
 }

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::runner::{self, RunArgs};
-use super::Exit;
+use super::task_command::{self, TaskFlags};
+use crate::frontend::Exit;
 use crate::task::refactor::Refactor;
 
 #[derive(Debug, clap::Args)]
@@ -18,11 +18,11 @@ pub struct RefactorArgs {
     #[arg(long = "message", short = 'm', value_name = "INSTRUCTION")]
     pub instruction: String,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub flags: TaskFlags,
 }
 
 pub async fn run(args: RefactorArgs) -> Exit {
-    runner::run(&args.file, &args.run, "refactor", || {
+    task_command::execute(&args.file, &args.flags, "refactor", || {
         Refactor::new(&args.file, &args.item, &args.instruction)
     })
     .await

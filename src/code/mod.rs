@@ -1,4 +1,4 @@
-//! Tree-sitter analysis of a single Rust source file.
+//! Everything kiln does with tree-sitter: the syntax-level analysis and editing of Rust source.
 //!
 //! kiln asks small models to write tests, docs and fills for individual functions. Models do
 //! far better when they see a short, relevant slice of the file rather than all of it, and

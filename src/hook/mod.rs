@@ -5,17 +5,17 @@
 //! lacking tests, and mini writes tests and docs within a time budget. It never loses work, never `git add`s, and never blocks
 //! a commit because the model could not be reached.
 
+mod check;
 mod findings;
 mod git;
 mod install;
-mod model;
 mod patch;
-mod run;
+mod slow_path;
 mod staged;
 
 use std::path::PathBuf;
 
-use crate::cli::Exit;
+use crate::frontend::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
@@ -151,7 +151,7 @@ pub async fn run(args: HookArgs) -> Exit {
             }
             Err(e) => fail(&e),
         },
-        HookCommand::Run(args) => run::run(&args).await,
+        HookCommand::Run(args) => check::staged_changes(&args).await,
     }
 }
 

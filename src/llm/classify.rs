@@ -13,9 +13,8 @@ use serde_json::json;
 
 use super::{messages, Call, LlmClient, LlmError, LlmEvent, Usage};
 use crate::config::Tier;
-use crate::task::prompt;
+use crate::prompt::{self, CLASSIFY};
 
-const CLASSIFY: &str = include_str!("../../prompts/classify.md");
 /// `{"answer": "<option>"}` is under a dozen tokens. Without a cap a small model asked a yes/no
 /// question on the prompt-only path wrote paragraphs for ~20 s each (SmolLM2-135M), eating the
 /// hook's time budget; a truncated ramble ends as the same honest "none of the options" error.

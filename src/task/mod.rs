@@ -1,13 +1,9 @@
 //! Task kinds. A task says what to ask the model, where a candidate goes in the user's file, and
 //! what must hold before the result is proposed. The agent loop is the same for every kind.
 
-mod coalesce;
 pub mod docstring;
 pub mod fim;
 pub mod gen_tests;
-mod gen_tests_filter;
-mod gen_tests_report;
-pub mod prompt;
 pub mod refactor;
 mod source;
 #[cfg(test)]
@@ -19,6 +15,7 @@ use kiln_sandbox::{RunReport, TestArgs};
 use crate::config::Tier;
 use crate::llm::Message;
 use crate::project::SourceLocation;
+use crate::prompt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
@@ -120,6 +117,13 @@ pub(crate) fn conversation(template: &str, user: Result<String, TaskError>) -> V
         crate::llm::messages::system(prompt::SYSTEM),
         crate::llm::messages::user(user),
     ]
+}
+
+/// The first line of `text` that says something (blank leading lines are skipped): what a
+/// one-line display shows of a failure, in the agent's history, a batch part's failure, a
+/// progress line, the TUI's task list or the hook's output.
+pub fn first_line(text: &str) -> &str {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
 /// Every test target of the package (lib, bins, integration tests), unfiltered.

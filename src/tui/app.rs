@@ -16,14 +16,15 @@ use super::components::help::Help;
 use super::components::input::LineInput;
 use super::components::status_bar::StatusBar;
 use super::components::task_panel::TaskPanel;
-use super::kind::{self, Batches, BuildError, Target, TaskKind};
+use super::kind::{self, BuildError, Target, TaskKind};
 use super::strings;
-use super::task::{TaskId, TaskState, TaskView};
+use super::task_view::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, OpenFile};
 use crate::agent::{AgentEvent, RunSummary, Work};
 use crate::config::{Price, Tier};
 use crate::diff;
+use crate::frontend::session::Batches;
 
 pub enum Msg {
     Key(KeyEvent),

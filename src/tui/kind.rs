@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use super::strings;
 use crate::agent::Work;
-use crate::cli::gen_tests;
-use crate::config::Config;
+use crate::frontend::session::{gen_tests_work, Batches};
 use crate::task::docstring::{DocScope, Docstring};
 use crate::task::fim::{Fim, HoleChoice};
 use crate::task::gen_tests::GenTests;
@@ -35,36 +34,14 @@ pub enum BuildError {
     Failed(String),
 }
 
-/// How gen-tests on a whole file is split, as `kiln gen-tests` splits it: the config's
-/// `batch_size` and `jobs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Batches {
-    pub batch_size: u32,
-    pub jobs: u32,
-}
-
-impl Batches {
-    pub fn from_config(config: &Config) -> Batches {
-        Batches {
-            batch_size: config.batch_size,
-            jobs: config.jobs,
-        }
-    }
-}
-
-impl Default for Batches {
-    fn default() -> Self {
-        Batches::from_config(&Config::default())
-    }
-}
-
 /// The work for `kind` on `target`. gen-tests on a whole file is split into `batches`;
 /// everything else is one conversation.
 pub fn build(kind: &TaskKind, target: &Target, batches: Batches) -> Result<Work, BuildError> {
     let only: Vec<String> = target.item.iter().cloned().collect();
     let built: Result<Work, TaskError> = match kind {
-        TaskKind::GenTests => GenTests::new(&target.file, &only)
-            .map(|task| gen_tests::work(task, batches.batch_size, batches.jobs)),
+        TaskKind::GenTests => {
+            GenTests::new(&target.file, &only).map(|task| gen_tests_work(task, batches))
+        }
         TaskKind::Docstring => Docstring::new(&target.file, &only, DocScope::Public).map(one),
         TaskKind::FillHole => Fim::new(&target.file, HoleChoice::Found).map(one),
         TaskKind::Refactor { instruction } => match &target.item {

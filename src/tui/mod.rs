@@ -12,9 +12,9 @@ mod draw;
 mod fuzzy;
 mod highlight;
 mod kind;
-mod runner;
 mod strings;
-mod task;
+mod task_pool;
+mod task_view;
 mod terminal;
 mod theme;
 mod workspace;
@@ -28,12 +28,12 @@ use anyhow::Context;
 use ratatui::crossterm::event::{self, Event};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::agent::AgentSettings;
-use crate::cli::Exit;
-use crate::config::{Config, Tier};
-use crate::llm::LlmClient;
+use crate::config::Tier;
+use crate::frontend::session::{self, Batches, Session};
+use crate::frontend::wording::protections_summary;
+use crate::frontend::Exit;
 use app::{App, Msg, Quit};
-use runner::Runner;
+use task_pool::TaskPool;
 use terminal::TerminalGuard;
 
 /// Messages handled per redraw at most: streamed tokens arrive in bursts, and drawing once per
@@ -62,20 +62,18 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     let root = prepare_root(&root)?;
     let files = workspace::list_rs_files(&root)
         .with_context(|| format!("cannot list the Rust files in {}", root.display()))?;
-    let env = |name: &str| std::env::var(name).ok();
-    let config = Config::load(&root, &env)?;
-    let llm = LlmClient::new(&config)?;
+    let config = session::config_at(&root)?;
+    let Session { llm, settings } = Session::new(&config, None)?;
     let tier = Tier::Mini;
-    let protections = tokio::task::spawn_blocking(kiln_sandbox::probe)
+    let protections = session::probe_sandbox()
         .await
         .context("cannot probe the sandbox protections")?;
     let endpoint = format!(
         "{} · {tier}={} · {}",
         llm.base_url(tier),
         llm.model(tier),
-        crate::cli::doctor::protections_summary(&protections)
+        protections_summary(&protections)
     );
-    let settings = AgentSettings::from_config(&config, None);
     let prices = Tier::ALL
         .into_iter()
         .filter_map(|tier| Some((tier, config.price(tier)?)))
@@ -85,9 +83,9 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     spawn_input_reader(sender.clone());
     let app = App::new(root, files, endpoint, prices, theme::Theme::from_env())
-        .with_batches(kind::Batches::from_config(&config));
-    let runner = Runner::new(llm, settings, sender);
-    event_loop(&mut guard, app, runner, receiver).await
+        .with_batches(Batches::from_config(&config));
+    let pool = TaskPool::new(llm, settings, sender);
+    event_loop(&mut guard, app, pool, receiver).await
 }
 
 /// Lists `root`, opens the first file as Enter in the file list does, and draws one frame on
@@ -127,7 +125,7 @@ fn prepare_root(root: &Path) -> anyhow::Result<PathBuf> {
 async fn event_loop(
     guard: &mut TerminalGuard,
     mut app: App,
-    mut runner: Runner,
+    mut pool: TaskPool,
     mut receiver: UnboundedReceiver<Msg>,
 ) -> anyhow::Result<Quit> {
     loop {
@@ -151,7 +149,7 @@ async fn event_loop(
         }
         for msg in batch {
             for effect in app.update(msg) {
-                runner.execute(effect);
+                pool.carry_out(effect);
             }
         }
     }

@@ -8,13 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, TestArgs};
 
+use super::filter::{Filter, Step, FEEDBACK_MAX_BYTES};
+use super::rendezvous::Rendezvous;
+use super::report;
 use super::validate::{add_mutation_error, function_reports, Candidate};
 use super::{tests_summary, GenTests};
-use crate::code::{self, Merged};
-use crate::task::coalesce::Coalescer;
-use crate::task::gen_tests_filter::{Filter, Step, FEEDBACK_MAX_BYTES};
-use crate::task::gen_tests_report;
-use crate::task::{Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, Verdict};
+use crate::code::{self, Merged, TestFn};
+use crate::task::{
+    Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, ValidationNotes, Verdict,
+};
 
 pub struct GenTestsBatch {
     file: TaskFile,
@@ -27,7 +29,7 @@ pub struct GenTestsBatch {
 /// use, so two parts never give one name to different items of the module.
 #[derive(Default)]
 pub(super) struct BatchShared {
-    pub rounds: Coalescer<Candidate, Result<Validated, String>>,
+    pub rounds: Rendezvous<Candidate, Result<Validated, String>>,
     claims: Mutex<BTreeMap<usize, Claim>>,
 }
 
@@ -83,40 +85,38 @@ pub enum Batching {
     Batches(GenTestsBatch),
 }
 
-impl GenTests {
-    /// This task split into batches of at most `batch_size` functions, in file order so each
-    /// batch's context stays small; a single conversation when one batch holds every target.
-    pub fn batched(self, batch_size: usize) -> Batching {
-        let size = batch_size.max(1);
-        if self.targets().len() <= size {
-            return Batching::Single(self);
-        }
-        let Ok(source) = code::SourceFile::parse(&self.file.original) else {
-            return Batching::Single(self);
-        };
-        let shared = Arc::new(BatchShared::default());
-        let parts = self
-            .targets()
-            .chunks(size)
-            .enumerate()
-            .map(|(index, chunk)| {
-                GenTests::for_targets(
-                    self.file.clone(),
-                    &source,
-                    chunk.to_vec(),
-                    self.module_name.clone(),
-                    Some((shared.clone(), index)),
-                )
-                .with_filter(self.filter)
-            })
-            .collect();
-        Batching::Batches(GenTestsBatch {
-            file: self.file,
-            module_name: self.module_name,
-            parts,
-            shared,
-        })
+/// `task` split into batches of at most `batch_size` functions, in file order so each batch's
+/// context stays small; a single conversation when one batch holds every target.
+pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
+    let size = batch_size.max(1);
+    if task.targets().len() <= size {
+        return Batching::Single(task);
     }
+    let Ok(source) = code::SourceFile::parse(&task.file.original) else {
+        return Batching::Single(task);
+    };
+    let shared = Arc::new(BatchShared::default());
+    let parts = task
+        .targets()
+        .chunks(size)
+        .enumerate()
+        .map(|(index, chunk)| {
+            GenTests::for_targets(
+                task.file.clone(),
+                &source,
+                chunk.to_vec(),
+                task.module_name.clone(),
+                Some((shared.clone(), index)),
+            )
+            .with_filter(task.filter)
+        })
+        .collect();
+    Batching::Batches(GenTestsBatch {
+        file: task.file,
+        module_name: task.module_name,
+        parts,
+        shared,
+    })
 }
 
 impl GenTestsBatch {
@@ -138,31 +138,7 @@ impl GenTestsBatch {
         ends: &[PartEnd],
         sandbox: &dyn SandboxRuns,
     ) -> Result<Validated, String> {
-        let mut merged: Option<String> = None;
-        let mut lines = Vec::new();
-        for (part, end) in self.parts.iter().zip(ends) {
-            let names = Self::function_names(part).join(", ");
-            let Some(text) = &end.proposed else {
-                let why = end.failure.as_deref().unwrap_or("no result");
-                lines.push(format!("no tests for {names}: {why}"));
-                continue;
-            };
-            merged = Some(match merged {
-                None => text.clone(),
-                Some(so_far) => match code::merge_test_modules(&so_far, text, &self.module_name) {
-                    Ok(Merged::Text(both)) => both,
-                    Ok(Merged::Clash(name)) => {
-                        lines.push(format!("tests for {names} left out: their `{name}` clashes with another batch's"));
-                        so_far
-                    }
-                    Err(e) => {
-                        lines.push(format!("tests for {names} left out: {e}"));
-                        so_far
-                    }
-                },
-            });
-        }
-        let text = merged.ok_or_else(|| "no batch produced tests to combine".to_string())?;
+        let (text, lines) = self.merge_parts(ends)?;
         let targets: Vec<_> = self
             .parts
             .iter()
@@ -200,6 +176,55 @@ impl GenTestsBatch {
             }
         };
         let kept = filter.tests();
+        let mut notes = self.notes(&filter, &kept, ends);
+        notes.lines.extend(lines);
+        let names: Vec<String> = kept.iter().map(|t| t.name.clone()).collect();
+        Ok(Validated {
+            verdict,
+            placement: Placement {
+                new_text: filter.text.clone(),
+                summary: tests_summary(&names),
+                test_args: args.clone(),
+            },
+            report,
+            notes: Some(notes),
+        })
+    }
+
+    /// The parts' proposed files merged into one module, and a line for each part left out.
+    /// `Err`: no part proposed anything.
+    fn merge_parts(&self, ends: &[PartEnd]) -> Result<(String, Vec<String>), String> {
+        let mut merged: Option<String> = None;
+        let mut lines = Vec::new();
+        for (part, end) in self.parts.iter().zip(ends) {
+            let names = Self::function_names(part).join(", ");
+            let Some(text) = &end.proposed else {
+                let why = end.failure.as_deref().unwrap_or("no result");
+                lines.push(format!("no tests for {names}: {why}"));
+                continue;
+            };
+            merged = Some(match merged {
+                None => text.clone(),
+                Some(so_far) => match code::merge_test_modules(&so_far, text, &self.module_name) {
+                    Ok(Merged::Text(both)) => both,
+                    Ok(Merged::Clash(name)) => {
+                        lines.push(format!("tests for {names} left out: their `{name}` clashes with another batch's"));
+                        so_far
+                    }
+                    Err(e) => {
+                        lines.push(format!("tests for {names} left out: {e}"));
+                        so_far
+                    }
+                },
+            });
+        }
+        let text = merged.ok_or_else(|| "no batch produced tests to combine".to_string())?;
+        Ok((text, lines))
+    }
+
+    /// The report of the combined run: per function what each part's filter found plus what
+    /// the combined build dropped, and per batch its attempts and failure.
+    fn notes(&self, filter: &Filter<'_>, kept: &[TestFn], ends: &[PartEnd]) -> ValidationNotes {
         let mut functions = Vec::new();
         let mut mutation_errors = Vec::new();
         for part in &self.parts {
@@ -212,14 +237,13 @@ impl GenTestsBatch {
                     .filter(|d| d.functions.iter().any(|f| names.contains(f)))
                     .cloned(),
             );
-            functions.extend(function_reports(part.targets(), &state, &kept));
+            functions.extend(function_reports(part.targets(), &state, kept));
             mutation_errors.push(state.mutation_error.clone());
         }
-        let mut notes = gen_tests_report::notes(&functions);
+        let mut notes = report::notes(&functions);
         for error in mutation_errors.iter().flatten() {
             add_mutation_error(&mut notes, Some(error));
         }
-        notes.lines.extend(lines);
         notes.json["batches"] = self
             .parts
             .iter()
@@ -232,17 +256,7 @@ impl GenTestsBatch {
                 })
             })
             .collect();
-        let names: Vec<String> = kept.iter().map(|t| t.name.clone()).collect();
-        Ok(Validated {
-            verdict,
-            placement: Placement {
-                new_text: filter.text.clone(),
-                summary: tests_summary(&names),
-                test_args: args.clone(),
-            },
-            report,
-            notes: Some(notes),
-        })
+        notes
     }
 }
 

@@ -1,17 +1,19 @@
 //! gen-tests validation: the filter's steps in order, for one candidate or for the candidates of
-//! several batch parts in one build, what later rounds keep, and the report.
+//! several batch parts in one build, what later rounds keep, and the report. These are methods of
+//! [`GenTests`] because validating is the task's own step (`Task::validate`); they live apart
+//! from `mod.rs` so the task's prompt and placement read on their own.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
+use super::filter::{called, verdict, Filter, Step};
+use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantResult};
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
-use crate::task::gen_tests_filter::{called, verdict, Filter, Step};
-use crate::task::gen_tests_report::{self, DropReason, DroppedTest, FunctionReport, MutantResult};
-use crate::task::{Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
+use crate::task::{first_line, Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
 
 /// The functions one conversation writes tests for, and what its filter remembers.
 #[derive(Debug)]
@@ -74,8 +76,8 @@ enum Together {
 type SentBack = BTreeMap<usize, String>;
 
 impl GenTests {
-    /// The filter of issue 8 for one candidate; a batch part's candidate waits for the other
-    /// parts' and is validated with them.
+    /// Runs the filter (duplicates, build, re-runs, mutants) over one candidate; a batch part's
+    /// candidate waits for the other parts' and is validated with them.
     pub(super) async fn filter_tests(
         &self,
         placement: Placement,
@@ -214,7 +216,6 @@ impl GenTests {
                 members.len()
             ));
         }
-        let mut sent_back = SentBack::new();
         let report = match filter.build(&targets).await? {
             Step::Ran(report) => report,
             Step::Stop(_, Some(_)) if !alone => return Ok(Together::Apart),
@@ -228,23 +229,13 @@ impl GenTests {
             }
         };
         let passed_text = filter.text.clone();
+        let mut sent_back = SentBack::new();
         let mut sent_back_report = None;
         if report.outcome != RunOutcome::Passed {
-            let failed = filter.failed_tests(&report);
-            for (i, names) in owned.iter().enumerate() {
-                if alone || names.iter().any(|n| failed.contains(n)) {
-                    sent_back.insert(i, self.failure_feedback(&filter, &report, names, alone));
-                }
-            }
-            if sent_back.is_empty() {
-                return Ok(Together::Apart);
-            }
-            let doomed: Vec<String> = sent_back
-                .keys()
-                .flat_map(|i| owned[*i].iter().cloned())
-                .collect();
-            filter.text = code::without_tests(&filter.text, &self.module_name, &doomed)
-                .map_err(|e| format!("kiln could not set failing tests aside: {e}"))?;
+            sent_back = match self.send_back_failing(&mut filter, &report, &owned, alone)? {
+                Some(sent_back) => sent_back,
+                None => return Ok(Together::Apart),
+            };
             if filter.tests().is_empty() {
                 return Ok(Together::Done(
                     self.finish(&members, &owned, &filter, report, &sent_back, None),
@@ -254,11 +245,7 @@ impl GenTests {
             // The others passed in this run; the re-runs and the confirmation run without the
             // failing ones.
         }
-        filter.drop_flaky(&targets, self.filter.reruns).await?;
-        let mut mutation_error = None;
-        if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
-            mutation_error = filter.drop_survivors(&targets).await?;
-        }
+        let mutation_error = self.drop_flaky_and_survivors(&mut filter, &targets).await?;
         let mut report = report;
         let changed = filter.text != passed_text || !sent_back.is_empty();
         if changed && !filter.tests().is_empty() {
@@ -281,15 +268,52 @@ impl GenTests {
             &sent_back,
             mutation_error,
         );
-        // A member sent back is shown the run its tests failed in, not the later ones.
         if let Some(failed) = sent_back_report {
-            for i in sent_back.keys() {
-                if let Some(member) = validated.get_mut(*i) {
-                    member.report = failed.clone();
-                }
-            }
+            show_failed_run(&mut validated, &sent_back, &failed);
         }
         Ok(Together::Done(validated))
+    }
+
+    /// Re-runs, then mutants, over the tests that passed. Returns why mutation could not run.
+    async fn drop_flaky_and_survivors(
+        &self,
+        filter: &mut Filter<'_>,
+        targets: &[FnItem],
+    ) -> Result<Option<String>, String> {
+        filter.drop_flaky(targets, self.filter.reruns).await?;
+        if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
+            return filter.drop_survivors(targets).await;
+        }
+        Ok(None)
+    }
+
+    /// After a run in which tests failed: the members whose own tests failed (a lone
+    /// candidate: always) go back whole, each told its own failures, and their tests leave
+    /// `filter`'s module. `None`: no member's test failed, so the module failed as a whole.
+    fn send_back_failing(
+        &self,
+        filter: &mut Filter<'_>,
+        report: &RunReport,
+        owned: &[Vec<String>],
+        alone: bool,
+    ) -> Result<Option<SentBack>, String> {
+        let failed = filter.failed_tests(report);
+        let mut sent_back = SentBack::new();
+        for (i, names) in owned.iter().enumerate() {
+            if alone || names.iter().any(|n| failed.contains(n)) {
+                sent_back.insert(i, self.failure_feedback(filter, report, names, alone));
+            }
+        }
+        if sent_back.is_empty() {
+            return Ok(None);
+        }
+        let doomed: Vec<String> = sent_back
+            .keys()
+            .flat_map(|i| owned[*i].iter().cloned())
+            .collect();
+        filter.text = code::without_tests(&filter.text, &self.module_name, &doomed)
+            .map_err(|e| format!("kiln could not set failing tests aside: {e}"))?;
+        Ok(Some(sent_back))
     }
 
     /// What a candidate whose tests failed is told: a lone candidate the whole run, a member
@@ -388,6 +412,15 @@ impl GenTests {
     }
 }
 
+/// A member sent back is shown the run its tests failed in, not the later ones.
+fn show_failed_run(validated: &mut [Validated], sent_back: &SentBack, failed: &RunReport) {
+    for i in sent_back.keys() {
+        if let Some(member) = validated.get_mut(*i) {
+            member.report = failed.clone();
+        }
+    }
+}
+
 fn count_attempt(candidate: &Candidate, module: &str) {
     let tests = code::test_fns(&candidate.placement.new_text, module).unwrap_or_default();
     let part = &candidate.part;
@@ -434,7 +467,7 @@ pub(super) fn function_reports(
 }
 
 fn part_notes(targets: &[FnItem], state: &FilterState, kept: &[TestFn]) -> ValidationNotes {
-    let mut notes = gen_tests_report::notes(&function_reports(targets, state, kept));
+    let mut notes = report::notes(&function_reports(targets, state, kept));
     add_mutation_error(&mut notes, state.mutation_error.as_deref());
     notes
 }
@@ -444,7 +477,7 @@ pub(super) fn add_mutation_error(notes: &mut ValidationNotes, error: Option<&str
     if let Some(error) = error {
         notes.lines.push(format!(
             "mutation testing was skipped: {}",
-            error.lines().next().unwrap_or("")
+            first_line(error)
         ));
         notes.json["mutation_error"] = serde_json::Value::String(error.to_string());
     }

@@ -13,7 +13,7 @@ use crate::agent::Proposal;
 use crate::diff::{self, Hunk, HunkChoice, LineKind};
 use crate::tui::component::{move_selection, Action, Component, DrawContext, KeyResult};
 use crate::tui::strings;
-use crate::tui::task::TaskId;
+use crate::tui::task_view::TaskId;
 
 /// Lines shown above the current hunk, so the previous one's end gives orientation.
 const LINES_ABOVE_CURRENT: usize = 1;

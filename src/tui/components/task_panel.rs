@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use crate::tui::component::{move_selection, Action, Component, DrawContext, Focus, KeyResult};
 use crate::tui::strings;
-use crate::tui::task::{TaskId, TaskState, TaskView};
+use crate::tui::task_view::{TaskId, TaskState, TaskView};
 use crate::tui::theme::Theme;
 
 /// Rows for the task list before the selected task's details get the rest.

@@ -1,4 +1,4 @@
-//! gen-tests on a whole file in batches: `T` hands the runner the same batched work as
+//! gen-tests on a whole file in batches: `T` hands the task pool the same batched work as
 //! `kiln gen-tests`, and the task panel shows the plan, which part each step belongs to, and the
 //! combining step.
 

@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 use super::app::{App, Effect, Msg};
-use super::task::TaskId;
+use super::task_view::TaskId;
 use super::theme::{Palette, Theme};
 use super::workspace;
 use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary};

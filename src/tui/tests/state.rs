@@ -6,7 +6,7 @@ use crate::diff::HunkChoice;
 use crate::tui::app::{Pane, Quit};
 use crate::tui::components::files::ListMode;
 use crate::tui::strings;
-use crate::tui::task::TaskState;
+use crate::tui::task_view::TaskState;
 
 #[test]
 fn enter_opens_a_file_and_lists_its_items_esc_goes_back() {

@@ -4,11 +4,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::model::{self, Report};
+use super::slow_path::{self, Report};
 use super::{findings, git, patch, staged, Mode, RunArgs};
-use crate::cli::Exit;
-use crate::config::Config;
 use crate::diff;
+use crate::frontend::session::{self, Session};
+use crate::frontend::wording::first_line;
+use crate::frontend::Exit;
 
 /// Exit 1 is what stops a commit in git's and pre-commit's convention.
 const STOP_COMMIT: Exit = Exit::NoPassingResult;
@@ -24,12 +25,12 @@ fn skip_reason(env: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
     None
 }
 
-pub async fn run(args: &RunArgs) -> Exit {
+pub async fn staged_changes(args: &RunArgs) -> Exit {
     if let Some(reason) = skip_reason(&|name| std::env::var(name).ok()) {
         eprintln!("kiln: skipped ({reason})");
         return Exit::Ok;
     }
-    match check(args).await {
+    match inspect(args).await {
         Ok(exit) => exit,
         Err(e) => {
             eprintln!("kiln: {e}");
@@ -38,7 +39,7 @@ pub async fn run(args: &RunArgs) -> Exit {
     }
 }
 
-async fn check(args: &RunArgs) -> super::Result<Exit> {
+async fn inspect(args: &RunArgs) -> super::Result<Exit> {
     // The fast path: one git process when no .rs file is staged, two otherwise.
     let paths = staged::changed_rust_files(&args.files)?;
     if paths.is_empty() {
@@ -56,8 +57,12 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
 
     let top = git::top_level()?;
     let kiln_dir = git::kiln_dir()?;
-    let config = match Config::load(&top, &|name| std::env::var(name).ok()) {
+    let config = match session::config_at(&top) {
         Ok(config) => config,
+        Err(e) => return Ok(unavailable(args, &e.to_string())),
+    };
+    let session = match Session::new(&config, None) {
+        Ok(session) => session,
         Err(e) => return Ok(unavailable(args, &e.to_string())),
     };
     let budget = args
@@ -65,7 +70,8 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
         .map(Duration::from_secs)
         .unwrap_or(config.hook_budget);
     let checkout = kiln_dir.join("staged");
-    let work = model::work(findings, &config, &checkout, budget).await;
+    let work =
+        slow_path::write_tests_and_docs(findings, &config, &session, &checkout, budget).await;
     if checkout.exists() {
         let _ = std::fs::remove_dir_all(&checkout);
     }
@@ -78,7 +84,7 @@ async fn check(args: &RunArgs) -> super::Result<Exit> {
 /// The model could not do its part: one line, and the commit goes ahead unless block mode was
 /// asked to be strict.
 fn unavailable(args: &RunArgs, why: &str) -> Exit {
-    let why = why.lines().next().unwrap_or(why);
+    let why = first_line(why);
     if args.mode == Mode::Block && args.strict {
         eprintln!("kiln: tests not checked: {why} (commit stopped: --strict)");
         return STOP_COMMIT;

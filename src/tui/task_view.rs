@@ -1,16 +1,17 @@
-//! What the TUI knows about each task, built only from the agent's events and final summary.
+//! The view model of a task: what the TUI knows about each one, built only from the agent's
+//! events and final summary, and drawn by `components::task_panel`.
 
 use std::collections::BTreeMap;
 
 use kiln_sandbox::Progress;
 
-use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, TierStats};
-use crate::cli::progress::{
-    describe_attempt, describe_batch_plan, describe_combining, describe_escalation, describe_reply,
-    describe_report, first_line, part_prefix,
-};
-use crate::cli::report;
+use crate::agent::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 use crate::config::{Price, Tier};
+use crate::frontend::wording::{
+    self, describe_attempt, describe_batch_plan, describe_combining, describe_escalation,
+    describe_outcome, describe_rejection, describe_reply, describe_report, first_line, part_prefix,
+    Form,
+};
 use crate::llm::{LlmEvent, Usage};
 
 /// Enough of the live model output to follow what it is writing, bounded however long it talks.
@@ -87,7 +88,7 @@ impl TaskView {
         if self.stats.is_empty() {
             return None;
         }
-        Some(report::usage_line(self.attempt, &self.stats))
+        Some(wording::usage_line(self.attempt, &self.stats))
     }
 
     /// Updates the view; returns the tokens a reply used, for the session total.
@@ -129,23 +130,9 @@ impl TaskView {
             }
             AgentEvent::Llm(_) => {}
             AgentEvent::ReplyReceived { kind, usage } => {
-                self.log.push(describe_reply(kind));
-                // AttemptStarted, which sets the tier, always comes before a reply.
-                if let Some(tier) = self.tier {
-                    let price = prices.get(&tier).copied();
-                    self.stats
-                        .entry(tier)
-                        .or_default()
-                        .count_reply(kind, *usage, price);
-                }
-                if let Some(usage) = usage {
-                    self.tokens.add(*usage);
-                }
-                return *usage;
+                return self.on_reply(kind, *usage, prices)
             }
-            AgentEvent::CandidateRejected { reason } => self
-                .log
-                .push(format!("  candidate rejected: {}", first_line(reason))),
+            AgentEvent::CandidateRejected { reason } => self.log.push(describe_rejection(reason)),
             AgentEvent::SandboxStarted { summary } => {
                 self.log.push(format!("  run_code: {summary}"));
                 self.activity = "compiling…".to_string();
@@ -168,18 +155,7 @@ impl TaskView {
             } => self
                 .log
                 .push(describe_escalation(*from, *to, *after_failures)),
-            AgentEvent::BatchPlanned { parts, jobs } => {
-                // Every part gets the same attempt budget; the task's is their sum.
-                self.max_attempts = self.max_attempts.saturating_mul(parts.len() as u32);
-                self.log.push(describe_batch_plan(parts.len(), *jobs));
-                let total = parts.len();
-                self.log.extend(
-                    parts
-                        .iter()
-                        .enumerate()
-                        .map(|(index, title)| format!("{}{title}", part_prefix(index, total))),
-                );
-            }
+            AgentEvent::BatchPlanned { parts, jobs } => self.on_batch_planned(parts, *jobs),
             AgentEvent::Part {
                 index,
                 total,
@@ -193,6 +169,42 @@ impl TaskView {
             AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
         }
         None
+    }
+
+    /// A reply: logged, and counted per tier with its price.
+    fn on_reply(
+        &mut self,
+        kind: &ReplyKind,
+        usage: Option<Usage>,
+        prices: &BTreeMap<Tier, Price>,
+    ) -> Option<Usage> {
+        self.log.push(describe_reply(kind));
+        // AttemptStarted, which sets the tier, always comes before a reply.
+        if let Some(tier) = self.tier {
+            let price = prices.get(&tier).copied();
+            self.stats
+                .entry(tier)
+                .or_default()
+                .count_reply(kind, usage, price);
+        }
+        if let Some(usage) = usage {
+            self.tokens.add(usage);
+        }
+        usage
+    }
+
+    /// A batch's plan: every part named in the log, the attempt budget theirs together.
+    fn on_batch_planned(&mut self, parts: &[String], jobs: usize) {
+        // Every part gets the same attempt budget; the task's is their sum.
+        self.max_attempts = self.max_attempts.saturating_mul(parts.len() as u32);
+        self.log.push(describe_batch_plan(parts.len(), jobs));
+        let total = parts.len();
+        self.log.extend(
+            parts
+                .iter()
+                .enumerate()
+                .map(|(index, title)| format!("{}{title}", part_prefix(index, total))),
+        );
     }
 
     /// A batch part's event: shown like a task's own, each line marked "[2/4] " with its part.
@@ -240,22 +252,14 @@ impl TaskView {
         self.attempt = summary.attempts;
         self.stats = summary.stats;
         self.activity.clear();
+        let words = describe_outcome(&summary.outcome, summary.attempts, "result", Form::Brief);
         self.state = match summary.outcome {
             Outcome::Proposed(proposal) => {
-                self.log.push(format!("✓ validated {}", proposal.summary));
+                self.log.push(format!("✓ {words}"));
                 self.proposal = Some(proposal);
                 TaskState::Proposed
             }
-            Outcome::Exhausted { last_failure } => TaskState::Failed(format!(
-                "no passing result after {} attempt(s): {}",
-                summary.attempts,
-                first_line(&last_failure)
-            )),
-            Outcome::BudgetSpent { spent_usd, .. } => TaskState::Failed(format!(
-                "stopped at ${spent_usd:.4}: the cost budget is spent"
-            )),
-            Outcome::ModelFailed(e) => TaskState::Failed(e.to_string()),
-            Outcome::SandboxFailed(message) => TaskState::Failed(message),
+            _ => TaskState::Failed(words),
         };
         if let TaskState::Failed(message) = &self.state {
             self.log.push(format!("✗ {message}"));

@@ -1,4 +1,18 @@
 //! gen-tests: a `#[cfg(test)]` module with unit tests for functions that have none.
+//!
+//! The whole of gen-tests lives in this folder:
+//! - `mod.rs`: the task (targets, prompt, placing a candidate);
+//! - `validate.rs`: the filter's steps run over one candidate or a round of batch candidates;
+//! - `filter.rs`: the mutant filter (duplicates, build, re-runs, mutants, the kill rule);
+//! - `report.rs`: what the filter tells the user and the model;
+//! - `batch.rs`: many functions split into concurrent conversations, combined into one module;
+//! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build.
+
+mod batch;
+mod filter;
+mod rendezvous;
+mod report;
+mod validate;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -6,21 +20,17 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::gen_tests_filter::FEEDBACK_MAX_BYTES;
-pub use super::gen_tests_filter::{FilterSettings, Mutation};
-mod batch;
-mod validate;
-
 use batch::BatchShared;
 pub use batch::{Batching, GenTestsBatch};
+use filter::FEEDBACK_MAX_BYTES;
+pub use filter::{FilterSettings, Mutation};
 use validate::Part;
 
-use super::{
-    prompt, source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict,
-};
+use super::{source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict};
 use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
+use crate::prompt;
 
 const TOOL_DESCRIPTION: &str = "Compile the crate with your test module appended to the file and \
 run those tests. Returns compiler errors or failing tests with their messages, or success.";
@@ -95,6 +105,12 @@ impl GenTests {
         self
     }
 
+    /// This task split into batches of at most `batch_size` functions, in file order so each
+    /// batch's context stays small; a single conversation when one batch holds every target.
+    pub fn batched(self, batch_size: usize) -> Batching {
+        batch::split(self, batch_size)
+    }
+
     pub fn targets(&self) -> &[FnItem] {
         &self.part.targets
     }
@@ -131,9 +147,7 @@ impl GenTests {
             ],
         )?)
     }
-}
 
-impl GenTests {
     /// Green if the module's tests passed, else what the model is told about the run.
     fn run_verdict(&self, report: &RunReport) -> Verdict {
         match report.outcome {

@@ -6,10 +6,11 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::{prompt, source, Placement, Task, TaskError, TaskFile, Verdict};
+use super::{source, Placement, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, ItemMatch, ItemText, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
+use crate::prompt;
 
 mod restate;
 

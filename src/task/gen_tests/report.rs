@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::ValidationNotes;
 use crate::config::Tier;
+use crate::task::ValidationNotes;
 
 /// Why a generated test was not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

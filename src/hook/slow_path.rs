@@ -1,6 +1,7 @@
-//! The slow path: the nano tier decides which findings really need tests, then the normal
-//! agent loop (mini, escalating to full) writes them in a sandbox built from the staged tree,
-//! and then docs for every public function without them (docs need no gate).
+//! The hook's slow path, taken only when staged functions lack tests or docs: the nano tier
+//! decides which findings really need tests, then the normal agent loop (mini, escalating to
+//! full) writes them in a sandbox built from the staged tree, and then docs for every public
+//! function without them (docs need no gate).
 //!
 //! Tests and docs for one file become one proposal: the docs run on the staged file with the
 //! tests already in it, so the second result is built on the first and the patch (one per
@@ -15,14 +16,15 @@ use tokio::time::{timeout_at, Instant};
 use super::findings::Finding;
 use super::staged;
 use crate::agent::{AgentSettings, Outcome, Work};
-use crate::cli::gen_tests;
 use crate::config::Config;
+use crate::frontend::session::{gen_tests_work, Batches, Session};
+use crate::frontend::wording::{describe_outcome, first_line, Form};
 use crate::llm::LlmClient;
+use crate::prompt::{self, HOOK_GATE};
 use crate::task::docstring::{DocScope, Docstring};
 use crate::task::gen_tests::GenTests;
-use crate::task::{prompt, TaskError};
+use crate::task::TaskError;
 
-const GATE: &str = include_str!("../../prompts/hook_gate.md");
 const GATE_OPTIONS: [&str; 2] = ["yes", "no"];
 
 /// A validated proposal for one staged file.
@@ -51,20 +53,21 @@ pub struct Report {
 /// the model could not do its part (no key, server down, a model error); the caller decides
 /// whether that may stop the commit. Everything must finish within `budget`; the caller removes
 /// `checkout_dir` afterwards.
-pub async fn work(
+pub async fn write_tests_and_docs(
     findings: Vec<Finding>,
     config: &Config,
+    session: &Session,
     checkout_dir: &Path,
     budget: Duration,
 ) -> Result<Report, String> {
     let deadline = Instant::now() + budget;
     let out_of_time = || format!("ran out of its {} s budget", budget.as_secs());
-    let llm = LlmClient::new(config).map_err(|e| first_line(&e.to_string()))?;
+    let llm = &session.llm;
     let mut report = Report::default();
     let undocumented: Vec<Finding> = findings.iter().filter(|f| f.needs_docs).cloned().collect();
     for finding in findings.into_iter().filter(|f| f.needs_tests) {
         let question = prompt::render(
-            GATE,
+            HOOK_GATE,
             &[("file", &finding.file), ("function", &finding.text)],
         )
         .map_err(|e| e.to_string())?;
@@ -84,10 +87,9 @@ pub async fn work(
     }
 
     staged::checkout_index(checkout_dir).map_err(|e| e.to_string())?;
-    let settings = AgentSettings::from_config(config, None);
-    let run = Run {
-        llm: &llm,
-        settings: &settings,
+    let agent = TimedAgent {
+        llm,
+        settings: &session.settings,
         deadline,
         out_of_time: out_of_time(),
     };
@@ -97,9 +99,9 @@ pub async fn work(
         }
         // Many changed functions go in concurrent batches, as `kiln gen-tests` sends them.
         let work = GenTests::new(&checkout_dir.join(&file), &functions)
-            .map(|task| gen_tests::work(task, config.batch_size, config.jobs));
+            .map(|task| gen_tests_work(task, Batches::from_config(config)));
         eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
-        if let Some(p) = run.propose(work, &file, "tests", &mut report).await? {
+        if let Some(p) = agent.propose(work, &file, "tests", &mut report).await? {
             report.proposals.push(p);
         }
     }
@@ -117,7 +119,7 @@ pub async fn work(
         let work = Docstring::new(&path, &functions, DocScope::Public)
             .map(|task| Work::One(Box::new(task)));
         eprintln!("kiln: writing docs for {} in {file}", functions.join(", "));
-        let Some(docs) = run.propose(work, &file, "docs", &mut report).await? else {
+        let Some(docs) = agent.propose(work, &file, "docs", &mut report).await? else {
             continue;
         };
         match tests {
@@ -144,15 +146,15 @@ fn by_file(findings: &[Finding]) -> BTreeMap<String, Vec<String>> {
     by_file
 }
 
-/// What every agent run of the hook shares.
-struct Run<'a> {
+/// The agent as the hook uses it: one client and settings, and one deadline for every task.
+struct TimedAgent<'a> {
     llm: &'a LlmClient,
     settings: &'a AgentSettings,
     deadline: Instant,
     out_of_time: String,
 }
 
-impl Run<'_> {
+impl TimedAgent<'_> {
     /// Runs `work` for `file` within the deadline. Work that could not start or found nothing
     /// passing adds a failure line; running out of time sets `interrupted`; `Err` is a model
     /// failure, which ends the hook's model work.
@@ -166,50 +168,41 @@ impl Run<'_> {
         let work = match work {
             Ok(work) => work,
             Err(e) => {
+                let why = e.to_string();
                 report
                     .failures
-                    .push(format!("{file}: {}", first_line(&e.to_string())));
+                    .push(format!("{file}: {}", first_line(&why)));
                 return Ok(None);
             }
         };
         // Progress is not shown: a hook's output stays short. Sends to a closed channel are fine.
         let (events, _) = tokio::sync::mpsc::unbounded_channel();
-        let Ok(summary) =
-            timeout_at(self.deadline, work.run(self.llm, self.settings, &events)).await
+        let Ok(summary) = timeout_at(
+            self.deadline,
+            work.perform(self.llm, self.settings, &events),
+        )
+        .await
         else {
             report.interrupted = Some(self.out_of_time.clone());
             return Ok(None);
         };
+        let words = describe_outcome(&summary.outcome, summary.attempts, what, Form::Brief);
         match summary.outcome {
-            Outcome::Proposed(p) => {
-                return Ok(Some(Proposed {
-                    file: file.to_string(),
-                    summary: p.summary,
-                    original: p.original,
-                    new_text: p.new_text,
-                }))
+            Outcome::Proposed(p) => Ok(Some(Proposed {
+                file: file.to_string(),
+                summary: p.summary,
+                original: p.original,
+                new_text: p.new_text,
+            })),
+            Outcome::ModelFailed(_) => Err(format!("the model failed: {}", first_line(&words))),
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } | Outcome::SandboxFailed(_) => {
+                report
+                    .failures
+                    .push(format!("{file}: {}", first_line(&words)));
+                Ok(None)
             }
-            Outcome::ModelFailed(e) => {
-                return Err(format!("the model failed: {}", first_line(&e.to_string())))
-            }
-            Outcome::Exhausted { last_failure } | Outcome::BudgetSpent { last_failure, .. } => {
-                report.failures.push(format!(
-                    "{file}: no passing {what} after {} attempt(s): {}",
-                    summary.attempts,
-                    first_line(&last_failure)
-                ))
-            }
-            Outcome::SandboxFailed(message) => report
-                .failures
-                .push(format!("{file}: {}", first_line(&message))),
         }
-        Ok(None)
     }
-}
-
-/// Hook output stays one line per fact.
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").to_string()
 }
 
 #[cfg(test)]
@@ -219,8 +212,11 @@ mod tests {
 
     #[test]
     fn the_gate_prompt_renders() {
-        let text =
-            prompt::render(GATE, &[("file", "src/a.rs"), ("function", "pub fn f() {}")]).unwrap();
+        let text = prompt::render(
+            HOOK_GATE,
+            &[("file", "src/a.rs"), ("function", "pub fn f() {}")],
+        )
+        .unwrap();
         assert!(text.contains("`src/a.rs`") && text.contains("pub fn f() {}"));
     }
 }

@@ -1,4 +1,4 @@
-//! A rendezvous for the parts of a batched task: each part's validation waits until every part
+//! The rendezvous for the parts of a batched task: each part's validation waits until every part
 //! still running has a candidate waiting too, then one of them validates all the candidates at
 //! once, so concurrent conversations share one sandbox build instead of one each.
 
@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-pub(crate) struct Coalescer<I, O> {
+pub(crate) struct Rendezvous<I, O> {
     state: Mutex<State<I, O>>,
     changed: Notify,
 }
@@ -22,9 +22,9 @@ struct State<I, O> {
     validating: bool,
 }
 
-impl<I, O> Default for Coalescer<I, O> {
+impl<I, O> Default for Rendezvous<I, O> {
     fn default() -> Self {
-        Coalescer {
+        Rendezvous {
             state: Mutex::new(State {
                 running: BTreeSet::new(),
                 waiting: BTreeMap::new(),
@@ -36,7 +36,7 @@ impl<I, O> Default for Coalescer<I, O> {
     }
 }
 
-impl<I, O> Coalescer<I, O> {
+impl<I, O> Rendezvous<I, O> {
     fn state(&self) -> MutexGuard<'_, State<I, O>> {
         // Plain bookkeeping: a panic elsewhere cannot leave it half-updated.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -110,7 +110,7 @@ mod tests {
 
     type Rounds = Arc<Mutex<Vec<Vec<u32>>>>;
 
-    async fn submit(c: &Coalescer<u32, u32>, part: usize, value: u32, rounds: &Rounds) -> u32 {
+    async fn submit(c: &Rendezvous<u32, u32>, part: usize, value: u32, rounds: &Rounds) -> u32 {
         let rounds = rounds.clone();
         c.submit(part, value, move |values: Vec<u32>| async move {
             rounds.lock().unwrap().push(values.clone());
@@ -121,7 +121,7 @@ mod tests {
 
     #[tokio::test]
     async fn running_parts_are_validated_in_one_round() {
-        let c = Coalescer::default();
+        let c = Rendezvous::default();
         let rounds = Rounds::default();
         for part in 0..3 {
             c.started(part);
@@ -137,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_part_that_finishes_is_not_waited_for() {
-        let c = Arc::new(Coalescer::default());
+        let c = Arc::new(Rendezvous::default());
         let rounds = Rounds::default();
         c.started(0);
         c.started(1);

@@ -1,15 +1,21 @@
-//! Prompt templates are text files under `prompts/` with `{{name}}` placeholders. Double braces
-//! because single ones are everywhere in Rust code samples.
+//! The one loader of `prompts/`: every template kiln sends is a text file there with `{{name}}`
+//! placeholders, compiled in here so no other module reads prompt files itself. Double braces
+//! because single ones are everywhere in Rust code samples. It sits below `llm` and `task`, which
+//! both render prompts, so neither has to import the other for it.
 
-pub const SYSTEM: &str = include_str!("../../prompts/system.md");
-pub const GEN_TESTS: &str = include_str!("../../prompts/gen_tests.md");
-pub const GEN_TESTS_FILTER: &str = include_str!("../../prompts/gen_tests_filter.md");
-pub const DOC: &str = include_str!("../../prompts/doc.md");
-pub const FIM: &str = include_str!("../../prompts/fim.md");
-pub const REFACTOR: &str = include_str!("../../prompts/refactor.md");
-pub const FEEDBACK: &str = include_str!("../../prompts/feedback.md");
-pub const NO_TOOL_CALL: &str = include_str!("../../prompts/no_tool_call.md");
-pub const ESCALATION: &str = include_str!("../../prompts/escalation.md");
+pub const SYSTEM: &str = include_str!("../prompts/system.md");
+pub const GEN_TESTS: &str = include_str!("../prompts/gen_tests.md");
+pub const GEN_TESTS_FILTER: &str = include_str!("../prompts/gen_tests_filter.md");
+pub const DOC: &str = include_str!("../prompts/doc.md");
+pub const FIM: &str = include_str!("../prompts/fim.md");
+pub const REFACTOR: &str = include_str!("../prompts/refactor.md");
+pub const FEEDBACK: &str = include_str!("../prompts/feedback.md");
+pub const NO_TOOL_CALL: &str = include_str!("../prompts/no_tool_call.md");
+pub const ESCALATION: &str = include_str!("../prompts/escalation.md");
+/// The nano gate's one-of-N question (`llm::classify`).
+pub const CLASSIFY: &str = include_str!("../prompts/classify.md");
+/// The hook's question to the nano gate: does this staged function need tests?
+pub const HOOK_GATE: &str = include_str!("../prompts/hook_gate.md");
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PromptError {

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
 use super::app::{Effect, Msg};
-use super::task::TaskId;
+use super::task_view::TaskId;
 use crate::agent::{AgentSettings, Work};
 use crate::llm::LlmClient;
 
@@ -19,7 +19,7 @@ use crate::llm::LlmClient;
 /// batch counts once: its parts share one sandbox and build their candidates together.
 pub const MAX_CONCURRENT_TASKS: usize = 2;
 
-pub struct Runner {
+pub struct TaskPool {
     llm: Arc<LlmClient>,
     settings: Arc<AgentSettings>,
     pool: Arc<Semaphore>,
@@ -27,9 +27,13 @@ pub struct Runner {
     messages: UnboundedSender<Msg>,
 }
 
-impl Runner {
-    pub fn new(llm: LlmClient, settings: AgentSettings, messages: UnboundedSender<Msg>) -> Runner {
-        Runner {
+impl TaskPool {
+    pub fn new(
+        llm: LlmClient,
+        settings: AgentSettings,
+        messages: UnboundedSender<Msg>,
+    ) -> TaskPool {
+        TaskPool {
             llm: Arc::new(llm),
             settings: Arc::new(settings),
             pool: Arc::new(Semaphore::new(MAX_CONCURRENT_TASKS)),
@@ -38,11 +42,11 @@ impl Runner {
         }
     }
 
-    pub fn execute(&mut self, effect: Effect) {
+    pub fn carry_out(&mut self, effect: Effect) {
         self.running.retain(|_, handle| !handle.is_finished());
         match effect {
             Effect::Start { id, work } => {
-                let job = run_one(
+                let job = perform_and_forward(
                     id,
                     work,
                     self.llm.clone(),
@@ -61,7 +65,7 @@ impl Runner {
     }
 }
 
-async fn run_one(
+async fn perform_and_forward(
     id: TaskId,
     work: Work,
     llm: Arc<LlmClient>,
@@ -75,7 +79,7 @@ async fn run_one(
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let work = async {
-        let summary = work.run(&llm, &settings, &sender).await;
+        let summary = work.perform(&llm, &settings, &sender).await;
         drop(sender);
         summary
     };
@@ -99,8 +103,8 @@ mod tests {
     use crate::task::gen_tests::GenTests;
 
     /// Tasks that fail fast and for real: the model server refuses connections.
-    fn runner_and_task() -> (
-        Runner,
+    fn pool_and_task() -> (
+        TaskPool,
         tokio::sync::mpsc::UnboundedReceiver<Msg>,
         tempfile::TempDir,
     ) {
@@ -120,8 +124,8 @@ mod tests {
             ..AgentSettings::from_config(&config, Some(Tier::Mini))
         };
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        let runner = Runner::new(LlmClient::new(&config).unwrap(), settings, sender);
-        (runner, receiver, demo)
+        let pool = TaskPool::new(LlmClient::new(&config).unwrap(), settings, sender);
+        (pool, receiver, demo)
     }
 
     fn task(demo: &Path) -> Work {
@@ -132,15 +136,15 @@ mod tests {
 
     #[tokio::test]
     async fn the_pool_bounds_running_tasks_and_cancel_stops_a_queued_one() {
-        let (mut runner, mut receiver, demo) = runner_and_task();
+        let (mut pool, mut receiver, demo) = pool_and_task();
         for id in 1..=4 {
-            runner.execute(Effect::Start {
+            pool.carry_out(Effect::Start {
                 id: TaskId(id),
                 work: task(demo.path()),
             });
         }
         // Nothing has run yet on this single-threaded runtime, so task 4 is still queued.
-        runner.execute(Effect::Cancel(TaskId(4)));
+        pool.carry_out(Effect::Cancel(TaskId(4)));
         let mut running = 0;
         let mut most_at_once = 0;
         let mut finished = Vec::new();

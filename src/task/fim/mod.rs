@@ -5,9 +5,10 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
-use super::{prompt, source, FimPrompt, Placement, Task, TaskError, TaskFile, Verdict};
+use super::{source, FimPrompt, Placement, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, FimContext, Hole, HoleKind};
 use crate::llm::Message;
+use crate::prompt;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
 const FEEDBACK_MAX_BYTES: usize = 6_000;

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport};
 
-use super::{prompt, source, Placement, Task, TaskError, TaskFile, Verdict};
+use super::{source, Placement, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, ItemMatch, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
+use crate::prompt;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
 const FEEDBACK_MAX_BYTES: usize = 6_000;

@@ -1,15 +1,16 @@
-//! gen-tests validation as a filter over individual tests. A generated test is kept only if it
-//! is not a duplicate, builds (a test that breaks the build is removed, the rest kept), passes
-//! and passes again on re-runs, and fails against at least one mutant of the code it tests.
+//! The mutant filter: gen-tests validation as a filter over individual tests. A generated test
+//! is kept only if it is not a duplicate, builds (a test that breaks the build is removed, the
+//! rest kept), passes and passes again on re-runs, and fails against at least one mutant of the
+//! code it tests (the kill rule: a crash inside the mutant is not a catch).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::gen_tests_report::{DropReason, DroppedTest, MutantResult};
-use super::{SandboxRuns, Verdict};
+use super::report::{DropReason, DroppedTest, MutantResult};
 use crate::code::{self, FnItem, Mutant, TestFn};
+use crate::task::{SandboxRuns, Verdict};
 
 /// A build failure is narrowed to the tests (or mutants) it blames at most this many times.
 const BUILD_ROUNDS_MAX: usize = 3;
@@ -92,7 +93,8 @@ impl Filter<'_> {
         }
     }
 
-    /// Step 4 of the issue, done first because it is free: the later copies of a body go.
+    /// Drops tests whose body repeats an earlier one (the later copies go). Done first because
+    /// it needs no build.
     pub fn drop_duplicates(&mut self, targets: &[FnItem]) {
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         let mut doomed = Vec::new();
@@ -239,13 +241,40 @@ impl Filter<'_> {
             "building {made} mutant(s) of {} function(s) in one binary",
             tested.len()
         ));
-        let mut built = None;
+        let text = match self.build_mutants(&tested, &mut sets).await? {
+            Ok(text) => text,
+            Err(why) => return Ok(Some(why)),
+        };
+        let (killed, killers) = self.run_mutants(&text, &tested, &sets, &tests).await?;
+        for (set, f) in tested.iter().enumerate() {
+            let results = sets[set]
+                .iter()
+                .zip(&killed[set])
+                .map(|(m, k)| MutantResult {
+                    description: m.description.clone(),
+                    killed: *k,
+                })
+                .collect();
+            self.mutants.insert(f.qualified_name.clone(), results);
+        }
+        let doomed = survivors(&tests, &killers, &tested, &sets);
+        self.drop_tests(targets, doomed);
+        Ok(None)
+    }
+
+    /// The file with every mutant in `sets` behind a dispatcher, built with the tests. A
+    /// mutant a compile error blames is left out of `sets` and the build tried again.
+    /// `Ok(Err)`: why the mutants could not be built.
+    async fn build_mutants(
+        &self,
+        tested: &[&FnItem],
+        sets: &mut [Vec<Mutant>],
+    ) -> Result<Result<String, String>, String> {
         for _ in 0..BUILD_ROUNDS_MAX {
-            let (text, arms) = mutant_text(&self.text, &tested, &sets)?;
+            let (text, arms) = mutant_text(&self.text, tested, sets)?;
             let report = self.run(&text, &[]).await?;
             if report.outcome == RunOutcome::Passed {
-                built = Some(text);
-                break;
+                return Ok(Ok(text));
             }
             let mut blamed: Vec<(usize, usize)> = Vec::new();
             for error in &report.compiler_errors {
@@ -255,11 +284,11 @@ impl Filter<'_> {
                     .and_then(|line| arms.iter().find(|a| a.lines.contains(&line)));
                 match arm {
                     Some(arm) => blamed.push((arm.set, arm.mutant)),
-                    None => return Ok(Some(report.summary_for_model(FEEDBACK_MAX_BYTES))),
+                    None => return Ok(Err(report.summary_for_model(FEEDBACK_MAX_BYTES))),
                 }
             }
             if blamed.is_empty() {
-                return Ok(Some(report.summary_for_model(FEEDBACK_MAX_BYTES)));
+                return Ok(Err(report.summary_for_model(FEEDBACK_MAX_BYTES)));
             }
             blamed.sort_unstable();
             blamed.dedup();
@@ -267,9 +296,18 @@ impl Filter<'_> {
                 sets[set].remove(mutant);
             }
         }
-        let Some(text) = built else {
-            return Ok(Some("the mutants did not build".to_string()));
-        };
+        Ok(Err("the mutants did not build".to_string()))
+    }
+
+    /// Runs the tests once per mutant round. Returns, per set, which of its mutants were
+    /// killed, and the names of the tests that failed in any round.
+    async fn run_mutants(
+        &self,
+        text: &str,
+        tested: &[&FnItem],
+        sets: &[Vec<Mutant>],
+        tests: &[TestFn],
+    ) -> Result<(Vec<Vec<bool>>, Vec<String>), String> {
         let rounds = sets.iter().map(Vec::len).max().unwrap_or(0);
         self.sandbox.step(&format!(
             "running the tests against the mutants: {rounds} round(s)"
@@ -278,7 +316,7 @@ impl Filter<'_> {
         let mut killers: Vec<String> = Vec::new();
         for round in 1..=rounds {
             let env = [(code::MUTANT_ENV.to_string(), round.to_string())];
-            let report = self.run(&text, &env).await?;
+            let report = self.run(text, &env).await?;
             let failed = self.failed_tests(&report);
             for (set, f) in tested.iter().enumerate() {
                 let Some(flag) = killed[set].get_mut(round - 1) else {
@@ -293,44 +331,7 @@ impl Filter<'_> {
             }
             killers.extend(failed);
         }
-        for (set, f) in tested.iter().enumerate() {
-            let results = sets[set]
-                .iter()
-                .zip(&killed[set])
-                .map(|(m, k)| MutantResult {
-                    description: m.description.clone(),
-                    killed: *k,
-                })
-                .collect();
-            self.mutants.insert(f.qualified_name.clone(), results);
-        }
-        let doomed = tests
-            .iter()
-            .filter(|t| !killers.contains(&t.name))
-            .filter_map(|t| {
-                let calls_a_target = tested.iter().any(|f| t.identifiers.contains(&f.name));
-                let survived: Vec<String> = tested
-                    .iter()
-                    .zip(&sets)
-                    .filter(|(f, _)| t.identifiers.contains(&f.name))
-                    .flat_map(|(f, set)| {
-                        set.iter()
-                            .map(move |m| format!("`{}`: {}", f.name, m.description))
-                    })
-                    .collect();
-                let detail = match (calls_a_target, survived.is_empty()) {
-                    (false, _) => {
-                        "every mutant: it calls none of the functions under test".to_string()
-                    }
-                    // It tests only functions kiln could not mutate: unjudged, so kept.
-                    (true, true) => return None,
-                    (true, false) => format!("these changes: {}", survived.join("; ")),
-                };
-                Some((t.name.clone(), DropReason::KillsNoMutant, detail))
-            })
-            .collect();
-        self.drop_tests(targets, doomed);
-        Ok(None)
+        Ok((killed, killers))
     }
 
     /// Names of this module's tests that failed in `report`.
@@ -358,6 +359,38 @@ impl Filter<'_> {
     }
 }
 
+/// The kill rule: a test that failed in no mutant round is dropped, with the mutants it let
+/// through; one that tests only functions kiln could not mutate is unjudged, so kept.
+fn survivors(
+    tests: &[TestFn],
+    killers: &[String],
+    tested: &[&FnItem],
+    sets: &[Vec<Mutant>],
+) -> Vec<(String, DropReason, String)> {
+    tests
+        .iter()
+        .filter(|t| !killers.contains(&t.name))
+        .filter_map(|t| {
+            let calls_a_target = tested.iter().any(|f| t.identifiers.contains(&f.name));
+            let survived: Vec<String> = tested
+                .iter()
+                .zip(sets)
+                .filter(|(f, _)| t.identifiers.contains(&f.name))
+                .flat_map(|(f, set)| {
+                    set.iter()
+                        .map(move |m| format!("`{}`: {}", f.name, m.description))
+                })
+                .collect();
+            let detail = match (calls_a_target, survived.is_empty()) {
+                (false, _) => "every mutant: it calls none of the functions under test".to_string(),
+                (true, true) => return None,
+                (true, false) => format!("these changes: {}", survived.join("; ")),
+            };
+            Some((t.name.clone(), DropReason::KillsNoMutant, detail))
+        })
+        .collect()
+}
+
 /// The verdict on a candidate once filtering is done: `kept` tests and the drops worth telling
 /// the model about.
 pub(super) fn verdict(kept: &[String], feedback_worthy: &[DroppedTest]) -> Verdict {
@@ -377,8 +410,8 @@ fn feedback(kept: &[String], dropped: &[DroppedTest]) -> String {
         format!("Kept: {}.", kept.join(", "))
     };
     let dropped: Vec<String> = dropped.iter().map(DroppedTest::feedback).collect();
-    let text = super::prompt::render(
-        super::prompt::GEN_TESTS_FILTER,
+    let text = crate::prompt::render(
+        crate::prompt::GEN_TESTS_FILTER,
         &[("kept", &kept), ("dropped", &dropped.join("\n"))],
     )
     .unwrap_or_else(|_| dropped.join("\n"));

@@ -1,0 +1,288 @@
+//! What every one-shot task command does once it has a task: load the config, build the model
+//! client, run the agent with live progress, show the diff, ask (or obey `--yes`/`--dry-run`),
+//! apply atomically, and print the `--json` result. Each command only parses its own arguments
+//! and builds its task.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use super::json::{JsonResult, ResultKind};
+use super::progress::{Live, ProgressPrinter};
+use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, Work};
+use crate::config::{Config, Tier};
+use crate::diff::{self, Colour};
+use crate::frontend::session::{self, Session};
+use crate::frontend::wording::{describe_outcome, missing_protections_warning, usage_line, Form};
+use crate::frontend::Exit;
+use crate::task::{Task, TaskError};
+
+/// The flags every task command shares.
+#[derive(Debug, clap::Args)]
+pub struct TaskFlags {
+    /// Apply the validated change without asking.
+    #[arg(long, short = 'y', conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// Only show the diff; never write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object (outcome, attempts, tokens per tier, diff) on stdout instead of text.
+    /// Without --yes nothing is applied.
+    #[arg(long)]
+    pub json: bool,
+    /// How many model replies to try before giving up [default: 4, or max_attempts in kiln.toml];
+    /// with gen-tests batches, per batch.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: Option<u32>,
+    /// Pin one model tier. Default: start on mini and escalate to full after `escalate_after`
+    /// failed attempts (2 unless kiln.toml says otherwise).
+    #[arg(long, value_enum)]
+    pub tier: Option<Tier>,
+    /// Stop before the next request once this many US dollars are spent. Needs prices for the
+    /// tiers in kiln.toml (`price_in_per_mtok`, `price_out_per_mtok` under [tiers.NAME]).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+}
+
+/// Runs the task `build` makes for `file`. `result_noun` names what the task produces in the
+/// give-up message: "no passing {result_noun} after 4 attempt(s)".
+pub async fn execute<T, F>(file: &Path, args: &TaskFlags, result_noun: &str, build: F) -> Exit
+where
+    T: Task + 'static,
+    F: FnOnce() -> Result<T, TaskError>,
+{
+    execute_work(file, args, result_noun, |_| {
+        build().map(|task| Work::One(Box::new(task)))
+    })
+    .await
+}
+
+/// [`execute`] for a command that may split its work into a batch, as the config says.
+pub async fn execute_work<F>(file: &Path, args: &TaskFlags, result_noun: &str, build: F) -> Exit
+where
+    F: FnOnce(&Config) -> Result<Work, TaskError>,
+{
+    let mut command = TaskCommand {
+        args,
+        result: JsonResult {
+            outcome: ResultKind::InputError,
+            file: Some(file.display().to_string()),
+            attempts: 0,
+            summary: None,
+            message: None,
+            tiers: Default::default(),
+            diff: None,
+            validation: None,
+        },
+    };
+    let exit = command.execute(file, result_noun, build).await;
+    if args.json {
+        match serde_json::to_string_pretty(&command.result) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("kiln: cannot encode the JSON result: {e}"),
+        }
+    }
+    exit
+}
+
+struct TaskCommand<'a> {
+    args: &'a TaskFlags,
+    result: JsonResult,
+}
+
+impl TaskCommand<'_> {
+    fn finish(&mut self, outcome: ResultKind, exit: Exit, message: &str) -> Exit {
+        self.result.outcome = outcome;
+        if !message.is_empty() {
+            self.result.message = Some(message.to_string());
+            eprintln!("kiln: {message}");
+        }
+        exit
+    }
+
+    fn input_error(&mut self, message: &str) -> Exit {
+        self.finish(ResultKind::InputError, Exit::Usage, message)
+    }
+
+    /// Sets up, runs the agent with live progress, and ends as the outcome says.
+    async fn execute<F>(&mut self, file: &Path, result_noun: &str, build: F) -> Exit
+    where
+        F: FnOnce(&Config) -> Result<Work, TaskError>,
+    {
+        let (work, session) = match self.prepare(file, build).await {
+            Ok(prepared) => prepared,
+            Err(exit) => return exit,
+        };
+        let summary = match self.watch(&work, &session).await {
+            Some(summary) => summary,
+            None => {
+                return self.finish(
+                    ResultKind::Interrupted,
+                    Exit::Interrupted,
+                    "interrupted; nothing was written",
+                )
+            }
+        };
+        self.result.attempts = summary.attempts;
+        self.result.tiers = summary.stats.clone();
+        eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
+
+        let label = work.location().relative_path.display().to_string();
+        let words = describe_outcome(
+            &summary.outcome,
+            summary.attempts,
+            result_noun,
+            Form::Full { label: &label },
+        );
+        match summary.outcome {
+            Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words),
+            Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
+                self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
+            }
+            Outcome::ModelFailed(_) => self.finish(ResultKind::ModelError, Exit::Model, &words),
+            Outcome::SandboxFailed(_) => self.input_error(&words),
+        }
+    }
+
+    /// The config, the work `build` makes, the model client and the agent settings as the flags
+    /// say, and a warning for missing sandbox protections. `Err`: the command ends here.
+    async fn prepare<F>(&mut self, file: &Path, build: F) -> Result<(Work, Session), Exit>
+    where
+        F: FnOnce(&Config) -> Result<Work, TaskError>,
+    {
+        let config =
+            session::config_for_file(file).map_err(|e| self.input_error(&e.to_string()))?;
+        let work = match build(&config) {
+            Ok(work) => work,
+            Err(TaskError::NothingToDo(message)) => {
+                return Err(self.finish(ResultKind::NothingToDo, Exit::Ok, &message))
+            }
+            Err(e) => return Err(self.input_error(&e.to_string())),
+        };
+        let mut session =
+            Session::new(&config, self.args.tier).map_err(|e| self.input_error(&e.to_string()))?;
+        self.check_prices(&config)
+            .map_err(|message| self.input_error(&message))?;
+        session.settings.max_attempts = self.args.max_attempts.unwrap_or(config.max_attempts);
+        session.settings.max_cost_usd = self.args.max_cost;
+
+        if let Ok(protections) = session::probe_sandbox().await {
+            if let Some(warning) = missing_protections_warning(&protections) {
+                eprintln!("kiln: {warning}");
+            }
+        }
+        Ok((work, session))
+    }
+
+    /// `--max-cost` needs prices for every tier the run may use.
+    fn check_prices(&self, config: &Config) -> Result<(), String> {
+        let Some(limit) = self.args.max_cost else {
+            return Ok(());
+        };
+        let tiers = [self.args.tier.unwrap_or(Tier::Mini), Tier::Full];
+        match tiers.iter().find(|t| config.price(**t).is_none()) {
+            Some(unpriced) => Err(format!(
+                "--max-cost {limit} needs prices for the {unpriced} tier: set price_in_per_mtok and \
+                 price_out_per_mtok under [tiers.{unpriced}] in kiln.toml"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Performs `work`, printing its events as progress on stderr. `None`: interrupted with
+    /// Ctrl-C (the work is dropped, which stops its sandbox).
+    async fn watch(&self, work: &Work, session: &Session) -> Option<RunSummary> {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
+        let live = if std::io::stderr().is_terminal() {
+            Live::StatusLine
+        } else {
+            Live::LinesOnly
+        };
+        let printer = tokio::spawn(async move {
+            let mut printer = ProgressPrinter::new(std::io::stderr(), live);
+            while let Some(event) = receiver.recv().await {
+                printer.handle(&event);
+            }
+        });
+        let summary = tokio::select! {
+            summary = work.perform(&session.llm, &session.settings, &sender) => Some(summary),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        drop(sender);
+        let _ = printer.await;
+        summary
+    }
+
+    /// A validated proposal: its findings and diff shown, then applied if approved.
+    fn propose(&mut self, proposal: &Proposal, label: &str, words: &str) -> Exit {
+        self.result.summary = Some(proposal.summary.clone());
+        if let Some(notes) = &proposal.notes {
+            for line in &notes.lines {
+                eprintln!("kiln: {line}");
+            }
+            self.result.validation = Some(notes.json.clone());
+        }
+        self.result.diff = Some(diff::unified(
+            label,
+            &proposal.original,
+            &proposal.new_text,
+            Colour::Never,
+        ));
+        if !self.args.json {
+            let mut stdout = std::io::stdout();
+            let coloured = diff::unified(
+                label,
+                &proposal.original,
+                &proposal.new_text,
+                Colour::for_stream(&stdout),
+            );
+            let _ = stdout.write_all(coloured.as_bytes());
+            let _ = stdout.flush();
+        }
+        eprintln!("kiln: {words}");
+        match self.approval(label) {
+            Approval::Apply => {
+                match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
+                    Ok(()) => self.finish(
+                        ResultKind::Applied,
+                        Exit::Ok,
+                        &format!("applied to {label}"),
+                    ),
+                    Err(e) => self.input_error(&e.to_string()),
+                }
+            }
+            Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
+        }
+    }
+
+    fn approval(&self, label: &str) -> Approval {
+        if self.args.dry_run {
+            return Approval::Skip("dry run: nothing was written".to_string());
+        }
+        if self.args.yes {
+            return Approval::Apply;
+        }
+        if self.args.json {
+            return Approval::Skip("not applied (pass --yes with --json to apply)".to_string());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Approval::Skip(
+                "not applied: stdin is not a terminal to ask on (pass --yes to apply)".to_string(),
+            );
+        }
+        eprint!("Apply to {label}? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return Approval::Skip("not applied".to_string());
+        }
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Approval::Apply,
+            _ => Approval::Skip("not applied".to_string()),
+        }
+    }
+}
+
+enum Approval {
+    Apply,
+    Skip(String),
+}

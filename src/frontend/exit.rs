@@ -1,0 +1,23 @@
+//! The exit codes every `kiln` command ends with, so scripts can rely on them whichever front
+//! end ran.
+
+/// Exit codes scripts can rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Applied, shown, declined, or nothing to do.
+    Ok = 0,
+    /// No passing candidate within the attempt budget.
+    NoPassingResult = 1,
+    /// Bad arguments, a bad input file, or a local problem (config, sandbox, changed file).
+    Usage = 2,
+    /// The model server failed for good.
+    Model = 3,
+    /// Interrupted with Ctrl-C; nothing was written.
+    Interrupted = 130,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}

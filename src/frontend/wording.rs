@@ -1,0 +1,284 @@
+//! The words for what the core reports, shared by every front end: progress lines for agent
+//! events, what an [`Outcome`] means, the usage line at the end of a run, and what the sandbox
+//! probe found. The CLI prints these on stderr, the TUI shows them in its task log and status
+//! bar, the hook in its one-line findings; writing them once keeps the three saying the same.
+
+use std::collections::BTreeMap;
+
+use kiln_sandbox::{Protection, RunOutcome, RunReport};
+
+use crate::agent::{Outcome, ReplyKind, TierStats};
+use crate::config::Tier;
+pub use crate::task::first_line;
+
+pub fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
+    format!("attempt {attempt}/{max_attempts} · {tier} ({model})")
+}
+
+pub fn describe_batch_plan(parts: usize, jobs: usize) -> String {
+    format!(
+        "{parts} batches, {} at a time; their candidates are tested together",
+        jobs.min(parts)
+    )
+}
+
+/// "[2/4] ": marks what a batch's second part did.
+pub fn part_prefix(index: usize, total: usize) -> String {
+    format!("[{}/{total}] ", index + 1)
+}
+
+pub fn describe_combining(proposed: usize, total: usize) -> String {
+    format!("every batch is done; running the kept tests of {proposed} of {total} batches together")
+}
+
+pub fn describe_escalation(from: Tier, to: Tier, after_failures: u32) -> String {
+    format!("escalating from {from} to {to} after {after_failures} failed attempt(s)")
+}
+
+/// A candidate that could not even be placed in the file.
+pub fn describe_rejection(reason: &str) -> String {
+    format!("  candidate rejected: {}", first_line(reason))
+}
+
+pub fn describe_reply(kind: &ReplyKind) -> String {
+    match kind {
+        ReplyKind::ToolCallWellFormed => "  candidate received".to_string(),
+        ReplyKind::ToolCallRepaired(what) => {
+            format!("  candidate received (tool call repaired: {what})")
+        }
+        ReplyKind::ToolCallRejected(why) => format!("  unusable tool call ({why}); asking again"),
+        ReplyKind::FencedCode => {
+            "  candidate received as a code block, not a tool call".to_string()
+        }
+        ReplyKind::NoCandidate => "  the reply held no code; asking again".to_string(),
+        ReplyKind::Completion => "  completion received".to_string(),
+    }
+}
+
+pub fn describe_report(report: &RunReport) -> String {
+    let took = report.duration.as_secs_f64();
+    match report.outcome {
+        RunOutcome::Passed => format!("  ✓ {} tests passed ({took:.1}s)", report.passed),
+        RunOutcome::BuildFailed => {
+            let first = report
+                .compiler_errors
+                .first()
+                .map(|e| format!(": {}", e.message))
+                .unwrap_or_default();
+            format!(
+                "  ✗ does not compile: {} error(s){first} ({took:.1}s)",
+                report.compiler_errors.len()
+            )
+        }
+        RunOutcome::TestsFailed => {
+            let names: Vec<&str> = report.failures.iter().map(|f| f.name.as_str()).collect();
+            format!(
+                "  ✗ {} of {} tests failed: {} ({took:.1}s)",
+                report.failed,
+                report.passed + report.failed,
+                names.join(", ")
+            )
+        }
+        RunOutcome::TimedOut => format!("  ✗ timed out after {took:.0}s"),
+        RunOutcome::NoTestsRan => "  ✗ no tests ran".to_string(),
+    }
+}
+
+/// How much of an outcome a front end shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form<'a> {
+    /// For a task list or a hook's line: what gave up, and the first line of why. Errors of the
+    /// model or the sandbox are given as they are.
+    Brief,
+    /// The CLI's closing message: that the file `label` is unchanged, and the whole last
+    /// failure, indented.
+    Full { label: &'a str },
+}
+
+/// What `outcome` means, after `attempts` attempts. `noun` names what the task makes ("tests",
+/// "docs", "refactor"), as in "no passing tests after 4 attempt(s)".
+pub fn describe_outcome(outcome: &Outcome, attempts: u32, noun: &str, form: Form<'_>) -> String {
+    match outcome {
+        Outcome::Proposed(proposal) => format!("validated {}", proposal.summary),
+        Outcome::Exhausted { last_failure } => {
+            let gave_up = format!("no passing {noun} after {attempts} attempt(s)");
+            match form {
+                Form::Brief => format!("{gave_up}: {}", first_line(last_failure)),
+                Form::Full { label } => format!(
+                    "{gave_up}; {label} is unchanged. Last failure:\n{}",
+                    indent(last_failure)
+                ),
+            }
+        }
+        Outcome::BudgetSpent {
+            spent_usd,
+            last_failure,
+        } => match form {
+            Form::Brief => format!("stopped at ${spent_usd:.4}: the cost budget is spent"),
+            Form::Full { label } => format!(
+                "stopped at ${spent_usd:.4} (--max-cost) without passing {noun}; {label} is unchanged. Last failure:\n{}",
+                indent(last_failure),
+            ),
+        },
+        Outcome::ModelFailed(e) => e.to_string(),
+        Outcome::SandboxFailed(message) => message.clone(),
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The end-of-run line: attempts, then per tier its requests, tokens, median first-token latency
+/// and cost (when the tier has prices).
+pub fn usage_line(attempts: u32, stats: &BTreeMap<Tier, TierStats>) -> String {
+    let tiers: Vec<String> = stats
+        .iter()
+        .map(|(tier, s)| {
+            let mut line = format!(
+                "{tier}: {} request(s), {} in / {} out tokens",
+                s.requests, s.prompt_tokens, s.completion_tokens
+            );
+            if let Some(ms) = median(&s.first_token_ms) {
+                line.push_str(&format!(", first token {ms} ms"));
+            }
+            if let Some(cost) = s.cost_usd {
+                line.push_str(&format!(", ${cost:.4}"));
+            }
+            line
+        })
+        .collect();
+    if tiers.is_empty() {
+        format!("{attempts} attempt(s)")
+    } else {
+        format!("{attempts} attempt(s) · {}", tiers.join(" · "))
+    }
+}
+
+fn median(values: &[u64]) -> Option<u64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied()
+}
+
+fn missing(protections: &[Protection]) -> Vec<&str> {
+    protections
+        .iter()
+        .filter(|protection| !protection.is_active())
+        .map(|protection| protection.name)
+        .collect()
+}
+
+/// The one-line warning a front end shows before sandboxed runs when
+/// protections are missing, or `None` when all are in force.
+pub fn missing_protections_warning(protections: &[Protection]) -> Option<String> {
+    let missing = missing(protections);
+    (!missing.is_empty()).then(|| {
+        format!(
+            "warning: the sandbox runs without: {} (see `kiln doctor`)",
+            missing.join(", ")
+        )
+    })
+}
+
+/// One short status-bar phrase: how many protections are in force, and which are not.
+pub fn protections_summary(protections: &[Protection]) -> String {
+    let missing = missing(protections);
+    if missing.is_empty() {
+        format!("sandbox: all {} protections", protections.len())
+    } else {
+        format!(
+            "sandbox: {} of {} protections (off: {})",
+            protections.len() - missing.len(),
+            protections.len(),
+            missing.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use kiln_sandbox::ProtectionStatus;
+
+    use super::*;
+
+    #[test]
+    fn usage_line_shows_tokens_latency_and_cost_per_tier() {
+        let mut stats = BTreeMap::new();
+        stats.insert(
+            Tier::Mini,
+            TierStats {
+                requests: 2,
+                prompt_tokens: 100,
+                completion_tokens: 20,
+                first_token_ms: vec![90, 30, 50],
+                cost_usd: Some(0.0015),
+                ..TierStats::default()
+            },
+        );
+        assert_eq!(
+            usage_line(2, &stats),
+            "2 attempt(s) · mini: 2 request(s), 100 in / 20 out tokens, first token 50 ms, $0.0015"
+        );
+        assert_eq!(usage_line(0, &BTreeMap::new()), "0 attempt(s)");
+    }
+
+    fn protection(name: &'static str, status: ProtectionStatus) -> Protection {
+        Protection { name, status }
+    }
+
+    #[test]
+    fn warning_names_only_the_missing_protections() {
+        let active = ProtectionStatus::Active { via: "x".into() };
+        let off = ProtectionStatus::Unavailable {
+            reason: "no kernel support".into(),
+        };
+        assert_eq!(
+            missing_protections_warning(&[protection("output cap", active.clone())]),
+            None
+        );
+        assert_eq!(
+            missing_protections_warning(&[
+                protection("no network", off.clone()),
+                protection("output cap", active),
+                protection("process limit", off.clone()),
+            ])
+            .unwrap(),
+            "warning: the sandbox runs without: no network, process limit (see `kiln doctor`)"
+        );
+        assert_eq!(
+            protections_summary(&[
+                protection("no network", off),
+                protection("output cap", ProtectionStatus::Active { via: "x".into() }),
+            ]),
+            "sandbox: 1 of 2 protections (off: no network)"
+        );
+    }
+
+    #[test]
+    fn outcomes_read_the_same_in_every_front_end() {
+        let exhausted = Outcome::Exhausted {
+            last_failure: "test t failed\n  left: 1".to_string(),
+        };
+        assert_eq!(
+            describe_outcome(&exhausted, 2, "tests", Form::Brief),
+            "no passing tests after 2 attempt(s): test t failed"
+        );
+        assert_eq!(
+            describe_outcome(&exhausted, 2, "tests", Form::Full { label: "src/lib.rs" }),
+            "no passing tests after 2 attempt(s); src/lib.rs is unchanged. Last failure:\n  test t failed\n    left: 1"
+        );
+        let spent = Outcome::BudgetSpent {
+            spent_usd: 0.5,
+            last_failure: "E0308".to_string(),
+        };
+        assert_eq!(
+            describe_outcome(&spent, 3, "docs", Form::Brief),
+            "stopped at $0.5000: the cost budget is spent"
+        );
+    }
+}
