@@ -202,6 +202,15 @@ pub struct Config {
     pub sources: Vec<PathBuf>,
 }
 
+impl Config {
+    /// Every API key the config holds, from the environment or a config file: the sandbox
+    /// redacts them from what a run prints, also a key that no environment variable names.
+    pub fn api_keys(&self) -> Vec<String> {
+        let tier_keys = self.tiers.values().filter_map(|tier| tier.api_key.clone());
+        self.api_key.clone().into_iter().chain(tier_keys).collect()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -671,5 +680,20 @@ mod tests {
         let price = config.price(Tier::Full).unwrap();
         assert!((price.cost(1_000_000, 500_000) - 6.0).abs() < 1e-9);
         assert_eq!(config.price(Tier::Mini), None);
+    }
+
+    #[test]
+    fn every_key_the_config_holds_is_listed_for_redaction() {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::write(
+            repo.path().join("kiln.toml"),
+            "[tiers.full]\nmodel = \"big\"\napi_key_env = \"MY_OPENAI\"\n",
+        )
+        .unwrap();
+        let env = env_of(&[("OPENAI_API_KEY", "sk-default"), ("MY_OPENAI", "sk-full-x")]);
+        let config = Config::load(repo.path(), &env).unwrap();
+        let mut keys = config.api_keys();
+        keys.sort();
+        assert_eq!(keys, ["sk-default", "sk-full-x"]);
     }
 }

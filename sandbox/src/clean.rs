@@ -222,6 +222,22 @@ pub(crate) fn clean_report(report: &mut crate::RunReport, redactor: &Redactor) {
     report.redactions += count;
 }
 
+/// A progress event made as safe as a report: a test can print a line that libtest's parser
+/// reads as a test name, or a `Compiling` line of its own, with escapes or a secret in it.
+pub(crate) fn clean_progress(progress: crate::Progress, redactor: &Redactor) -> crate::Progress {
+    use crate::Progress;
+    let mut ignored = 0;
+    let mut clean = |text: String| neutralise_controls(&redactor.redact(&text, &mut ignored));
+    match progress {
+        Progress::Compiling { unit } => Progress::Compiling { unit: clean(unit) },
+        Progress::TestFinished { name, passed } => Progress::TestFinished {
+            name: clean(name),
+            passed,
+        },
+        started @ Progress::TestsStarted { .. } => started,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

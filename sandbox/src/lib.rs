@@ -47,7 +47,7 @@ pub use limits::{
     Limits, DEFAULT_CPU_TIME_SECS, DEFAULT_FILE_SIZE_BYTES, DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_BYTES,
 };
-pub use probe::{probe, Protection, ProtectionStatus};
+pub use probe::{probe, Protection, ProtectionStatus, NO_READS_OUTSIDE};
 pub use report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure};
 
 /// Default wall clock for one cargo run: a cold build of a small crate plus

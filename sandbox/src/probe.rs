@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::confine::{mechanisms, NetIsolation, ReadConfinement};
 
+/// The name of the read confinement, which front ends word differently when it is missing.
+pub const NO_READS_OUTSIDE: &str = "no reads outside the crate, toolchain and system";
+
 /// One protection and whether it is in force here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Protection {
@@ -79,7 +82,7 @@ pub fn probe() -> Vec<Protection> {
             }),
         ),
         from(
-            "no reads outside the crate, toolchain and system",
+            NO_READS_OUTSIDE,
             found.reads.clone().map(|reads| match reads {
                 ReadConfinement::View => "a filesystem view of its own (mount namespace): only \
                     the crate copy, the toolchain, cargo's registry and system directories exist"

@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt as _;
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use crate::clean::Redactor;
+use crate::clean::{clean_progress, Redactor};
 use crate::collect::{Collector, Termination};
 use crate::confine::view::Visible;
 use crate::confine::{ChildSetup, Confinement};
@@ -119,6 +119,7 @@ pub(crate) async fn cargo_test(
     };
 
     let mut collector = Collector::new(plan.crate_dir.to_path_buf(), plan.output_cap_bytes);
+    let mut on_progress = |progress: Progress| on_progress(clean_progress(progress, plan.redactor));
     let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
     let (mut out_buf, mut err_buf) = (vec![0u8; READ_CHUNK_BYTES], vec![0u8; READ_CHUNK_BYTES]);
     let (mut out_open, mut err_open) = (true, true);
@@ -130,7 +131,7 @@ pub(crate) async fn cargo_test(
     while out_open || err_open || termination.is_none() {
         tokio::select! {
             read = stdout.read(&mut out_buf), if out_open => {
-                let mut on_line = |line: &str| collector.stdout_line(line, &mut *on_progress);
+                let mut on_line = |line: &str| collector.stdout_line(line, &mut on_progress);
                 match read {
                     Ok(n) if n > 0 => out_lines.push(&out_buf[..n], &mut on_line),
                     _ => {
@@ -140,7 +141,7 @@ pub(crate) async fn cargo_test(
                 }
             }
             read = stderr.read(&mut err_buf), if err_open => {
-                let mut on_line = |line: &str| collector.stderr_line(line, &mut *on_progress);
+                let mut on_line = |line: &str| collector.stderr_line(line, &mut on_progress);
                 match read {
                     Ok(n) if n > 0 => err_lines.push(&err_buf[..n], &mut on_line),
                     _ => {

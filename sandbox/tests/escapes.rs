@@ -14,7 +14,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use common::{again_as_unprivileged_user, candidate_lib, require, run_lib_tests, tiny_crate_in};
-use kiln_sandbox::{RunOutcome, RunReport, SandboxConfig};
+use kiln_sandbox::{Progress, RunOutcome, RunReport, SandboxConfig};
 
 /// A file holding a marker that must never come back out of the sandbox; removed on drop.
 struct Secret {
@@ -223,6 +223,35 @@ async fn escape_sequences_in_a_panic_message_come_out_escaped() {
     assert!(!text.contains('\x1b'), "an ESC byte came out: {text:?}");
     assert!(!text.contains('\r') && !text.contains('\u{9b}'), "{text:?}");
     assert!(message.contains("\\u{1b}]52;c;"), "{message}");
+}
+
+#[tokio::test]
+async fn progress_lines_a_test_forges_come_out_escaped() {
+    // Straight to the fds, past libtest's capture: a line the libtest parser reads as a finished
+    // test and one the cargo parser reads as a Compiling status, both with escapes in the name.
+    let body = r#"        use std::io::Write as _;
+        std::io::stdout().write_all(b"test forged\x1b]0;owned\x07 ... ok\n").unwrap();
+        std::io::stderr().write_all(b"   Compiling forged\x1b[2J v0.1.0\n").unwrap();
+        panic!("done");"#;
+    let krate = tempfile::tempdir().unwrap();
+    tiny_crate_in(krate.path(), "forger", &candidate_lib(body));
+    let (_sandbox, report, progress) = run_lib_tests(krate.path(), SandboxConfig::default()).await;
+    let shown: Vec<String> = progress
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Compiling { unit } => Some(unit.clone()),
+            Progress::TestFinished { name, .. } => Some(name.clone()),
+            Progress::TestsStarted { .. } => None,
+        })
+        .collect();
+    assert!(
+        shown.iter().any(|text| text.starts_with("forged")),
+        "the forged lines were not parsed, so this test proves nothing: {shown:?}\n{}",
+        report.output
+    );
+    for text in &shown {
+        assert!(!text.contains('\x1b'), "an ESC byte came out: {text:?}");
+    }
 }
 
 #[tokio::test]

@@ -19,6 +19,9 @@ pub enum AgentEvent {
     SandboxReady {
         path: PathBuf,
         took: Duration,
+        /// What the copy left out or left pointing outside the crate, one line each: a build
+        /// that fails for want of it is then explained.
+        notes: Vec<String>,
     },
     AttemptStarted {
         attempt: u32,
@@ -44,6 +47,11 @@ pub enum AgentEvent {
         what: String,
     },
     SandboxFinished(Box<RunReport>),
+    /// A sandbox run printed this many secrets, replaced with `[redacted]` in everything kiln
+    /// shows, stores or sends.
+    SecretsRedacted {
+        count: usize,
+    },
     /// The working tier failed too often; the next attempt goes to a stronger one.
     Escalated {
         from: Tier,

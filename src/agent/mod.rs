@@ -54,6 +54,7 @@ impl AgentSettings {
             max_cost_usd: None,
             sandbox: SandboxConfig {
                 timeout: config.sandbox_timeout,
+                redact: config.api_keys(),
                 ..SandboxConfig::default()
             },
             build_cache: BuildCache::PerCrate,

@@ -40,6 +40,7 @@ impl SharedSandbox {
         let _ = events.send(AgentEvent::SandboxReady {
             path: sandbox.crate_dir().to_path_buf(),
             took: started.elapsed(),
+            notes: sandbox.copy_notes().to_vec(),
         });
         Ok(SharedSandbox {
             sandbox,
@@ -92,10 +93,16 @@ impl SandboxRuns for AgentSandbox<'_> {
             let mut on_progress = |progress| {
                 let _ = events.send(AgentEvent::Sandbox(progress));
             };
-            sandbox
+            let report = sandbox
                 .cargo_test_with_env(args, env, &mut on_progress)
                 .await
-                .map_err(|e| format!("cannot run cargo in the sandbox: {e}"))
+                .map_err(|e| format!("cannot run cargo in the sandbox: {e}"))?;
+            if report.redactions > 0 {
+                let _ = events.send(AgentEvent::SecretsRedacted {
+                    count: report.redactions,
+                });
+            }
+            Ok(report)
         })
     }
 }

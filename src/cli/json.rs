@@ -32,4 +32,6 @@ pub struct JsonResult {
     /// The task's own findings (gen-tests: tests kept and dropped, mutants per function).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<serde_json::Value>,
+    /// Secrets that sandbox runs printed and kiln replaced with `[redacted]`.
+    pub secrets_redacted: usize,
 }

@@ -8,8 +8,9 @@ use kiln_sandbox::Progress as SandboxProgress;
 
 use crate::agent::AgentEvent;
 use crate::frontend::wording::{
-    describe_attempt, describe_batch_plan, describe_combining, describe_escalation,
-    describe_rejection, describe_reply, describe_report, first_line, part_prefix,
+    describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
+    describe_escalation, describe_redactions, describe_rejection, describe_reply, describe_report,
+    first_line, part_prefix,
 };
 use crate::llm::LlmEvent;
 
@@ -23,6 +24,7 @@ pub struct ProgressPrinter<W: Write> {
     tests_passed: usize,
     /// "[2/4] " while printing an event of a batch's second part.
     part_prefix: String,
+    redactions: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,13 @@ impl<W: Write> ProgressPrinter<W> {
             tests_done: 0,
             tests_passed: 0,
             part_prefix: String::new(),
+            redactions: 0,
         }
+    }
+
+    /// Secrets redacted from sandbox output so far, for the `--json` summary.
+    pub fn redactions(&self) -> usize {
+        self.redactions
     }
 
     pub fn handle(&mut self, event: &AgentEvent) {
@@ -53,7 +61,11 @@ impl<W: Write> ProgressPrinter<W> {
                 title,
                 max_attempts,
             } => self.line(&format!("kiln: {title} (up to {max_attempts} attempts)")),
-            AgentEvent::SandboxReady { .. } => {}
+            AgentEvent::SandboxReady { notes, .. } => {
+                for note in notes {
+                    self.line(&describe_copy_note(note));
+                }
+            }
             AgentEvent::AttemptStarted {
                 attempt,
                 max_attempts,
@@ -80,6 +92,10 @@ impl<W: Write> ProgressPrinter<W> {
                 self.status("  compiling…");
             }
             AgentEvent::SandboxFinished(report) => self.line(&describe_report(report)),
+            AgentEvent::SecretsRedacted { count } => {
+                self.redactions += count;
+                self.line(&describe_redactions(*count));
+            }
             AgentEvent::Escalated {
                 from,
                 to,

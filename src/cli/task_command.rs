@@ -72,6 +72,7 @@ where
             tiers: Default::default(),
             diff: None,
             validation: None,
+            secrets_redacted: 0,
         },
     };
     let exit = command.execute(file, result_noun, build).await;
@@ -190,7 +191,7 @@ impl TaskCommand<'_> {
 
     /// Performs `work`, printing its events as progress on stderr. `None`: interrupted with
     /// Ctrl-C (the work is dropped, which stops its sandbox).
-    async fn watch(&self, work: &Work, session: &Session) -> Option<RunSummary> {
+    async fn watch(&mut self, work: &Work, session: &Session) -> Option<RunSummary> {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
             Live::StatusLine
@@ -202,13 +203,14 @@ impl TaskCommand<'_> {
             while let Some(event) = receiver.recv().await {
                 printer.handle(&event);
             }
+            printer.redactions()
         });
         let summary = tokio::select! {
             summary = work.perform(&session.llm, &session.settings, &sender) => Some(summary),
             _ = tokio::signal::ctrl_c() => None,
         };
         drop(sender);
-        let _ = printer.await;
+        self.result.secrets_redacted = printer.await.unwrap_or_default();
         summary
     }
 

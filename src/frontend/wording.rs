@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kiln_sandbox::{Protection, RunOutcome, RunReport};
+use kiln_sandbox::{Protection, RunOutcome, RunReport, NO_READS_OUTSIDE};
 
 use crate::agent::{Outcome, ReplyKind, TierStats};
 use crate::config::Tier;
@@ -177,11 +177,33 @@ fn missing(protections: &[Protection]) -> Vec<&str> {
 pub fn missing_protections_warning(protections: &[Protection]) -> Option<String> {
     let missing = missing(protections);
     (!missing.is_empty()).then(|| {
+        // "runs without: no reads outside …" reads as a double negative, and unconfined reads
+        // are what a user most needs to notice: name them as what they are.
+        let (reads, others): (Vec<&str>, Vec<&str>) = missing
+            .into_iter()
+            .partition(|name| *name == NO_READS_OUTSIDE);
+        let mut parts = Vec::new();
+        if !reads.is_empty() {
+            parts.push("reads unconfined (generated code can read your files)".to_string());
+        }
+        if !others.is_empty() {
+            parts.push(format!("runs without: {}", others.join(", ")));
+        }
         format!(
-            "warning: the sandbox runs without: {} (see `kiln doctor`)",
-            missing.join(", ")
+            "warning: the sandbox {} (see `kiln doctor`)",
+            parts.join("; ")
         )
     })
+}
+
+/// The copy of the crate left something out or pointing outside it.
+pub fn describe_copy_note(note: &str) -> String {
+    format!("  sandbox copy: {note}")
+}
+
+/// Secrets a run printed, redacted before anything was shown or sent.
+pub fn describe_redactions(count: usize) -> String {
+    format!("  {count} secret(s) in the run's output replaced with [redacted] before it was shown or sent to the model")
 }
 
 /// One short status-bar phrase: how many protections are in force, and which are not.
@@ -249,6 +271,15 @@ mod tests {
             ])
             .unwrap(),
             "warning: the sandbox runs without: no network, process limit (see `kiln doctor`)"
+        );
+        assert_eq!(
+            missing_protections_warning(&[
+                protection("no network", off.clone()),
+                protection(NO_READS_OUTSIDE, off.clone()),
+            ])
+            .unwrap(),
+            "warning: the sandbox reads unconfined (generated code can read your files); \
+             runs without: no network (see `kiln doctor`)"
         );
         assert_eq!(
             protections_summary(&[

@@ -8,9 +8,9 @@ use kiln_sandbox::Progress;
 use crate::agent::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
 use crate::config::{Price, Tier};
 use crate::frontend::wording::{
-    self, describe_attempt, describe_batch_plan, describe_combining, describe_escalation,
-    describe_outcome, describe_rejection, describe_reply, describe_report, first_line, part_prefix,
-    Form,
+    self, describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
+    describe_escalation, describe_outcome, describe_redactions, describe_rejection, describe_reply,
+    describe_report, first_line, part_prefix, Form,
 };
 use crate::llm::{LlmEvent, Usage};
 
@@ -106,7 +106,9 @@ impl TaskView {
                 self.state = TaskState::Running;
                 self.max_attempts = *max_attempts;
             }
-            AgentEvent::SandboxReady { .. } => {}
+            AgentEvent::SandboxReady { notes, .. } => self
+                .log
+                .extend(notes.iter().map(|note| describe_copy_note(note))),
             AgentEvent::AttemptStarted {
                 attempt,
                 max_attempts,
@@ -167,6 +169,7 @@ impl TaskView {
                 self.log.push(describe_combining(*proposed, *total));
             }
             AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
+            AgentEvent::SecretsRedacted { count } => self.log.push(describe_redactions(*count)),
         }
         None
     }
