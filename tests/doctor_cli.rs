@@ -14,6 +14,7 @@ const PROTECTIONS: &[&str] = &[
     "no host sockets",
     "no terminal",
     "no writes outside the sandbox",
+    "no planting in the shared build cache",
     "no root privileges",
     "no reading kiln's memory or environment",
     "cpu time limit",

@@ -222,3 +222,31 @@ async fn empty_streamed_reply_falls_back_to_a_plain_request() {
     assert!(run.stderr.contains("empty stream"), "{}", run.describe());
     assert!(demo.read_lib().contains("fn splits()"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crate_that_does_not_build_is_refused_before_any_request() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code("unused: the run must stop before asking"));
+    let demo = DemoCrate::new();
+    demo.write(
+        "src/wip.rs",
+        "pub fn broken() -> u8 {\n    \"not a number\"\n}\n",
+    );
+    let lib = demo.read_lib();
+    demo.write("src/lib.rs", &format!("{lib}\nmod wip;\n"));
+    let run = kiln(
+        &server.base_url(),
+        &["gen-tests", demo.lib_rs().to_str().unwrap(), "--json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("does not build as it is")
+            && run.stderr.contains("src/wip.rs:2: mismatched types")
+            && run.stderr.contains("Fix the crate first"),
+        "{}",
+        run.describe()
+    );
+    assert!(server.chat_requests().is_empty(), "a request was spent");
+    assert_eq!(demo.read_lib(), format!("{lib}\nmod wip;\n"));
+}

@@ -14,6 +14,9 @@
 //!   holds only the copy, the toolchain, cargo's registry and the system (a
 //!   mount namespace, so nothing else of the user's can be read or connected
 //!   to); no writes outside the copy, its target dir and its tmp (Landlock);
+//!   a shared build cache that candidates' runs see through an overlay, so
+//!   nothing they write there outlives the sandbox (see
+//!   [`Sandbox::build_untouched`], the one run that fills the cache);
 //!   a pid namespace whose init dies with kiln; a process cap and a kill of
 //!   every process of the run (a pids cgroup);
 //! * no controlling terminal (a session of its own, stdin from `/dev/null`);
@@ -68,6 +71,9 @@ const TMP_SUBDIR: &str = "tmp";
 const TARGET_SUBDIR: &str = "target";
 /// Empty directory the run's filesystem view is mounted on.
 const VIEW_SUBDIR: &str = "view";
+/// The sandbox's layer over a shared build cache, and overlayfs's work dir beside it.
+const CACHE_UPPER_SUBDIR: &str = "cache-upper";
+const CACHE_WORK_SUBDIR: &str = "cache-work";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -85,6 +91,10 @@ pub enum Error {
     Spawn(#[source] std::io::Error),
     #[error("lost track of the cargo process: {0}")]
     Wait(#[source] std::io::Error),
+    #[error(
+        "the copy was already changed: only the untouched crate may fill the shared build cache"
+    )]
+    Touched,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -154,8 +164,11 @@ pub struct Sandbox {
     tmp_dir: PathBuf,
     target_dir: PathBuf,
     view_root: PathBuf,
-    /// What the runs may see: the toolchain, the system, this tempdir and the target dir.
+    /// What the runs may see: the toolchain, the system, this tempdir and the target dir (a
+    /// shared one through an overlay).
     visible: confine::view::Visible,
+    /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
+    touched: std::sync::atomic::AtomicBool,
     copy_notes: Vec<String>,
     redactor: Redactor,
     config: SandboxConfig,
@@ -198,9 +211,19 @@ impl Sandbox {
                 source,
             })?;
         }
-        let copy_notes = copy::copy_crate(crate_root, &crate_dir)?;
-        let target_dir = config
-            .target_dir
+        let mut copy_notes = copy::copy_crate(crate_root, &crate_dir)?;
+        let shared_cache = config.target_dir.clone().filter(|cache| {
+            let layerable = confine::view::Overlay::layerable(cache);
+            if !layerable {
+                copy_notes.push(format!(
+                    "the build cache {} cannot be layered (its path holds ',', ':' or '\\'): \
+                     this sandbox builds everything in a target dir of its own",
+                    cache.display()
+                ));
+            }
+            layerable
+        });
+        let target_dir = shared_cache
             .clone()
             .unwrap_or_else(|| root.join(TARGET_SUBDIR));
         // Landlock rules need the directory to exist when the run starts.
@@ -209,11 +232,14 @@ impl Sandbox {
             source,
         })?;
         fetch::fetch_dependencies(&crate_dir);
-        let visible = confine::view::Visible::for_run(
+        let mut visible = confine::view::Visible::for_run(
             &env::toolchain_paths_from_process(),
-            &[&root, &target_dir],
+            &[&root],
             &crate_dir,
         );
+        if shared_cache.is_some() {
+            visible.overlay = Some(shared_cache_overlay(&root, &target_dir)?);
+        }
         Ok(Sandbox {
             _dir: dir,
             crate_dir,
@@ -222,6 +248,7 @@ impl Sandbox {
             target_dir,
             view_root,
             visible,
+            touched: std::sync::atomic::AtomicBool::new(false),
             copy_notes,
             redactor: Redactor::from_process(&config.redact),
             config,
@@ -248,7 +275,30 @@ impl Sandbox {
     /// and rename), creating parent directories. Errors if `relative` is
     /// absolute, contains `..`, or passes through a symlink.
     pub fn write_file(&self, relative: &Path, contents: &str) -> Result<()> {
+        self.touched
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         copy::write_atomic(&self.crate_dir, relative, contents)
+    }
+
+    /// Builds the tests of the untouched copy (`cargo test --no-run`), writing a shared build
+    /// cache directly: the one run whose artefacts later sandboxes reuse, because only the
+    /// user's own code ran in it. Every other run sees the cache through an overlay of this
+    /// sandbox. Refused ([`Error::Touched`]) once [`Sandbox::write_file`] has changed the copy.
+    /// A crate that does not build comes back as a `BuildFailed` report.
+    pub async fn build_untouched(
+        &self,
+        args: &TestArgs,
+        on_progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunReport> {
+        if self.touched.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Touched);
+        }
+        let trusted = self.visible.without_overlay();
+        let plan = run::RunPlan {
+            build_only: true,
+            ..self.plan(&trusted, &[])
+        };
+        run::cargo_test(&plan, args, on_progress).await
     }
 
     /// Runs `cargo test <target_flags> --message-format=json [-- <filter>]`
@@ -278,19 +328,57 @@ impl Sandbox {
         extra_env: &[(String, String)],
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunReport> {
-        let plan = run::RunPlan {
+        run::cargo_test(&self.plan(&self.visible, extra_env), args, on_progress).await
+    }
+
+    fn plan<'a>(
+        &'a self,
+        visible: &'a confine::view::Visible,
+        extra_env: &'a [(String, String)],
+    ) -> run::RunPlan<'a> {
+        run::RunPlan {
             crate_dir: &self.crate_dir,
             home_dir: &self.home_dir,
             tmp_dir: &self.tmp_dir,
             target_dir: &self.target_dir,
-            visible: &self.visible,
+            visible,
             view_root: &self.view_root,
             timeout: self.config.timeout,
             output_cap_bytes: self.config.output_cap_bytes,
             limits: &self.config.limits,
             extra_env,
             redactor: &self.redactor,
-        };
-        run::cargo_test(&plan, args, on_progress).await
+            build_only: false,
+        }
     }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // overlayfs leaves `work/work` with mode 000, which the tempdir's removal cannot enter
+        // as a user other than root.
+        let work = self._dir.path().join(CACHE_WORK_SUBDIR).join("work");
+        if work.exists() {
+            let _ = std::fs::set_permissions(
+                &work,
+                std::os::unix::fs::PermissionsExt::from_mode(0o700),
+            );
+        }
+    }
+}
+
+/// The sandbox's own layer over the shared cache at `target_dir`, in its tempdir at `root`.
+fn shared_cache_overlay(root: &Path, target_dir: &Path) -> Result<confine::view::Overlay> {
+    let overlay = confine::view::Overlay {
+        shown: target_dir.to_path_buf(),
+        upper: root.join(CACHE_UPPER_SUBDIR),
+        work: root.join(CACHE_WORK_SUBDIR),
+    };
+    for path in [&overlay.upper, &overlay.work] {
+        std::fs::create_dir(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(overlay)
 }

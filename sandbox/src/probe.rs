@@ -119,6 +119,14 @@ pub fn probe() -> Vec<Protection> {
             },
         ),
         from(
+            "no planting in the shared build cache",
+            found.cache_overlay.clone().map(|()| {
+                "a candidate's writes to the cache land in an overlay of its own sandbox and go \
+                 with it; only the build of the untouched crate fills the cache"
+                    .to_string()
+            }).map_err(|e| format!("{e}: the build cache is writable by candidates, so what one leaves there a later run may execute")),
+        ),
+        from(
             "no root privileges",
             found.privileges.clone().map(|dropped| match dropped {
                 Some(_) => "kiln runs as root: every capability is dropped, the bounding set too".to_string(),

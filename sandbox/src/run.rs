@@ -50,6 +50,8 @@ pub(crate) struct RunPlan<'a> {
     /// Variables the caller adds on top of the scrubbed environment.
     pub(crate) extra_env: &'a [(String, String)],
     pub(crate) redactor: &'a Redactor,
+    /// `cargo test --no-run`: build the test targets, run nothing.
+    pub(crate) build_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +201,7 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
         .arg("test")
         .arg("--offline")
         .args(&args.target_flags)
+        .args(plan.build_only.then_some("--no-run"))
         .arg("--message-format=json");
     if let Some(filter) = &args.filter {
         command.arg("--").arg(filter);

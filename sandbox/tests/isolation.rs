@@ -149,3 +149,76 @@ impl Drop for RemovedOnDrop {
         }
     }
 }
+
+/// A build script and a proc macro run on the host side of a build: both must work inside the
+/// view, through the shared cache's overlay, as root and as another user.
+#[tokio::test]
+async fn a_crate_with_a_build_script_and_a_proc_macro_builds_and_passes() {
+    let krate = tempfile::tempdir().unwrap();
+    let root = krate.path();
+    common::write(
+        root,
+        "Cargo.toml",
+        "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n\
+         [dependencies]\nanswer = { path = \"answer\" }\n",
+    );
+    common::write(
+        root,
+        "build.rs",
+        "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    \
+         std::fs::write(format!(\"{out}/generated.rs\"), \"pub const FROM_BUILD: u8 = 7;\").unwrap();\n    \
+         println!(\"cargo:rustc-env=KILN_BUILT=yes\");\n}\n",
+    );
+    common::write(
+        root,
+        "src/lib.rs",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/generated.rs\"));\n\
+         answer::answer!();\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn both_ran() {\n        \
+         assert_eq!(super::FROM_BUILD + super::answer(), 49);\n        \
+         assert_eq!(env!(\"KILN_BUILT\"), \"yes\");\n    }\n}\n",
+    );
+    common::write(
+        root,
+        "answer/Cargo.toml",
+        "[package]\nname = \"answer\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\nproc-macro = true\n",
+    );
+    common::write(
+        root,
+        "answer/src/lib.rs",
+        "extern crate proc_macro;\nuse proc_macro::TokenStream;\n\n#[proc_macro]\n\
+         pub fn answer(_: TokenStream) -> TokenStream {\n    \
+         \"pub fn answer() -> u8 { 42 }\".parse().unwrap()\n}\n",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let sandbox = kiln_sandbox::Sandbox::create(
+        root,
+        SandboxConfig {
+            target_dir: Some(cache.path().to_path_buf()),
+            ..SandboxConfig::default()
+        },
+    )
+    .unwrap();
+    let built = sandbox
+        .build_untouched(&common::lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_ne!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    // A candidate's change on top, built through the overlay.
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    sandbox
+        .write_file(
+            std::path::Path::new("src/lib.rs"),
+            &format!("{lib}\n#[test]\nfn candidate() {{ assert_eq!(answer(), 42); }}\n"),
+        )
+        .unwrap();
+    let report = sandbox
+        .cargo_test(&common::lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::Passed, "{}", report.output);
+    assert_eq!(report.passed_tests.len(), 2, "{:?}", report.passed_tests);
+    common::again_as_unprivileged_user(
+        "a_crate_with_a_build_script_and_a_proc_macro_builds_and_passes",
+    );
+}

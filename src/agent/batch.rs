@@ -74,7 +74,7 @@ pub async fn perform_batch(
         jobs,
     });
     let location = &batch.file().location;
-    let sandbox = match SharedSandbox::create(&location.workspace_root, settings, events).await {
+    let sandbox = match SharedSandbox::create(location, settings, events).await {
         Ok(sandbox) => sandbox,
         Err(message) => return summary(Outcome::SandboxFailed(message), 0, BTreeMap::new()),
     };

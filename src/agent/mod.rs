@@ -93,17 +93,16 @@ pub async fn perform_task(
         title: task.title(),
         max_attempts: settings.max_attempts,
     });
-    let sandbox =
-        match SharedSandbox::create(&task.location().workspace_root, settings, events).await {
-            Ok(sandbox) => sandbox,
-            Err(message) => {
-                return RunSummary {
-                    outcome: Outcome::SandboxFailed(message),
-                    attempts: 0,
-                    stats: BTreeMap::new(),
-                }
+    let sandbox = match SharedSandbox::create(task.location(), settings, events).await {
+        Ok(sandbox) => sandbox,
+        Err(message) => {
+            return RunSummary {
+                outcome: Outcome::SandboxFailed(message),
+                attempts: 0,
+                stats: BTreeMap::new(),
             }
-        };
+        }
+    };
     converse(task, llm, settings, &sandbox, &Spend::default(), events).await
 }
 

@@ -4,11 +4,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use kiln_sandbox::{RunReport, Sandbox, TestArgs};
+use kiln_sandbox::{RunOutcome, RunReport, Sandbox, TestArgs};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AgentEvent, AgentSettings, BuildCache};
-use crate::task::SandboxRuns;
+use crate::project::SourceLocation;
+use crate::task::{first_line, whole_suite, SandboxRuns};
 
 /// A sandbox copy shared by every conversation of a run. Runs take turns: they write the same
 /// file, and cargo would serialise them on the build cache's lock anyway.
@@ -20,12 +21,18 @@ pub(super) struct SharedSandbox {
 impl SharedSandbox {
     /// Copies the crate of `workspace_root` and fetches its dependencies, off the async threads
     /// since both block. `Err` is the message for the user.
+    ///
+    /// Then builds the untouched crate once: a crate that does not build as it is would have
+    /// every candidate fail and the model blamed, so that ends here, before any request. The
+    /// same build is the one that fills the shared build cache (see
+    /// [`Sandbox::build_untouched`]).
     pub async fn create(
-        workspace_root: &Path,
+        location: &SourceLocation,
         settings: &AgentSettings,
         events: &UnboundedSender<AgentEvent>,
     ) -> Result<SharedSandbox, String> {
         let started = Instant::now();
+        let workspace_root = &location.workspace_root;
         let mut config = settings.sandbox.clone();
         if settings.build_cache == BuildCache::PerCrate {
             config.target_dir = kiln_sandbox::cache::target_dir_from_process(workspace_root);
@@ -42,6 +49,7 @@ impl SharedSandbox {
             took: started.elapsed(),
             notes: sandbox.copy_notes().to_vec(),
         });
+        check_untouched_build(&sandbox, location, events).await?;
         Ok(SharedSandbox {
             sandbox,
             turn: tokio::sync::Mutex::new(()),
@@ -60,6 +68,38 @@ impl SharedSandbox {
             events,
         }
     }
+}
+
+/// `Err`: the untouched crate does not build, or cannot be built; the message says where.
+async fn check_untouched_build(
+    sandbox: &Sandbox,
+    location: &SourceLocation,
+    events: &UnboundedSender<AgentEvent>,
+) -> Result<(), String> {
+    let _ = events.send(AgentEvent::ValidationStep {
+        what: "building the crate as it is, before any change".to_string(),
+    });
+    let mut on_progress = |progress| {
+        let _ = events.send(AgentEvent::Sandbox(progress));
+    };
+    let report = sandbox
+        .build_untouched(&whole_suite(location), &mut on_progress)
+        .await
+        .map_err(|e| format!("cannot build the crate in the sandbox: {e}"))?;
+    if report.outcome != RunOutcome::BuildFailed {
+        return Ok(());
+    }
+    let first_error = report.compiler_errors.first().map_or_else(
+        || first_line(&report.output).to_string(),
+        |error| match (&error.file, error.line) {
+            (Some(file), Some(line)) => format!("{}:{line}: {}", file.display(), error.message),
+            _ => error.message.clone(),
+        },
+    );
+    Err(format!(
+        "the crate does not build as it is, before any change by kiln: {first_error}\n  \
+         Fix the crate first (`cargo test --no-run` shows the same), then run kiln again."
+    ))
 }
 
 /// The agent's sandbox lent to a task's validation: every run writes the task's file and streams

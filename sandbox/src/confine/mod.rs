@@ -54,6 +54,8 @@ pub(crate) struct Mechanisms {
     /// A pid namespace per run, whose init dies with kiln.
     pub(crate) pid_namespace: Result<(), String>,
     pub(crate) reads: Result<ReadConfinement, String>,
+    /// The shared build cache shown through an overlay, inside the filesystem view.
+    pub(crate) cache_overlay: Result<(), String>,
     /// A session of its own, without a controlling terminal.
     pub(crate) no_terminal: Result<(), String>,
     pub(crate) pids_cgroup: Result<(), String>,
@@ -125,6 +127,13 @@ fn try_mechanisms() -> Mechanisms {
                 )),
             })
     });
+    let cache_overlay = match (&reads, &scratch) {
+        (Ok(ReadConfinement::View), Ok(scratch)) => {
+            try_overlay(scratch, &in_namespaces(false, true, true))
+        }
+        (Ok(ReadConfinement::View), Err(e)) => Err(e.clone()),
+        _ => Err("no filesystem view to mount an overlay in".to_string()),
+    };
     let no_terminal = run_confined(
         &["sh", "-c", "! true </dev/tty 2>/dev/null"],
         ChildSetup {
@@ -167,6 +176,7 @@ fn try_mechanisms() -> Mechanisms {
         landlock_abi,
         pid_namespace,
         reads,
+        cache_overlay,
         no_terminal,
         pids_cgroup,
         nproc_in_user_namespace,
@@ -200,6 +210,19 @@ impl Scratch {
             (
                 dir.path().join("secret"),
                 std::fs::write(dir.path().join("secret"), "kiln probe"),
+            ),
+            (
+                dir.path().join("cache"),
+                std::fs::create_dir(dir.path().join("cache"))
+                    .and_then(|()| std::fs::write(dir.path().join("cache/kept"), "cargo's")),
+            ),
+            (
+                dir.path().join("upper"),
+                std::fs::create_dir(dir.path().join("upper")),
+            ),
+            (
+                dir.path().join("layer-work"),
+                std::fs::create_dir(dir.path().join("layer-work")),
             ),
         ] {
             result.map_err(|e| format!("{}: {e}", path.display()))?;
@@ -274,6 +297,43 @@ fn try_ruleset(
     match readable {
         None => try_in_child(setup),
         Some(_) => try_check(&scratch.check()?, setup),
+    }
+}
+
+/// Tries the build cache's overlay: inside the view a shell reads the cache and writes into it,
+/// and on the host the cache is as it was, the write in the upper layer.
+fn try_overlay(scratch: &Scratch, namespaces: &ChildSetup) -> Result<(), String> {
+    let dir = scratch.dir.path();
+    let cache = dir.join("cache");
+    let mut visible = scratch.visible();
+    visible.overlay = Some(view::Overlay {
+        shown: cache.clone(),
+        upper: dir.join("upper"),
+        work: dir.join("layer-work"),
+    });
+    let view = View::prepare(&visible, &dir.join("root"))
+        .map_err(|e| format!("cannot prepare the cache overlay: {e}"))?;
+    let cache_text = cache.to_str().ok_or("the temp dir's path is not UTF-8")?;
+    let wrote = run_confined(
+        &[
+            "sh",
+            "-c",
+            &format!(
+                "cat '{cache_text}/kept' >/dev/null && echo planted > '{cache_text}/kept'                  && touch '{cache_text}/planted'"
+            ),
+        ],
+        ChildSetup {
+            view: Some(Arc::new(view)),
+            ..namespaces.clone()
+        },
+    )?;
+    let kept = std::fs::read_to_string(cache.join("kept")).unwrap_or_default();
+    match (wrote, kept.as_str(), cache.join("planted").exists()) {
+        (true, "cargo's", false) => Ok(()),
+        (false, _, _) => {
+            Err("a shell could not read and write the cache through an overlay".to_string())
+        }
+        _ => Err("a write through the overlay reached the cache itself".to_string()),
     }
 }
 
@@ -468,6 +528,12 @@ impl Confinement {
             reads == Some(ReadConfinement::View),
             available.pid_namespace.is_ok(),
         );
+        // Without an overlay the cache is shown as it is, writable (doctor says so).
+        let visible = match (reads, &available.cache_overlay) {
+            (Some(ReadConfinement::View), Ok(())) => visible.clone(),
+            _ => visible.without_overlay(),
+        };
+        let visible = &visible;
         let view = match reads {
             Some(ReadConfinement::View) => Some(Arc::new(View::prepare(visible, view_root)?)),
             _ => None,

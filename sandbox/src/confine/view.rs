@@ -12,6 +12,7 @@
 //!   loader, a resolver for `localhost` and a C compiler need, the Rust toolchain and cargo's
 //!   registry and git checkouts (not the rest of `CARGO_HOME`: `credentials.toml` is there);
 //! - read-write: the sandbox's own tempdir (crate copy, private home and tmp) and the target dir;
+//!   a shared build cache through an overlay whose writes stay with the sandbox ([`Overlay`]);
 //! - `/tmp` is a fresh tmpfs (`TMPDIR` points at the sandbox's private tmp), `/dev` holds only null, zero, full, random and urandom (no
 //!   tty), `/dev/shm` is a fresh tmpfs, `/proc` is a fresh procfs of the run's own pid namespace.
 //!
@@ -75,6 +76,50 @@ pub(crate) struct Visible {
     pub(crate) writable: Vec<PathBuf>,
     /// The working directory inside the view.
     pub(crate) cwd: Option<PathBuf>,
+    /// A directory shown writable whose writes never reach it (see [`Overlay`]).
+    pub(crate) overlay: Option<Overlay>,
+}
+
+/// The shared build cache as a candidate's run sees it: an overlay whose lower layer is the
+/// cache and whose upper layer is the sandbox's own. cargo reads every artefact the cache has and
+/// writes new ones, but what a candidate writes (a planted build script, a doctored rlib) lands
+/// in the upper layer and goes with the sandbox: a later run never executes it. A per-run copy
+/// of the cache would cost seconds; checking the cache after each run cannot tell a planted file
+/// from one of cargo's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Overlay {
+    /// The cache, shown at its own path.
+    pub(crate) shown: PathBuf,
+    /// Empty directories of the sandbox, on the same filesystem as each other.
+    pub(crate) upper: PathBuf,
+    pub(crate) work: PathBuf,
+}
+
+impl Overlay {
+    /// Whether `path` can be named in overlayfs's mount options: its parser splits on `,` and
+    /// takes `:` as a layer separator, and a backslash is its escape.
+    pub(crate) fn layerable(path: &Path) -> bool {
+        path.to_str()
+            .is_some_and(|text| !text.contains([',', ':', '\\']))
+    }
+
+    fn options(&self) -> io::Result<CString> {
+        for path in [&self.shown, &self.upper, &self.work] {
+            if !Overlay::layerable(path) {
+                return Err(io::Error::other(format!(
+                    "{} cannot be an overlay layer: its path holds ',', ':' or '\\' (or is not UTF-8)",
+                    path.display()
+                )));
+            }
+        }
+        CString::new(format!(
+            "lowerdir={},upperdir={},workdir={}",
+            self.shown.display(),
+            self.upper.display(),
+            self.work.display()
+        ))
+        .map_err(|_| io::Error::other("an overlay path contains a NUL byte"))
+    }
 }
 
 impl Visible {
@@ -87,7 +132,18 @@ impl Visible {
             read_only,
             writable: writable.iter().map(|path| path.to_path_buf()).collect(),
             cwd: Some(cwd.to_path_buf()),
+            overlay: None,
         }
+    }
+
+    /// The same, with the overlaid directory shown writable as it is: for a run kiln trusts, or
+    /// where no overlay can be mounted.
+    pub(crate) fn without_overlay(&self) -> Visible {
+        let mut plain = self.clone();
+        if let Some(overlay) = plain.overlay.take() {
+            plain.writable.push(overlay.shown);
+        }
+        plain
     }
 
     /// The device nodes the view binds, as host paths (Landlock's fallback must allow them).
@@ -119,6 +175,10 @@ enum Step {
         options: &'static std::ffi::CStr,
     },
     Proc(CString),
+    Overlay {
+        target: CString,
+        options: CString,
+    },
 }
 
 /// The prepared new root of a run.
@@ -161,6 +221,13 @@ impl View {
         entries.sort_by_key(|(path, _)| path.components().count());
         for (path, access) in entries {
             builder.show(path, access)?;
+        }
+        if let Some(overlay) = &visible.overlay {
+            builder.dir(&overlay.shown)?;
+            builder.steps.push(Step::Overlay {
+                target: builder.inside(&overlay.shown)?,
+                options: overlay.options()?,
+            });
         }
         builder.dir(Path::new("/dev"))?;
         for name in DEVICES {
@@ -300,6 +367,13 @@ impl Step {
             ),
             // Read-only: nothing a build needs writes /proc, and uid 0 without capabilities could
             // still write some of /proc/sys.
+            Step::Overlay { target, options } => mount(
+                Some(c"kiln-cache"),
+                target,
+                Some(c"overlay"),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                Some(options),
+            ),
             Step::Proc(target) => mount(
                 Some(c"proc"),
                 target,

@@ -1,0 +1,152 @@
+//! The shared build cache: the untouched crate's build fills it, and nothing a candidate writes
+//! there reaches it, so a later run never executes what a candidate planted.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{again_as_unprivileged_user, candidate_lib, lib_args, require, tiny_crate};
+use kiln_sandbox::{Error, RunOutcome, Sandbox, SandboxConfig};
+
+fn shared(cache: &Path) -> SandboxConfig {
+    SandboxConfig {
+        target_dir: Some(cache.to_path_buf()),
+        ..SandboxConfig::default()
+    }
+}
+
+/// Every file below `dir`, so a test can pick one of cargo's own outputs.
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn a_candidate_cannot_plant_or_change_files_in_the_shared_cache() {
+    if !require("no planting in the shared build cache") {
+        return;
+    }
+    let krate = tiny_crate("cached", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    let built = sandbox
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_ne!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    // The untouched build wrote the cache itself: the dep-info of its test binary is there (not
+    // the binary: the candidate's run executes its own rebuild of it at that path).
+    let victim = files_below(&cache.path().join("debug/deps"))
+        .into_iter()
+        .find(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with("cached-") && name.ends_with(".d")
+        })
+        .expect("the untouched build left no dep-info in the cache");
+    let before = std::fs::read(&victim).unwrap();
+
+    // The attack succeeds inside its own run (so the check below looks at a real write).
+    let body = format!(
+        r#"        let cache = std::path::PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap());
+        std::fs::write(cache.join("planted"), "run me").unwrap();
+        std::fs::write({victim:?}, "doctored").unwrap();
+        assert_eq!(std::fs::read_to_string({victim:?}).unwrap(), "doctored");"#
+    );
+    sandbox
+        .write_file(Path::new("src/lib.rs"), &candidate_lib(&body))
+        .unwrap();
+    let report = sandbox.cargo_test(&lib_args(), &mut |_| {}).await.unwrap();
+    assert_eq!(report.outcome, RunOutcome::Passed, "{}", report.output);
+
+    assert!(
+        !cache.path().join("planted").exists(),
+        "a file was planted in the cache"
+    );
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        before,
+        "cargo's output was changed"
+    );
+    // Once the copy holds generated code, nothing writes the cache directly any more.
+    assert!(matches!(
+        sandbox.build_untouched(&lib_args(), &mut |_| {}).await,
+        Err(Error::Touched)
+    ));
+    drop(sandbox);
+    again_as_unprivileged_user("a_candidate_cannot_plant_or_change_files_in_the_shared_cache");
+}
+
+#[tokio::test]
+async fn a_later_sandbox_reuses_the_cache_and_drops_its_own_layer() {
+    // A path dependency: built once by the untouched build, then only read from the cache.
+    let krate = tiny_crate("reused", "pub fn two() -> u8 { helper::two() }\n");
+    common::write(
+        krate.path(),
+        "Cargo.toml",
+        "[package]\nname = \"reused\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nhelper = { path = \"helper\" }\n",
+    );
+    common::write(
+        krate.path(),
+        "helper/Cargo.toml",
+        "[package]\nname = \"helper\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    common::write(
+        krate.path(),
+        "helper/src/lib.rs",
+        "pub fn two() -> u8 { 2 }\n",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let first = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    first
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    let root = first.crate_dir().parent().unwrap().to_path_buf();
+    drop(first);
+    assert!(
+        !root.exists(),
+        "the sandbox's tempdir (and its layer) outlived it"
+    );
+
+    // The dependency comes from the cache through the second sandbox's overlay: only the
+    // changed crate compiles.
+    let second = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    second
+        .write_file(
+            Path::new("src/lib.rs"),
+            &format!(
+                "pub fn two() -> u8 {{ helper::two() }}\n{}",
+                candidate_lib("        assert_eq!(super::two(), 2);")
+            ),
+        )
+        .unwrap();
+    let mut compiled = Vec::new();
+    let report = second
+        .cargo_test(&lib_args(), &mut |progress| {
+            if let kiln_sandbox::Progress::Compiling { unit } = progress {
+                compiled.push(unit);
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, RunOutcome::Passed, "{}", report.output);
+    assert!(
+        compiled.len() == 1 && compiled[0].starts_with("reused"),
+        "{compiled:?}"
+    );
+    again_as_unprivileged_user("a_later_sandbox_reuses_the_cache_and_drops_its_own_layer");
+}
