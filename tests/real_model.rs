@@ -257,24 +257,27 @@ async fn gen_tests_cli_dry_run_json_ends_with_exit_0_or_1_and_writes_nothing() {
     cli_dry_run_ends_clearly(&real, test, &args, &lib, MAX_ATTEMPTS, &[]).await;
 }
 
-/// Batches against a server that answers one request at a time: the conversations queue (the
-/// script starts it with `--interrupt_requests False`) and the run still ends clearly.
+/// Batches against a server that answers one request at a time, asked one at a time (`--jobs 1`,
+/// as the README advises for such servers): llama-cpp-python can crash on two requests at once
+/// even with `--interrupt_requests False` (abetlen/llama-cpp-python#1367). CI saw exactly that:
+/// both streams cut mid-reply, then connection refused for every later test. Concurrent batches
+/// are covered against the scripted server (tests/gen_tests_batches.rs).
 #[tokio::test(flavor = "multi_thread")]
-async fn gen_tests_in_concurrent_batches_ends_with_exit_0_or_1_and_writes_nothing() {
+async fn gen_tests_in_batches_ends_with_exit_0_or_1_and_writes_nothing() {
     let test = "gen_tests_batches";
     let Some(real) = RealModel::from_env(test).await else {
         return;
     };
     let demo = DemoCrate::new();
     let lib = demo.lib_rs();
-    // The demo's 5 functions in batches of 2: three conversations, two at a time.
+    // The demo's 5 functions in batches of 2: three conversations, one at a time.
     let args = [
         "gen-tests",
         lib.to_str().unwrap(),
         "--batch-size",
         "2",
         "--jobs",
-        "2",
+        "1",
         "--max-attempts",
         "1",
     ];

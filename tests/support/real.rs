@@ -37,6 +37,9 @@ impl RealModel {
             return None;
         };
         let url = url.trim_end_matches('/').to_string();
+        // In turn: while another test's request runs, the server can take longer than any
+        // sensible timeout to answer even /models (CI saw a 10 s timeout expire that way).
+        let _turn = SERVER_TURN.lock().await;
         let body = reqwest::Client::new()
             .get(format!("{url}/models"))
             .timeout(Duration::from_secs(MODELS_TIMEOUT_SECS))
@@ -69,6 +72,9 @@ impl RealModel {
             "KILN_MAX_OUTPUT_TOKENS".to_string(),
             MAX_OUTPUT_TOKENS.to_string(),
         );
+        // One request at a time, as the README advises for llama-cpp-python: two at once can
+        // crash it (see real_model.rs, the batches test).
+        env.insert("KILN_JOBS".to_string(), "1".to_string());
         env.insert(
             "XDG_CONFIG_HOME".to_string(),
             config_home.display().to_string(),
