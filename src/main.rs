@@ -77,6 +77,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -102,4 +103,16 @@ fn main() -> ExitCode {
         }
     });
     exit.into()
+}
+
+/// `kiln doctor | head -1`: once the reader is gone, end as `cat` does, killed quietly by
+/// SIGPIPE. Rust starts programs with SIGPIPE ignored, so every later print would panic with
+/// "failed printing to stdout: Broken pipe" (exit 101) instead. Sockets are unaffected (std and
+/// tokio send with MSG_NOSIGNAL), and kiln writes into no child's pipe.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: setting a signal's disposition to its default touches no memory of ours; this
+    // runs before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

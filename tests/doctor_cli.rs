@@ -112,3 +112,50 @@ fn effective_uid() -> Option<u32> {
     let uids = status.lines().find_map(|line| line.strip_prefix("Uid:"))?;
     uids.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// A reader that went away (`kiln doctor | head -0`): kiln ends quietly, without a panic.
+fn run_into_a_closed_pipe(args: &[&str], on_stdout: bool) -> std::process::Output {
+    // std::io::pipe is newer than the MSRV.
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two new fds into the array; each is owned exactly once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (reader, writer) = unsafe {
+        use std::os::fd::FromRawFd as _;
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(reader);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    command.args(args);
+    if on_stdout {
+        command.stdout(writer).stderr(std::process::Stdio::piped());
+    } else {
+        command.stderr(writer).stdout(std::process::Stdio::piped());
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_kiln_quietly_on_stdout_and_on_stderr() {
+    use std::os::unix::process::ExitStatusExt as _;
+    for (args, on_stdout) in [
+        (&["doctor"][..], true),
+        (&["gen-tests", "/nonexistent/kiln/src/lib.rs"][..], false),
+    ] {
+        let output = run_into_a_closed_pipe(args, on_stdout);
+        let other = String::from_utf8_lossy(if on_stdout {
+            &output.stderr
+        } else {
+            &output.stdout
+        })
+        .into_owned();
+        assert_eq!(
+            output.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {output:?}"
+        );
+        assert!(!other.contains("panicked"), "{args:?}: {other}");
+    }
+}

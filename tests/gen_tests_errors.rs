@@ -250,3 +250,28 @@ async fn a_crate_that_does_not_build_is_refused_before_any_request() {
     assert!(server.chat_requests().is_empty(), "a request was spent");
     assert_eq!(demo.read_lib(), format!("{lib}\nmod wip;\n"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_file_is_refused_before_any_request() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = ScriptedServer::start().await;
+    let demo = DemoCrate::new();
+    let lib = demo.lib_rs();
+    let before = demo.read_lib();
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let run = kiln(
+        &server.base_url(),
+        &["gen-tests", lib.to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("lib.rs is read-only"),
+        "{}",
+        run.describe()
+    );
+    assert!(server.chat_requests().is_empty(), "a request was spent");
+    assert_eq!(demo.read_lib(), before);
+    let mode = std::fs::metadata(&lib).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444, "the file's mode changed");
+}

@@ -8,7 +8,7 @@ use kiln_sandbox::Progress as SandboxProgress;
 
 use crate::agent::AgentEvent;
 use crate::frontend::wording::{
-    describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
+    counted, describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
     describe_escalation, describe_redactions, describe_rejection, describe_reply, describe_report,
     first_line, part_prefix,
 };
@@ -60,7 +60,10 @@ impl<W: Write> ProgressPrinter<W> {
             AgentEvent::Started {
                 title,
                 max_attempts,
-            } => self.line(&format!("kiln: {title} (up to {max_attempts} attempts)")),
+            } => self.line(&format!(
+                "kiln: {title} (up to {})",
+                counted(*max_attempts as usize, "attempt", "attempts")
+            )),
             AgentEvent::SandboxReady { notes, .. } => {
                 for note in notes {
                     self.line(&describe_copy_note(note));

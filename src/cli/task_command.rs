@@ -159,6 +159,11 @@ impl TaskCommand<'_> {
             }
             Err(e) => return Err(self.input_error(&e.to_string())),
         };
+        // Before any model work: a file kiln could never write would waste every token.
+        if !self.args.dry_run {
+            crate::diff::check_writable(&work.location().file)
+                .map_err(|e| self.input_error(&e.to_string()))?;
+        }
         let mut session =
             Session::new(&config, self.args.tier).map_err(|e| self.input_error(&e.to_string()))?;
         self.check_prices(&config)

@@ -4,6 +4,6 @@ mod apply;
 mod hunks;
 mod render;
 
-pub use apply::{apply, ApplyError};
+pub use apply::{apply, check_writable, ApplyError};
 pub use hunks::{hunks, merge_accepted, Hunk, HunkChoice, HunkLine, LineKind};
 pub use render::{unified, Colour};

@@ -11,6 +11,11 @@ use crate::agent::{Outcome, ReplyKind, TierStats};
 use crate::config::Tier;
 pub use crate::task::first_line;
 
+/// `1 test`, `2 tests`: a count with its noun in the right number.
+pub fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 pub fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
     format!("attempt {attempt}/{max_attempts} · {tier} ({model})")
 }
@@ -58,7 +63,10 @@ pub fn describe_reply(kind: &ReplyKind) -> String {
 pub fn describe_report(report: &RunReport) -> String {
     let took = report.duration.as_secs_f64();
     match report.outcome {
-        RunOutcome::Passed => format!("  ✓ {} tests passed ({took:.1}s)", report.passed),
+        RunOutcome::Passed => format!(
+            "  ✓ {} passed ({took:.1}s)",
+            counted(report.passed, "test", "tests")
+        ),
         RunOutcome::BuildFailed => {
             let first = report
                 .compiler_errors
@@ -251,6 +259,13 @@ mod tests {
 
     fn protection(name: &'static str, status: ProtectionStatus) -> Protection {
         Protection { name, status }
+    }
+
+    #[test]
+    fn counts_take_the_noun_in_the_right_number() {
+        assert_eq!(counted(1, "test", "tests"), "1 test");
+        assert_eq!(counted(0, "test", "tests"), "0 tests");
+        assert_eq!(counted(2, "attempt", "attempts"), "2 attempts");
     }
 
     #[test]
