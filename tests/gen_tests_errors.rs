@@ -275,3 +275,65 @@ async fn a_read_only_file_is_refused_before_any_request() {
     let mode = std::fs::metadata(&lib).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o444, "the file's mode changed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_the_build_never_compiles_is_refused_before_any_request() {
+    let server = ScriptedServer::start().await;
+    let demo = DemoCrate::new();
+    let orphan = demo.write("src/orphan.rs", "pub fn one() -> u8 {\n    1\n}\n");
+    let run = kiln(&server.base_url(), &["gen-tests", orphan.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("the build never compiles this file")
+            && run.stderr.contains("declares no `mod orphan;`"),
+        "{}",
+        run.describe()
+    );
+    assert!(server.chat_requests().is_empty(), "a request was spent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_module_behind_a_feature_needs_the_feature_which_reaches_the_sandbox() {
+    let server = ScriptedServer::start().await;
+    let demo = DemoCrate::new();
+    let manifest = std::fs::read_to_string(demo.dir.path().join("Cargo.toml")).unwrap();
+    demo.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[features]\nextra = []\n"),
+    );
+    let lib = demo.read_lib();
+    demo.write(
+        "src/lib.rs",
+        &format!("{lib}\n#[cfg(feature = \"extra\")]\nmod extra;\n"),
+    );
+    let extra = demo.write("src/extra.rs", "pub fn one() -> u8 {\n    1\n}\n");
+    let run = kiln(&server.base_url(), &["gen-tests", extra.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("compiled only with feature `extra`, which is off: pass --features extra"),
+        "{}",
+        run.describe()
+    );
+    assert!(server.chat_requests().is_empty(), "a request was spent");
+
+    // With the feature, the sandbox builds the module: the test runs and is kept.
+    server.push(Reply::tool_code(
+        "#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn one_is_one() {\n        assert_eq!(one(), 1);\n    }\n}\n",
+    ));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            extra.to_str().unwrap(),
+            "--features",
+            "extra",
+            "--dry-run",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(run.stderr.contains("1 test passed"), "{}", run.describe());
+}

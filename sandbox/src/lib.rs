@@ -117,6 +117,9 @@ pub struct SandboxConfig {
     /// Secrets to redact from every report besides those of the environment, e.g. an API key
     /// read from a config file.
     pub redact: Vec<String>,
+    /// Added to every cargo command, e.g. `--features serde`: the user's choice of features
+    /// holds for the untouched build, the candidates and the mutants alike.
+    pub cargo_args: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -127,6 +130,7 @@ impl Default for SandboxConfig {
             target_dir: None,
             limits: Limits::default(),
             redact: Vec::new(),
+            cargo_args: Vec::new(),
         }
     }
 }
@@ -348,6 +352,7 @@ impl Sandbox {
             limits: &self.config.limits,
             extra_env,
             redactor: &self.redactor,
+            cargo_args: &self.config.cargo_args,
             build_only: false,
         }
     }

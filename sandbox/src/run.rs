@@ -52,6 +52,8 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) redactor: &'a Redactor,
     /// `cargo test --no-run`: build the test targets, run nothing.
     pub(crate) build_only: bool,
+    /// The caller's own cargo arguments (features).
+    pub(crate) cargo_args: &'a [String],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +203,7 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
         .arg("test")
         .arg("--offline")
         .args(&args.target_flags)
+        .args(plan.cargo_args)
         .args(plan.build_only.then_some("--no-run"))
         .arg("--message-format=json");
     if let Some(filter) = &args.filter {

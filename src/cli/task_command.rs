@@ -14,6 +14,7 @@ use crate::diff::{self, Colour};
 use crate::frontend::session::{self, Session};
 use crate::frontend::wording::{describe_outcome, missing_protections_warning, usage_line, Form};
 use crate::frontend::Exit;
+use crate::project::{self, Features};
 use crate::task::{Task, TaskError};
 
 /// The flags every task command shares.
@@ -41,6 +42,25 @@ pub struct TaskFlags {
     /// tiers in kiln.toml (`price_in_per_mtok`, `price_out_per_mtok` under [tiers.NAME]).
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
+    /// Build with these features of the crate (comma-separated), as `cargo test --features`.
+    #[arg(long, short = 'F', value_name = "FEATURES", value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Build with every feature of the crate.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Build without the crate's default features.
+    #[arg(long)]
+    pub no_default_features: bool,
+}
+
+impl TaskFlags {
+    fn features(&self) -> Features {
+        Features {
+            enabled: self.features.clone(),
+            all: self.all_features,
+            no_default: self.no_default_features,
+        }
+    }
 }
 
 /// Runs the task `build` makes for `file`. `result_noun` names what the task produces in the
@@ -159,7 +179,11 @@ impl TaskCommand<'_> {
             }
             Err(e) => return Err(self.input_error(&e.to_string())),
         };
-        // Before any model work: a file kiln could never write would waste every token.
+        // Before any model work: a file the build never compiles, or one kiln could never
+        // write, would waste every token.
+        let features = self.args.features();
+        project::check_compiled(work.location(), &features)
+            .map_err(|e| self.input_error(&e.to_string()))?;
         if !self.args.dry_run {
             crate::diff::check_writable(&work.location().file)
                 .map_err(|e| self.input_error(&e.to_string()))?;
@@ -170,6 +194,7 @@ impl TaskCommand<'_> {
             .map_err(|message| self.input_error(&message))?;
         session.settings.max_attempts = self.args.max_attempts.unwrap_or(config.max_attempts);
         session.settings.max_cost_usd = self.args.max_cost;
+        session.settings.sandbox.cargo_args = features.cargo_args();
 
         if let Ok(protections) = session::probe_sandbox().await {
             if let Some(warning) = missing_protections_warning(&protections) {

@@ -136,7 +136,7 @@ fn block_doc_lines(body: &str) -> Vec<String> {
 }
 
 /// The path of an attribute, e.g. `cfg`, `tokio::test`.
-fn attr_path<'s>(attr_item: Node<'_>, src: &'s str) -> &'s str {
+pub(crate) fn attr_path<'s>(attr_item: Node<'_>, src: &'s str) -> &'s str {
     let mut cursor = attr_item.walk();
     let attr = attr_item
         .named_children(&mut cursor)

@@ -21,6 +21,7 @@ mod decl;
 mod fence;
 mod holes;
 mod items;
+mod modules;
 mod mutants;
 mod pairs;
 mod parse;
@@ -37,6 +38,7 @@ pub use holes::{
     fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,
 };
 pub use items::{list_fns, top_level_module_names, FnItem, FnKind, Visibility};
+pub use modules::{module_decl, ModuleDecl};
 pub use mutants::{mutants, with_dispatcher, Mutant, MUTANT_ENV};
 pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;

@@ -131,7 +131,7 @@ pub(crate) fn whole_suite(location: &SourceLocation) -> TestArgs {
     TestArgs {
         target_flags: vec![
             "-p".to_string(),
-            location.package_name.clone(),
+            location.package_spec.clone(),
             "--tests".to_string(),
         ],
         filter: None,

@@ -112,7 +112,7 @@ impl Docstring {
             TestArgs {
                 target_flags: vec![
                     "-p".to_string(),
-                    self.file.location.package_name.clone(),
+                    self.file.location.package_spec.clone(),
                     "--doc".to_string(),
                 ],
                 filter: None,

@@ -57,7 +57,7 @@ fn docs_are_spliced_as_comments_only_replacing_old_docs() {
     );
     assert_eq!(
         placement.test_args.target_flags,
-        vec!["-p", "my-crate", "--doc"]
+        vec!["-p", "my-crate@0.1.0", "--doc"]
     );
 }
 

@@ -42,7 +42,10 @@ fn items_are_replaced_in_place_and_helpers_added_next_to_them() {
         "pub struct P;\n\nimpl P {\n    /// Sums.\n    pub fn total(&self, xs: &[u8]) -> u32 {\n        sum_all(xs)\n    }\n}\n\nfn sum_all(xs: &[u8]) -> u32 {\n    xs.iter().map(|x| u32::from(*x)).sum()\n}\n\npub fn other() -> u8 {\n    1\n}\n"
     );
     assert_eq!(placement.summary, "refactor of fn P::total, new fn sum_all");
-    assert_eq!(placement.test_args.target_flags, vec!["-p", "t", "--tests"]);
+    assert_eq!(
+        placement.test_args.target_flags,
+        vec!["-p", "t@0.1.0", "--tests"]
+    );
     assert_eq!(placement.test_args.filter, None);
 }
 

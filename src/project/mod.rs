@@ -1,7 +1,11 @@
 //! Where a source file sits in its cargo project: which crate owns it, which workspace the sandbox
 //! must copy, which cargo target builds it, and its module path (for test filters).
 
+mod module_tree;
+
 use std::path::{Component, Path, PathBuf};
+
+pub use module_tree::{check_compiled, Features};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
@@ -18,6 +22,20 @@ pub enum ProjectError {
     },
     #[error("{path}: invalid Cargo.toml: {message}")]
     Manifest { path: PathBuf, message: String },
+    #[error(
+        "{file}: the build never compiles this file: {parent} declares no `mod {name};`. \
+         Declare the module first, or pick a file the crate uses."
+    )]
+    NotDeclared {
+        file: PathBuf,
+        parent: PathBuf,
+        name: String,
+    },
+    #[error(
+        "{file}: compiled only with feature `{feature}`, which is off: pass --features {feature} \
+         (or --all-features)"
+    )]
+    BehindFeature { file: PathBuf, feature: String },
 }
 
 pub type Result<T> = std::result::Result<T, ProjectError>;
@@ -32,6 +50,10 @@ pub struct SourceLocation {
     /// The crate that owns the file (directory of its Cargo.toml).
     pub crate_root: PathBuf,
     pub package_name: String,
+    /// What `cargo -p` takes for the package: `name@version` where the manifest says the
+    /// version, since a bare name is ambiguous once the lockfile holds the same crate from the
+    /// registry too (tokio-stream's own dev-dependencies pull in a second tokio-stream).
+    pub package_spec: String,
     /// `file` relative to `workspace_root`: where the sandbox copy of the file lives.
     pub relative_path: PathBuf,
     /// cargo flags that build the tests of the target containing the file (`--lib`, `--bin x`).
@@ -68,6 +90,14 @@ impl SourceLocation {
                 message: "no [package] name (is this a virtual workspace manifest?)".to_string(),
             })?
             .to_string();
+        let package_spec = match manifest
+            .get("package")
+            .and_then(|p| p.get("version"))
+            .and_then(|v| v.as_str())
+        {
+            Some(version) => format!("{package_name}@{version}"),
+            None => package_name.clone(),
+        };
         let workspace_root = find_workspace_root(&crate_root)?;
         let relative_path = file
             .strip_prefix(&workspace_root)
@@ -83,6 +113,7 @@ impl SourceLocation {
             workspace_root,
             crate_root,
             package_name,
+            package_spec,
             relative_path,
             target_flags,
             module_path,
@@ -100,7 +131,7 @@ impl SourceLocation {
 
     /// The full cargo flags: the package (so a workspace builds only this crate) and its target.
     pub fn cargo_flags(&self) -> Vec<String> {
-        let mut flags = vec!["-p".to_string(), self.package_name.clone()];
+        let mut flags = vec!["-p".to_string(), self.package_spec.clone()];
         flags.extend(self.target_flags.iter().cloned());
         flags
     }
@@ -197,97 +228,4 @@ fn module_path(relative_to_src: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-
-    #[test]
-    fn module_paths_follow_cargo_layout() {
-        assert_eq!(module_path("lib.rs"), "");
-        assert_eq!(module_path("parser.rs"), "parser");
-        assert_eq!(module_path("a/mod.rs"), "a");
-        assert_eq!(module_path("a/b.rs"), "a::b");
-    }
-
-    #[test]
-    fn module_file_of_a_lib_crate() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "Cargo.toml",
-            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
-        );
-        write(dir.path(), "src/lib.rs", "pub mod parser;\n");
-        write(dir.path(), "src/parser.rs", "pub fn f() {}\n");
-        let loc = SourceLocation::find(&dir.path().join("src/parser.rs")).unwrap();
-        assert_eq!(loc.package_name, "demo");
-        assert_eq!(loc.relative_path, PathBuf::from("src/parser.rs"));
-        assert_eq!(loc.cargo_flags(), vec!["-p", "demo", "--lib"]);
-        assert_eq!(loc.test_filter("tests"), "parser::tests::");
-    }
-
-    #[test]
-    fn member_of_a_workspace_copies_the_workspace() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "Cargo.toml",
-            "[workspace]\nmembers = [\"crates/a\"]\n",
-        );
-        write(
-            dir.path(),
-            "crates/a/Cargo.toml",
-            "[package]\nname = \"a\"\nversion = \"0.1.0\"\n",
-        );
-        write(dir.path(), "crates/a/src/main.rs", "fn main() {}\n");
-        let loc = SourceLocation::find(&dir.path().join("crates/a/src/main.rs")).unwrap();
-        assert_eq!(loc.workspace_root, dir.path().canonicalize().unwrap());
-        assert_eq!(loc.relative_path, PathBuf::from("crates/a/src/main.rs"));
-        assert_eq!(loc.cargo_flags(), vec!["-p", "a", "--bins"]);
-        assert_eq!(loc.test_filter("tests"), "tests::");
-    }
-
-    #[test]
-    fn excluded_crate_is_its_own_root() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "Cargo.toml",
-            "[workspace]\nexclude = [\"assets\"]\n",
-        );
-        write(
-            dir.path(),
-            "assets/demo/Cargo.toml",
-            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
-        );
-        write(dir.path(), "assets/demo/src/lib.rs", "");
-        let loc = SourceLocation::find(&dir.path().join("assets/demo/src/lib.rs")).unwrap();
-        assert_eq!(loc.workspace_root, loc.crate_root);
-    }
-
-    #[test]
-    fn bad_inputs_have_distinct_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            SourceLocation::find(&dir.path().join("nope.rs")),
-            Err(ProjectError::Missing(_))
-        ));
-        write(dir.path(), "notes.txt", "hi");
-        assert!(matches!(
-            SourceLocation::find(&dir.path().join("notes.txt")),
-            Err(ProjectError::NotRust(_))
-        ));
-        write(dir.path(), "loose.rs", "fn f() {}");
-        assert!(matches!(
-            SourceLocation::find(&dir.path().join("loose.rs")),
-            Err(ProjectError::NoCrate(_))
-        ));
-    }
-}
+mod tests;
