@@ -200,3 +200,25 @@ async fn giving_up_after_an_unusable_reply_still_shows_the_last_candidates_failu
     );
     assert_eq!(demo.read_lib(), before);
 }
+
+/// The common reply shape: the first line bare (the prompt's prefix ended at the hole's column),
+/// the later lines indented as they will stand in the file. Written as it is, they would gain
+/// the hole's indentation twice and `cargo fmt --check` would fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_indented_as_in_the_file_is_written_at_the_holes_indentation() {
+    let (demo, before) = demo_with_hole();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(
+        "line.split(',')\n        .map(str::trim)\n        .filter(|field| !field.is_empty())\n        .collect()",
+    ));
+    let run = kiln(
+        &server.base_url(),
+        &["fim", demo.lib_rs().to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(
+        demo.read_lib(),
+        before.replacen("    todo!()\n", SPLIT_BODY, 1)
+    );
+}

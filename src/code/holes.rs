@@ -195,21 +195,38 @@ pub fn fim_context(file: &SourceFile, hole: &Hole, marker: &str) -> Result<FimCo
     })
 }
 
-/// Places a middle into the hole: the model's common indentation is removed, and lines after
-/// the first get the hole's indentation, so a multi-line fill lines up with its surroundings.
+/// Places a middle into the hole, so a multi-line fill lines up with its surroundings whichever
+/// shape the model chose: dedented (every line from column 0), hole-relative (later lines
+/// indented relative to the hole), or absolute (every line as it will stand in the file, or the
+/// common shape of a continuation: the first line bare because the prefix ended at the hole's
+/// column, the later ones already carrying the hole's indentation). The model's own indentation
+/// is taken off, and lines after the first get the hole's.
 pub fn fill(text: &str, hole: &Hole, middle: &str) -> String {
     let middle = middle.trim_matches('\n').trim_end();
-    let common = middle
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let indent_of = |line: &str| line.len() - line.trim_start().len();
+    let indents = |lines: &mut dyn Iterator<Item = &str>| {
+        lines.filter(|l| !l.trim().is_empty()).map(indent_of).min()
+    };
+    let common = indents(&mut middle.lines()).unwrap_or(0);
+    let later = indents(&mut middle.lines().skip(1));
+    let first = middle.lines().next().map_or(0, indent_of);
+    // A bare first line over later lines that all sit at or beyond the hole's column: those
+    // are absolute; a hole-relative reply has a later line (a closing brace, a next statement)
+    // further left.
+    let continuation = first == 0
+        && !hole.indent.is_empty()
+        && later.is_some_and(|later| later >= hole.indent.len());
+    let later_strip = if continuation {
+        hole.indent.len()
+    } else {
+        common
+    };
     let body = middle
         .lines()
         .enumerate()
         .map(|(i, line)| {
-            let own = line.get(common..).unwrap_or(line.trim_start());
+            let strip = if i == 0 { common } else { later_strip };
+            let own = line.get(strip..).unwrap_or(line.trim_start());
             match (i, own.trim().is_empty()) {
                 (0, _) => own.to_owned(),
                 (_, true) => String::new(),
@@ -294,6 +311,33 @@ mod tests {
             "{filled}"
         );
         assert!(SourceFile::parse(&filled).is_ok());
+    }
+
+    #[test]
+    fn every_reply_shape_lands_at_the_holes_indentation() {
+        let file = SourceFile::parse(SRC).unwrap();
+        let hole = &find_holes(&file)[0];
+        let want =
+            "pub fn a() -> u8 {\n    if true {\n        1\n    } else {\n        2\n    }\n}\n";
+        for (shape, middle) in [
+            ("dedented", "if true {\n    1\n} else {\n    2\n}"),
+            (
+                "absolute",
+                "    if true {\n        1\n    } else {\n        2\n    }",
+            ),
+            (
+                "continuation",
+                "if true {\n        1\n    } else {\n        2\n    }",
+            ),
+        ] {
+            let filled = fill(SRC, hole, middle);
+            assert!(filled.starts_with(want), "{shape}:\n{filled}");
+        }
+        let filled = fill(SRC, hole, "let n = 1;\n    n + 1");
+        assert!(
+            filled.starts_with("pub fn a() -> u8 {\n    let n = 1;\n    n + 1\n}\n"),
+            "{filled}"
+        );
     }
 
     #[test]
