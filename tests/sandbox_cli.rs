@@ -273,3 +273,25 @@ async fn a_test_cannot_type_into_the_users_shell() {
         "the candidate typed into the shell through kiln:\n{screen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_with_raw_control_characters_is_refused_before_it_reaches_the_screen() {
+    // A real ESC in the model's code: the diff of it would clear the screen and set the title.
+    let raw = candidate("        let _ = \"\x1b[2J\x1b]0;owned\x07\";");
+    let (run, json, server) = two_attempts(&raw).await;
+    let chats = server.chat_requests();
+    assert_eq!(chats.len(), 2, "{}", run.describe());
+    assert!(
+        message_text(&chats[1]).contains("raw control character (\\u{1b})"),
+        "{}",
+        message_text(&chats[1])
+    );
+    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains('\x1b'),
+            "an ESC byte on {stream}:\n{}",
+            run.describe()
+        );
+    }
+    assert_eq!(json["outcome"], "no_passing_result", "{}", run.describe());
+}

@@ -68,6 +68,21 @@ pub fn neutralise_controls(text: &str) -> String {
     out
 }
 
+/// The first character [`neutralise_controls`] would escape, for a check that refuses text
+/// instead of rewriting it; a carriage return before a newline (CRLF) passes.
+pub fn first_raw_control(text: &str) -> Option<char> {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            continue;
+        }
+        if needs_escape(c) {
+            return Some(c);
+        }
+    }
+    None
+}
+
 fn needs_escape(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -242,6 +257,14 @@ pub(crate) fn clean_progress(progress: crate::Progress, redactor: &Redactor) -> 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_controls_are_found_but_crlf_is_not_one() {
+        assert_eq!(first_raw_control("fn f() {}\r\n\tx\n"), None);
+        assert_eq!(first_raw_control("let s = \"\x1b[2J\";"), Some('\x1b'));
+        assert_eq!(first_raw_control("a\rb"), Some('\r'));
+        assert_eq!(first_raw_control("x\u{202e}y"), Some('\u{202e}'));
+    }
 
     fn redact(redactor: &Redactor, text: &str) -> (String, usize) {
         let mut count = 0;

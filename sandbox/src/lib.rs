@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use cause::Cause;
-pub use clean::{neutralise_controls, Redactor};
+pub use clean::{first_raw_control, neutralise_controls, Redactor};
 pub use limits::{
     Limits, DEFAULT_CPU_TIME_SECS, DEFAULT_FILE_SIZE_BYTES, DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_BYTES,

@@ -258,7 +258,17 @@ impl Conversation<'_> {
                 return None;
             }
         };
-        match self.task.place(&candidate) {
+        // Every change is shown on the user's terminal before it is applied: raw control
+        // characters in it could drive that terminal (clear it, set the clipboard).
+        let placed = match kiln_sandbox::first_raw_control(&candidate) {
+            Some(control) => Err(format!(
+                "the code holds a raw control character ({}): kiln shows every change on a \
+                 terminal before applying it, so write it as an escape in a literal instead",
+                control.escape_unicode()
+            )),
+            None => self.task.place(&candidate),
+        };
+        match placed {
             Ok(placement) => Some(placement),
             Err(reason) => {
                 self.emit(AgentEvent::CandidateRejected {
