@@ -192,3 +192,37 @@ async fn giving_up_on_replies_without_code_says_why_and_what_to_change() {
     );
     assert_eq!(demo.read_lib(), before);
 }
+
+/// A trait's associated type, sent back bare (`type Err;` without its trait), as small models
+/// do when the prompt names it `type Parse::Err`.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_associated_type_documented_bare_is_put_inside_its_trait() {
+    let demo = DemoCrate::new();
+    let lib = demo.read_lib();
+    let with_trait = format!(
+        "{lib}\n/// Parses text into a value.\npub trait Parse: Sized {{\n    type Err;\n\n    \
+         /// Parses `s`.\n    fn parse(s: &str) -> Result<Self, Self::Err>;\n}}\n"
+    );
+    demo.write("src/lib.rs", &with_trait);
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code("/// Why parsing failed.\ntype Err;\n"));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "doc",
+            demo.lib_rs().to_str().unwrap(),
+            "--item",
+            "Parse::Err",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(
+        demo.read_lib(),
+        with_trait.replace(
+            "    type Err;",
+            "    /// Why parsing failed.\n    type Err;"
+        )
+    );
+}

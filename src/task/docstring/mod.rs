@@ -125,6 +125,21 @@ impl Docstring {
         }
     }
 
+    /// The target a member sent without its trait or impl stands for (`type Err;` alone, for
+    /// `type FromStr::Err`): the one target of that kind and name, if there is exactly one.
+    fn bare_member(&self, m: &ItemMatch) -> Option<ItemText> {
+        if m.label.contains("::") {
+            return None;
+        }
+        let mut same = self.targets.iter().filter(|t| {
+            t.keyword == m.keyword && t.label.rsplit("::").next() == Some(m.label.as_str())
+        });
+        match (same.next(), same.next()) {
+            (Some(target), None) => Some(target.candidate.clone()),
+            _ => None,
+        }
+    }
+
     /// The docs the candidate gives the targets, or why the candidate is unusable. Docs on other
     /// items are ignored: a model that echoes the whole file must not reword docs nobody asked
     /// about.
@@ -134,7 +149,7 @@ impl Docstring {
         })?;
         let mut docs = Vec::new();
         for m in code::match_items(&self.source, &parsed) {
-            let Some(original) = m.original else {
+            let Some(original) = m.original.clone().or_else(|| self.bare_member(&m)) else {
                 return Err(format!(
                     "`{}` is not in the file. Send only items that exist, with doc comments added; add no code.",
                     display_parts(m.keyword, &m.label)

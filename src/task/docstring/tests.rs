@@ -115,3 +115,27 @@ fn fully_documented_file_is_nothing_to_do() {
         .unwrap();
     assert!(matches!(err, TaskError::NothingToDo(_)), "{err}");
 }
+
+#[test]
+fn an_associated_type_is_accepted_bare_or_inside_its_trait() {
+    let lib = "/// Parses.\npub trait Parse {\n    type Err;\n\n    /// Parses `s`.\n    fn parse(s: &str) -> Result<Self, Self::Err>\n    where\n        Self: Sized;\n}\n";
+    let dir = crate_with(lib);
+    let task = Docstring::new(&dir.path().join("src/lib.rs"), &[], DocScope::Public).unwrap();
+    assert_eq!(task.target_labels(), vec!["type Parse::Err"]);
+    let want = lib.replace(
+        "    type Err;",
+        "    /// Why parsing failed.\n    type Err;",
+    );
+    for (shape, reply) in [
+        ("bare", "/// Why parsing failed.\ntype Err;\n".to_string()),
+        (
+            "inside its trait",
+            "pub trait Parse {\n    /// Why parsing failed.\n    type Err;\n}\n".to_string(),
+        ),
+    ] {
+        let placement = task
+            .place(&reply)
+            .unwrap_or_else(|e| panic!("{shape}: {e}"));
+        assert_eq!(placement.new_text, want, "{shape}");
+    }
+}
