@@ -123,10 +123,8 @@ pub(crate) fn make_removable(sandbox_root: &Path) {
     let real_dir =
         |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_dir());
     if real_dir(&work_parent) && real_dir(&work) {
-        let _ = std::fs::set_permissions(
-            &work,
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        );
+        let _ =
+            std::fs::set_permissions(&work, std::os::unix::fs::PermissionsExt::from_mode(0o700));
     }
 }
 

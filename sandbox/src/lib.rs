@@ -191,8 +191,10 @@ impl Sandbox {
         if !crate_root.join("Cargo.toml").is_file() {
             return Err(Error::NotACrate(crate_root.to_path_buf()));
         }
+        // Private: the copy is the user's code, and a later run removes only private leftovers.
         let dir = tempfile::Builder::new()
             .prefix(leftovers::DIR_PREFIX)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|source| Error::Io {
                 path: std::env::temp_dir(),

@@ -281,7 +281,11 @@ impl TaskCommand<'_> {
             answer = read_answer() => answer,
             stop = self.stops.recv() => return Approval::Stopped(stop),
         };
-        match answer.as_deref().map(|a| a.trim().to_ascii_lowercase()).as_deref() {
+        match answer
+            .as_deref()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             Some("y" | "yes") => Approval::Apply,
             _ => Approval::Skip("not applied".to_string()),
         }
