@@ -84,3 +84,21 @@ impl From<Stop> for Exit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shell reports a command a signal ended as 128 plus the signal's number; kiln's own exit
+    /// after a clean stop reads the same.
+    #[test]
+    fn each_stop_exits_with_128_plus_its_signal_number() {
+        for (stop, number) in [
+            (Stop::Interrupt, 2),
+            (Stop::Terminate, 15),
+            (Stop::HangUp, 1),
+        ] {
+            assert_eq!(Exit::from(stop) as i32, 128 + number, "{stop:?}");
+        }
+    }
+}
