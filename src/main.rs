@@ -30,7 +30,8 @@ enum Command {
     /// Write unit tests for the functions in a file that have none, validated in a sandbox.
     ///
     /// Exit codes: 0 applied, shown or nothing to do; 1 no passing tests within the attempt
-    /// budget; 2 usage, input or local error; 3 the model server failed.
+    /// budget; 2 usage, input or local error; 3 the model server failed; 130, 143, 129 stopped by
+    /// SIGINT (Ctrl-C), SIGTERM or SIGHUP, nothing written.
     #[command(
         after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json\n  kiln gen-tests src/big.rs --batch-size 4 --jobs 2   (many functions: concurrent batches, one diff)"
     )]
@@ -60,9 +61,9 @@ enum Command {
     Fim(fim::FimArgs),
     /// Browse a crate, run tasks on its functions, watch them, and review each diff hunk by hunk.
     ///
-    /// Exit codes: 0 quit with q; 130 quit with Ctrl-C (at any time: running tasks stop, diffs not
-    /// yet applied are dropped, nothing is written); 2 not a terminal, or a usage, config or local
-    /// error.
+    /// Exit codes: 0 quit with q; 130 quit with Ctrl-C, 143 SIGTERM, 129 SIGHUP (at any time:
+    /// running tasks stop, diffs not yet applied are dropped, nothing is written); 2 not a
+    /// terminal, or a usage, config or local error.
     Tui(tui::TuiArgs),
     /// Show which sandbox protections (no network, no writes outside, limits) this machine
     /// provides, found by trying each.

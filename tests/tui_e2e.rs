@@ -10,76 +10,15 @@
 
 mod support;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
 use support::{
-    cargo_test, kiln, DemoCrate, Reply, ReplyOptions, ScriptedServer, Tmux, MEAN_FLOOR_TESTS,
-    POLL_MS, WAIT_LIMIT_SECS,
+    assert_terminal_restored, cargo_test, exit_and_stty, kiln, start_gen_tests_on_mean_floor,
+    tmux_missing, tui_command, DemoCrate, Reply, ReplyOptions, ScriptedServer, Tmux,
+    MEAN_FLOOR_TESTS,
 };
 
 /// Keeps a request unanswered for longer than any test waits: the task is still running when the
 /// test presses Ctrl-C.
 const HOLD_REPLY_MS: u64 = 600_000;
-
-fn wait_for_file(path: &Path) -> String {
-    let started = Instant::now();
-    while !path.exists() {
-        assert!(started.elapsed() < Duration::from_secs(WAIT_LIMIT_SECS));
-        std::thread::sleep(Duration::from_millis(POLL_MS));
-    }
-    std::thread::sleep(Duration::from_millis(POLL_MS));
-    std::fs::read_to_string(path).unwrap()
-}
-
-/// .ci/run installs tmux; elsewhere a test says why it did nothing.
-fn tmux_missing() -> bool {
-    if Tmux::available() {
-        return false;
-    }
-    assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
-    eprintln!("skipped: tmux is not installed");
-    true
-}
-
-/// The shell command for the tmux pane: `kiln tui` on `dir`, then the exit status and the
-/// terminal's modes written to `out`/exit and `out`/stty (read them with [`exit_and_stty`]).
-fn tui_command(base_url: &str, dir: &Path, out: &Path) -> String {
-    format!(
-        "env OPENAI_BASE_URL={base_url} OPENAI_API_KEY=test-key XDG_CONFIG_HOME={config} \
-         KILN_MAX_RETRIES=0 {kiln} tui {dir}; echo $? > {exit}; stty -a > {stty}; sleep 600",
-        config = out.display(),
-        kiln = env!("CARGO_BIN_EXE_kiln"),
-        dir = dir.display(),
-        exit = out.join("exit").display(),
-        stty = out.join("stty").display(),
-    )
-}
-
-/// Waits for kiln to end; its exit status, trimmed, and `stty -a` after it.
-fn exit_and_stty(out: &Path) -> (String, String) {
-    let exit = wait_for_file(&out.join("exit"));
-    let stty = wait_for_file(&out.join("stty"));
-    (exit.trim().to_string(), stty)
-}
-
-/// Runs `command` in tmux, opens src/lib.rs, selects `mean_floor` and presses `t`.
-fn start_gen_tests_on_mean_floor(command: &str) -> Tmux {
-    let tmux = Tmux::start(command);
-    tmux.wait_for("src/lib.rs");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("mean_floor");
-    tmux.keys(&["/", "mean_floor", "Enter", "t"]);
-    tmux
-}
-
-/// Raw mode turns these off; a restored terminal has them back.
-fn assert_terminal_restored(stty: &str) {
-    assert!(
-        stty.contains(" icanon") && stty.contains(" echo "),
-        "{stty}"
-    );
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pick_a_function_generate_tests_review_apply_and_quit() {
@@ -90,7 +29,7 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
     let out = tempfile::tempdir().unwrap();
-    let command = tui_command(&server.base_url(), demo.dir.path(), out.path());
+    let command = tui_command(&server.base_url(), demo.dir.path(), out.path(), &[]);
     let out_dir = out.path().to_path_buf();
     // The blocking waits run off the async runtime so the scripted server keeps answering.
     let screens = tokio::task::spawn_blocking(move || {
@@ -205,7 +144,7 @@ async fn shift_t_writes_tests_for_a_whole_file_in_concurrent_batches_and_reviews
         held(),
     );
     let out = tempfile::tempdir().unwrap();
-    let command = tui_command(&server.base_url(), demo.dir.path(), out.path());
+    let command = tui_command(&server.base_url(), demo.dir.path(), out.path(), &[]);
     let out_dir = out.path().to_path_buf();
     let screens = tokio::task::spawn_blocking(move || {
         let tmux = Tmux::start(&command);
@@ -264,7 +203,7 @@ async fn interrupt_gen_tests(
 ) -> String {
     let original = demo.read_lib();
     let out = tempfile::tempdir().unwrap();
-    let command = tui_command(&server.base_url(), demo.dir.path(), out.path());
+    let command = tui_command(&server.base_url(), demo.dir.path(), out.path(), &[]);
     let out_dir = out.path().to_path_buf();
     let (screen, exit, stty) = tokio::task::spawn_blocking(move || {
         let tmux = start_gen_tests_on_mean_floor(&command);

@@ -19,6 +19,8 @@
 //!   [`Sandbox::build_untouched`], the one run that fills the cache);
 //!   a pid namespace whose init dies with kiln; a process cap and a kill of
 //!   every process of the run (a pids cgroup);
+//! * a tempdir left by a run that was killed before it could remove it is
+//!   removed by the next run (see `leftovers`);
 //! * no controlling terminal (a session of its own, stdin from `/dev/null`);
 //! * a wall-clock timeout kills the whole run, and all captured output is
 //!   capped, its control characters neutralised and secrets redacted.
@@ -34,6 +36,7 @@ mod diagnostics;
 mod env;
 mod fetch;
 mod gitignore;
+mod leftovers;
 mod libtest;
 mod limits;
 mod lines;
@@ -192,13 +195,16 @@ impl Sandbox {
         if !crate_root.join("Cargo.toml").is_file() {
             return Err(Error::NotACrate(crate_root.to_path_buf()));
         }
+        // Private: the copy is the user's code, and a later run removes only private leftovers.
         let dir = tempfile::Builder::new()
-            .prefix("kiln-sandbox-")
+            .prefix(leftovers::DIR_PREFIX)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|source| Error::Io {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        claim_and_sweep(dir.path())?;
         // Canonical, so the absolute paths rustc reports can be made
         // relative to it even if the temp dir is reached through a symlink.
         let root = std::fs::canonicalize(dir.path()).map_err(|source| Error::Io {
@@ -360,16 +366,28 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        // overlayfs leaves `work/work` with mode 000, which the tempdir's removal cannot enter
-        // as a user other than root.
-        let work = self._dir.path().join(CACHE_WORK_SUBDIR).join("work");
-        if work.exists() {
-            let _ = std::fs::set_permissions(
-                &work,
-                std::os::unix::fs::PermissionsExt::from_mode(0o700),
-            );
-        }
+        // Before the tempdir's own drop removes the tree.
+        leftovers::make_removable(self._dir.path());
     }
+}
+
+/// Names this process as the owner of the new sandbox tempdir `dir`, so a later run can tell
+/// whether it is a leftover; then, once per process, removes the leftovers of dead runs beside it
+/// (see [`leftovers`]). Without `/proc` there is neither: a sandbox still works.
+fn claim_and_sweep(dir: &Path) -> Result<()> {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let Some(owner) = leftovers::Owner::current() else {
+        return Ok(());
+    };
+    let record = dir.join(leftovers::OWNER_FILE);
+    std::fs::write(&record, owner.to_text()).map_err(|source| Error::Io {
+        path: record,
+        source,
+    })?;
+    if let Some(temp_dir) = dir.parent() {
+        SWEPT.call_once(|| leftovers::remove_dead(temp_dir, &owner));
+    }
+    Ok(())
 }
 
 /// The sandbox's own layer over the shared cache at `target_dir`, in its tempdir at `root`.

@@ -12,6 +12,7 @@ use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::frontend::session::{self, Session};
+use crate::frontend::signal::{Stop, StopSignals};
 use crate::frontend::wording::{describe_outcome, missing_protections_warning, usage_line, Form};
 use crate::frontend::Exit;
 use crate::project::{self, Features};
@@ -83,6 +84,8 @@ where
 {
     let mut command = TaskCommand {
         args,
+        // From the start, so a signal during setup is kept and stops the work before it begins.
+        stops: StopSignals::listen(),
         result: JsonResult {
             outcome: ResultKind::InputError,
             file: Some(file.display().to_string()),
@@ -107,6 +110,7 @@ where
 
 struct TaskCommand<'a> {
     args: &'a TaskFlags,
+    stops: StopSignals,
     result: JsonResult,
 }
 
@@ -124,6 +128,11 @@ impl TaskCommand<'_> {
         self.finish(ResultKind::InputError, Exit::Usage, message)
     }
 
+    fn stopped(&mut self, stop: Stop) -> Exit {
+        let message = format!("{}; nothing was written", stop.describe());
+        self.finish(ResultKind::Interrupted, stop.into(), &message)
+    }
+
     /// Sets up, runs the agent with live progress, and ends as the outcome says.
     async fn execute<F>(&mut self, file: &Path, result_noun: &str, build: F) -> Exit
     where
@@ -134,14 +143,8 @@ impl TaskCommand<'_> {
             Err(exit) => return exit,
         };
         let summary = match self.watch(&work, &session).await {
-            Some(summary) => summary,
-            None => {
-                return self.finish(
-                    ResultKind::Interrupted,
-                    Exit::Interrupted,
-                    "interrupted; nothing was written",
-                )
-            }
+            Ok(summary) => summary,
+            Err(stop) => return self.stopped(stop),
         };
         self.result.attempts = summary.attempts;
         self.result.tiers = summary.stats.clone();
@@ -155,7 +158,7 @@ impl TaskCommand<'_> {
             Form::Full { label: &label },
         );
         match summary.outcome {
-            Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words),
+            Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words).await,
             Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
                 self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
             }
@@ -219,9 +222,9 @@ impl TaskCommand<'_> {
         }
     }
 
-    /// Performs `work`, printing its events as progress on stderr. `None`: interrupted with
-    /// Ctrl-C (the work is dropped, which stops its sandbox).
-    async fn watch(&mut self, work: &Work, session: &Session) -> Option<RunSummary> {
+    /// Performs `work`, printing its events as progress on stderr. `Err`: a signal stopped it
+    /// (the work is dropped, which cancels its request and kills and removes its sandbox).
+    async fn watch(&mut self, work: &Work, session: &Session) -> Result<RunSummary, Stop> {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
             Live::StatusLine
@@ -236,8 +239,8 @@ impl TaskCommand<'_> {
             printer.redactions()
         });
         let summary = tokio::select! {
-            summary = work.perform(&session.llm, &session.settings, &sender) => Some(summary),
-            _ = tokio::signal::ctrl_c() => None,
+            summary = work.perform(&session.llm, &session.settings, &sender) => Ok(summary),
+            stop = self.stops.recv() => Err(stop),
         };
         drop(sender);
         self.result.secrets_redacted = printer.await.unwrap_or_default();
@@ -245,7 +248,7 @@ impl TaskCommand<'_> {
     }
 
     /// A validated proposal: its findings and diff shown, then applied if approved.
-    fn propose(&mut self, proposal: &Proposal, label: &str, words: &str) -> Exit {
+    async fn propose(&mut self, proposal: &Proposal, label: &str, words: &str) -> Exit {
         self.result.summary = Some(proposal.summary.clone());
         if let Some(notes) = &proposal.notes {
             for line in &notes.lines {
@@ -271,7 +274,7 @@ impl TaskCommand<'_> {
             let _ = stdout.flush();
         }
         eprintln!("kiln: {words}");
-        match self.approval(label) {
+        match self.approval(label).await {
             Approval::Apply => {
                 match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
                     Ok(()) => self.finish(
@@ -283,10 +286,11 @@ impl TaskCommand<'_> {
                 }
             }
             Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
+            Approval::Stopped(stop) => self.stopped(stop),
         }
     }
 
-    fn approval(&self, label: &str) -> Approval {
+    async fn approval(&mut self, label: &str) -> Approval {
         if self.args.dry_run {
             return Approval::Skip("dry run: nothing was written".to_string());
         }
@@ -303,18 +307,36 @@ impl TaskCommand<'_> {
         }
         eprint!("Apply to {label}? [y/N] ");
         let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer).is_err() {
-            return Approval::Skip("not applied".to_string());
-        }
-        match answer.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => Approval::Apply,
+        let answer = tokio::select! {
+            answer = read_answer() => answer,
+            stop = self.stops.recv() => return Approval::Stopped(stop),
+        };
+        match answer
+            .as_deref()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("y" | "yes") => Approval::Apply,
             _ => Approval::Skip("not applied".to_string()),
         }
     }
 }
 
+/// One line from stdin, read while a signal can still stop kiln. `None`: stdin failed.
+async fn read_answer() -> Option<String> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    // A thread of its own, not `spawn_blocking`: when a signal ends kiln during the question,
+    // the runtime's shutdown waits for its blocking tasks, and this one waits for a line.
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        let _ = sender.send(read.ok().map(|_| answer));
+    });
+    receiver.await.ok().flatten()
+}
+
 enum Approval {
     Apply,
     Skip(String),
+    Stopped(Stop),
 }

@@ -12,8 +12,14 @@ pub enum Exit {
     Usage = 2,
     /// The model server failed for good.
     Model = 3,
-    /// Interrupted with Ctrl-C; nothing was written.
+    /// Stopped by SIGINT (Ctrl-C); nothing was written. Like the codes below, 128 plus the
+    /// signal's number, as a shell reports a command a signal ended. Which signal gives which
+    /// code is decided in one place, [`crate::frontend::signal`].
     Interrupted = 130,
+    /// Stopped by SIGTERM; nothing was written.
+    Terminated = 143,
+    /// Stopped by SIGHUP (the terminal closed); nothing was written.
+    HungUp = 129,
 }
 
 impl From<Exit> for std::process::ExitCode {

@@ -6,10 +6,12 @@
 //! - [`session`]: where the config comes from, the model client, agent settings, the sandbox
 //!   probe, and how gen-tests work is split into batches;
 //! - [`wording`]: the words for events and outcomes, usage lines, the protections summary;
-//! - [`exit`]: the exit codes scripts rely on.
+//! - [`exit`]: the exit codes scripts rely on;
+//! - [`signal`]: the signals that stop the work cleanly, and the exit code each gives.
 
 pub mod exit;
 pub mod session;
+pub mod signal;
 pub mod wording;
 
 pub use exit::Exit;

@@ -8,6 +8,7 @@ use super::slow_path::{self, Report};
 use super::{findings, git, patch, staged, Mode, RunArgs};
 use crate::diff;
 use crate::frontend::session::{self, Session};
+use crate::frontend::signal::StopSignals;
 use crate::frontend::wording::first_line;
 use crate::frontend::Exit;
 
@@ -70,14 +71,27 @@ async fn inspect(args: &RunArgs) -> super::Result<Exit> {
         .map(Duration::from_secs)
         .unwrap_or(config.hook_budget);
     let checkout = kiln_dir.join("staged");
-    let work =
-        slow_path::write_tests_and_docs(findings, &config, &session, &checkout, budget).await;
+    // Only the slow path listens: until here a signal's default action ends kiln with nothing
+    // to clean up, and the fast path stays as cheap as it is.
+    let mut stops = StopSignals::listen();
+    let work = tokio::select! {
+        work = slow_path::write_tests_and_docs(findings, &config, &session, &checkout, budget) => {
+            Ok(work)
+        }
+        stop = stops.recv() => Err(stop),
+    };
+    // A run killed before this line leaves the checkout; the next run empties it first.
     if checkout.exists() {
         let _ = std::fs::remove_dir_all(&checkout);
     }
     match work {
-        Ok(report) => finish(args, &report, any_untested, &top, &kiln_dir),
-        Err(why) => Ok(unavailable(args, &why)),
+        Ok(Ok(report)) => finish(args, &report, any_untested, &top, &kiln_dir),
+        Ok(Err(why)) => Ok(unavailable(args, &why)),
+        Err(stop) => {
+            // Nothing was saved yet: patches are written only after the model work is done.
+            eprintln!("kiln: {}; nothing was written", stop.describe());
+            Ok(stop.into())
+        }
     }
 }
 

@@ -84,7 +84,8 @@ pub enum HookCommand {
     /// Exit codes: 0 nothing needed, warned, skipped, or the model was unavailable; 1 block mode
     /// found untested public functions (missing docs never block), or fix mode wrote tests or
     /// docs to review and stage; 2 not a
-    /// git repository or a local error.
+    /// git repository or a local error; 130, 143, 129 stopped by SIGINT, SIGTERM or SIGHUP, no
+    /// patch saved.
     Run(RunArgs),
 }
 

@@ -3,6 +3,7 @@
 //! text the patch was made from, so apply refuses a file that has changed since, exactly like
 //! the one-shot commands' atomic apply.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -21,7 +22,8 @@ fn sha256_hex(text: &str) -> String {
 }
 
 /// Writes the patch for `file` (relative to the top of the tree) into `dir`, replacing an
-/// older one for the same file, and returns its path.
+/// older one for the same file, and returns its path. Atomically (a temp file renamed over it):
+/// a hook killed while saving leaves the old patch or the new one, never half of one.
 pub fn save(
     dir: &Path,
     file: &str,
@@ -40,7 +42,13 @@ pub fn save(
         sha256_hex(original),
         diff::unified(file, original, new_text, Colour::Never)
     );
-    std::fs::write(&path, text).map_err(io)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".kiln-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    temp.write_all(text.as_bytes()).map_err(io)?;
+    temp.persist(&path).map_err(|e| io(e.error))?;
     Ok(path)
 }
 

@@ -25,6 +25,7 @@ use crate::agent::{AgentEvent, RunSummary, Work};
 use crate::config::{Price, Tier};
 use crate::diff;
 use crate::frontend::session::Batches;
+use crate::frontend::signal::Stop;
 
 pub enum Msg {
     Key(KeyEvent),
@@ -32,8 +33,9 @@ pub enum Msg {
     Resize,
     Agent(TaskId, AgentEvent),
     Finished(TaskId, RunSummary),
-    /// SIGINT from outside the terminal, or the terminal's input is gone.
-    Interrupt,
+    /// A signal to stop (SIGINT from outside the terminal, SIGTERM, SIGHUP), or the terminal's
+    /// input is gone (which is a hang-up).
+    Stop(Stop),
 }
 
 /// How the session ended, which decides kiln's exit status.
@@ -41,9 +43,10 @@ pub enum Msg {
 pub enum Quit {
     /// `q`: the user is done.
     Normal,
-    /// Ctrl-C or SIGINT: exit 130 like the one-shot commands, so a calling shell or script sees
-    /// an interrupt and not a finished session. Unapplied diffs are dropped, nothing is written.
-    Interrupted,
+    /// Ctrl-C (a key in raw mode) or a signal: exit 130, 143 or 129 like the one-shot commands,
+    /// so a calling shell or script sees a stop and not a finished session. Running tasks stop,
+    /// unapplied diffs are dropped, nothing is written.
+    Stopped(Stop),
 }
 
 /// Work only the runtime can do.
@@ -139,7 +142,7 @@ impl App {
         match msg {
             Msg::Key(key) if key.kind == KeyEventKind::Press => return self.on_key(key),
             Msg::Key(_) | Msg::Resize => {}
-            Msg::Interrupt => self.quit = Some(Quit::Interrupted),
+            Msg::Stop(stop) => self.quit = Some(Quit::Stopped(stop)),
             Msg::Agent(id, event) => {
                 let prices = &self.prices;
                 if let Some(usage) = self
@@ -168,7 +171,7 @@ impl App {
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = Some(Quit::Interrupted);
+            self.quit = Some(Quit::Stopped(Stop::Interrupt));
             return Vec::new();
         }
         self.status.clear_message();

@@ -30,6 +30,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::config::Tier;
 use crate::frontend::session::{self, Batches, Session};
+use crate::frontend::signal::{Stop, StopSignals};
 use crate::frontend::wording::protections_summary;
 use crate::frontend::Exit;
 use app::{App, Msg, Quit};
@@ -49,7 +50,7 @@ pub struct TuiArgs {
 pub async fn run(args: TuiArgs) -> Exit {
     match session(args).await {
         Ok(Quit::Normal) => Exit::Ok,
-        Ok(Quit::Interrupted) => Exit::Interrupted,
+        Ok(Quit::Stopped(stop)) => stop.into(),
         Err(e) => {
             eprintln!("kiln: {e:#}");
             Exit::Usage
@@ -78,6 +79,9 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
         .into_iter()
         .filter_map(|tier| Some((tier, config.price(tier)?)))
         .collect();
+    // Before the terminal is taken, so a signal from then on ends the loop, which gives the
+    // terminal back, instead of ending kiln in raw mode.
+    let stops = StopSignals::listen();
     // The terminal is checked and taken last, so every error above prints on a normal screen.
     let mut guard = TerminalGuard::enter()?;
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -85,7 +89,9 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     let app = App::new(root, files, endpoint, prices, theme::Theme::from_env())
         .with_batches(Batches::from_config(&config));
     let pool = TaskPool::new(llm, settings, sender);
-    event_loop(&mut guard, app, pool, receiver).await
+    // The guard gives the terminal back when this returns; the pool's tasks are dropped with the
+    // runtime after that, which cancels their requests and kills and removes their sandboxes.
+    event_loop(&mut guard, app, pool, receiver, stops).await
 }
 
 /// Lists `root`, opens the first file as Enter in the file list does, and draws one frame on
@@ -127,6 +133,7 @@ async fn event_loop(
     mut app: App,
     mut pool: TaskPool,
     mut receiver: UnboundedReceiver<Msg>,
+    mut stops: StopSignals,
 ) -> anyhow::Result<Quit> {
     loop {
         if let Some(quit) = app.quit() {
@@ -137,8 +144,8 @@ async fn event_loop(
             .draw(|frame| draw::draw(frame, &app))
             .context("cannot draw to the terminal")?;
         let first = tokio::select! {
-            msg = receiver.recv() => msg.unwrap_or(Msg::Interrupt),
-            _ = tokio::signal::ctrl_c() => Msg::Interrupt,
+            msg = receiver.recv() => msg.unwrap_or(Msg::Stop(Stop::Interrupt)),
+            stop = stops.recv() => Msg::Stop(stop),
         };
         let mut batch = vec![first];
         while batch.len() < MAX_MESSAGES_PER_FRAME {
@@ -162,7 +169,7 @@ fn spawn_input_reader(sender: UnboundedSender<Msg>) {
             Ok(Event::Key(key)) => Msg::Key(key),
             Ok(Event::Resize(..)) => Msg::Resize,
             Ok(_) => continue,
-            Err(_) => Msg::Interrupt,
+            Err(_) => Msg::Stop(Stop::HangUp),
         };
         if sender.send(msg).is_err() {
             break;

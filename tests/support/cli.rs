@@ -67,28 +67,56 @@ pub async fn kiln(base_url: &str, args: &[&str]) -> Run {
 }
 
 pub async fn kiln_with_env(base_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let config_home = tempfile::tempdir().unwrap();
-    // kiln keeps a per-crate target dir under the user cache; never the real ~/.cache in tests.
-    let cache_home = tempfile::tempdir().unwrap();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
-    command
-        .args(args)
-        .env("OPENAI_BASE_URL", base_url)
-        .env("OPENAI_API_KEY", "test-key")
-        .env("XDG_CONFIG_HOME", config_home.path())
-        .env("KILN_CACHE_DIR", cache_home.path())
-        .env("KILN_MAX_RETRIES", "0")
-        .env("KILN_RETRY_BASE_MS", "10")
-        .env_remove("NO_COLOR")
-        .stdin(std::process::Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
+    let homes = KilnHomes::new();
+    let mut command = homes.command(base_url, args, env);
     let output = tokio::time::timeout(std::time::Duration::from_secs(300), command.output())
         .await
         .expect("kiln did not finish within 300 s")
         .unwrap();
     output.into()
+}
+
+/// An empty user config and a private build cache for kiln runs: one per run, or one for several
+/// runs that should share the cache as a user's runs do.
+pub struct KilnHomes {
+    config_home: tempfile::TempDir,
+    cache_home: tempfile::TempDir,
+}
+
+impl KilnHomes {
+    pub fn new() -> KilnHomes {
+        KilnHomes {
+            config_home: tempfile::tempdir().unwrap(),
+            // kiln keeps a per-crate target dir under the user cache; never the real ~/.cache
+            // in tests.
+            cache_home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// kiln with `args`, pointed at `base_url`, with no retries (so failures are fast), these
+    /// homes, stdin from /dev/null and `env` on top.
+    pub fn command(
+        &self,
+        base_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+        command
+            .args(args)
+            .env("OPENAI_BASE_URL", base_url)
+            .env("OPENAI_API_KEY", "test-key")
+            .env("XDG_CONFIG_HOME", self.config_home.path())
+            .env("KILN_CACHE_DIR", self.cache_home.path())
+            .env("KILN_MAX_RETRIES", "0")
+            .env("KILN_RETRY_BASE_MS", "10")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command
+    }
 }
 
 /// Runs real `cargo test` in `dir` and returns the combined output.

@@ -137,10 +137,24 @@ impl GitRepo {
 
     /// Runs the real kiln binary in the repository, pointed at `base_url`.
     pub async fn kiln(&self, base_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.kiln_command(base_url, args, env)
+            .output()
+            .await
+            .unwrap()
+            .into()
+    }
+
+    /// The command [`GitRepo::kiln`] runs, for a test that starts it and signals it.
+    pub fn kiln_command(
+        &self,
+        base_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
         command.args(args).current_dir(self.dir.path());
         self.model_env(command.as_std_mut(), base_url, env);
-        command.output().await.unwrap().into()
+        command
     }
 
     /// `git commit` as a user runs it, so the installed hook runs kiln.

@@ -29,8 +29,9 @@ mod real;
 mod reply;
 mod server;
 mod tmux;
+mod tui;
 
-pub use cli::{cargo_test, kiln, kiln_gives_up, kiln_with_env, DemoCrate, Run};
+pub use cli::{cargo_test, kiln, kiln_gives_up, kiln_with_env, DemoCrate, KilnHomes, Run};
 pub use git_repo::{
     double_documented, lib_with_documented_double, server_wanting_tests, GitRepo, DOUBLE_DOC,
     DOUBLE_TESTS, LIB_AT_HEAD, LIB_WITH_DOUBLE,
@@ -43,3 +44,7 @@ pub use real::{cli_dry_run_ends_clearly, cli_env, RealModel, SERVER_TURN};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};
 pub use tmux::{Tmux, POLL_MS, WAIT_LIMIT_SECS};
+pub use tui::{
+    assert_terminal_restored, exit_and_stty, start_gen_tests_on_mean_floor, tmux_missing,
+    tui_command, wait_for_file,
+};

@@ -3,6 +3,7 @@ use ratatui::crossterm::event::KeyCode;
 
 use super::*;
 use crate::diff::HunkChoice;
+use crate::frontend::signal::Stop;
 use crate::tui::app::{Pane, Quit};
 use crate::tui::components::files::ListMode;
 use crate::tui::strings;
@@ -304,10 +305,10 @@ fn q_quits_normally_ctrl_c_and_sigint_as_interrupted_but_help_and_popups_close_f
     let mut app = demo.app();
     press(&mut app, KeyCode::Char('?'));
     app.update(ctrl_c());
-    assert_eq!(app.quit(), Some(Quit::Interrupted));
+    assert_eq!(app.quit(), Some(Quit::Stopped(Stop::Interrupt)));
     let (mut app, _) = running(&demo);
-    app.update(Msg::Interrupt);
-    assert_eq!(app.quit(), Some(Quit::Interrupted));
+    app.update(Msg::Stop(Stop::HangUp));
+    assert_eq!(app.quit(), Some(Quit::Stopped(Stop::HangUp)));
 }
 
 #[test]
