@@ -65,8 +65,12 @@ enum Command {
     /// running tasks stop, diffs not yet applied are dropped, nothing is written); 2 not a
     /// terminal, or a usage, config or local error.
     Tui(tui::TuiArgs),
-    /// Show which sandbox protections (no network, no writes outside, limits) this machine
-    /// provides, found by trying each.
+    /// Show which sandbox protections this machine provides, found by trying each.
+    ///
+    /// Among them: no reads outside the crate, toolchain and system; no host sockets; no
+    /// terminal; no network; no writes outside the sandbox; no planting in the shared build
+    /// cache; limits; no process outliving its run or kiln. An UNAVAILABLE line says why and
+    /// what is exposed instead; gen-tests and the other tasks warn in one line when any is off.
     Doctor,
     /// The git pre-commit hook: install, uninstall, or run it on the staged changes.
     #[command(

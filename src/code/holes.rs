@@ -212,10 +212,20 @@ pub fn fill(text: &str, hole: &Hole, middle: &str) -> String {
     let first = middle.lines().next().map_or(0, indent_of);
     // A bare first line over later lines that all sit at or beyond the hole's column: those
     // are absolute; a hole-relative reply has a later line (a closing brace, a next statement)
-    // further left.
+    // further left. One shape reads both ways: later lines exactly one hole-width in. A method
+    // chain (`.map(..)`) there is hole-relative, since an absolute chain would sit deeper than
+    // its statement; a next statement or a closing brace there is absolute.
+    let chained_at = |column: usize| {
+        middle
+            .lines()
+            .skip(1)
+            .any(|line| indent_of(line) == column && line.trim_start().starts_with(['.', '?']))
+    };
     let continuation = first == 0
         && !hole.indent.is_empty()
-        && later.is_some_and(|later| later >= hole.indent.len());
+        && later.is_some_and(|later| {
+            later > hole.indent.len() || (later == hole.indent.len() && !chained_at(later))
+        });
     let later_strip = if continuation {
         hole.indent.len()
     } else {
@@ -333,6 +343,12 @@ mod tests {
             let filled = fill(SRC, hole, middle);
             assert!(filled.starts_with(want), "{shape}:\n{filled}");
         }
+        // A chain one hole-width in is relative to the hole: it ends up one level deeper.
+        let filled = fill(SRC, hole, "xs.iter()\n    .count()");
+        assert!(
+            filled.starts_with("pub fn a() -> u8 {\n    xs.iter()\n        .count()\n}\n"),
+            "{filled}"
+        );
         let filled = fill(SRC, hole, "let n = 1;\n    n + 1");
         assert!(
             filled.starts_with("pub fn a() -> u8 {\n    let n = 1;\n    n + 1\n}\n"),
