@@ -217,23 +217,30 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
             ),
         ]
     );
+    let caught = |by: &[&str], description: &str| json!({"description": description, "outcome": "caught", "caught_by": by, "crashed_in": []});
+    let both = ["zero_is_not_adult", "good"];
     assert_eq!(
         report["mutants"],
         json!([
-            {"description": "body replaced by `Default::default()`", "killed": true},
-            {"description": "`>=` -> `<` on line 5", "killed": true},
-            {"description": "`18` -> `19` on line 5", "killed": true},
-            {"description": "`18` -> `17` on line 5", "killed": true},
+            caught(&both, "body replaced by `true`"),
+            caught(&["good"], "body replaced by `false`"),
+            caught(&["good"], "`>=` -> `>` at 5:9"),
+            caught(&["good"], "`18` -> `19` at 5:12"),
+            caught(&both, "`>=` -> `<` at 5:9"),
+            caught(&["good"], "`18` -> `17` at 5:12"),
         ])
     );
-    assert_eq!(report["mutants_made"], 4);
-    assert_eq!(report["mutants_killed"], 4);
+    assert_eq!(report["mutants_made"], 6);
+    assert_eq!(report["mutants_caught"], 6);
+    assert_eq!(report["mutants_unviable"], 0);
+    assert_eq!(report["survivors"], json!([]));
     assert_eq!(report["mutation_score"], 1.0);
     assert_eq!(report["attempts"], json!({"mini": 2}));
     assert!(
         run.stderr.contains(
             "kiln: is_adult: 2 kept (zero_is_not_adult, good), 2 dropped (flaky: flaky; \
-             same_answer_twice: kills no mutant), mutants 4/4 killed (100%), attempts: mini 2"
+             same_answer_twice: kills no mutant), mutants 6/6 caught (100%; by good 6, \
+             zero_is_not_adult 2), attempts: mini 2"
         ),
         "{}",
         run.describe()
@@ -242,8 +249,8 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
     // Each kind of run says what it is for.
     for step in [
         "  re-running 3 test(s) 3 more time(s) to catch flaky ones",
-        "  building 4 mutant(s) of 1 function(s) in one binary",
-        "  running the tests against the mutants: 4 round(s)",
+        "  building 6 mutant(s) of 1 function(s) in one binary",
+        "  running the tests against the mutants: 6 round(s)",
         "  running the kept tests once more, as they will be proposed",
     ] {
         assert!(run.stderr.contains(step), "{step}\n{}", run.describe());

@@ -1,7 +1,7 @@
 //! The individual `#[test]` functions of a generated test module, so validation can judge, drop
 //! and report them one by one instead of keeping or throwing away the whole module.
 
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use tree_sitter::Node;
 
@@ -72,6 +72,14 @@ pub fn with_tests(text: &str, module_name: &str, tests: &[String]) -> Result<Str
     let mut out = text.to_string();
     out.insert_str(insert_at, &added);
     Ok(out)
+}
+
+/// The 1-based first and last lines of the top-level `mod module_name`, if `text` has it.
+pub fn module_lines(text: &str, module_name: &str) -> Result<Option<RangeInclusive<usize>>> {
+    let tree = parse_tree(text)?;
+    Ok(module_body(tree.root_node(), text, module_name)
+        .and_then(|body| body.parent())
+        .map(|module| module.start_position().row + 1..=module.end_position().row + 1))
 }
 
 /// The text of one test fn as found by [`test_fns`].

@@ -6,6 +6,19 @@
 //! many functions needs as many test runs as its most-mutated function, not the sum. One build
 //! plus cheap test-binary runs beats one build per mutant (each a recompile of the crate).
 
+//! Mutants of a function, to show that a test catches a changed implementation: its body
+//! replaced by values of its return type (`values.rs`), and its operators changed
+//! (`operators.rs`), as cargo-mutants makes them.
+//!
+//! All mutants go into ONE build: each mutated function starts with a dispatcher that reads
+//! [`MUTANT_ENV`] at run time and returns the result of its `n`-th mutant body when the variable
+//! is `n`. Round `n` thus activates the `n`-th mutant of every function at once, so a file with
+//! many functions needs as many test runs as its most-mutated function, not the sum. One build
+//! plus cheap test-binary runs beats one build per mutant (each a recompile of the crate).
+
+mod operators;
+mod values;
+
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -14,25 +27,31 @@ use super::decl::leaves;
 use super::items::FnItem;
 use super::parse::{node_text, parse_tree};
 use super::{CodeError, Result};
+use values::KnownDefaults;
 
 /// The variable the dispatcher reads; unset or `0` runs the real code.
 pub const MUTANT_ENV: &str = "KILN_MUTANT";
 
-/// More mutants per function cost test runs and rarely kill a test the first ones spared.
+/// More mutants per function cost test runs (one round each) and rarely judge a test the
+/// first ones did not.
 pub const MUTANTS_PER_FN_MAX: usize = 8;
+
+/// Of the cap, return-value replacements take at most this many, so operator mutants, which
+/// judge the edges of the logic, always get the rest.
+const VALUE_MUTANTS_MAX: usize = MUTANTS_PER_FN_MAX / 2;
 
 /// One mutant: the function's body block as it reads after the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mutant {
-    /// For people: "`>=` -> `<` on line 3".
+    /// For people: "`>=` -> `>` at 3:9" (line and column, so two on one line differ).
     pub description: String,
     pub body: String,
 }
 
-/// Mutants of `f` (an item of `text`), at most [`MUTANTS_PER_FN_MAX`]: the body replaced by
-/// `Default::default()` where the return type has one (else `panic!`), each comparison
-/// flipped, each `if` condition negated, each `+`/`-` swapped, each integer compared against
-/// moved by one. `const fn`s get none: the dispatcher reads the environment.
+/// Mutants of `f` (an item of `text`), at most [`MUTANTS_PER_FN_MAX`]: first the body replaced
+/// by values of its return type (the cheapest for a test to tell apart, so a test that cannot
+/// is surely useless), then operator mutants, one of each kind in turn. `const fn`s get none:
+/// the dispatcher reads the environment.
 pub fn mutants(text: &str, f: &FnItem) -> Result<Vec<Mutant>> {
     if f.is_const {
         return Ok(Vec::new());
@@ -41,70 +60,62 @@ pub fn mutants(text: &str, f: &FnItem) -> Result<Vec<Mutant>> {
     let Some((item, body)) = fn_nodes(tree.root_node(), f) else {
         return Ok(Vec::new());
     };
+    let defaults = KnownDefaults::of(tree.root_node(), text);
+    let mut out: Vec<Mutant> = replaced_bodies(item, text, body, &defaults, f)
+        .into_iter()
+        .take(VALUE_MUTANTS_MAX)
+        .collect();
     let body_text = node_text(body, text);
     let base = body.start_byte();
-    let edit = |range: Range<usize>, with: &str| {
-        let mut out = body_text.to_string();
-        out.replace_range(range.start - base..range.end - base, with);
-        out
-    };
-    let mut out = Vec::new();
-    if let Some(replaced) = replaced_body(item, text, body) {
-        out.push(replaced);
-    }
-    let nodes = descendants(body);
-    for node in &nodes {
-        let line = node.start_position().row + 1;
-        match node.kind() {
-            "binary_expression" => {
-                let Some(op) = node.child_by_field_name("operator") else {
-                    continue;
-                };
-                let op_text = node_text(op, text);
-                if let Some(flipped) = flipped_operator(op_text) {
-                    out.push(Mutant {
-                        description: format!("`{op_text}` -> `{flipped}` on line {line}"),
-                        body: edit(op.byte_range(), flipped),
-                    });
-                }
-            }
-            "if_expression" => {
-                let Some(cond) = node.child_by_field_name("condition") else {
-                    continue;
-                };
-                if matches!(cond.kind(), "let_condition" | "let_chain") {
-                    continue;
-                }
-                out.push(Mutant {
-                    description: format!("`if` condition negated on line {line}"),
-                    body: edit(cond.byte_range(), &format!("!({})", node_text(cond, text))),
-                });
-            }
-            _ => {}
-        }
-    }
-    for node in &nodes {
-        for (literal, moved) in boundary_moves(*node, text) {
-            out.push(Mutant {
-                description: format!(
-                    "`{}` -> `{moved}` on line {}",
-                    node_text(literal, text),
-                    literal.start_position().row + 1
-                ),
-                body: edit(literal.byte_range(), &moved),
-            });
-        }
-    }
-    out.truncate(MUTANTS_PER_FN_MAX);
+    let edited = operators::edits(body, text).into_iter().map(|e| {
+        let mut body = body_text.to_string();
+        body.replace_range(e.range.start - base..e.range.end - base, &e.with);
+        (
+            e.kind,
+            Mutant {
+                description: e.description,
+                body,
+            },
+        )
+    });
+    out.extend(round_robin(
+        edited.collect(),
+        MUTANTS_PER_FN_MAX - out.len(),
+    ));
     Ok(out)
 }
 
-/// The function's text with a dispatcher over `mutants` prepended to its body. Returns the new
-/// text and, per mutant, the byte range of its arm (to blame a compile error on one mutant).
+/// At most `room` of `mutants` (sorted by kind), taking one of each kind in turn.
+fn round_robin(mutants: Vec<(operators::Kind, Mutant)>, room: usize) -> Vec<Mutant> {
+    let mut by_kind: Vec<std::collections::VecDeque<Mutant>> = Vec::new();
+    let mut last = None;
+    for (kind, mutant) in mutants {
+        if last != Some(kind) {
+            by_kind.push(std::collections::VecDeque::new());
+            last = Some(kind);
+        }
+        if let Some(queue) = by_kind.last_mut() {
+            queue.push_back(mutant);
+        }
+    }
+    let mut out = Vec::new();
+    while out.len() < room && by_kind.iter().any(|q| !q.is_empty()) {
+        for queue in &mut by_kind {
+            if out.len() < room {
+                out.extend(queue.pop_front());
+            }
+        }
+    }
+    out
+}
+
+/// The function's text with a dispatcher prepended to its body: in round `n` (the value of
+/// [`MUTANT_ENV`]) it runs the mutant given with `n`, in any other the real body. Returns the
+/// new text and, per mutant, the byte range of its arm (to blame a compile error on one mutant).
 pub fn with_dispatcher(
     text: &str,
     f: &FnItem,
-    mutants: &[Mutant],
+    rounds: &[(usize, &Mutant)],
 ) -> Result<(String, Vec<Range<usize>>)> {
     let tree = parse_tree(text)?;
     let (_, body) = fn_nodes(tree.root_node(), f)
@@ -112,9 +123,9 @@ pub fn with_dispatcher(
     let at = body.start_byte() + 1;
     let mut dispatcher = format!("\nmatch ::std::env::var(\"{MUTANT_ENV}\").as_deref() {{\n");
     let mut arms = Vec::new();
-    for (i, mutant) in mutants.iter().enumerate() {
+    for (round, mutant) in rounds {
         let start = at + dispatcher.len();
-        dispatcher.push_str(&format!("Ok(\"{}\") => return {},\n", i + 1, mutant.body));
+        dispatcher.push_str(&format!("Ok(\"{round}\") => return {},\n", mutant.body));
         arms.push(start..at + dispatcher.len());
     }
     dispatcher.push_str("_ => {}\n}\n");
@@ -134,110 +145,33 @@ fn fn_nodes<'t>(root: Node<'t>, f: &FnItem) -> Option<(Node<'t>, Node<'t>)> {
     Some((node, body))
 }
 
-fn descendants(node: Node<'_>) -> Vec<Node<'_>> {
-    let mut out = Vec::new();
-    let mut stack = vec![node];
-    let mut cursor = node.walk();
-    while let Some(n) = stack.pop() {
-        out.push(n);
-        let children: Vec<Node<'_>> = n.named_children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
-    }
-    out
-}
-
-fn replaced_body(item: Node<'_>, text: &str, body: Node<'_>) -> Option<Mutant> {
+/// The body replaced by each value of the return type; a unit function whose body does
+/// something gets the empty body. Nothing for `!` and `impl Trait` (see `values.rs`).
+fn replaced_bodies(
+    item: Node<'_>,
+    text: &str,
+    body: Node<'_>,
+    defaults: &KnownDefaults,
+    f: &FnItem,
+) -> Vec<Mutant> {
     let Some(ret) = item.child_by_field_name("return_type") else {
-        // A unit fn whose body does something: doing nothing is its default.
         let empty = leaves(body).len() <= 2;
-        return (!empty).then(|| Mutant {
-            description: "body removed".to_string(),
-            body: "{}".to_string(),
-        });
+        return if empty {
+            Vec::new()
+        } else {
+            vec![Mutant {
+                description: "body removed".to_string(),
+                body: "{}".to_string(),
+            }]
+        };
     };
-    let ty = node_text(ret, text).trim();
-    if ty.starts_with("impl ") || ty == "!" {
-        return None;
-    }
-    Some(if has_default(ty) {
-        Mutant {
-            description: "body replaced by `Default::default()`".to_string(),
-            body: "{ Default::default() }".to_string(),
-        }
-    } else {
-        Mutant {
-            description: "body replaced by `panic!`".to_string(),
-            body: "{ panic!(\"kiln mutant\") }".to_string(),
-        }
-    })
-}
-
-/// Types that certainly implement `Default`; anything else (a user's type, `Result`) gets the
-/// `panic!` mutant, which always compiles.
-fn has_default(ty: &str) -> bool {
-    const PLAIN: &[&str] = &[
-        "()", "bool", "char", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32",
-        "u64", "u128", "usize", "f32", "f64", "String", "&str",
-    ];
-    const GENERIC: &[&str] = &[
-        "Option<",
-        "Vec<",
-        "HashMap<",
-        "HashSet<",
-        "BTreeMap<",
-        "BTreeSet<",
-        "VecDeque<",
-        "&[",
-    ];
-    PLAIN.contains(&ty) || GENERIC.iter().any(|p| ty.starts_with(p))
-}
-
-fn flipped_operator(op: &str) -> Option<&'static str> {
-    Some(match op {
-        "<" => ">=",
-        "<=" => ">",
-        ">" => "<=",
-        ">=" => "<",
-        "==" => "!=",
-        "!=" => "==",
-        "+" => "-",
-        "-" => "+",
-        _ => return None,
-    })
-}
-
-/// For a comparison with an integer literal operand: the literal moved up and down by one
-/// (down only above zero, so unsigned code still compiles).
-fn boundary_moves<'t>(node: Node<'t>, text: &str) -> Vec<(Node<'t>, String)> {
-    let is_comparison = node.kind() == "binary_expression"
-        && node
-            .child_by_field_name("operator")
-            .is_some_and(|op| matches!(node_text(op, text), "<" | "<=" | ">" | ">=" | "==" | "!="));
-    if !is_comparison {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for side in ["left", "right"] {
-        let Some(literal) = node.child_by_field_name(side) else {
-            continue;
-        };
-        if literal.kind() != "integer_literal" {
-            continue;
-        }
-        let raw = node_text(literal, text);
-        let digits_end = raw
-            .find(|c: char| !c.is_ascii_digit() && c != '_')
-            .unwrap_or(raw.len());
-        let (digits, suffix) = raw.split_at(digits_end);
-        let Ok(value) = digits.replace('_', "").parse::<u128>() else {
-            continue;
-        };
-        out.push((literal, format!("{}{suffix}", value + 1)));
-        if value > 0 {
-            out.push((literal, format!("{}{suffix}", value - 1)));
-        }
-    }
-    out
+    values::values(ret, text, defaults, f.impl_type.as_deref())
+        .into_iter()
+        .map(|value| Mutant {
+            description: format!("body replaced by `{value}`"),
+            body: format!("{{ {value} }}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -253,8 +187,12 @@ mod tests {
         mutants(text, &f).unwrap()
     }
 
+    fn descriptions(found: &[Mutant]) -> Vec<&str> {
+        found.iter().map(|m| m.description.as_str()).collect()
+    }
+
     #[test]
-    fn comparison_boundary_and_default_mutants() {
+    fn values_first_then_one_operator_of_each_kind_in_turn() {
         let found = mutants_of("pub fn adult(age: u32) -> bool {\n    age >= 18\n}\n");
         let described: Vec<(&str, &str)> = found
             .iter()
@@ -263,49 +201,147 @@ mod tests {
         assert_eq!(
             described,
             vec![
-                (
-                    "body replaced by `Default::default()`",
-                    "{ Default::default() }"
-                ),
-                ("`>=` -> `<` on line 2", "{\n    age < 18\n}"),
-                ("`18` -> `19` on line 2", "{\n    age >= 19\n}"),
-                ("`18` -> `17` on line 2", "{\n    age >= 17\n}"),
+                ("body replaced by `true`", "{ true }"),
+                ("body replaced by `false`", "{ false }"),
+                ("`>=` -> `>` at 2:9", "{\n    age > 18\n}"),
+                ("`18` -> `19` at 2:12", "{\n    age >= 19\n}"),
+                ("`>=` -> `<` at 2:9", "{\n    age < 18\n}"),
+                ("`18` -> `17` at 2:12", "{\n    age >= 17\n}"),
             ]
         );
     }
 
     #[test]
-    fn negation_swaps_and_panic_for_types_without_default() {
+    fn result_and_option_returns_get_their_variants_and_never_a_panic() {
         let found = mutants_of(
-            "fn f(a: i32) -> Result<i32, ()> {\n    if a == 0u8 as i32 { return Err(()); }\n    Ok(a + 1)\n}\n",
+            "fn f(a: i32) -> Result<i32, String> {\n    if a == 0 { return Err(\"zero\".into()); }\n    Ok(-a)\n}\n",
         );
-        let descriptions: Vec<&str> = found.iter().map(|m| m.description.as_str()).collect();
         assert_eq!(
-            descriptions,
+            descriptions(&found),
             vec![
-                "body replaced by `panic!`",
-                "`if` condition negated on line 2",
-                "`==` -> `!=` on line 2",
-                "`+` -> `-` on line 3",
+                "body replaced by `Ok(0)`",
+                "body replaced by `Ok(1)`",
+                "body replaced by `Err(String::new())`",
+                "`==` -> `!=` at 2:10",
+                "`-` deleted at 3:8",
+                "`if` condition negated at 2:5",
+                "`0` -> `1` at 2:13",
             ]
         );
-        assert!(found[1].body.contains("if !(a == 0u8 as i32)"));
+        assert!(found[5].body.contains("if !(a == 0)"));
+        assert_eq!(
+            descriptions(&mutants_of(
+                "fn strip(s: &str) -> Option<&str> {\n    s.strip_prefix('-')\n}\n"
+            )),
+            vec![
+                "body replaced by `None`",
+                "body replaced by `Some(\"\")`",
+                "body replaced by `Some(\"xyzzy\")`",
+            ]
+        );
+        assert!(mutants_of("fn f() -> impl Iterator<Item = u8> { [1].into_iter() }\n").is_empty());
         assert!(mutants_of("const fn f() -> i32 { 1 + 1 }\n").is_empty());
         assert!(mutants_of("fn f() {}\n").is_empty());
+        let all = [
+            mutants_of("fn f() -> Vec<u8> { Vec::new() }\n"),
+            mutants_of("fn f() -> String { String::from(\"a\") }\n"),
+            mutants_of("fn f() -> std::collections::HashMap<u8, bool> { Default::default() }\n"),
+            mutants_of("fn f() -> (u8, &'static str) { (1, \"a\") }\n"),
+            mutants_of("fn f() -> &'static [u8] { &[1] }\n"),
+        ];
+        let bodies: Vec<Vec<&str>> = all
+            .iter()
+            .map(|found| found.iter().map(|m| m.body.as_str()).collect())
+            .collect();
+        assert_eq!(
+            bodies,
+            vec![
+                vec!["{ vec![] }", "{ vec![0] }", "{ vec![1] }"],
+                vec!["{ String::new() }", "{ \"xyzzy\".into() }"],
+                vec![
+                    "{ std::collections::HashMap::new() }",
+                    "{ [(0, true)].into_iter().collect() }",
+                ],
+                vec!["{ (0, \"\") }", "{ (1, \"xyzzy\") }"],
+                vec!["{ &[] }", "{ &[0] }", "{ &[1] }"],
+            ]
+        );
     }
 
     #[test]
-    fn dispatcher_returns_a_mutant_by_number_and_marks_its_arm() {
+    fn default_only_for_types_known_to_have_one() {
+        let text = "#[derive(Debug, Default)]\npub struct Config { n: u8 }\npub struct Plain;\n\
+                    impl Default for Plain { fn default() -> Self { Plain } }\npub struct Other;\n\
+                    pub fn config() -> Config { Config { n: 1 } }\n\
+                    pub fn plain() -> Option<Plain> { None }\n\
+                    pub fn other() -> Other { Other }\n";
+        let file = SourceFile::parse(text).unwrap();
+        let found: Vec<(String, Vec<String>)> = list_fns(&file)
+            .into_iter()
+            .filter(|f| f.impl_type.is_none())
+            .map(|f| {
+                let found = mutants(text, &f).unwrap();
+                (f.name, found.into_iter().map(|m| m.description).collect())
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "config".to_string(),
+                    vec!["body replaced by `Default::default()`".to_string()]
+                ),
+                (
+                    "plain".to_string(),
+                    vec![
+                        "body replaced by `None`".to_string(),
+                        "body replaced by `Some(Default::default())`".to_string()
+                    ]
+                ),
+                ("other".to_string(), vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn logical_unary_assignment_and_match_arm_mutants() {
+        let found = mutants_of(
+            "fn f(a: bool, b: bool, mut n: i64) -> i64 {\n    n += 2;\n    if !a && b { n = -n; }\n    match n {\n        1 => 10,\n        _ => n,\n    }\n}\n",
+        );
+        assert_eq!(
+            descriptions(&found),
+            vec![
+                "body replaced by `0`",
+                "body replaced by `1`",
+                "body replaced by `-1`",
+                "`&&` -> `||` at 3:11",
+                "`+=` -> `-=` at 2:7",
+                "`!` deleted at 3:8",
+                "match arm `1` deleted at 5:9",
+                "`if` condition negated at 3:5",
+            ]
+        );
+        let arm = found
+            .iter()
+            .find(|m| m.description.starts_with("match arm"))
+            .unwrap();
+        assert_eq!(arm.body, "{\n    n += 2;\n    if !a && b { n = -n; }\n    match n {\n        \n        _ => n,\n    }\n}");
+    }
+
+    #[test]
+    fn dispatcher_returns_a_mutant_by_round_and_marks_its_arm() {
         let text = "fn f(a: i32) -> i32 {\n    a + 1\n}\n";
         let file = SourceFile::parse(text).unwrap();
         let f = list_fns(&file).into_iter().next().unwrap();
         let found = mutants(text, &f).unwrap();
-        let (out, arms) = with_dispatcher(text, &f, &found).unwrap();
+        let rounds: Vec<(usize, &Mutant)> = vec![(3, &found[0]), (7, &found[3])];
+        let (out, arms) = with_dispatcher(text, &f, &rounds).unwrap();
         assert!(SourceFile::parse(&out).is_ok(), "{out}");
         assert_eq!(arms.len(), 2);
+        assert_eq!(&out[arms[0].clone()], "Ok(\"3\") => return { 0 },\n");
         assert_eq!(
             &out[arms[1].clone()],
-            "Ok(\"2\") => return {\n    a - 1\n},\n"
+            "Ok(\"7\") => return {\n    a - 1\n},\n"
         );
         assert!(out.ends_with("_ => {}\n}\n\n    a + 1\n}\n"), "{out}");
     }
