@@ -21,7 +21,7 @@ const LINES_ABOVE_CURRENT: usize = 1;
 pub struct DiffReview {
     pub task: TaskId,
     label: String,
-    /// What the sandbox validated, e.g. "2 tests: a, b".
+    /// What the sandbox validated and found, e.g. "2 tests: a, b · mutants 6/8 caught (75%)".
     summary: String,
     hunks: Vec<Hunk>,
     /// `None` until the user decides; undecided hunks are not applied.
@@ -45,7 +45,7 @@ impl DiffReview {
         DiffReview {
             task,
             label,
-            summary: proposal.summary.clone(),
+            summary: crate::frontend::wording::proposal_headline(proposal),
             choices: vec![None; hunks.len()],
             hunks,
             current: 0,
