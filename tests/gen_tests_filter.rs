@@ -367,3 +367,52 @@ async fn a_test_that_hangs_in_a_re_run_is_dropped_as_flaky() {
     let detail = report["dropped"][0]["detail"].as_str().unwrap();
     assert!(detail.contains("had not finished"), "{detail}");
 }
+
+/// Kills two of `is_adult`'s six mutants (`false`, `>=` -> `<`): weaker than [`GOOD`].
+const WEAKER_GOOD: &str = "    #[test]
+    fn good() {
+        assert!(is_adult(40));
+    }
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_tests_keep_the_tier_and_the_best_module_seen_is_proposed() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    // 1: `good` is kept and one test dropped. 2: `good` replaced by a weaker one, another
+    // dropped. 3: only a useless test again. Each attempt kept tests, so none is a failure.
+    server.push(Reply::tool_code(&module(&[GOOD, SAME_ANSWER_TWICE])));
+    let again = SAME_ANSWER_TWICE.replace("same_answer_twice", "same_again");
+    server.push(Reply::tool_code(&module(&[WEAKER_GOOD, &again])));
+    let once_more = SAME_ANSWER_TWICE.replace("same_answer_twice", "same_once_more");
+    server.push(Reply::tool_code(&module(&[&once_more])));
+
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--json",
+            "--max-attempts",
+            "3",
+            "--reruns",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let requests = server.chat_requests();
+    let models: Vec<&str> = requests
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    // Two "failures" on mini would escalate to full (escalate_after = 2); these were not.
+    assert_eq!(models, vec!["gpt-5.4-mini"; 3], "{}", run.describe());
+    assert!(!run.stderr.contains("escalat"), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    let diff = result["diff"].as_str().unwrap();
+    assert!(diff.contains("assert!(!is_adult(17));"), "{diff}");
+    assert!(!diff.contains("is_adult(40)"), "{diff}");
+    assert_eq!(function_report(&result)["mutants_caught"], 6, "{result:#}");
+}
