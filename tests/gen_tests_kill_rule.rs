@@ -39,6 +39,13 @@ pub fn mean(values: &[f64]) -> f64 {
     }
     values.iter().sum::<f64>() / values.len() as f64
 }
+
+/// A greeting for `name`.
+pub fn greet(name: &str) -> String {
+    let mut greeting = String::from(\"hi \");
+    greeting += name;
+    greeting
+}
 ";
 
 /// Each test's name says what it is; the comment says what the kill rule must make of it.
@@ -94,6 +101,12 @@ mod tests {
         assert_eq!(strip_dash(\"-a\"), strip_dash(\"-a\"));
     }
 
+    // Kept: a wrong value fails its assertion (`+=` -> `-=` does not build on a `String`).
+    #[test]
+    fn greets_by_name() {
+        assert_eq!(greet(\"bo\"), \"hi bo\");
+    }
+
     // Kept: a mutant that returns a value removes the panic it expects.
     #[test]
     #[should_panic(expected = \"empty\")]
@@ -137,7 +150,8 @@ async fn a_test_is_kept_only_when_its_own_check_catches_a_mutant() {
     assert_eq!(result["outcome"], "proposed", "{result:#}");
     assert_eq!(
         result["summary"],
-        "4 tests: shares_two_bytes, missing_port_is_an_error, no_dash_is_none, empty_mean_panics",
+        "5 tests: shares_two_bytes, missing_port_is_an_error, no_dash_is_none, greets_by_name, \
+         empty_mean_panics",
         "{result:#}"
     );
     let functions = functions(&result);
@@ -254,6 +268,15 @@ async fn a_test_is_kept_only_when_its_own_check_catches_a_mutant() {
             json!(["empty_mean_panics"]),
             json!([])
         )
+    );
+
+    // A mutant that does not build judges nothing, and the score is over the viable ones.
+    let greet = function(&functions, "greet");
+    assert_eq!(counts(greet), [3, 1, 2, 0, 0], "{greet:#}");
+    assert_eq!(greet["mutation_score"], 1.0);
+    assert_eq!(
+        greet["mutants"][2],
+        mutant("`+=` -> `-=` at 36:14", "unviable", json!([]), json!([]))
     );
 
     // The user reads the same numbers.

@@ -361,3 +361,34 @@ fn mutant_text(text: &str, plan: &Plan<'_>) -> Result<(String, Vec<Arm>), String
         .collect();
     Ok((out, arms))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn functions_one_test_calls_together_get_rounds_apart() {
+        let text = "pub fn a(x: u8) -> u8 { x + 1 }\npub fn b(x: u8) -> u8 { x + 2 }\n\
+                    pub fn c(x: u8) -> u8 { x + 3 }\n\
+                    #[cfg(test)]\nmod tests {\n    use super::*;\n\
+                    #[test]\n    fn ab() { assert_eq!(a(b(0)), 3); }\n\
+                    #[test]\n    fn c_alone() { assert_eq!(c(0), 3); }\n}\n";
+        let file = code::SourceFile::parse(text).unwrap();
+        let fns: Vec<FnItem> = code::list_fns(&file)
+            .into_iter()
+            .filter(|f| !f.is_test_code)
+            .collect();
+        let tested: Vec<&FnItem> = fns.iter().collect();
+        let sets: Vec<Vec<Mutant>> = tested
+            .iter()
+            .map(|f| code::mutants(text, f).unwrap())
+            .collect();
+        assert_eq!(sets.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 4]);
+        let tests = code::test_fns(text, "tests").unwrap();
+        // `a` and `b` share a test, so `b` waits for `a`'s rounds; `c` shares none, so it
+        // runs alongside `a`.
+        assert_eq!(first_rounds(&tested, &sets, &tests), [0, 4, 0]);
+    }
+}
