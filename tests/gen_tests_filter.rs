@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{cargo_test, kiln, last_message, DemoCrate, Reply, ScriptedServer};
+use support::{cargo_test, kiln, kiln_json, last_message, DemoCrate, Reply, ScriptedServer};
 
 const LIB: &str = "//! One function with a boundary.
 
@@ -387,29 +387,24 @@ async fn kept_tests_keep_the_tier_and_the_best_module_seen_is_proposed() {
     let once_more = SAME_ANSWER_TWICE.replace("same_answer_twice", "same_once_more");
     server.push(Reply::tool_code(&module(&[&once_more])));
 
-    let run = kiln(
-        &server.base_url(),
-        &[
-            "gen-tests",
-            demo.lib_rs().to_str().unwrap(),
-            "--json",
-            "--max-attempts",
-            "3",
-            "--reruns",
-            "0",
-        ],
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    let requests = server.chat_requests();
-    let models: Vec<&str> = requests
-        .iter()
-        .map(|r| r["model"].as_str().unwrap())
-        .collect();
+    let lib = demo.lib_rs();
+    let args = [
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--max-attempts",
+        "3",
+        "--reruns",
+        "0",
+    ];
+    let (run, result) = kiln_json(&server.base_url(), &args).await;
     // Two "failures" on mini would escalate to full (escalate_after = 2); these were not.
-    assert_eq!(models, vec!["gpt-5.4-mini"; 3], "{}", run.describe());
+    assert_eq!(
+        server.chat_models(),
+        ["gpt-5.4-mini"; 3],
+        "{}",
+        run.describe()
+    );
     assert!(!run.stderr.contains("escalat"), "{}", run.describe());
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(result["outcome"], "proposed", "{result:#}");
     let diff = result["diff"].as_str().unwrap();
     assert!(diff.contains("assert!(!is_adult(17));"), "{diff}");

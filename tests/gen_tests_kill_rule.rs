@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{kiln, DemoCrate, Reply, ScriptedServer};
+use support::{kiln_json, DemoCrate, Reply, ScriptedServer};
 
 const LIB: &str = "//! Real functions with edges, as a user's crate has them.
 
@@ -134,19 +134,9 @@ async fn a_test_is_kept_only_when_its_own_check_catches_a_mutant() {
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(TESTS));
 
-    let run = kiln(
-        &server.base_url(),
-        &[
-            "gen-tests",
-            demo.lib_rs().to_str().unwrap(),
-            "--json",
-            "--max-attempts",
-            "1",
-        ],
-    )
-    .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let lib = demo.lib_rs();
+    let args = ["gen-tests", lib.to_str().unwrap(), "--max-attempts", "1"];
+    let (run, result) = kiln_json(&server.base_url(), &args).await;
     assert_eq!(result["outcome"], "proposed", "{result:#}");
     assert_eq!(
         result["summary"],

@@ -406,14 +406,20 @@ test result: FAILED. 1 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
         }
     }
 
-    #[test]
-    fn a_panic_line_past_the_cap_still_gives_the_site() {
+    /// A failing test `big` that printed far more than the cap; the block goes on after it.
+    fn big_block() -> String {
         let mut text = String::from(
             "running 1 test\ntest big ... FAILED\n\nfailures:\n\n---- big stdout ----\n",
         );
         for _ in 0..10_000 {
             text.push_str("spam spam spam spam\n");
         }
+        text
+    }
+
+    #[test]
+    fn a_panic_line_past_the_cap_still_gives_the_site() {
+        let mut text = big_block();
         text.push_str("thread 'big' panicked at src/lib.rs:9:5:\n");
         for _ in 0..10_000 {
             text.push_str("left: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n");
@@ -450,12 +456,7 @@ test result: FAILED. 1 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
 
     #[test]
     fn huge_failure_blocks_are_capped() {
-        let mut text = String::from(
-            "running 1 test\ntest big ... FAILED\n\nfailures:\n\n---- big stdout ----\n",
-        );
-        for _ in 0..10_000 {
-            text.push_str("spam spam spam spam\n");
-        }
+        let mut text = big_block();
         text.push_str("assertion failed: false\n\nfailures:\n    big\n");
         let events = parse(&text);
         let message = events
