@@ -37,7 +37,7 @@ pub use holes::{
     fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,
 };
 pub use items::{list_fns, top_level_module_names, FnItem, FnKind, Visibility};
-pub use mutants::{mutants, with_dispatcher, Mutant, MUTANT_ENV};
+pub use mutants::{mutants, names_in_body, with_dispatcher, Mutant, MUTANT_ENV};
 pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;
 pub use splice::{append_module, splice};

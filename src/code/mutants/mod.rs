@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::decl::leaves;
+use super::decl::{identifiers, leaves};
 use super::items::FnItem;
 use super::parse::{node_text, parse_tree};
 use super::{CodeError, Result};
@@ -132,6 +132,22 @@ pub fn with_dispatcher(
     let mut out = text.to_string();
     out.insert_str(at, &dispatcher);
     Ok((out, arms))
+}
+
+/// The names `f`'s body uses (calls among them): a mutant of a function it calls changes what
+/// `f` returns, so a test of `f` judges that mutant too.
+pub fn names_in_body(text: &str, f: &FnItem) -> Result<Vec<String>> {
+    let tree = parse_tree(text)?;
+    let Some((_, body)) = fn_nodes(tree.root_node(), f) else {
+        return Ok(Vec::new());
+    };
+    let mut names: Vec<String> = identifiers(body, text)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// The `function_item` node of `f` and its body block.

@@ -22,6 +22,7 @@ struct Plan<'a> {
     first: Vec<usize>,
     /// Per tested function and mutant, whether it built (a compile error blamed on it).
     viable: Vec<Vec<bool>>,
+    reach: Reach,
 }
 
 impl Plan<'_> {
@@ -49,20 +50,67 @@ impl Plan<'_> {
     }
 }
 
+/// Per test, which tested functions it exercises: those its body names, and those these call
+/// (a mutant of `g` changes what `f` returns when `f` calls `g`, so a test of `f` judges it).
+struct Reach(Vec<Vec<bool>>);
+
+impl Reach {
+    fn of(text: &str, tested: &[&FnItem], tests: &[TestFn]) -> Reach {
+        let calls: Vec<Vec<bool>> = tested
+            .iter()
+            .map(|f| {
+                let names = code::names_in_body(text, f).unwrap_or_default();
+                tested
+                    .iter()
+                    .map(|g| g.name != f.name && names.contains(&g.name))
+                    .collect()
+            })
+            .collect();
+        Reach(
+            tests
+                .iter()
+                .map(|t| {
+                    let mut reached: Vec<bool> = tested
+                        .iter()
+                        .map(|f| t.identifiers.contains(&f.name))
+                        .collect();
+                    // What a reached function calls is reached too, until nothing is added.
+                    let mut grew = true;
+                    while grew {
+                        grew = false;
+                        for (s, row) in calls.iter().enumerate() {
+                            for (o, called) in row.iter().enumerate() {
+                                if reached[s] && *called && !reached[o] {
+                                    reached[o] = true;
+                                    grew = true;
+                                }
+                            }
+                        }
+                    }
+                    reached
+                })
+                .collect(),
+        )
+    }
+
+    fn reaches(&self, test: usize, set: usize) -> bool {
+        self.0
+            .get(test)
+            .and_then(|row| row.get(set))
+            .copied()
+            .unwrap_or(false)
+    }
+}
+
 /// Round `n` activates mutants of several functions at once, which is what keeps the runs few.
-/// But a test that calls two of them would then fail against two mutants at once, and which one
-/// it caught could not be told; so functions that one test calls get rounds apart (placed
-/// greedily, in order). Functions no test calls together share rounds, as before.
-fn first_rounds(tested: &[&FnItem], sets: &[Vec<Mutant>], tests: &[TestFn]) -> Vec<usize> {
-    let calls = |t: &TestFn, f: &FnItem| t.identifiers.contains(&f.name);
+/// But a test that exercises two of them would then fail against two mutants at once, and which
+/// one it caught could not be told; so functions that one test exercises get rounds apart
+/// (placed greedily, in order). Functions no test exercises together share rounds, as before.
+fn first_rounds(sets: &[Vec<Mutant>], reach: &Reach) -> Vec<usize> {
     let mut first = vec![0; sets.len()];
     for s in 0..sets.len() {
         let together: Vec<usize> = (0..s)
-            .filter(|o| {
-                tests
-                    .iter()
-                    .any(|t| calls(t, tested[s]) && calls(t, tested[*o]))
-            })
+            .filter(|o| (0..reach.0.len()).any(|t| reach.reaches(t, s) && reach.reaches(t, *o)))
             .collect();
         let mut start = 0;
         while let Some(o) = together.iter().find(|o| {
@@ -102,11 +150,13 @@ impl Filter<'_> {
             "building {made} mutant(s) of {} function(s) in one binary",
             tested.len()
         ));
+        let reach = Reach::of(&self.text, &tested, &tests);
         let mut plan = Plan {
-            first: first_rounds(&tested, &sets, &tests),
+            first: first_rounds(&sets, &reach),
             viable: sets.iter().map(|s| vec![true; s.len()]).collect(),
             tested,
             sets,
+            reach,
         };
         let text = match self.build_mutants(&mut plan).await? {
             Ok(text) => text,
@@ -117,7 +167,7 @@ impl Filter<'_> {
             self.mutants
                 .insert(f.qualified_name.clone(), results.clone());
         }
-        let doomed = verdicts(&tests, &plan.tested, &results);
+        let doomed = verdicts(&tests, &plan, &results);
         self.drop_tests(targets, doomed);
         Ok(None)
     }
@@ -183,18 +233,17 @@ impl Filter<'_> {
             reactions.insert(round, each.collect());
         }
         Ok(plan
-            .tested
+            .sets
             .iter()
             .enumerate()
-            .map(|(s, f)| {
-                plan.sets[s]
-                    .iter()
+            .map(|(s, set)| {
+                set.iter()
                     .enumerate()
                     .map(|(k, m)| {
                         let took = plan.viable[s][k]
                             .then(|| reactions.get(&plan.round(s, k)))
                             .flatten();
-                        judged(m, took, tests, f)
+                        judged(m, took, tests, |t| plan.reach.reaches(t, s))
                     })
                     .collect()
             })
@@ -224,12 +273,12 @@ impl Filter<'_> {
 }
 
 /// A mutant's result from the reactions of the round it ran in (`None`: it did not build). Only
-/// the tests that call its function judge it.
+/// the tests that exercise its function (`judges`, by test index) judge it.
 fn judged(
     mutant: &Mutant,
     took: Option<&Vec<Reaction>>,
     tests: &[TestFn],
-    f: &FnItem,
+    judges: impl Fn(usize) -> bool,
 ) -> MutantResult {
     let mut result = MutantResult {
         description: mutant.description.clone(),
@@ -240,8 +289,8 @@ fn judged(
     let Some(reactions) = took else {
         return result;
     };
-    for (test, reaction) in tests.iter().zip(reactions) {
-        if !test.identifiers.contains(&f.name) {
+    for (i, (test, reaction)) in tests.iter().zip(reactions).enumerate() {
+        if !judges(i) {
             continue;
         }
         match reaction {
@@ -260,25 +309,28 @@ fn judged(
     result
 }
 
-/// The kill rule's verdict per test: kept if it caught a mutant of a function it calls;
-/// dropped if it only crashed some, or caught none; kept unjudged if what it calls has no
+/// The kill rule's verdict per test: kept if it caught a mutant of a function it exercises;
+/// dropped if it only crashed some, or caught none; kept unjudged if what it exercises has no
 /// viable mutant.
 fn verdicts(
     tests: &[TestFn],
-    tested: &[&FnItem],
+    plan: &Plan<'_>,
     results: &[Vec<MutantResult>],
 ) -> Vec<(String, DropReason, String)> {
     tests
         .iter()
-        .filter_map(|t| {
-            let mine: Vec<(&FnItem, &MutantResult)> = tested
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let mine: Vec<(&FnItem, &MutantResult)> = plan
+                .tested
                 .iter()
                 .zip(results)
-                .filter(|(f, _)| t.identifiers.contains(&f.name))
-                .flat_map(|(f, rs)| rs.iter().map(move |r| (*f, r)))
+                .enumerate()
+                .filter(|(s, _)| plan.reach.reaches(i, *s))
+                .flat_map(|(_, (f, rs))| rs.iter().map(move |r| (*f, r)))
                 .filter(|(_, r)| r.outcome != MutantOutcome::Unviable)
                 .collect();
-            let calls_a_target = tested.iter().any(|f| t.identifiers.contains(&f.name));
+            let calls_a_target = (0..plan.tested.len()).any(|s| plan.reach.reaches(i, s));
             if !calls_a_target {
                 let detail = "every mutant: it calls none of the functions under test";
                 return Some((
@@ -369,6 +421,30 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     #[test]
+    fn a_test_exercises_what_it_names_and_what_that_calls() {
+        let text = "pub fn a(x: u8) -> u8 { b(x) + 1 }\npub fn b(x: u8) -> u8 { c(x) * 2 }\n\
+                    pub fn c(x: u8) -> u8 { x + 3 }\npub fn d(x: u8) -> u8 { x }\n\
+                    #[cfg(test)]\nmod tests {\n    use super::*;\n\
+                    #[test]\n    fn of_a() { assert_eq!(a(0), 7); }\n\
+                    #[test]\n    fn of_c() { assert_eq!(c(0), 3); }\n}\n";
+        let file = code::SourceFile::parse(text).unwrap();
+        let fns: Vec<FnItem> = code::list_fns(&file)
+            .into_iter()
+            .filter(|f| !f.is_test_code)
+            .collect();
+        let tested: Vec<&FnItem> = fns.iter().collect();
+        let tests = code::test_fns(text, "tests").unwrap();
+        let reach = Reach::of(text, &tested, &tests);
+        assert_eq!(
+            reach.0,
+            vec![
+                vec![true, true, true, false],
+                vec![false, false, true, false]
+            ]
+        );
+    }
+
+    #[test]
     fn functions_one_test_calls_together_get_rounds_apart() {
         let text = "pub fn a(x: u8) -> u8 { x + 1 }\npub fn b(x: u8) -> u8 { x + 2 }\n\
                     pub fn c(x: u8) -> u8 { x + 3 }\n\
@@ -389,6 +465,7 @@ mod tests {
         let tests = code::test_fns(text, "tests").unwrap();
         // `a` and `b` share a test, so `b` waits for `a`'s rounds; `c` shares none, so it
         // runs alongside `a`.
-        assert_eq!(first_rounds(&tested, &sets, &tests), [0, 4, 0]);
+        let reach = Reach::of(text, &tested, &tests);
+        assert_eq!(first_rounds(&sets, &reach), [0, 4, 0]);
     }
 }
