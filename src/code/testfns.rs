@@ -5,7 +5,7 @@ use std::ops::{Range, RangeInclusive};
 
 use tree_sitter::Node;
 
-use super::decl::{decls, identifiers, leaves, Decl};
+use super::decl::{decls, distinct_identifiers, leaves, Decl};
 use super::parse::{indented_start, node_text, parse_tree};
 use super::{CodeError, Result};
 
@@ -103,12 +103,7 @@ fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
         .map(|n| node_text(n, text))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut names: Vec<String> = identifiers(body, text)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    names.dedup();
+    let names = distinct_identifiers(body, text);
     Some(TestFn {
         name,
         byte_range: start..d.node.end_byte(),

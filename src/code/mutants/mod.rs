@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::decl::{identifiers, leaves};
+use super::decl::{distinct_identifiers, leaves};
 use super::items::FnItem;
 use super::parse::{node_text, parse_tree};
 use super::{CodeError, Result};
@@ -141,13 +141,7 @@ pub fn names_in_body(text: &str, f: &FnItem) -> Result<Vec<String>> {
     let Some((_, body)) = fn_nodes(tree.root_node(), f) else {
         return Ok(Vec::new());
     };
-    let mut names: Vec<String> = identifiers(body, text)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
+    Ok(distinct_identifiers(body, text))
 }
 
 /// The `function_item` node of `f` and its body block.

@@ -420,6 +420,16 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
+    /// The functions of `text` outside its `mod tests`, and the tests in it.
+    fn functions_and_tests(text: &str) -> (Vec<FnItem>, Vec<TestFn>) {
+        let file = code::SourceFile::parse(text).unwrap();
+        let fns = code::list_fns(&file)
+            .into_iter()
+            .filter(|f| !f.is_test_code)
+            .collect();
+        (fns, code::test_fns(text, "tests").unwrap())
+    }
+
     #[test]
     fn a_test_exercises_what_it_names_and_what_that_calls() {
         let text = "pub fn a(x: u8) -> u8 { b(x) + 1 }\npub fn b(x: u8) -> u8 { c(x) * 2 }\n\
@@ -427,13 +437,8 @@ mod tests {
                     #[cfg(test)]\nmod tests {\n    use super::*;\n\
                     #[test]\n    fn of_a() { assert_eq!(a(0), 7); }\n\
                     #[test]\n    fn of_c() { assert_eq!(c(0), 3); }\n}\n";
-        let file = code::SourceFile::parse(text).unwrap();
-        let fns: Vec<FnItem> = code::list_fns(&file)
-            .into_iter()
-            .filter(|f| !f.is_test_code)
-            .collect();
+        let (fns, tests) = functions_and_tests(text);
         let tested: Vec<&FnItem> = fns.iter().collect();
-        let tests = code::test_fns(text, "tests").unwrap();
         let reach = Reach::of(text, &tested, &tests);
         assert_eq!(
             reach.0,
@@ -451,18 +456,13 @@ mod tests {
                     #[cfg(test)]\nmod tests {\n    use super::*;\n\
                     #[test]\n    fn ab() { assert_eq!(a(b(0)), 3); }\n\
                     #[test]\n    fn c_alone() { assert_eq!(c(0), 3); }\n}\n";
-        let file = code::SourceFile::parse(text).unwrap();
-        let fns: Vec<FnItem> = code::list_fns(&file)
-            .into_iter()
-            .filter(|f| !f.is_test_code)
-            .collect();
+        let (fns, tests) = functions_and_tests(text);
         let tested: Vec<&FnItem> = fns.iter().collect();
         let sets: Vec<Vec<Mutant>> = tested
             .iter()
             .map(|f| code::mutants(text, f).unwrap())
             .collect();
         assert_eq!(sets.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 4]);
-        let tests = code::test_fns(text, "tests").unwrap();
         // `a` and `b` share a test, so `b` waits for `a`'s rounds; `c` shares none, so it
         // runs alongside `a`.
         let reach = Reach::of(text, &tested, &tests);
