@@ -25,8 +25,13 @@
 //! trips) and the number of separate stretches of sandbox work, i.e. validation rounds: 1 for
 //! one request, 2 for `--jobs 4` (the shared round, the combining build), 5 for `--jobs 1`.
 //!
+//! Each line also shows the mutant step's share of the sandbox time: from a validation's
+//! "building N mutant(s)" step to its next other step (the confirmation) or its end, i.e. the
+//! mutant build and the rounds.
+//!
 //! Run: `cargo bench --bench gen_tests_scale [-- --smoke]`. `benches/run.sh` runs it in its full
-//! mode only: a sample is 65 sandboxed cargo runs (9 + 9 + 10 + 37), about 12 s on this machine.
+//! mode only: a sample is 79 sandboxed cargo runs (11 + 11 + 12 + 45: each validation is a build,
+//! 3 re-runs, the mutant build and 6 mutant rounds), about 15 s on this machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -87,7 +92,7 @@ fn tests_for(functions: Range<usize>) -> String {
 }
 
 /// Sandbox work as seen in the events: the union of the intervals in which some of it was in
-/// progress (see the top of this file).
+/// progress (see the top of this file), and how much of it the mutant step took.
 #[derive(Default)]
 struct SandboxClock {
     /// Intervals open right now, and since when at least one has been.
@@ -95,12 +100,27 @@ struct SandboxClock {
     since: Option<Instant>,
     busy: Duration,
     stretches: usize,
+    /// From a validation's "building N mutant(s)" step to its next step that is not about
+    /// mutants, or to the end of its sandbox work: the mutant build and its rounds.
+    mutants_since: Option<Instant>,
+    mutants: Duration,
 }
 
 impl SandboxClock {
+    fn stop_mutants(&mut self) {
+        self.mutants += self
+            .mutants_since
+            .take()
+            .map_or(Duration::ZERO, |s| s.elapsed());
+    }
+
     fn observe(&mut self, event: &AgentEvent) {
         match event {
             AgentEvent::Part { event, .. } => self.observe(event),
+            AgentEvent::ValidationStep { what } if what.contains("mutant") => {
+                self.mutants_since.get_or_insert_with(Instant::now);
+            }
+            AgentEvent::ValidationStep { .. } => self.stop_mutants(),
             AgentEvent::SandboxStarted { .. } | AgentEvent::Combining { .. } => {
                 if self.open == 0 {
                     self.since = Some(Instant::now());
@@ -109,6 +129,7 @@ impl SandboxClock {
                 self.open += 1;
             }
             AgentEvent::SandboxFinished(_) => {
+                self.stop_mutants();
                 self.open = self.open.saturating_sub(1);
                 if self.open == 0 {
                     self.busy += self.since.take().map_or(Duration::ZERO, |s| s.elapsed());
@@ -123,6 +144,8 @@ struct Measured {
     sandbox: Duration,
     whole: Duration,
     rounds: usize,
+    /// The part of `sandbox` that the mutant build and rounds took.
+    mutants: Duration,
 }
 
 /// One gen-tests run on the first `count` functions, sent as `shape` says.
@@ -190,6 +213,7 @@ async fn measure(dir: &Path, target: &Path, count: usize, shape: Shape) -> Measu
         sandbox: clock.busy,
         whole,
         rounds: clock.stretches,
+        mutants: clock.mutants,
     }
 }
 
@@ -208,12 +232,19 @@ fn ratio(of: &Measured, to: &Measured) -> f64 {
     of.sandbox.as_secs_f64() / to.sandbox.as_secs_f64()
 }
 
+/// The mutant build and rounds over the sandbox time of a run.
+fn mutant_share(m: &Measured) -> f64 {
+    m.mutants.as_secs_f64() / m.sandbox.as_secs_f64()
+}
+
 fn line(label: &str, m: &Measured, one: &Measured) {
     println!(
-        "  {label:<32} {:>7}  {:>5.2}x  ({} round(s); whole run {})",
+        "  {label:<32} {:>7}  {:>5.2}x  ({} round(s); mutants {} = {:.0}%; whole run {})",
         secs(m.sandbox),
         ratio(m, one),
         m.rounds,
+        secs(m.mutants),
+        mutant_share(m) * 100.0,
         secs(m.whole)
     );
 }
@@ -279,6 +310,16 @@ async fn main() {
         &all,
         format!("{:.2}x", ratio(&all, &one)),
     );
+    Figure {
+        name: "gen-tests mutant build and rounds, 1 fn",
+        measured: secs(one.mutants),
+        reference: format!("its passing round {}", secs(one.sandbox)),
+        comparison: format!("{:.0}% of the round", mutant_share(&one) * 100.0),
+        // No target of its own: it shows what the judging costs within the ratios above.
+        target: "-",
+        verdict: Verdict::Shown,
+    }
+    .print();
     figure(
         &format!("gen-tests sandbox time, {FUNCTIONS} fns in {batches} batches, --jobs {JOBS}"),
         &batched,

@@ -5,12 +5,12 @@
 #   benches/run.sh           release build, full samples: the numbers to publish (a few minutes)
 #   benches/run.sh --smoke   debug build, one sample each: checks that every figure is still
 #                            produced; asserts nothing about time (what .ci/run calls). Leaves
-#                            out gen_tests_scale: a sample is 65 sandboxed cargo runs (~12 s).
+#                            out gen_tests_scale: a sample is 79 sandboxed cargo runs (~15 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # sandbox_round prints two figures (demo, ~25 deps), figures six, hook_noop one; gen_tests_scale
-# two more in a full run.
+# three more in a full run.
 EXPECTED_FIGURES=9
 
 profile=()
@@ -36,7 +36,7 @@ run --bench figures
 run --bench hook_noop
 if [[ "$smoke" == false ]]; then
     run --bench gen_tests_scale
-    EXPECTED_FIGURES=$((EXPECTED_FIGURES + 2))
+    EXPECTED_FIGURES=$((EXPECTED_FIGURES + 3))
 fi
 
 echo

@@ -72,11 +72,10 @@ async fn repeated_failures_on_mini_escalate_to_full_with_a_summary() {
     .await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     let requests = server.chat_requests();
-    let models: Vec<&str> = requests
-        .iter()
-        .map(|r| r["model"].as_str().unwrap())
-        .collect();
-    assert_eq!(models, vec!["gpt-5.4-mini", "gpt-5.4-mini", "gpt-5.4"]);
+    assert_eq!(
+        server.chat_models(),
+        ["gpt-5.4-mini", "gpt-5.4-mini", "gpt-5.4"]
+    );
     let escalated = &requests[2]["messages"];
     assert_eq!(
         escalated.as_array().unwrap().len(),

@@ -223,7 +223,7 @@ async fn json_reports_outcome_attempts_tokens_and_diff() {
         serde_json::json!(["mean_of_one_two", "mean_floors_negative_averages"])
     );
     assert_eq!(mean["dropped"], serde_json::json!([]));
-    assert!(mean["mutants_killed"].as_u64().unwrap() > 0, "{mean:#}");
+    assert!(mean["mutants_caught"].as_u64().unwrap() > 0, "{mean:#}");
     let untested = functions
         .iter()
         .find(|f| f["function"] == "split_fields")

@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{cargo_test, kiln, last_message, DemoCrate, Reply, ScriptedServer};
+use support::{cargo_test, kiln, kiln_json, last_message, DemoCrate, Reply, ScriptedServer};
 
 const LIB: &str = "//! One function with a boundary.
 
@@ -217,23 +217,30 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
             ),
         ]
     );
+    let caught = |by: &[&str], description: &str| json!({"description": description, "outcome": "caught", "caught_by": by, "crashed_in": []});
+    let both = ["zero_is_not_adult", "good"];
     assert_eq!(
         report["mutants"],
         json!([
-            {"description": "body replaced by `Default::default()`", "killed": true},
-            {"description": "`>=` -> `<` on line 5", "killed": true},
-            {"description": "`18` -> `19` on line 5", "killed": true},
-            {"description": "`18` -> `17` on line 5", "killed": true},
+            caught(&both, "body replaced by `true`"),
+            caught(&["good"], "body replaced by `false`"),
+            caught(&["good"], "`>=` -> `>` at 5:9"),
+            caught(&["good"], "`18` -> `19` at 5:12"),
+            caught(&both, "`>=` -> `<` at 5:9"),
+            caught(&["good"], "`18` -> `17` at 5:12"),
         ])
     );
-    assert_eq!(report["mutants_made"], 4);
-    assert_eq!(report["mutants_killed"], 4);
+    assert_eq!(report["mutants_made"], 6);
+    assert_eq!(report["mutants_caught"], 6);
+    assert_eq!(report["mutants_unviable"], 0);
+    assert_eq!(report["survivors"], json!([]));
     assert_eq!(report["mutation_score"], 1.0);
     assert_eq!(report["attempts"], json!({"mini": 2}));
     assert!(
         run.stderr.contains(
             "kiln: is_adult: 2 kept (zero_is_not_adult, good), 2 dropped (flaky: flaky; \
-             same_answer_twice: kills no mutant), mutants 4/4 killed (100%), attempts: mini 2"
+             same_answer_twice: kills no mutant), mutants 6/6 caught (100%; by good 6, \
+             zero_is_not_adult 2), attempts: mini 2"
         ),
         "{}",
         run.describe()
@@ -242,8 +249,8 @@ async fn flaky_and_useless_tests_are_dropped_and_the_useless_one_fed_back() {
     // Each kind of run says what it is for.
     for step in [
         "  re-running 3 test(s) 3 more time(s) to catch flaky ones",
-        "  building 4 mutant(s) of 1 function(s) in one binary",
-        "  running the tests against the mutants: 4 round(s)",
+        "  building 6 mutant(s) of 1 function(s) in one binary",
+        "  running the tests against the mutants: 6 round(s)",
         "  running the kept tests once more, as they will be proposed",
     ] {
         assert!(run.stderr.contains(step), "{step}\n{}", run.describe());
@@ -359,4 +366,48 @@ async fn a_test_that_hangs_in_a_re_run_is_dropped_as_flaky() {
     );
     let detail = report["dropped"][0]["detail"].as_str().unwrap();
     assert!(detail.contains("had not finished"), "{detail}");
+}
+
+/// Kills two of `is_adult`'s six mutants (`false`, `>=` -> `<`): weaker than [`GOOD`].
+const WEAKER_GOOD: &str = "    #[test]
+    fn good() {
+        assert!(is_adult(40));
+    }
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_tests_keep_the_tier_and_the_best_module_seen_is_proposed() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    // 1: `good` is kept and one test dropped. 2: `good` replaced by a weaker one, another
+    // dropped. 3: only a useless test again. Each attempt kept tests, so none is a failure.
+    server.push(Reply::tool_code(&module(&[GOOD, SAME_ANSWER_TWICE])));
+    let again = SAME_ANSWER_TWICE.replace("same_answer_twice", "same_again");
+    server.push(Reply::tool_code(&module(&[WEAKER_GOOD, &again])));
+    let once_more = SAME_ANSWER_TWICE.replace("same_answer_twice", "same_once_more");
+    server.push(Reply::tool_code(&module(&[&once_more])));
+
+    let lib = demo.lib_rs();
+    let args = [
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--max-attempts",
+        "3",
+        "--reruns",
+        "0",
+    ];
+    let (run, result) = kiln_json(&server.base_url(), &args).await;
+    // Two "failures" on mini would escalate to full (escalate_after = 2); these were not.
+    assert_eq!(
+        server.chat_models(),
+        ["gpt-5.4-mini"; 3],
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stderr.contains("escalat"), "{}", run.describe());
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    let diff = result["diff"].as_str().unwrap();
+    assert!(diff.contains("assert!(!is_adult(17));"), "{diff}");
+    assert!(!diff.contains("is_adult(40)"), "{diff}");
+    assert_eq!(function_report(&result)["mutants_caught"], 6, "{result:#}");
 }

@@ -120,6 +120,17 @@ async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edit
     assert!(patch.contains("+    fn doubles() {"), "{patch}");
     assert!(patch.contains(&format!("+{DOUBLE_DOC}")), "{patch}");
     assert!(!patch.contains(UNSTAGED_MARKER), "{patch}");
+    // The patch says what the tests proved, as the CLI and the TUI do.
+    assert!(
+        patch.starts_with("# kiln proposal: 1 test: doubles · mutants 5/5 caught (100%) and "),
+        "{patch}"
+    );
+    assert!(
+        patch.contains(
+            "\n# double: 1 kept (doubles), mutants 5/5 caught (100%; by doubles 5), attempts: mini 1\n"
+        ),
+        "{patch}"
+    );
     assert!(
         !repo.path(".git/kiln/staged").exists(),
         "the staged checkout is removed"

@@ -45,6 +45,11 @@ async fn pick_a_function_generate_tests_review_apply_and_quit() {
     .unwrap();
     let (review, applied, exit, stty) = screens;
     assert!(review.contains("+    fn mean_of_one_two() {"), "{review}");
+    // The header says what the mutants found before the tests' names.
+    assert!(
+        review.contains("Review: src/lib.rs · hunk 1/1 · 0 decided · mutants "),
+        "{review}"
+    );
     assert!(applied.contains("✓ applied"), "{applied}");
     assert_eq!(exit, "0");
     assert_terminal_restored(&stty);

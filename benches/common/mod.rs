@@ -40,6 +40,8 @@ pub enum Verdict {
     Missed,
     /// The figure could not be measured in this build; the line says why.
     NotAvailable,
+    /// The figure has no target: it is shown to explain another (a share of a measured time).
+    Shown,
 }
 
 impl Verdict {
@@ -56,6 +58,7 @@ impl Verdict {
             Verdict::Met => "met",
             Verdict::Missed => "MISSED",
             Verdict::NotAvailable => "n/a",
+            Verdict::Shown => "shown",
         }
     }
 }

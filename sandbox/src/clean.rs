@@ -230,6 +230,9 @@ pub(crate) fn clean_report(report: &mut crate::RunReport, redactor: &Redactor) {
     for failure in &mut report.failures {
         clean(&mut failure.name);
         clean(&mut failure.message);
+        if let Some(site) = &mut failure.panicked_at {
+            clean(&mut site.file);
+        }
     }
     for name in &mut report.passed_tests {
         clean(name);

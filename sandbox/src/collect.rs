@@ -162,9 +162,17 @@ impl Collector {
                     on_progress(Progress::TestFinished { name, passed });
                 }
             }
-            LibtestEvent::FailureBlock { name, message } => {
+            LibtestEvent::FailureBlock {
+                name,
+                message,
+                panicked_at,
+            } => {
                 if self.failures.len() < MAX_KEPT_FAILURES {
-                    self.failures.push(TestFailure { name, message });
+                    self.failures.push(TestFailure {
+                        name,
+                        message,
+                        panicked_at,
+                    });
                 }
             }
             LibtestEvent::Summary(counts) => {
@@ -221,6 +229,7 @@ impl Collector {
                      stack overflow or process::exit)\n{}",
                     self.stderr_notes.render().trim()
                 ),
+                panicked_at: None,
             });
         }
         for name in std::mem::take(&mut self.failed_names) {
@@ -228,6 +237,7 @@ impl Collector {
                 self.failures.push(TestFailure {
                     name,
                     message: String::new(),
+                    panicked_at: None,
                 });
             }
         }
@@ -413,7 +423,8 @@ mod tests {
             r.failures,
             vec![TestFailure {
                 name: "x".into(),
-                message: String::new()
+                message: String::new(),
+                panicked_at: None,
             }]
         );
         let (r, _) = run("running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 3 filtered out\n", "", exited(0));

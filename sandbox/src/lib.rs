@@ -49,12 +49,13 @@ use std::time::Duration;
 
 pub use cause::Cause;
 pub use clean::{first_raw_control, neutralise_controls, Redactor};
+pub use libtest::failures_in;
 pub use limits::{
     Limits, DEFAULT_CPU_TIME_SECS, DEFAULT_FILE_SIZE_BYTES, DEFAULT_MAX_PROCESSES,
     DEFAULT_MEMORY_BYTES,
 };
 pub use probe::{probe, Protection, ProtectionStatus, NO_READS_OUTSIDE};
-pub use report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure};
+pub use report::{CompilerDiagnostic, PanicSite, RunOutcome, RunReport, TestFailure};
 
 /// Default wall clock for one cargo run: a cold build of a small crate plus
 /// its tests fits easily; an infinite loop is caught in reasonable time.

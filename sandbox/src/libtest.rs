@@ -23,6 +23,7 @@
 //! ```
 
 use crate::capped::CappedText;
+use crate::report::{PanicSite, TestFailure};
 
 /// Cap on one failing test's captured block: a test printing megabytes
 /// before panicking must not blow up memory or the model's context.
@@ -57,6 +58,8 @@ pub(crate) enum LibtestEvent {
     FailureBlock {
         name: String,
         message: String,
+        /// The last `thread 'name' panicked at` line of the block.
+        panicked_at: Option<PanicSite>,
     },
     /// `test result: ...`: the binary finished normally.
     Summary(Counts),
@@ -72,10 +75,20 @@ enum Section {
     FailureList,
 }
 
+/// A failure block being read.
+#[derive(Debug)]
+struct Block {
+    name: String,
+    text: CappedText,
+    /// Read from the lines as they pass, not from the capped text: a test that prints a lot
+    /// before it panics would push the panic line into the part the cap cuts out.
+    panicked_at: Option<PanicSite>,
+}
+
 #[derive(Debug)]
 pub(crate) struct LibtestParser {
     section: Section,
-    block: Option<(String, CappedText)>,
+    block: Option<Block>,
 }
 
 impl LibtestParser {
@@ -111,13 +124,19 @@ impl LibtestParser {
             Section::FailureBlocks => {
                 if let Some(name) = parse_block_header(line) {
                     self.flush(emit);
-                    let text = CappedText::new(FAILURE_MESSAGE_CAP_BYTES);
-                    self.block = Some((name.to_string(), text));
+                    self.block = Some(Block {
+                        name: name.to_string(),
+                        text: CappedText::new(FAILURE_MESSAGE_CAP_BYTES),
+                        panicked_at: None,
+                    });
                 } else if line == "failures:" {
                     self.flush(emit);
                     self.section = Section::FailureList;
-                } else if let Some((_, text)) = &mut self.block {
-                    text.push_line(line);
+                } else if let Some(block) = &mut self.block {
+                    if let Some(site) = parse_panic_line(line, &block.name) {
+                        block.panicked_at = Some(site);
+                    }
+                    block.text.push_line(line);
                 }
             }
             Section::FailureList => {}
@@ -130,13 +149,41 @@ impl LibtestParser {
     }
 
     fn flush(&mut self, emit: &mut impl FnMut(LibtestEvent)) {
-        if let Some((name, text)) = self.block.take() {
+        if let Some(block) = self.block.take() {
             emit(LibtestEvent::FailureBlock {
-                name,
-                message: text.render().trim().to_string(),
+                name: block.name,
+                message: block.text.render().trim().to_string(),
+                panicked_at: block.panicked_at,
             });
         }
     }
+}
+
+/// The failing tests a libtest stdout reports, read as a run's report reads them (capped
+/// messages, panic sites): for a caller that holds libtest output from elsewhere, such as a
+/// fixture captured from a real run.
+pub fn failures_in(stdout: &str) -> Vec<TestFailure> {
+    let mut parser = LibtestParser::new();
+    let mut failures = Vec::new();
+    let mut emit = |event| {
+        if let LibtestEvent::FailureBlock {
+            name,
+            message,
+            panicked_at,
+        } = event
+        {
+            failures.push(TestFailure {
+                name,
+                message,
+                panicked_at,
+            });
+        }
+    };
+    for line in stdout.lines() {
+        parser.line(line, &mut emit);
+    }
+    parser.finish(&mut emit);
+    failures
 }
 
 fn parse_running(line: &str) -> Option<usize> {
@@ -167,6 +214,38 @@ fn parse_block_header(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("---- ")?;
     rest.strip_suffix(" stdout ----")
         .or_else(|| rest.strip_suffix(" stderr ----"))
+}
+
+/// `thread 'NAME' panicked at FILE:LINE:COL:` for the test `NAME` (toolchains since 1.84 add
+/// the thread id: `thread 'NAME' (123) panicked at ...`; before 1.73 the message came first:
+/// `panicked at 'MESSAGE', FILE:LINE:COL`). libtest names a test's thread after the test, so a
+/// thread the test spawned (named otherwise) does not count.
+fn parse_panic_line(line: &str, test: &str) -> Option<PanicSite> {
+    let rest = line
+        .strip_prefix("thread '")?
+        .strip_prefix(test)?
+        .strip_prefix('\'')?;
+    let (id, at) = rest.split_once(" panicked at ")?;
+    let id = id.trim();
+    let is_thread_id = id.is_empty()
+        || id
+            .strip_prefix('(')
+            .and_then(|i| i.strip_suffix(')'))
+            .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()));
+    if !is_thread_id {
+        return None;
+    }
+    let location = match at.strip_suffix(':') {
+        Some(location) => location,
+        None => at.rsplit_once("', ")?.1,
+    };
+    let (rest, column) = location.rsplit_once(':')?;
+    let (file, line) = rest.rsplit_once(':')?;
+    Some(PanicSite {
+        file: file.to_string(),
+        line: line.parse().ok()?,
+        column: column.parse().ok()?,
+    })
 }
 
 /// `test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; ...`.
@@ -255,17 +334,28 @@ test result: FAILED. 1 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
         }));
         assert!(events.contains(&LibtestEvent::FailureBlock {
             name: "tests::sp".into(),
-            message: "note: test did not panic as expected at src/lib.rs:8:32".into()
+            message: "note: test did not panic as expected at src/lib.rs:8:32".into(),
+            panicked_at: None,
         }));
-        let bad = events
+        let (bad, site) = events
             .iter()
             .find_map(|e| match e {
-                LibtestEvent::FailureBlock { name, message } if name == "tests::bad" => {
-                    Some(message.clone())
-                }
+                LibtestEvent::FailureBlock {
+                    name,
+                    message,
+                    panicked_at,
+                } if name == "tests::bad" => Some((message.clone(), panicked_at.clone())),
                 _ => None,
             })
             .unwrap();
+        assert_eq!(
+            site,
+            Some(PanicSite {
+                file: "src/lib.rs".into(),
+                line: 5,
+                column: 49
+            })
+        );
         assert!(
             bad.starts_with("some output\n\nthread 'tests::bad'"),
             "{bad}"
@@ -280,6 +370,66 @@ test result: FAILED. 1 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
                 ignored: 2
             }))
         );
+    }
+
+    #[test]
+    fn only_the_test_threads_panic_lines_give_its_panic_site() {
+        let site = |file: &str, line, column| {
+            Some(PanicSite {
+                file: file.into(),
+                line,
+                column,
+            })
+        };
+        let t = "tests::t";
+        assert_eq!(
+            parse_panic_line("thread 'tests::t' (11319) panicked at src/lib.rs:5:49:", t),
+            site("src/lib.rs", 5, 49)
+        );
+        assert_eq!(
+            parse_panic_line("thread 'tests::t' panicked at crates/a b/src/x.rs:12:3:", t),
+            site("crates/a b/src/x.rs", 12, 3)
+        );
+        assert_eq!(
+            parse_panic_line("thread 'tests::t' panicked at 'boom', src/lib.rs:7:5", t),
+            site("src/lib.rs", 7, 5)
+        );
+        for other in [
+            "thread '<unnamed>' panicked at src/lib.rs:5:49:",
+            "thread 'tests::t2' panicked at src/lib.rs:5:49:",
+            "thread 'tests::t' (x) panicked at src/lib.rs:5:49:",
+            "thread 'tests::t' panicked at src/lib.rs:five:49:",
+            "thread 'tests::t' panicked at nowhere:",
+            "my thread 'tests::t' panicked at src/lib.rs:5:49:",
+        ] {
+            assert_eq!(parse_panic_line(other, t), None, "{other}");
+        }
+    }
+
+    /// A failing test `big` that printed far more than the cap; the block goes on after it.
+    fn big_block() -> String {
+        let mut text = String::from(
+            "running 1 test\ntest big ... FAILED\n\nfailures:\n\n---- big stdout ----\n",
+        );
+        for _ in 0..10_000 {
+            text.push_str("spam spam spam spam\n");
+        }
+        text
+    }
+
+    #[test]
+    fn a_panic_line_past_the_cap_still_gives_the_site() {
+        let mut text = big_block();
+        text.push_str("thread 'big' panicked at src/lib.rs:9:5:\n");
+        for _ in 0..10_000 {
+            text.push_str("left: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n");
+        }
+        text.push_str("\nfailures:\n    big\n");
+        let site = parse(&text).into_iter().find_map(|e| match e {
+            LibtestEvent::FailureBlock { panicked_at, .. } => panicked_at,
+            _ => None,
+        });
+        assert_eq!(site.map(|s| s.line), Some(9));
     }
 
     #[test]
@@ -306,12 +456,7 @@ test result: FAILED. 1 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
 
     #[test]
     fn huge_failure_blocks_are_capped() {
-        let mut text = String::from(
-            "running 1 test\ntest big ... FAILED\n\nfailures:\n\n---- big stdout ----\n",
-        );
-        for _ in 0..10_000 {
-            text.push_str("spam spam spam spam\n");
-        }
+        let mut text = big_block();
         text.push_str("assertion failed: false\n\nfailures:\n    big\n");
         let events = parse(&text);
         let message = events

@@ -66,6 +66,18 @@ pub struct TestFailure {
     /// panic message (e.g. "assertion `left == right` failed" with values),
     /// capped.
     pub message: String,
+    /// Where the test's own thread last panicked, if libtest printed it.
+    pub panicked_at: Option<PanicSite>,
+}
+
+/// `FILE:LINE:COL` of libtest's `thread 'NAME' panicked at FILE:LINE:COL:` line: lets a caller
+/// tell an assertion that failed in the test from a crash in the code the test called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PanicSite {
+    /// As rustc recorded it: relative to the workspace root for the workspace's own files.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// Everything kiln needs to know about one `cargo test` run.
@@ -273,6 +285,7 @@ mod tests {
         r.failures.push(TestFailure {
             name: "tests::adds".into(),
             message: "thread 'tests::adds' panicked at src/lib.rs:9:5:\nassertion `left == right` failed\n  left: 3\n right: 4\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace".into(),
+            panicked_at: None,
         });
         let s = r.summary_for_model(10_000);
         assert!(

@@ -181,7 +181,7 @@ impl Shared<'_> {
         )));
         match validated.verdict {
             Verdict::Red(last_failure) => Outcome::Exhausted { last_failure },
-            Verdict::Green | Verdict::Improvable(_) => Outcome::Proposed(Box::new(Proposal {
+            Verdict::Green | Verdict::Improvable { .. } => Outcome::Proposed(Box::new(Proposal {
                 file: file.location.file.clone(),
                 original: file.original.clone(),
                 new_text: validated.placement.new_text,

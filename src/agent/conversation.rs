@@ -17,7 +17,7 @@ use crate::config::{FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
 use crate::prompt;
-use crate::task::{first_line, FimPrompt, Placement, Round, Task, Validated, Verdict};
+use crate::task::{first_line, FimPrompt, Merit, Placement, Round, Task, Validated, Verdict};
 
 /// One request to the model: a chat turn with tools, or a native fill-in-the-middle completion.
 enum Question<'a> {
@@ -53,7 +53,7 @@ pub(super) async fn converse(
         // A proposable result from an earlier round beats giving up.
         (
             Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } | Outcome::ModelFailed(_),
-            Some(best),
+            Some((_, best)),
         ) => Outcome::Proposed(Box::new(best)),
         (outcome, _) => outcome,
     };
@@ -76,8 +76,8 @@ struct Conversation<'a> {
     spend: &'a Spend,
     stats: BTreeMap<Tier, TierStats>,
     attempts: u32,
-    /// An improvable result of an earlier round: proposed if no later one is green.
-    best: Option<Proposal>,
+    /// The improvable result of most merit so far: proposed if no later one is green.
+    best: Option<(Merit, Proposal)>,
 }
 
 /// What the repair loop carries from one attempt to the next.
@@ -94,8 +94,10 @@ struct Transcript {
 }
 
 impl Transcript {
-    /// Records that `attempt` failed because of `why`, in the one line escalation will show.
+    /// Records that `attempt` failed because of `why`, in the one line escalation will show,
+    /// and counts it against the tier.
     fn note_failure(&mut self, attempt: u32, why: &str) {
+        self.failures_on_tier += 1;
         self.history.push(format!(
             "attempt {attempt} ({}): {}",
             self.tier,
@@ -142,7 +144,6 @@ impl Conversation<'_> {
                     };
                 }
             }
-            transcript.failures_on_tier += 1;
             let (reply, asked) = match self
                 .ask_for_candidate(attempt, &tools, &mut transcript)
                 .await
@@ -171,11 +172,16 @@ impl Conversation<'_> {
         }
     }
 
-    /// After too many failed attempts on one tier, the task starts afresh on the stronger one.
+    /// After too many failed attempts on one tier, the task starts afresh on the stronger one;
+    /// never once a result is proposable: improving it is the cheaper tier's job, and a fresh
+    /// start on the dearer one would throw the kept work away.
     fn escalate_if_due(&self, transcript: &mut Transcript) {
         let Escalation::After { failures, to } = self.settings.escalation else {
             return;
         };
+        if self.best.is_some() {
+            return;
+        }
         if transcript.tier != to && failures > 0 && transcript.failures_on_tier >= failures {
             self.emit(AgentEvent::Escalated {
                 from: transcript.tier,
@@ -322,13 +328,22 @@ impl Conversation<'_> {
                     .unwrap_or_else(|_| report.clone());
                 (report, text)
             }
-            // The task's own words: the candidate did pass, in part.
-            Verdict::Improvable(report) => {
-                if attempt == self.settings.max_attempts {
-                    return Some(Outcome::Proposed(Box::new(proposal)));
+            // The task's own words: the candidate did pass, in part. Not a failure: asking for
+            // better keeps the tier, and the best so far is what is proposed in the end.
+            Verdict::Improvable { feedback, merit } => {
+                let better = self.best.as_ref().is_none_or(|(best, _)| merit >= *best);
+                if better {
+                    self.best = Some((merit, proposal));
                 }
-                self.best = Some(proposal);
-                (report.clone(), report)
+                if attempt == self.settings.max_attempts {
+                    return self
+                        .best
+                        .take()
+                        .map(|(_, best)| Outcome::Proposed(Box::new(best)));
+                }
+                respond(&mut transcript.messages, reply, &feedback);
+                transcript.feedback = Some(feedback);
+                return None;
             }
         };
         respond(&mut transcript.messages, reply, &text);

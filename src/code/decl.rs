@@ -202,6 +202,17 @@ pub(crate) fn identifiers<'s>(node: Node<'_>, src: &'s str) -> Vec<&'s str> {
         .collect()
 }
 
+/// The identifiers under `node`, each once, sorted: the names a body uses.
+pub(crate) fn distinct_identifiers(node: Node<'_>, src: &str) -> Vec<String> {
+    let mut names: Vec<String> = identifiers(node, src)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The bare name of a type as written in an impl header: `Parser` for `Parser<T>`,
 /// `io::Parser`, `&Parser` or `[Parser]`, so methods can be matched against the type.
 pub(crate) fn type_base_name(node: Node<'_>, src: &str) -> String {

@@ -39,11 +39,11 @@ pub use holes::{
 };
 pub use items::{list_fns, top_level_module_names, FnItem, FnKind, Visibility};
 pub use modules::{module_decl, ModuleDecl};
-pub use mutants::{mutants, with_dispatcher, Mutant, MUTANT_ENV};
+pub use mutants::{mutants, names_in_body, with_dispatcher, Mutant, MUTANT_ENV};
 pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;
 pub use splice::{append_module, splice};
-pub use testfns::{test_fns, test_text, with_tests, without_tests, TestFn};
+pub use testfns::{module_lines, test_fns, test_text, with_tests, without_tests, TestFn};
 pub use testmerge::{merge_test_modules, Merged};
 pub use testmod::{normalize_test_module, shadowed_items, TestModule};
 

@@ -1,11 +1,11 @@
 //! The individual `#[test]` functions of a generated test module, so validation can judge, drop
 //! and report them one by one instead of keeping or throwing away the whole module.
 
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use tree_sitter::Node;
 
-use super::decl::{decls, identifiers, leaves, Decl};
+use super::decl::{decls, distinct_identifiers, leaves, Decl};
 use super::parse::{indented_start, node_text, parse_tree};
 use super::{CodeError, Result};
 
@@ -74,6 +74,14 @@ pub fn with_tests(text: &str, module_name: &str, tests: &[String]) -> Result<Str
     Ok(out)
 }
 
+/// The 1-based first and last lines of the top-level `mod module_name`, if `text` has it.
+pub fn module_lines(text: &str, module_name: &str) -> Result<Option<RangeInclusive<usize>>> {
+    let tree = parse_tree(text)?;
+    Ok(module_body(tree.root_node(), text, module_name)
+        .and_then(|body| body.parent())
+        .map(|module| module.start_position().row + 1..=module.end_position().row + 1))
+}
+
 /// The text of one test fn as found by [`test_fns`].
 pub fn test_text<'s>(text: &'s str, test: &TestFn) -> &'s str {
     text.get(test.byte_range.clone()).unwrap_or("")
@@ -95,12 +103,7 @@ fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
         .map(|n| node_text(n, text))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut names: Vec<String> = identifiers(body, text)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    names.dedup();
+    let names = distinct_identifiers(body, text);
     Some(TestFn {
         name,
         byte_range: start..d.node.end_byte(),

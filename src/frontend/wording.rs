@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use kiln_sandbox::{Protection, RunOutcome, RunReport, NO_READS_OUTSIDE};
 
-use crate::agent::{Outcome, ReplyKind, TierStats};
+use crate::agent::{Outcome, Proposal, ReplyKind, TierStats};
 use crate::config::Tier;
 pub use crate::task::first_line;
 
@@ -101,6 +101,15 @@ pub enum Form<'a> {
     /// The CLI's closing message: that the file `label` is unchanged, and the whole last
     /// failure, indented.
     Full { label: &'a str },
+}
+
+/// What a proposal holds with what its validation found in one line, as a review header or a
+/// saved patch shows it: "2 tests: a, b · mutants 6/8 caught (75%), 2 survived".
+pub fn proposal_headline(proposal: &Proposal) -> String {
+    match proposal.notes.as_ref().and_then(|n| n.headline.as_deref()) {
+        Some(headline) => format!("{} · {headline}", proposal.summary),
+        None => proposal.summary.clone(),
+    }
 }
 
 /// What `outcome` means, after `attempts` attempts. `noun` names what the task makes ("tests",

@@ -137,7 +137,7 @@ fn finish(
                 Err(e) => return Err(e.into()),
             }
         }
-        let saved = patch::save(kiln_dir, &p.file, &p.summary, &p.original, &p.new_text)?;
+        let saved = patch::save(kiln_dir, p)?;
         eprintln!(
             "kiln: proposed {} for {}: kiln apply {}",
             p.summary,

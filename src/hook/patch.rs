@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::slow_path::Proposed;
 use super::{git, HookError, Result};
 use crate::diff::{self, Colour};
 
@@ -21,24 +22,28 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// Writes the patch for `file` (relative to the top of the tree) into `dir`, replacing an
-/// older one for the same file, and returns its path. Atomically (a temp file renamed over it):
-/// a hook killed while saving leaves the old patch or the new one, never half of one.
-pub fn save(
-    dir: &Path,
-    file: &str,
-    summary: &str,
-    original: &str,
-    new_text: &str,
-) -> Result<PathBuf> {
+/// Writes the patch for the proposal's file (relative to the top of the tree) into `dir`,
+/// replacing an older one for the same file, and returns its path. Its header says what it
+/// holds and what validation found (the notes, one `#` line each). Atomically (a temp file
+/// renamed over it): a hook killed while saving leaves the old patch or the new one, never half
+/// of one.
+pub fn save(dir: &Path, proposed: &Proposed) -> Result<PathBuf> {
+    let Proposed {
+        file,
+        summary,
+        notes,
+        original,
+        new_text,
+    } = proposed;
     let path = dir.join(format!("{}.patch", file.replace('/', "__")));
     let io = |source| HookError::Io {
         path: path.clone(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
+    let notes: String = notes.iter().map(|n| format!("# {n}\n")).collect();
     let text = format!(
-        "# kiln proposal: {summary}\n{FILE_HEADER}{file}\n{HASH_HEADER}{}\n{}",
+        "# kiln proposal: {summary}\n{notes}{FILE_HEADER}{file}\n{HASH_HEADER}{}\n{}",
         sha256_hex(original),
         diff::unified(file, original, new_text, Colour::Never)
     );

@@ -18,7 +18,7 @@ use super::staged;
 use crate::agent::{AgentSettings, Outcome, Work};
 use crate::config::Config;
 use crate::frontend::session::{gen_tests_work, Batches, Session};
-use crate::frontend::wording::{describe_outcome, first_line, Form};
+use crate::frontend::wording::{describe_outcome, first_line, proposal_headline, Form};
 use crate::llm::LlmClient;
 use crate::prompt::{self, HOOK_GATE};
 use crate::task::docstring::{DocScope, Docstring};
@@ -31,7 +31,10 @@ const GATE_OPTIONS: [&str; 2] = ["yes", "no"];
 #[derive(Debug)]
 pub struct Proposed {
     pub file: String,
+    /// What it holds, with the mutants its tests caught (see [`proposal_headline`]).
     pub summary: String,
+    /// The validation's findings, one line per function: the patch's notes.
+    pub notes: Vec<String>,
     /// The staged text the tests and docs were written against.
     pub original: String,
     pub new_text: String,
@@ -126,6 +129,7 @@ pub async fn write_tests_and_docs(
             Some(i) => {
                 let both = &mut report.proposals[i];
                 both.summary = format!("{} and {}", both.summary, docs.summary);
+                both.notes.extend(docs.notes);
                 both.new_text = docs.new_text;
             }
             None => report.proposals.push(docs),
@@ -190,7 +194,8 @@ impl TimedAgent<'_> {
         match summary.outcome {
             Outcome::Proposed(p) => Ok(Some(Proposed {
                 file: file.to_string(),
-                summary: p.summary,
+                summary: proposal_headline(&p),
+                notes: p.notes.map(|n| n.lines).unwrap_or_default(),
                 original: p.original,
                 new_text: p.new_text,
             })),

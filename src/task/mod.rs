@@ -63,9 +63,20 @@ pub enum Verdict {
     Green,
     /// Not good enough yet; the text goes back to the model.
     Red(String),
-    /// Good enough to propose, but parts were dropped: the text goes back to the model while
-    /// attempts remain, and this placement is proposed if no later one is green.
-    Improvable(String),
+    /// Good enough to propose, but parts were dropped: the feedback goes back to the model
+    /// while attempts remain, and the placement of most merit is proposed if none is green.
+    Improvable {
+        feedback: String,
+        merit: Merit,
+    },
+}
+
+/// How much an improvable placement achieves, to propose the best of several: compared
+/// field by field, `caught` first (gen-tests: the mutants its tests catch, then its tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Merit {
+    pub caught: usize,
+    pub kept: usize,
 }
 
 /// Which model request produced the candidate being validated.
@@ -106,6 +117,8 @@ pub struct Validated {
 pub struct ValidationNotes {
     pub lines: Vec<String>,
     pub json: serde_json::Value,
+    /// The findings in one line, for a header (gen-tests: the mutants of every function).
+    pub headline: Option<String>,
 }
 
 /// The start of every task's conversation: the system prompt and the task's own prompt. The

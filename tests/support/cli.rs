@@ -119,6 +119,18 @@ impl KilnHomes {
     }
 }
 
+/// Runs kiln with `args` plus `--json`, which must succeed (exit 0), and returns the run and
+/// its JSON result.
+pub async fn kiln_json(base_url: &str, args: &[&str]) -> (Run, serde_json::Value) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let run = kiln(base_url, &all).await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.describe()));
+    (run, result)
+}
+
 /// Runs real `cargo test` in `dir` and returns the combined output.
 pub fn cargo_test(dir: &Path) -> Run {
     std::process::Command::new(env!("CARGO"))

@@ -31,7 +31,9 @@ mod server;
 mod tmux;
 mod tui;
 
-pub use cli::{cargo_test, kiln, kiln_gives_up, kiln_with_env, DemoCrate, KilnHomes, Run};
+pub use cli::{
+    cargo_test, kiln, kiln_gives_up, kiln_json, kiln_with_env, DemoCrate, KilnHomes, Run,
+};
 pub use git_repo::{
     double_documented, lib_with_documented_double, server_wanting_tests, GitRepo, DOUBLE_DOC,
     DOUBLE_TESTS, LIB_AT_HEAD, LIB_WITH_DOUBLE,

@@ -181,6 +181,14 @@ impl ScriptedServer {
             .collect()
     }
 
+    /// The model each chat request asked for, in order: which tier did the work.
+    pub fn chat_models(&self) -> Vec<String> {
+        self.chat_requests()
+            .iter()
+            .map(|r| r["model"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// Bodies of the `POST /v1/completions` requests so far (native fill-in-the-middle), parsed.
     pub fn completion_requests(&self) -> Vec<Value> {
         self.lock()

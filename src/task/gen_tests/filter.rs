@@ -1,19 +1,18 @@
 //! The mutant filter: gen-tests validation as a filter over individual tests. A generated test
 //! is kept only if it is not a duplicate, builds (a test that breaks the build is removed, the
-//! rest kept), passes and passes again on re-runs, and fails against at least one mutant of the
-//! code it tests (the kill rule: a crash inside the mutant is not a catch).
+//! rest kept), passes and passes again on re-runs, and catches at least one mutant of the code
+//! it tests (`mutation.rs`; the kill rule, `kill.rs`: a crash inside the mutant is not a catch).
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
 use super::report::{DropReason, DroppedTest, MutantResult};
-use crate::code::{self, FnItem, Mutant, TestFn};
-use crate::task::{SandboxRuns, Verdict};
+use crate::code::{self, FnItem, TestFn};
+use crate::task::{Merit, SandboxRuns, Verdict};
 
 /// A build failure is narrowed to the tests (or mutants) it blames at most this many times.
-const BUILD_ROUNDS_MAX: usize = 3;
+pub(super) const BUILD_ROUNDS_MAX: usize = 3;
 /// A compiler error quoted back for one test: enough for the span and the hint.
 const ERROR_DETAIL_MAX_BYTES: usize = 1_500;
 /// Feedback beyond this is noise to a small model and cost to the user.
@@ -59,7 +58,7 @@ pub(super) struct Filter<'a> {
     /// The file as it stands: the candidate minus the tests dropped so far.
     pub text: String,
     pub dropped: Vec<DroppedTest>,
-    /// Per target function, its mutants and whether a kept test killed each.
+    /// Per target function, its mutants and how the tests took each.
     pub mutants: BTreeMap<String, Vec<MutantResult>>,
 }
 
@@ -68,11 +67,19 @@ impl Filter<'_> {
         code::test_fns(&self.text, self.module).unwrap_or_default()
     }
 
-    async fn run(&self, text: &str, env: &[(String, String)]) -> Result<RunReport, String> {
+    pub(super) async fn run(
+        &self,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<RunReport, String> {
         self.sandbox.run(text, self.args, env).await
     }
 
-    fn drop_tests(&mut self, targets: &[FnItem], doomed: Vec<(String, DropReason, String)>) {
+    pub(super) fn drop_tests(
+        &mut self,
+        targets: &[FnItem],
+        doomed: Vec<(String, DropReason, String)>,
+    ) {
         let tests = self.tests();
         let names: Vec<String> = doomed.iter().map(|(n, _, _)| n.clone()).collect();
         for (name, reason, detail) in doomed {
@@ -217,123 +224,6 @@ impl Filter<'_> {
         Ok(())
     }
 
-    /// Builds every mutant of the tested targets into one binary and runs the tests once per
-    /// mutant round; a test that fails in no round is dropped. Mutants that do not compile
-    /// (e.g. `-` on a type without it) are left out. Returns why mutation could not run, if so.
-    pub async fn drop_survivors(&mut self, targets: &[FnItem]) -> Result<Option<String>, String> {
-        let tests = self.tests();
-        let tested: Vec<&FnItem> = targets
-            .iter()
-            .filter(|f| tests.iter().any(|t| t.identifiers.contains(&f.name)))
-            .collect();
-        let mut sets: Vec<Vec<Mutant>> = tested
-            .iter()
-            .map(|f| code::mutants(&self.text, f).unwrap_or_default())
-            .collect();
-        if sets.iter().all(Vec::is_empty) {
-            // Nothing to kill (e.g. only `const fn`s): the tests stay, unjudged.
-            return Ok(Some(
-                "no mutants could be made of the functions under test".to_string(),
-            ));
-        }
-        let made: usize = sets.iter().map(Vec::len).sum();
-        self.sandbox.step(&format!(
-            "building {made} mutant(s) of {} function(s) in one binary",
-            tested.len()
-        ));
-        let text = match self.build_mutants(&tested, &mut sets).await? {
-            Ok(text) => text,
-            Err(why) => return Ok(Some(why)),
-        };
-        let (killed, killers) = self.run_mutants(&text, &tested, &sets, &tests).await?;
-        for (set, f) in tested.iter().enumerate() {
-            let results = sets[set]
-                .iter()
-                .zip(&killed[set])
-                .map(|(m, k)| MutantResult {
-                    description: m.description.clone(),
-                    killed: *k,
-                })
-                .collect();
-            self.mutants.insert(f.qualified_name.clone(), results);
-        }
-        let doomed = survivors(&tests, &killers, &tested, &sets);
-        self.drop_tests(targets, doomed);
-        Ok(None)
-    }
-
-    /// The file with every mutant in `sets` behind a dispatcher, built with the tests. A
-    /// mutant a compile error blames is left out of `sets` and the build tried again.
-    /// `Ok(Err)`: why the mutants could not be built.
-    async fn build_mutants(
-        &self,
-        tested: &[&FnItem],
-        sets: &mut [Vec<Mutant>],
-    ) -> Result<Result<String, String>, String> {
-        for _ in 0..BUILD_ROUNDS_MAX {
-            let (text, arms) = mutant_text(&self.text, tested, sets)?;
-            let report = self.run(&text, &[]).await?;
-            if report.outcome == RunOutcome::Passed {
-                return Ok(Ok(text));
-            }
-            let mut blamed: Vec<(usize, usize)> = Vec::new();
-            for error in &report.compiler_errors {
-                let arm = error
-                    .line
-                    .filter(|_| self.is_our_file(error.file.as_deref()))
-                    .and_then(|line| arms.iter().find(|a| a.lines.contains(&line)));
-                match arm {
-                    Some(arm) => blamed.push((arm.set, arm.mutant)),
-                    None => return Ok(Err(report.summary_for_model(FEEDBACK_MAX_BYTES))),
-                }
-            }
-            if blamed.is_empty() {
-                return Ok(Err(report.summary_for_model(FEEDBACK_MAX_BYTES)));
-            }
-            blamed.sort_unstable();
-            blamed.dedup();
-            for (set, mutant) in blamed.into_iter().rev() {
-                sets[set].remove(mutant);
-            }
-        }
-        Ok(Err("the mutants did not build".to_string()))
-    }
-
-    /// Runs the tests once per mutant round. Returns, per set, which of its mutants were
-    /// killed, and the names of the tests that failed in any round.
-    async fn run_mutants(
-        &self,
-        text: &str,
-        tested: &[&FnItem],
-        sets: &[Vec<Mutant>],
-        tests: &[TestFn],
-    ) -> Result<(Vec<Vec<bool>>, Vec<String>), String> {
-        let rounds = sets.iter().map(Vec::len).max().unwrap_or(0);
-        self.sandbox.step(&format!(
-            "running the tests against the mutants: {rounds} round(s)"
-        ));
-        let mut killed: Vec<Vec<bool>> = sets.iter().map(|s| vec![false; s.len()]).collect();
-        let mut killers: Vec<String> = Vec::new();
-        for round in 1..=rounds {
-            let env = [(code::MUTANT_ENV.to_string(), round.to_string())];
-            let report = self.run(text, &env).await?;
-            let failed = self.failed_tests(&report);
-            for (set, f) in tested.iter().enumerate() {
-                let Some(flag) = killed[set].get_mut(round - 1) else {
-                    continue;
-                };
-                // Round n mutates every function at once: a mutant counts as killed by the
-                // tests that call its function. A hang counts as detected, as is usual.
-                *flag = report.outcome == RunOutcome::TimedOut
-                    || tests
-                        .iter()
-                        .any(|t| failed.contains(&t.name) && t.identifiers.contains(&f.name));
-            }
-            killers.extend(failed);
-        }
-        Ok((killed, killers))
-    }
-
     /// Names of this module's tests that failed in `report`.
     pub fn failed_tests(&self, report: &RunReport) -> Vec<String> {
         self.tests()
@@ -354,53 +244,27 @@ impl Filter<'_> {
             || full.ends_with(&format!("::{}::{name}", self.module))
     }
 
-    fn is_our_file(&self, file: Option<&std::path::Path>) -> bool {
+    pub(super) fn is_our_file(&self, file: Option<&std::path::Path>) -> bool {
         file.is_some_and(|f| self.relative_path.ends_with(f) || f.ends_with(self.relative_path))
     }
 }
 
-/// The kill rule: a test that failed in no mutant round is dropped, with the mutants it let
-/// through; one that tests only functions kiln could not mutate is unjudged, so kept.
-fn survivors(
-    tests: &[TestFn],
-    killers: &[String],
-    tested: &[&FnItem],
-    sets: &[Vec<Mutant>],
-) -> Vec<(String, DropReason, String)> {
-    tests
-        .iter()
-        .filter(|t| !killers.contains(&t.name))
-        .filter_map(|t| {
-            let calls_a_target = tested.iter().any(|f| t.identifiers.contains(&f.name));
-            let survived: Vec<String> = tested
-                .iter()
-                .zip(sets)
-                .filter(|(f, _)| t.identifiers.contains(&f.name))
-                .flat_map(|(f, set)| {
-                    set.iter()
-                        .map(move |m| format!("`{}`: {}", f.name, m.description))
-                })
-                .collect();
-            let detail = match (calls_a_target, survived.is_empty()) {
-                (false, _) => "every mutant: it calls none of the functions under test".to_string(),
-                (true, true) => return None,
-                (true, false) => format!("these changes: {}", survived.join("; ")),
-            };
-            Some((t.name.clone(), DropReason::KillsNoMutant, detail))
-        })
-        .collect()
-}
-
-/// The verdict on a candidate once filtering is done: `kept` tests and the drops worth telling
-/// the model about.
-pub(super) fn verdict(kept: &[String], feedback_worthy: &[DroppedTest]) -> Verdict {
+/// The verdict on a candidate once filtering is done: `kept` tests (which caught `caught`
+/// mutants) and the drops worth telling the model about.
+pub(super) fn verdict(kept: &[String], feedback_worthy: &[DroppedTest], caught: usize) -> Verdict {
     if kept.is_empty() {
         return Verdict::Red(feedback(&[], feedback_worthy));
     }
     if feedback_worthy.is_empty() {
         return Verdict::Green;
     }
-    Verdict::Improvable(feedback(kept, feedback_worthy))
+    Verdict::Improvable {
+        feedback: feedback(kept, feedback_worthy),
+        merit: Merit {
+            caught,
+            kept: kept.len(),
+        },
+    }
 }
 
 fn feedback(kept: &[String], dropped: &[DroppedTest]) -> String {
@@ -430,56 +294,6 @@ pub(super) fn called(targets: &[FnItem], test: &TestFn) -> Vec<String> {
         .filter(|f| test.identifiers.contains(&f.name))
         .map(|f| f.qualified_name.clone())
         .collect()
-}
-
-/// A mutant's dispatcher arm in the mutant build: which set (tested function) and mutant, and
-/// its lines, to blame a compile error on it.
-struct Arm {
-    set: usize,
-    mutant: usize,
-    lines: Range<usize>,
-}
-
-/// `text` with a dispatcher in every tested function. Functions are edited from the last to the
-/// first so each one's byte range is still right when its turn comes.
-fn mutant_text(
-    text: &str,
-    tested: &[&FnItem],
-    sets: &[Vec<Mutant>],
-) -> Result<(String, Vec<Arm>), String> {
-    let mut order: Vec<usize> = (0..tested.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse(tested[*i].byte_range.start));
-    let mut out = text.to_string();
-    let mut arms: Vec<(usize, usize, Range<usize>)> = Vec::new();
-    for set in order {
-        if sets[set].is_empty() {
-            continue;
-        }
-        let before = out.len();
-        let (next, ranges) = code::with_dispatcher(&out, tested[set], &sets[set])
-            .map_err(|e| format!("kiln could not build the mutants: {e}"))?;
-        let grown = next.len() - before;
-        for (_, _, range) in &mut arms {
-            *range = range.start + grown..range.end + grown;
-        }
-        arms.extend(
-            ranges
-                .into_iter()
-                .enumerate()
-                .map(|(mutant, range)| (set, mutant, range)),
-        );
-        out = next;
-    }
-    let line_of = |offset: usize| out.get(..offset).unwrap_or("").matches('\n').count() + 1;
-    let arms = arms
-        .into_iter()
-        .map(|(set, mutant, range)| Arm {
-            set,
-            mutant,
-            lines: line_of(range.start)..line_of(range.end),
-        })
-        .collect();
-    Ok((out, arms))
 }
 
 fn capped(text: &str, max_bytes: usize) -> String {

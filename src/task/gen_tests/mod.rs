@@ -3,13 +3,17 @@
 //! The whole of gen-tests lives in this folder:
 //! - `mod.rs`: the task (targets, prompt, placing a candidate);
 //! - `validate.rs`: the filter's steps run over one candidate or a round of batch candidates;
-//! - `filter.rs`: the mutant filter (duplicates, build, re-runs, mutants, the kill rule);
+//! - `filter.rs`: the mutant filter (duplicates, build, re-runs, confirmation);
+//! - `mutation.rs`: its mutant step (one build, rounds, judging each mutant);
+//! - `kill.rs`: the kill rule (a caught mutant versus a crash);
 //! - `report.rs`: what the filter tells the user and the model;
 //! - `batch.rs`: many functions split into concurrent conversations, combined into one module;
 //! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build.
 
 mod batch;
 mod filter;
+mod kill;
+mod mutation;
 mod rendezvous;
 mod report;
 mod validate;

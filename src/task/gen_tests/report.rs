@@ -1,5 +1,6 @@
 //! What the gen-tests filter tells the user and the model: per function, the tests kept, the
-//! tests dropped and why, the mutants made and killed, and the attempts per tier.
+//! tests dropped and why, each mutant and how the tests took it (unviable, caught and by
+//! which test, crashed only, survived), and the attempts per tier.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,8 @@ pub enum DropReason {
     DoesNotCompile,
     Flaky,
     KillsNoMutant,
+    /// It failed against mutants only by crashing inside the code, never at its own check.
+    OnlyCrashes,
     Duplicate,
 }
 
@@ -46,15 +49,40 @@ impl DroppedTest {
                  passes with {detail}. Assert exact results for inputs where a wrong \
                  implementation would differ (edges, boundaries)."
             ),
+            DropReason::OnlyCrashes => format!(
+                "- `{name}`: this test failed against changed implementations only because the \
+                 code crashed (a panic inside the function: index out of bounds, overflow, \
+                 unwrap), never at its own assertion: {detail}. A crash is no check; compare \
+                 the result with the exact expected value (`assert_eq!(f(x), expected)`), not \
+                 with another call of the function."
+            ),
             DropReason::Duplicate => format!("- `{name}` repeats {detail}."),
         }
     }
 }
 
+/// How the tests took one mutant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutantOutcome {
+    /// It did not build (e.g. `-` on a type without subtraction): it judges no test.
+    Unviable,
+    /// A test that calls its function failed at its own check.
+    Caught,
+    /// Tests failed against it only by crashing inside the code (or timing out).
+    Crashed,
+    /// Every test that calls its function passed.
+    Survived,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MutantResult {
     pub description: String,
-    pub killed: bool,
+    pub outcome: MutantOutcome,
+    /// The tests that caught it: the proof of a catch.
+    pub caught_by: Vec<String>,
+    /// The tests that crashed on it; whether or not another caught it.
+    pub crashed_in: Vec<String>,
 }
 
 /// The filter's findings for one target function.
@@ -65,12 +93,88 @@ pub struct FunctionReport {
     pub dropped: Vec<DroppedTest>,
     /// `None` when mutation was skipped (`--no-mutation`) or no kept test calls the function.
     pub mutants: Option<Vec<MutantResult>>,
-    pub mutants_made: usize,
-    pub mutants_killed: usize,
-    /// Killed over made; `None` without mutants.
+    #[serde(flatten)]
+    pub counts: MutantCounts,
+    /// The survivors' descriptions: what no test noticed.
+    pub survivors: Vec<String>,
+    /// Caught over viable; `None` without a viable mutant (no score is claimed then).
     pub mutation_score: Option<f64>,
     /// Model requests whose candidate had tests for this function, per tier.
     pub attempts: BTreeMap<Tier, u32>,
+}
+
+/// Mutants by outcome; `made` counts the unviable ones too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MutantCounts {
+    #[serde(rename = "mutants_made")]
+    pub made: usize,
+    #[serde(rename = "mutants_unviable")]
+    pub unviable: usize,
+    #[serde(rename = "mutants_caught")]
+    pub caught: usize,
+    #[serde(rename = "mutants_crashed")]
+    pub crashed: usize,
+    #[serde(rename = "mutants_survived")]
+    pub survived: usize,
+}
+
+impl MutantCounts {
+    fn of(mutants: &[MutantResult]) -> MutantCounts {
+        let count = |o| mutants.iter().filter(|m| m.outcome == o).count();
+        MutantCounts {
+            made: mutants.len(),
+            unviable: count(MutantOutcome::Unviable),
+            caught: count(MutantOutcome::Caught),
+            crashed: count(MutantOutcome::Crashed),
+            survived: count(MutantOutcome::Survived),
+        }
+    }
+
+    fn add(self, other: MutantCounts) -> MutantCounts {
+        MutantCounts {
+            made: self.made + other.made,
+            unviable: self.unviable + other.unviable,
+            caught: self.caught + other.caught,
+            crashed: self.crashed + other.crashed,
+            survived: self.survived + other.survived,
+        }
+    }
+
+    fn viable(&self) -> usize {
+        self.made - self.unviable
+    }
+
+    /// "mutants 6/8 caught (75%), 1 crashed only, 1 survived, 2 unviable", or why there is no
+    /// score; `by` ("good 4, edge 2") goes into the parentheses.
+    fn words(&self, by: &str) -> String {
+        if self.made == 0 {
+            return "no mutant could be made: no score".to_string();
+        }
+        if self.viable() == 0 {
+            return format!("mutants: {} made, none viable: no score", self.made);
+        }
+        let by = if by.is_empty() {
+            String::new()
+        } else {
+            format!("; by {by}")
+        };
+        let mut words = format!(
+            "mutants {}/{} caught ({:.0}%{by})",
+            self.caught,
+            self.viable(),
+            self.caught as f64 * 100.0 / self.viable() as f64
+        );
+        for (n, what) in [
+            (self.crashed, "crashed only"),
+            (self.survived, "survived"),
+            (self.unviable, "unviable"),
+        ] {
+            if n > 0 {
+                words.push_str(&format!(", {n} {what}"));
+            }
+        }
+        words
+    }
 }
 
 impl FunctionReport {
@@ -81,18 +185,22 @@ impl FunctionReport {
         mutants: Option<Vec<MutantResult>>,
         attempts: BTreeMap<Tier, u32>,
     ) -> FunctionReport {
-        let made = mutants.as_ref().map_or(0, Vec::len);
-        let killed = mutants
-            .as_ref()
-            .map_or(0, |m| m.iter().filter(|m| m.killed).count());
+        let counts = mutants.as_deref().map(MutantCounts::of).unwrap_or_default();
+        let survivors = mutants
+            .iter()
+            .flatten()
+            .filter(|m| m.outcome == MutantOutcome::Survived)
+            .map(|m| m.description.clone())
+            .collect();
         FunctionReport {
             function,
             kept,
             dropped,
             mutants,
-            mutants_made: made,
-            mutants_killed: killed,
-            mutation_score: (made > 0).then(|| killed as f64 / made as f64),
+            mutation_score: (counts.viable() > 0)
+                .then(|| counts.caught as f64 / counts.viable() as f64),
+            counts,
+            survivors,
             attempts,
         }
     }
@@ -114,13 +222,14 @@ impl FunctionReport {
                 dropped.join("; ")
             ));
         }
-        match self.mutation_score {
-            Some(score) => line.push_str(&format!(
-                ", mutants {}/{} killed ({:.0}%)",
-                self.mutants_killed,
-                self.mutants_made,
-                score * 100.0
-            )),
+        match &self.mutants {
+            Some(mutants) => {
+                let by = catches_by_test(mutants);
+                line.push_str(&format!(", {}", self.counts.words(&by)));
+                if !self.survivors.is_empty() {
+                    line.push_str(&format!("; survivors: {}", self.survivors.join("; ")));
+                }
+            }
             None => line.push_str(", no mutants"),
         }
         let attempts: Vec<String> = self
@@ -135,20 +244,43 @@ impl FunctionReport {
     }
 }
 
+/// "good 3, edge 1": how many mutants each test caught.
+fn catches_by_test(mutants: &[MutantResult]) -> String {
+    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in mutants.iter().flat_map(|m| &m.caught_by) {
+        *by.entry(name).or_default() += 1;
+    }
+    by.iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn reason_words(reason: DropReason) -> &'static str {
     match reason {
         DropReason::DoesNotCompile => "does not compile",
         DropReason::Flaky => "flaky",
         DropReason::KillsNoMutant => "kills no mutant",
+        DropReason::OnlyCrashes => "only crashes, catches no mutant",
         DropReason::Duplicate => "duplicate",
     }
 }
 
-/// The report as notes for the front ends: one line per function, and the JSON list.
+/// The report as notes for the front ends: one line per function, the JSON list, and the
+/// mutants of all functions summed up in one line for a header.
 pub fn notes(functions: &[FunctionReport]) -> ValidationNotes {
+    let judged: Vec<&FunctionReport> = functions.iter().filter(|f| f.mutants.is_some()).collect();
+    let headline = (!judged.is_empty()).then(|| {
+        judged
+            .iter()
+            .map(|f| f.counts)
+            .fold(MutantCounts::default(), MutantCounts::add)
+            .words("")
+    });
     ValidationNotes {
         lines: functions.iter().map(FunctionReport::line).collect(),
         json: serde_json::json!({ "functions": functions }),
+        headline,
     }
 }
 
@@ -158,38 +290,84 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
+    fn mutant(description: &str, outcome: MutantOutcome, caught_by: &[&str]) -> MutantResult {
+        MutantResult {
+            description: description.to_string(),
+            outcome,
+            caught_by: caught_by.iter().map(|s| s.to_string()).collect(),
+            crashed_in: Vec::new(),
+        }
+    }
+
     #[test]
-    fn a_function_line_counts_tests_mutants_and_attempts() {
+    fn a_function_line_counts_each_outcome_and_names_survivors_and_catchers() {
         let report = FunctionReport::new(
             "adult".to_string(),
             vec!["good".to_string()],
             vec![DroppedTest {
                 name: "same".to_string(),
-                reason: DropReason::KillsNoMutant,
-                detail: "body replaced by `Default::default()`".to_string(),
+                reason: DropReason::OnlyCrashes,
+                detail: "`adult`: `>=` -> `<` on line 2".to_string(),
                 functions: vec!["adult".to_string()],
             }],
             Some(vec![
-                MutantResult {
-                    description: "a".to_string(),
-                    killed: true,
-                },
-                MutantResult {
-                    description: "b".to_string(),
-                    killed: false,
-                },
+                mutant("a", MutantOutcome::Caught, &["good"]),
+                mutant("b", MutantOutcome::Survived, &[]),
+                mutant("c", MutantOutcome::Crashed, &[]),
+                mutant("d", MutantOutcome::Unviable, &[]),
+                mutant("e", MutantOutcome::Caught, &["good"]),
             ]),
             BTreeMap::from([(Tier::Mini, 2)]),
         );
         assert_eq!(
             report.line(),
-            "adult: 1 kept (good), 1 dropped (same: kills no mutant), mutants 1/2 killed (50%), attempts: mini 2"
+            "adult: 1 kept (good), 1 dropped (same: only crashes, catches no mutant), \
+             mutants 2/4 caught (50%; by good 2), 1 crashed only, 1 survived, 1 unviable; \
+             survivors: b, attempts: mini 2"
         );
         assert_eq!(report.mutation_score, Some(0.5));
-        let json = notes(&[report]).json;
+        let notes = notes(&[report]);
         assert_eq!(
-            json["functions"][0]["dropped"][0]["reason"],
-            "kills_no_mutant"
+            notes.headline.as_deref(),
+            Some("mutants 2/4 caught (50%), 1 crashed only, 1 survived, 1 unviable")
+        );
+        let json = notes.json;
+        let function = &json["functions"][0];
+        assert_eq!(function["dropped"][0]["reason"], "only_crashes");
+        assert_eq!(function["mutants_made"], 5);
+        assert_eq!(function["mutants_unviable"], 1);
+        assert_eq!(function["mutants_crashed"], 1);
+        assert_eq!(function["survivors"], serde_json::json!(["b"]));
+        assert_eq!(
+            function["mutants"][0],
+            serde_json::json!({"description": "a", "outcome": "caught", "caught_by": ["good"], "crashed_in": []})
+        );
+    }
+
+    #[test]
+    fn no_viable_mutant_claims_no_score() {
+        let all_unviable = FunctionReport::new(
+            "f".to_string(),
+            vec!["t".to_string()],
+            Vec::new(),
+            Some(vec![mutant("a", MutantOutcome::Unviable, &[])]),
+            BTreeMap::new(),
+        );
+        assert_eq!(all_unviable.mutation_score, None);
+        assert_eq!(
+            all_unviable.line(),
+            "f: 1 kept (t), mutants: 1 made, none viable: no score"
+        );
+        let none_made = FunctionReport::new(
+            "g".to_string(),
+            Vec::new(),
+            Vec::new(),
+            Some(Vec::new()),
+            BTreeMap::new(),
+        );
+        assert_eq!(
+            none_made.line(),
+            "g: 0 kept, no mutant could be made: no score"
         );
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use kiln_sandbox::{RunOutcome, RunReport};
 
 use super::filter::{called, verdict, Filter, Step};
-use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantResult};
+use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantOutcome, MutantResult};
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
@@ -332,7 +332,7 @@ impl GenTests {
             own.failed = own.failures.len();
         }
         match self.run_verdict(&own) {
-            Verdict::Red(text) | Verdict::Improvable(text) => text,
+            Verdict::Red(text) | Verdict::Improvable { feedback: text, .. } => text,
             Verdict::Green => String::new(),
         }
     }
@@ -354,6 +354,7 @@ impl GenTests {
             .zip(owned)
             .enumerate()
             .map(|(i, (candidate, names))| {
+                let part = &candidate.part;
                 let mine = |name: &String| names.contains(name);
                 let dropped: Vec<DroppedTest> = filter
                     .dropped
@@ -368,9 +369,16 @@ impl GenTests {
                     .filter(|d| d.reason != DropReason::Duplicate)
                     .cloned()
                     .collect();
+                let caught = part
+                    .targets
+                    .iter()
+                    .filter_map(|f| filter.mutants.get(&f.qualified_name))
+                    .flatten()
+                    .filter(|m| m.outcome == MutantOutcome::Caught)
+                    .count();
                 let verdict = match sent_back.get(&i) {
                     Some(text) if !text.is_empty() => Verdict::Red(text.clone()),
-                    _ => verdict(&kept_names, &worthy),
+                    _ => verdict(&kept_names, &worthy, caught),
                 };
                 let dropped_names: Vec<String> = dropped.iter().map(|d| d.name.clone()).collect();
                 let text = code::without_tests(
@@ -379,7 +387,6 @@ impl GenTests {
                     &dropped_names,
                 )
                 .unwrap_or_else(|_| candidate.placement.new_text.clone());
-                let part = &candidate.part;
                 let mut state = part.state();
                 if !matches!(verdict, Verdict::Red(_)) {
                     state.carried = kept

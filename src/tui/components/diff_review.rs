@@ -21,7 +21,8 @@ const LINES_ABOVE_CURRENT: usize = 1;
 pub struct DiffReview {
     pub task: TaskId,
     label: String,
-    /// What the sandbox validated, e.g. "2 tests: a, b".
+    /// What validation found and what the sandbox validated, e.g. "mutants 6/8 caught (75%) ·
+    /// 2 tests: a, b": the findings first, since the test names are in the diff too.
     summary: String,
     hunks: Vec<Hunk>,
     /// `None` until the user decides; undecided hunks are not applied.
@@ -45,7 +46,10 @@ impl DiffReview {
         DiffReview {
             task,
             label,
-            summary: proposal.summary.clone(),
+            summary: match proposal.notes.as_ref().and_then(|n| n.headline.as_ref()) {
+                Some(headline) => format!("{headline} · {}", proposal.summary),
+                None => proposal.summary.clone(),
+            },
             choices: vec![None; hunks.len()],
             hunks,
             current: 0,
@@ -113,13 +117,14 @@ impl DiffReview {
 impl Component for DiffReview {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawContext) {
         let decided = self.choices.iter().filter(|c| c.is_some()).count();
+        // Where the review stands first: a narrow terminal cuts the end of the summary, not it.
         let title = format!(
-            "{}: {} · {} · hunk {}/{} · {decided} decided",
+            "{}: {} · hunk {}/{} · {decided} decided · {}",
             strings::REVIEW_TITLE,
             self.label,
-            self.summary,
             self.current + 1,
-            self.hunks.len()
+            self.hunks.len(),
+            self.summary,
         );
         let block = Block::bordered()
             .title(title)

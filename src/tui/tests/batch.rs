@@ -115,6 +115,7 @@ fn parts_talking(app: &mut App, id: TaskId, parts: Vec<String>) {
         failures: vec![kiln_sandbox::TestFailure {
             name: "tests::sixes".to_string(),
             message: "assertion failed".to_string(),
+            panicked_at: None,
         }],
         ..report(RunOutcome::TestsFailed, 1)
     };

@@ -156,7 +156,11 @@ fn proposal(demo: &Demo) -> Proposal {
         new_text,
         summary: "1 test: mean_floor_rounds_down".to_string(),
         report: report(RunOutcome::Passed, 1),
-        notes: None,
+        notes: Some(crate::task::ValidationNotes {
+            lines: vec!["mean_floor: 1 kept (mean_floor_rounds_down), mutants 3/4 caught (75%; by mean_floor_rounds_down 3), 1 survived; survivors: `/` -> `*` at 5:20".to_string()],
+            json: serde_json::json!({}),
+            headline: Some("mutants 3/4 caught (75%), 1 survived".to_string()),
+        }),
     }
 }
 
