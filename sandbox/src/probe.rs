@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::confine::{mechanisms, NetIsolation, ReadConfinement};
+use crate::confine::{mechanisms, Mechanisms, NetIsolation, ReadConfinement};
 
 /// The name of the read confinement, which front ends word differently when it is missing.
 pub const NO_READS_OUTSIDE: &str = "no reads outside the crate, toolchain and system";
@@ -39,24 +39,32 @@ impl Protection {
 /// processes); later calls reuse the result.
 pub fn probe() -> Vec<Protection> {
     let found = mechanisms();
-    let always = |name, via: &str| Protection {
+    let mut protections = always_on();
+    protections.extend(isolation(found));
+    protections.extend(limits(found));
+    protections
+}
+
+fn always(name: &'static str, via: &str) -> Protection {
+    Protection {
         name,
         status: ProtectionStatus::Active { via: via.into() },
-    };
-    let from = |name, result: Result<String, String>| Protection {
+    }
+}
+
+/// Active when the mechanism behind it worked when tried.
+fn from(name: &'static str, result: Result<String, String>) -> Protection {
+    Protection {
         name,
         status: match result {
             Ok(via) => ProtectionStatus::Active { via },
             Err(reason) => ProtectionStatus::Unavailable { reason },
         },
-    };
-    let rlimit = |what: &str| found.rlimits.clone().map(|()| format!("setrlimit({what})"));
-    let cgroup = |what: &str| found.pids_cgroup.clone().map(|()| what.to_string());
-    let view = || match found.reads {
-        Ok(ReadConfinement::View) => Ok(()),
-        Ok(ReadConfinement::Landlock) => Err("no filesystem view: Landlock confines reads only"),
-        Err(_) => Err("no filesystem view"),
-    };
+    }
+}
+
+/// What kiln itself does to every run, whatever the kernel offers.
+fn always_on() -> Vec<Protection> {
     vec![
         always(
             "wall-clock timeout",
@@ -72,6 +80,17 @@ pub fn probe() -> Vec<Protection> {
             "control characters escaped (but newline and tab); secrets of the environment and \
              credential shapes redacted before anything is shown or sent to the model",
         ),
+    ]
+}
+
+/// What a run can reach: the network, the filesystem, sockets, the terminal, privileges.
+fn isolation(found: &Mechanisms) -> Vec<Protection> {
+    let view = || match found.reads {
+        Ok(ReadConfinement::View) => Ok(()),
+        Ok(ReadConfinement::Landlock) => Err("no filesystem view: Landlock confines reads only"),
+        Err(_) => Err("no filesystem view"),
+    };
+    vec![
         from(
             "no network",
             found.net.clone().map(|net| match net {
@@ -148,6 +167,14 @@ pub fn probe() -> Vec<Protection> {
                     Err(_) => "Landlock denies /proc/PID/environ, mem and ptrace of processes outside the sandbox; no CAP_SYS_PTRACE".to_string(),
                 }),
         ),
+    ]
+}
+
+/// How much a run may use, and how long it and its processes may live.
+fn limits(found: &Mechanisms) -> Vec<Protection> {
+    let rlimit = |what: &str| found.rlimits.clone().map(|()| format!("setrlimit({what})"));
+    let cgroup = |what: &str| found.pids_cgroup.clone().map(|()| what.to_string());
+    vec![
         from("cpu time limit", rlimit("RLIMIT_CPU")),
         from("memory limit", rlimit("RLIMIT_DATA")),
         from("file size limit", rlimit("RLIMIT_FSIZE")),

@@ -111,29 +111,8 @@ fn try_mechanisms() -> Mechanisms {
             )),
         },
     };
-    let reads = scratch.as_ref().map_err(Clone::clone).and_then(|scratch| {
-        try_view(scratch, &in_namespaces(false, true, true))
-            .map(|()| ReadConfinement::View)
-            .or_else(|view_error| match &landlock_abi {
-                Ok(abi) => try_ruleset(*abi, scratch, DenyTcp::No, Some(&scratch.readable()))
-                    .map(|()| ReadConfinement::Landlock)
-                    .map_err(|e| {
-                        format!(
-                            "no filesystem view ({view_error}); Landlock read rules failed: {e}"
-                        )
-                    }),
-                Err(landlock_error) => Err(format!(
-                    "no filesystem view ({view_error}) and no Landlock ({landlock_error})"
-                )),
-            })
-    });
-    let cache_overlay = match (&reads, &scratch) {
-        (Ok(ReadConfinement::View), Ok(scratch)) => {
-            try_overlay(scratch, &in_namespaces(false, true, true))
-        }
-        (Ok(ReadConfinement::View), Err(e)) => Err(e.clone()),
-        _ => Err("no filesystem view to mount an overlay in".to_string()),
-    };
+    let (reads, cache_overlay) =
+        try_reads(&scratch, &landlock_abi, &in_namespaces(false, true, true));
     let no_terminal = run_confined(
         &["sh", "-c", "! true </dev/tty 2>/dev/null"],
         ChildSetup {
@@ -182,6 +161,37 @@ fn try_mechanisms() -> Mechanisms {
         nproc_in_user_namespace,
         privileges,
     }
+}
+
+/// How reads are confined (a filesystem view, else Landlock read rules), and whether the shared
+/// build cache can be shown through an overlay inside that view.
+fn try_reads(
+    scratch: &Result<Scratch, String>,
+    landlock_abi: &Result<i32, String>,
+    namespaces: &ChildSetup,
+) -> (Result<ReadConfinement, String>, Result<(), String>) {
+    let reads = scratch.as_ref().map_err(Clone::clone).and_then(|scratch| {
+        try_view(scratch, namespaces)
+            .map(|()| ReadConfinement::View)
+            .or_else(|view_error| match landlock_abi {
+                Ok(abi) => try_ruleset(*abi, scratch, DenyTcp::No, Some(&scratch.readable()))
+                    .map(|()| ReadConfinement::Landlock)
+                    .map_err(|e| {
+                        format!(
+                            "no filesystem view ({view_error}); Landlock read rules failed: {e}"
+                        )
+                    }),
+                Err(landlock_error) => Err(format!(
+                    "no filesystem view ({view_error}) and no Landlock ({landlock_error})"
+                )),
+            })
+    });
+    let cache_overlay = match (&reads, scratch) {
+        (Ok(ReadConfinement::View), Ok(scratch)) => try_overlay(scratch, namespaces),
+        (Ok(ReadConfinement::View), Err(e)) => Err(e.clone()),
+        _ => Err("no filesystem view to mount an overlay in".to_string()),
+    };
+    (reads, cache_overlay)
 }
 
 /// A place to try confinement on: a directory the try may write, and a secret beside it that
