@@ -79,6 +79,9 @@ pub struct App {
     pub(super) code: CodeView,
     pub(super) tasks: TaskPanel,
     pub(super) status: StatusBar,
+    /// The task whose "queued: …" the status bar shows: withdrawn once that task starts or
+    /// ends, so the bottom line never says queued about a task that is running or done.
+    queued_notice: Option<TaskId>,
     pub(super) review: Option<DiffReview>,
     pub(super) input: Option<LineInput>,
     pub(super) help: Option<Help>,
@@ -108,6 +111,7 @@ impl App {
             code: CodeView::default(),
             tasks: TaskPanel::default(),
             status: StatusBar::new(endpoint),
+            queued_notice: None,
             review: None,
             input: None,
             help: None,
@@ -144,6 +148,7 @@ impl App {
             Msg::Key(_) | Msg::Resize => {}
             Msg::Stop(stop) => self.quit = Some(Quit::Stopped(stop)),
             Msg::Agent(id, event) => {
+                self.withdraw_queued_notice(id);
                 let prices = &self.prices;
                 if let Some(usage) = self
                     .tasks
@@ -154,6 +159,7 @@ impl App {
                 }
             }
             Msg::Finished(id, summary) => {
+                self.withdraw_queued_notice(id);
                 if let Some(task) = self.tasks.get_mut(id) {
                     task.on_finished(summary);
                 }
@@ -169,12 +175,20 @@ impl App {
         Vec::new()
     }
 
+    fn withdraw_queued_notice(&mut self, id: TaskId) {
+        if self.queued_notice == Some(id) {
+            self.queued_notice = None;
+            self.status.clear_message();
+        }
+    }
+
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             self.quit = Some(Quit::Stopped(Stop::Interrupt));
             return Vec::new();
         }
         self.status.clear_message();
+        self.queued_notice = None;
         let item_before = self.selected_lines();
         let result = if let Some(error) = &mut self.error {
             error.handle_key(key)
@@ -290,6 +304,7 @@ impl App {
                 self.next_id += 1;
                 let title = work.title();
                 self.status.say(strings::task_started(&title));
+                self.queued_notice = Some(id);
                 self.tasks.add(TaskView::new(id, title));
                 vec![Effect::Start { id, work }]
             }

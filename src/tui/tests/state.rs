@@ -366,3 +366,32 @@ fn first_frame_shows_the_first_file_open_on_its_first_item() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_queued_notice_goes_once_its_task_runs_and_stays_gone_when_it_ends() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    assert!(
+        app.status
+            .message()
+            .is_some_and(|m| m.starts_with("queued: ")),
+        "{:?}",
+        app.status.message()
+    );
+    scripted_attempt(&mut app, id);
+    assert_eq!(
+        app.status.message(),
+        None,
+        "the task is running, not queued"
+    );
+    finish(
+        &mut app,
+        id,
+        Outcome::Exhausted {
+            last_failure: "test t failed".to_string(),
+        },
+    );
+    assert_eq!(app.status.message(), None);
+}
