@@ -114,7 +114,15 @@ impl FileList {
 
     fn filter_key(&mut self, key: KeyEvent) -> KeyResult {
         match self.filter.handle_key(key) {
-            KeyResult::Action(Action::Submit(_)) => self.filtering = Filtering::Applied,
+            KeyResult::Action(Action::Submit(_)) => {
+                self.filtering = Filtering::Applied;
+                // Enter on a file list opens the match, as Enter on the list does.
+                if self.mode == ListMode::Files {
+                    if let Some(file) = self.selected_file() {
+                        return KeyResult::Action(Action::OpenFile(file.clone()));
+                    }
+                }
+            }
             KeyResult::Action(_) => self.clear_filter(),
             KeyResult::Handled => {
                 self.selected = 0;

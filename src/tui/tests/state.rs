@@ -395,3 +395,15 @@ fn the_queued_notice_goes_once_its_task_runs_and_stays_gone_when_it_ends() {
     );
     assert_eq!(app.status.message(), None);
 }
+
+#[test]
+fn enter_in_the_file_filter_opens_the_match() {
+    let demo = Demo::new();
+    let mut app = demo.app();
+    assert_eq!(app.files.mode(), ListMode::Files);
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "lib");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.files.mode(), ListMode::Items, "Enter opened src/lib.rs");
+    assert!(app.files.selected_item().is_some());
+}
