@@ -139,9 +139,7 @@ impl Collector<'_> {
                 }
                 ("impl_item" | "trait_item", Some(body)) => {
                     let owner = if decl.kind() == "impl_item" {
-                        decl.node
-                            .child_by_field_name("type")
-                            .map(|t| type_base_name(t, self.src))
+                        impl_owner(decl.node, self.src)
                     } else {
                         decl.name(self.src).map(str::to_owned)
                     };
@@ -235,6 +233,23 @@ fn signature(node: Node<'_>, body: Node<'_>, src: &str) -> String {
         .filter(|t| t.end_byte() <= body.start_byte())
         .collect();
     normalized_tokens(&tokens, src)
+}
+
+/// Whose methods an impl holds: its type, or, for a blanket impl (`impl<T: AsRef<[u8]>> ToHex
+/// for T`), its trait: `T::encode_hex` would name no type a reader could look up.
+fn impl_owner(impl_node: Node<'_>, src: &str) -> Option<String> {
+    let self_type = type_base_name(impl_node.child_by_field_name("type")?, src);
+    let is_parameter = impl_node
+        .child_by_field_name("type_parameters")
+        .is_some_and(|params| {
+            leaves(params)
+                .iter()
+                .any(|leaf| leaf.kind() == "type_identifier" && node_text(*leaf, src) == self_type)
+        });
+    match impl_node.child_by_field_name("trait") {
+        Some(trait_node) if is_parameter => Some(type_base_name(trait_node, src)),
+        _ => Some(self_type),
+    }
 }
 
 #[cfg(test)]

@@ -328,3 +328,16 @@ fn top_level_modules_include_out_of_line_ones() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_blanket_impls_methods_are_named_by_their_trait() {
+    let src = "pub trait ToHex {\n    fn encode_hex(&self) -> String;\n}\n\n\
+               impl<T: AsRef<[u8]>> ToHex for T {\n    fn encode_hex(&self) -> String {\n        String::new()\n    }\n}\n\n\
+               pub struct W<T>(T);\n\nimpl<T> W<T> {\n    pub fn get(&self) -> &T {\n        &self.0\n    }\n}\n";
+    let file = SourceFile::parse(src).unwrap();
+    let names: Vec<String> = list_fns(&file)
+        .into_iter()
+        .map(|f| f.qualified_name)
+        .collect();
+    assert_eq!(names, ["ToHex::encode_hex", "W::get"]);
+}
