@@ -224,7 +224,7 @@ impl Sandbox {
         }
         let mut copy_notes = copy::copy_crate(crate_root, &crate_dir)?;
         let shared_cache = config.target_dir.clone().filter(|cache| {
-            let layerable = confine::view::Overlay::layerable(cache);
+            let layerable = confine::overlay::Overlay::layerable(cache);
             if !layerable {
                 copy_notes.push(format!(
                     "the build cache {} cannot be layered (its path holds ',', ':' or '\\'): \
@@ -392,8 +392,8 @@ fn claim_and_sweep(dir: &Path) -> Result<()> {
 }
 
 /// The sandbox's own layer over the shared cache at `target_dir`, in its tempdir at `root`.
-fn shared_cache_overlay(root: &Path, target_dir: &Path) -> Result<confine::view::Overlay> {
-    let overlay = confine::view::Overlay {
+fn shared_cache_overlay(root: &Path, target_dir: &Path) -> Result<confine::overlay::Overlay> {
+    let overlay = confine::overlay::Overlay {
         shown: target_dir.to_path_buf(),
         upper: root.join(CACHE_UPPER_SUBDIR),
         work: root.join(CACHE_WORK_SUBDIR),

@@ -4,11 +4,15 @@
 //! The key is only ever read from the environment (or a named variable), never from a config file,
 //! so a committed `kiln.toml` cannot leak one.
 
+mod file;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use self::file::FileConfig;
 
 /// The public OpenAI endpoint: the only one where a missing key is certainly an error.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -239,53 +243,6 @@ impl Default for Config {
     }
 }
 
-/// The shape of a config file; every field is optional so a file only says what it changes.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    base_url: Option<String>,
-    api_key_env: Option<String>,
-    max_attempts: Option<u32>,
-    escalate_after: Option<u32>,
-    sandbox_timeout_secs: Option<u64>,
-    stream_idle_secs: Option<u64>,
-    max_retries: Option<u32>,
-    retry_base_ms: Option<u64>,
-    fim: Option<FimMode>,
-    max_output_tokens: Option<u32>,
-    hook_budget_secs: Option<u64>,
-    batch_size: Option<u32>,
-    jobs: Option<u32>,
-    #[serde(default)]
-    tiers: FileTiers,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTiers {
-    nano: Option<FileTier>,
-    mini: Option<FileTier>,
-    full: Option<FileTier>,
-}
-
-/// `mini = "name"` for just a model, or a table for a tier with its own server, key or price.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum FileTier {
-    Model(String),
-    Table(FileTierTable),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTierTable {
-    model: Option<String>,
-    base_url: Option<String>,
-    api_key_env: Option<String>,
-    price_in_per_mtok: Option<f64>,
-    price_out_per_mtok: Option<f64>,
-}
-
 impl Config {
     /// Loads the layered configuration for work on the crate at `start_dir`. `env` is a lookup
     /// function rather than `std::env::var` so tests can run in parallel without touching the
@@ -318,76 +275,6 @@ impl Config {
         }
         config.apply_env(env)?;
         Ok(config)
-    }
-
-    fn apply_file(&mut self, file: FileConfig) {
-        let FileConfig {
-            base_url,
-            api_key_env,
-            max_attempts,
-            escalate_after,
-            sandbox_timeout_secs,
-            stream_idle_secs,
-            max_retries,
-            retry_base_ms,
-            fim,
-            max_output_tokens,
-            hook_budget_secs,
-            batch_size,
-            jobs,
-            tiers,
-        } = file;
-        set(&mut self.batch_size, batch_size.map(at_least_one));
-        set(&mut self.jobs, jobs.map(at_least_one));
-        set(
-            &mut self.hook_budget,
-            hook_budget_secs.map(Duration::from_secs),
-        );
-        set(&mut self.escalate_after, escalate_after);
-        set(&mut self.fim, fim);
-        set(&mut self.base_url, base_url);
-        set(&mut self.api_key_env, api_key_env);
-        set(&mut self.max_attempts, max_attempts);
-        set(
-            &mut self.sandbox_timeout,
-            sandbox_timeout_secs.map(Duration::from_secs),
-        );
-        set(
-            &mut self.stream_idle,
-            stream_idle_secs.map(Duration::from_secs),
-        );
-        set(&mut self.max_retries, max_retries);
-        set(
-            &mut self.retry_base,
-            retry_base_ms.map(Duration::from_millis),
-        );
-        set(&mut self.max_output_tokens, max_output_tokens.map(Some));
-        for (tier, file_tier) in [
-            (Tier::Nano, tiers.nano),
-            (Tier::Mini, tiers.mini),
-            (Tier::Full, tiers.full),
-        ] {
-            match file_tier {
-                None => {}
-                Some(FileTier::Model(model)) => self.models.set(tier, model),
-                Some(FileTier::Table(table)) => self.apply_tier_table(tier, table),
-            }
-        }
-    }
-
-    fn apply_tier_table(&mut self, tier: Tier, table: FileTierTable) {
-        if let Some(model) = table.model {
-            self.models.set(tier, model);
-        }
-        let settings = self.tiers.entry(tier).or_default();
-        set(&mut settings.base_url, table.base_url.map(Some));
-        set(&mut settings.api_key_env, table.api_key_env.map(Some));
-        if let (Some(input), Some(output)) = (table.price_in_per_mtok, table.price_out_per_mtok) {
-            settings.price = Some(Price {
-                input_per_mtok: input,
-                output_per_mtok: output,
-            });
-        }
     }
 
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
@@ -514,186 +401,4 @@ fn find_upward(start: &Path, name: &str) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-    use std::collections::HashMap;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
-
-    #[test]
-    fn defaults_apply_without_files_or_env() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().display().to_string();
-        let config = Config::load(dir.path(), &env_of(&[("HOME", &home)])).unwrap();
-        assert_eq!(config.models.mini, "gpt-5.4-mini");
-        assert_eq!(config.max_attempts, DEFAULT_MAX_ATTEMPTS);
-        assert!(config.sources.is_empty());
-    }
-
-    #[test]
-    fn repo_file_overrides_user_file_and_env_overrides_both() {
-        let home = tempfile::tempdir().unwrap();
-        let user_dir = home.path().join(".config/kiln");
-        std::fs::create_dir_all(&user_dir).unwrap();
-        std::fs::write(
-            user_dir.join("config.toml"),
-            "max_attempts = 9\n[tiers]\nmini = \"user-mini\"\nfull = \"user-full\"\n",
-        )
-        .unwrap();
-        let repo = tempfile::tempdir().unwrap();
-        let nested = repo.path().join("src");
-        std::fs::create_dir_all(&nested).unwrap();
-        std::fs::write(
-            repo.path().join("kiln.toml"),
-            "max_output_tokens = 700\n[tiers]\nmini = \"repo-mini\"\n",
-        )
-        .unwrap();
-        let home_str = home.path().display().to_string();
-        let env = env_of(&[("HOME", &home_str), ("KILN_MODEL_FULL", "env-full")]);
-        let config = Config::load(&nested, &env).unwrap();
-        assert_eq!(config.models.mini, "repo-mini");
-        assert_eq!(config.models.full, "env-full");
-        assert_eq!(config.max_attempts, 9);
-        assert_eq!(config.max_output_tokens, Some(700));
-        assert_eq!(config.sources.len(), 2);
-    }
-
-    #[test]
-    fn unknown_keys_in_a_file_are_an_error_naming_the_file() {
-        let repo = tempfile::tempdir().unwrap();
-        std::fs::write(repo.path().join("kiln.toml"), "max_atempts = 3\n").unwrap();
-        let err = Config::load(repo.path(), &env_of(&[])).unwrap_err();
-        let message = err.to_string();
-        assert!(message.contains("kiln.toml"), "{message}");
-        assert!(message.contains("max_atempts"), "{message}");
-    }
-
-    #[test]
-    fn fim_mode_comes_from_the_file_or_the_environment() {
-        let repo = tempfile::tempdir().unwrap();
-        assert_eq!(
-            Config::load(repo.path(), &env_of(&[])).unwrap().fim,
-            FimMode::Chat
-        );
-        std::fs::write(repo.path().join("kiln.toml"), "fim = \"completions\"\n").unwrap();
-        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
-        assert_eq!(config.fim, FimMode::Completions);
-        let env = env_of(&[("KILN_FIM", "chat")]);
-        assert_eq!(Config::load(repo.path(), &env).unwrap().fim, FimMode::Chat);
-        let bad = Config::load(repo.path(), &env_of(&[("KILN_FIM", "fim")])).unwrap_err();
-        assert!(bad.to_string().contains("`chat` or `completions`"), "{bad}");
-    }
-
-    #[test]
-    fn the_hook_budget_defaults_to_a_minute_and_the_file_can_change_it() {
-        let repo = tempfile::tempdir().unwrap();
-        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
-        assert_eq!(config.hook_budget, Duration::from_secs(60));
-        std::fs::write(repo.path().join("kiln.toml"), "hook_budget_secs = 5\n").unwrap();
-        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
-        assert_eq!(config.hook_budget, Duration::from_secs(5));
-    }
-
-    #[test]
-    fn bad_numbers_in_env_are_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = Config::load(dir.path(), &env_of(&[("KILN_MAX_ATTEMPTS", "four")])).unwrap_err();
-        assert!(err.to_string().contains("KILN_MAX_ATTEMPTS"));
-    }
-
-    #[test]
-    fn missing_key_is_an_error_only_for_the_public_endpoint() {
-        let dir = tempfile::tempdir().unwrap();
-        let public = Config::load(dir.path(), &env_of(&[])).unwrap();
-        let err = public
-            .endpoint(Tier::Mini)
-            .require_key()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("OPENAI_API_KEY") && err.contains("OPENAI_BASE_URL"),
-            "{err}"
-        );
-
-        let local = Config::load(
-            dir.path(),
-            &env_of(&[("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")]),
-        )
-        .unwrap();
-        assert_eq!(local.base_url, "http://127.0.0.1:9/v1");
-        assert_eq!(local.endpoint(Tier::Mini).require_key().unwrap(), "");
-    }
-
-    /// The README's example is what users copy; it must load and mean what it says.
-    #[test]
-    fn the_readme_example_config_loads() {
-        let readme = include_str!("../README.md");
-        let start = readme.find("```toml\n# kiln.toml").unwrap() + "```toml\n".len();
-        let example = &readme[start..start + readme[start..].find("```").unwrap()];
-        let repo = tempfile::tempdir().unwrap();
-        std::fs::write(repo.path().join("kiln.toml"), example).unwrap();
-        let config = Config::load(repo.path(), &env_of(&[])).unwrap();
-        assert_eq!(config.base_url, "http://127.0.0.1:8080/v1");
-        assert_eq!(config.escalate_after, 2);
-        assert_eq!((config.batch_size, config.jobs), (5, 1));
-        assert_eq!(config.models.full, "gpt-5.4");
-        assert_eq!(
-            config.endpoint(Tier::Full).base_url,
-            "https://api.openai.com/v1"
-        );
-        assert!(config.price(Tier::Full).is_some());
-    }
-
-    #[test]
-    fn a_tier_can_have_its_own_server_key_and_price() {
-        let repo = tempfile::tempdir().unwrap();
-        std::fs::write(
-            repo.path().join("kiln.toml"),
-            "base_url = \"http://127.0.0.1:8080/v1\"\n\
-             [tiers]\nmini = \"local-coder\"\n\
-             [tiers.full]\nmodel = \"big\"\nbase_url = \"https://api.openai.com/v1/\"\n\
-             api_key_env = \"FULL_KEY\"\nprice_in_per_mtok = 2.0\nprice_out_per_mtok = 8.0\n",
-        )
-        .unwrap();
-        let config = Config::load(repo.path(), &env_of(&[("FULL_KEY", "sk-full")])).unwrap();
-        assert_eq!(config.models.mini, "local-coder");
-        assert_eq!(config.models.full, "big");
-        assert_eq!(
-            config.endpoint(Tier::Mini),
-            Endpoint {
-                base_url: "http://127.0.0.1:8080/v1".to_string(),
-                api_key_env: "OPENAI_API_KEY".to_string(),
-                api_key: None,
-            }
-        );
-        let full = config.endpoint(Tier::Full);
-        assert_eq!(full.base_url, "https://api.openai.com/v1");
-        assert_eq!(full.require_key().unwrap(), "sk-full");
-        let price = config.price(Tier::Full).unwrap();
-        assert!((price.cost(1_000_000, 500_000) - 6.0).abs() < 1e-9);
-        assert_eq!(config.price(Tier::Mini), None);
-    }
-
-    #[test]
-    fn every_key_the_config_holds_is_listed_for_redaction() {
-        let repo = tempfile::tempdir().unwrap();
-        std::fs::write(
-            repo.path().join("kiln.toml"),
-            "[tiers.full]\nmodel = \"big\"\napi_key_env = \"MY_OPENAI\"\n",
-        )
-        .unwrap();
-        let env = env_of(&[("OPENAI_API_KEY", "sk-default"), ("MY_OPENAI", "sk-full-x")]);
-        let config = Config::load(repo.path(), &env).unwrap();
-        let mut keys = config.api_keys();
-        keys.sort();
-        assert_eq!(keys, ["sk-default", "sk-full-x"]);
-    }
-}
+mod tests;

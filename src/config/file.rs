@@ -1,0 +1,127 @@
+//! The shape of kiln.toml and the user's config.toml, and how a file's settings land in a
+//! [`Config`]: every field is optional, so a file says only what it changes.
+
+use serde::Deserialize;
+
+use std::time::Duration;
+
+use super::{at_least_one, set, Config, FimMode, Price, Tier};
+
+/// The shape of a config file; every field is optional so a file only says what it changes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    max_attempts: Option<u32>,
+    escalate_after: Option<u32>,
+    sandbox_timeout_secs: Option<u64>,
+    stream_idle_secs: Option<u64>,
+    max_retries: Option<u32>,
+    retry_base_ms: Option<u64>,
+    fim: Option<FimMode>,
+    max_output_tokens: Option<u32>,
+    hook_budget_secs: Option<u64>,
+    batch_size: Option<u32>,
+    jobs: Option<u32>,
+    #[serde(default)]
+    tiers: FileTiers,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTiers {
+    nano: Option<FileTier>,
+    mini: Option<FileTier>,
+    full: Option<FileTier>,
+}
+
+/// `mini = "name"` for just a model, or a table for a tier with its own server, key or price.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileTier {
+    Model(String),
+    Table(FileTierTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTierTable {
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    price_in_per_mtok: Option<f64>,
+    price_out_per_mtok: Option<f64>,
+}
+
+impl Config {
+    pub(super) fn apply_file(&mut self, file: FileConfig) {
+        let FileConfig {
+            base_url,
+            api_key_env,
+            max_attempts,
+            escalate_after,
+            sandbox_timeout_secs,
+            stream_idle_secs,
+            max_retries,
+            retry_base_ms,
+            fim,
+            max_output_tokens,
+            hook_budget_secs,
+            batch_size,
+            jobs,
+            tiers,
+        } = file;
+        set(&mut self.batch_size, batch_size.map(at_least_one));
+        set(&mut self.jobs, jobs.map(at_least_one));
+        set(
+            &mut self.hook_budget,
+            hook_budget_secs.map(Duration::from_secs),
+        );
+        set(&mut self.escalate_after, escalate_after);
+        set(&mut self.fim, fim);
+        set(&mut self.base_url, base_url);
+        set(&mut self.api_key_env, api_key_env);
+        set(&mut self.max_attempts, max_attempts);
+        set(
+            &mut self.sandbox_timeout,
+            sandbox_timeout_secs.map(Duration::from_secs),
+        );
+        set(
+            &mut self.stream_idle,
+            stream_idle_secs.map(Duration::from_secs),
+        );
+        set(&mut self.max_retries, max_retries);
+        set(
+            &mut self.retry_base,
+            retry_base_ms.map(Duration::from_millis),
+        );
+        set(&mut self.max_output_tokens, max_output_tokens.map(Some));
+        for (tier, file_tier) in [
+            (Tier::Nano, tiers.nano),
+            (Tier::Mini, tiers.mini),
+            (Tier::Full, tiers.full),
+        ] {
+            match file_tier {
+                None => {}
+                Some(FileTier::Model(model)) => self.models.set(tier, model),
+                Some(FileTier::Table(table)) => self.apply_tier_table(tier, table),
+            }
+        }
+    }
+
+    fn apply_tier_table(&mut self, tier: Tier, table: FileTierTable) {
+        if let Some(model) = table.model {
+            self.models.set(tier, model);
+        }
+        let settings = self.tiers.entry(tier).or_default();
+        set(&mut settings.base_url, table.base_url.map(Some));
+        set(&mut settings.api_key_env, table.api_key_env.map(Some));
+        if let (Some(input), Some(output)) = (table.price_in_per_mtok, table.price_out_per_mtok) {
+            settings.price = Some(Price {
+                input_per_mtok: input,
+                output_per_mtok: output,
+            });
+        }
+    }
+}
