@@ -164,6 +164,7 @@ async fn measure(dir: &Path, target: &Path, count: usize, shape: Shape) -> Measu
             ..SandboxConfig::default()
         },
         build_cache: BuildCache::AsConfigured,
+        build_first: true,
         fim: FimMode::Chat,
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

@@ -149,6 +149,9 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                 max_cost_usd: None,
                 sandbox: SandboxConfig::default(),
                 build_cache: BuildCache::AsConfigured,
+                // The loop under stress, not the crate: one build per task would make 500
+                // tasks take minutes instead of seconds.
+                build_first: false,
                 fim: FimMode::Chat,
             };
             let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();

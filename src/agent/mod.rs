@@ -33,6 +33,10 @@ pub struct AgentSettings {
     pub max_cost_usd: Option<f64>,
     pub sandbox: SandboxConfig,
     pub build_cache: BuildCache,
+    /// Build the untouched crate before the first request: a crate that does not build ends
+    /// the task there, before any token is spent, and the build is the one that fills the shared
+    /// cache. The front ends always do; a harness that exercises the loop alone may skip it.
+    pub build_first: bool,
     /// How tasks that fill a hole are asked (chat for everything else).
     pub fim: FimMode,
 }
@@ -58,6 +62,7 @@ impl AgentSettings {
                 ..SandboxConfig::default()
             },
             build_cache: BuildCache::PerCrate,
+            build_first: true,
             fim: config.fim,
         }
     }

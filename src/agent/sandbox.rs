@@ -22,7 +22,7 @@ impl SharedSandbox {
     /// Copies the crate of `workspace_root` and fetches its dependencies, off the async threads
     /// since both block. `Err` is the message for the user.
     ///
-    /// Then builds the untouched crate once: a crate that does not build as it is would have
+    /// Then, unless the settings skip it, builds the untouched crate once: a crate that does not build as it is would have
     /// every candidate fail and the model blamed, so that ends here, before any request. The
     /// same build is the one that fills the shared build cache (see
     /// [`Sandbox::build_untouched`]).
@@ -49,7 +49,9 @@ impl SharedSandbox {
             took: started.elapsed(),
             notes: sandbox.copy_notes().to_vec(),
         });
-        check_untouched_build(&sandbox, location, events).await?;
+        if settings.build_first {
+            check_untouched_build(&sandbox, location, events).await?;
+        }
         Ok(SharedSandbox {
             sandbox,
             turn: tokio::sync::Mutex::new(()),
