@@ -154,6 +154,16 @@ impl RunTmp {
         }
     }
 
+    /// After a stop kiln handled itself (a signal): no process of the run, and no tempdir.
+    async fn assert_stopped_cleanly(&self) {
+        self.assert_no_process_remains().await;
+        assert_eq!(
+            self.sandboxes(),
+            Vec::<PathBuf>::new(),
+            "kiln removes its own tempdir"
+        );
+    }
+
     async fn assert_no_process_remains(&self) {
         let started = Instant::now();
         loop {
@@ -327,12 +337,7 @@ async fn sigterm_stops_a_one_shot_command_cleanly_with_143() {
         "{}",
         run.describe()
     );
-    tmp.assert_no_process_remains().await;
-    assert_eq!(
-        tmp.sandboxes(),
-        Vec::<PathBuf>::new(),
-        "kiln removes its own tempdir"
-    );
+    tmp.assert_stopped_cleanly().await;
     assert_eq!(
         demo.read_lib(),
         std::fs::read_to_string("assets/demo/src/lib.rs").unwrap()
@@ -370,12 +375,7 @@ async fn sighup_to_the_tui_stops_its_task_gives_the_terminal_back_and_exits_129(
         .unwrap();
     assert_eq!(exit, "129", "{}", tmux.screen());
     assert_terminal_restored(&stty);
-    tmp.assert_no_process_remains().await;
-    assert_eq!(
-        tmp.sandboxes(),
-        Vec::<PathBuf>::new(),
-        "kiln removes its own tempdir"
-    );
+    tmp.assert_stopped_cleanly().await;
     drop(tmux);
     next_run_succeeds(&tmp, &homes, &demo).await;
 }
@@ -416,12 +416,7 @@ async fn sigterm_to_the_hook_exits_143_saves_nothing_and_the_next_commit_goes_th
         "{}",
         run.describe()
     );
-    tmp.assert_no_process_remains().await;
-    assert_eq!(
-        tmp.sandboxes(),
-        Vec::<PathBuf>::new(),
-        "kiln removes its own tempdir"
-    );
+    tmp.assert_stopped_cleanly().await;
     assert_eq!(
         kiln_dir_entries(&repo),
         Vec::<String>::new(),
