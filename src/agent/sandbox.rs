@@ -22,9 +22,9 @@ impl SharedSandbox {
     /// Copies the crate of `workspace_root` and fetches its dependencies, off the async threads
     /// since both block. `Err` is the message for the user.
     ///
-    /// Then, unless the settings skip it, builds the untouched crate once: a crate that does not build as it is would have
-    /// every candidate fail and the model blamed, so that ends here, before any request. The
-    /// same build is the one that fills the shared build cache (see
+    /// Then, unless the settings skip it, builds the untouched crate once: a crate that does not
+    /// build as it is would have every candidate fail and the model blamed, so that ends here,
+    /// before any request. The same build is the one that fills the shared build cache (see
     /// [`Sandbox::build_untouched`]).
     pub async fn create(
         location: &SourceLocation,
