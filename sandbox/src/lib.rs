@@ -175,6 +175,7 @@ pub struct Sandbox {
     /// What the runs may see: the toolchain, the system, this tempdir and the target dir (a
     /// shared one through an overlay).
     visible: confine::view::Visible,
+    overlay_mount: confine::overlay::OverlayMount,
     /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
     touched: std::sync::atomic::AtomicBool,
     copy_notes: Vec<String>,
@@ -259,6 +260,7 @@ impl Sandbox {
             target_dir,
             view_root,
             visible,
+            overlay_mount: confine::overlay::OverlayMount::default(),
             touched: std::sync::atomic::AtomicBool::new(false),
             copy_notes,
             redactor: Redactor::from_process(&config.redact),
@@ -354,6 +356,7 @@ impl Sandbox {
             target_dir: &self.target_dir,
             visible,
             view_root: &self.view_root,
+            overlay_mount: &self.overlay_mount,
             timeout: self.config.timeout,
             output_cap_bytes: self.config.output_cap_bytes,
             limits: &self.config.limits,
@@ -367,7 +370,9 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        // Before the tempdir's own drop removes the tree.
+        // Before the tempdir's own drop removes the tree: unmounted, the overlay's work dir can
+        // be made removable.
+        self.overlay_mount.release();
         leftovers::make_removable(self._dir.path());
     }
 }

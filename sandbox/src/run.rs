@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::clean::{clean_progress, Redactor};
 use crate::collect::{Collector, Termination};
+use crate::confine::overlay::OverlayMount;
 use crate::confine::view::Visible;
 use crate::confine::{ChildSetup, Confinement};
 use crate::env::{child_env_from_process, ChildDirs};
@@ -44,6 +45,8 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) visible: &'a Visible,
     /// An empty directory the run's filesystem view is built on.
     pub(crate) view_root: &'a Path,
+    /// The sandbox's overlay of the shared build cache, mounted at its first use.
+    pub(crate) overlay_mount: &'a OverlayMount,
     pub(crate) timeout: Duration,
     pub(crate) output_cap_bytes: usize,
     pub(crate) limits: &'a Limits,
@@ -106,8 +109,13 @@ pub(crate) async fn cargo_test(
     on_progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let confinement =
-        Confinement::prepare(plan.visible, plan.view_root, plan.limits).map_err(Error::Spawn)?;
+    let confinement = Confinement::prepare(
+        plan.visible,
+        plan.view_root,
+        plan.limits,
+        plan.overlay_mount,
+    )
+    .map_err(Error::Spawn)?;
     let mut child = build_command(plan, args, confinement.child_setup())
         .spawn()
         .map_err(Error::Spawn)?;

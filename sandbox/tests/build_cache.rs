@@ -150,3 +150,58 @@ async fn a_later_sandbox_reuses_the_cache_and_drops_its_own_layer() {
     );
     again_as_unprivileged_user("a_later_sandbox_reuses_the_cache_and_drops_its_own_layer");
 }
+
+/// The overlay is mounted once per sandbox and held out of sight: every run of one sandbox sees
+/// the same overlay (one filesystem, one device number, so cargo's lookups stay cached between
+/// runs), the host's mount table never lists it, and it goes with the sandbox.
+#[tokio::test]
+async fn the_overlay_is_mounted_once_per_sandbox_and_never_on_the_host() {
+    if !require("no planting in the shared build cache") {
+        return;
+    }
+    let krate = tiny_crate("held", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    sandbox
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    let host_device =
+        std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(cache.path()).unwrap());
+    // The first run notes the device its cache lives on (in its own layer); the second compares.
+    let note_device = |compare: bool| {
+        let check = if compare {
+            r#"assert_eq!(std::fs::read_to_string(&seen).unwrap(), device.to_string(), "a new overlay");"#
+        } else {
+            r#"std::fs::write(&seen, device.to_string()).unwrap();"#
+        };
+        candidate_lib(&format!(
+            r#"        use std::os::unix::fs::MetadataExt as _;
+        let cache = std::path::PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap());
+        let device = std::fs::metadata(&cache).unwrap().dev();
+        assert_ne!(device, {host_device}, "the cache is not seen through an overlay");
+        let seen = cache.join("device-seen");
+        {check}"#
+        ))
+    };
+    for compare in [false, true] {
+        sandbox
+            .write_file(Path::new("src/lib.rs"), &note_device(compare))
+            .unwrap();
+        let report = sandbox.cargo_test(&lib_args(), &mut |_| {}).await.unwrap();
+        assert_eq!(report.outcome, RunOutcome::Passed, "{}", report.output);
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts.contains("kiln-cache"),
+            "the overlay shows in the host's mount table:\n{mounts}"
+        );
+    }
+    assert!(!cache.path().join("device-seen").exists());
+    let root = sandbox.crate_dir().parent().unwrap().to_path_buf();
+    drop(sandbox);
+    assert!(
+        !root.exists(),
+        "the sandbox's tempdir (and its layer) outlived it"
+    );
+    again_as_unprivileged_user("the_overlay_is_mounted_once_per_sandbox_and_never_on_the_host");
+}

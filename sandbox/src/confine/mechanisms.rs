@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use super::cgroup::PidsCgroup;
 use super::landlock::{self, DenyTcp, FsRules, RulesetSpec};
 use super::namespaces::Namespaces;
-use super::overlay::Overlay;
+use super::overlay::{HeldOverlay, Overlay};
 use super::view::{View, Visible};
 use super::{caps, caps_to_drop, current_pid, is_root, ChildSetup};
 use crate::limits::Limits;
@@ -299,33 +299,43 @@ fn try_ruleset(
     }
 }
 
-/// Tries the build cache's overlay: inside the view a shell reads the cache and writes into it,
-/// and on the host the cache is as it was, the write in the upper layer.
+/// Tries the build cache's overlay as runs use it: mounted once and held (see [`HeldOverlay`]),
+/// then joined by a shell that reads the cache and writes into it inside its view. On the host
+/// the cache must be as it was, the write in the upper layer.
 fn try_overlay(scratch: &Scratch, namespaces: &ChildSetup) -> Result<(), String> {
     let dir = scratch.dir.path();
     let cache = dir.join("cache");
     let mut visible = scratch.visible();
-    visible.overlay = Some(Overlay {
+    let overlay = Overlay {
         shown: cache.clone(),
         upper: dir.join("upper"),
         work: dir.join("layer-work"),
-    });
+    };
+    let held =
+        HeldOverlay::hold(&overlay).map_err(|e| format!("cannot mount the cache overlay: {e}"))?;
+    visible.overlay = Some(overlay);
     let view = View::prepare(&visible, &dir.join("root"))
-        .map_err(|e| format!("cannot prepare the cache overlay: {e}"))?;
+        .map_err(|e| format!("cannot prepare the cache overlay's view: {e}"))?;
     let cache_text = cache.to_str().ok_or("the temp dir's path is not UTF-8")?;
     let wrote = run_confined(
         &[
             "sh",
             "-c",
             &format!(
-                "cat '{cache_text}/kept' >/dev/null && echo planted > '{cache_text}/kept'                  && touch '{cache_text}/planted'"
+                "cat '{cache_text}/kept' >/dev/null && echo planted > '{cache_text}/kept' \
+                 && touch '{cache_text}/planted'"
             ),
         ],
         ChildSetup {
             view: Some(Arc::new(view)),
+            namespaces: namespaces
+                .namespaces
+                .clone()
+                .map(|entered| entered.joining(held.joined())),
             ..namespaces.clone()
         },
     )?;
+    drop(held);
     let kept = std::fs::read_to_string(cache.join("kept")).unwrap_or_default();
     match (wrote, kept.as_str(), cache.join("planted").exists()) {
         (true, "cargo's", false) => Ok(()),

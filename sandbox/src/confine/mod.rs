@@ -27,6 +27,7 @@ use self::cgroup::PidsCgroup;
 use self::landlock::{DenyTcp, FsRules, RulesetSpec};
 use self::mechanisms::landlock_readable;
 use self::namespaces::Namespaces;
+use self::overlay::{HeldOverlay, OverlayMount};
 use self::view::{View, Visible};
 use crate::limits::{apply_rlimits, limit_processes, Limits};
 
@@ -112,17 +113,20 @@ pub(crate) struct Confinement {
     cgroup: Option<PidsCgroup>,
     /// Kept open until the child has exec'd (the child uses its number).
     _ruleset: Option<OwnedFd>,
+    /// The mounted overlay whose namespace the child joins, kept the same way.
+    _overlay: Option<Arc<HeldOverlay>>,
     setup: ChildSetup,
 }
 
 impl Confinement {
     /// Prepares every mechanism [`mechanisms`] found working, for a run that may see `visible`
     /// (and write below its writable part). `view_root` is an empty directory the run's
-    /// filesystem view is built on.
+    /// filesystem view is built on; `overlay_mount` holds the sandbox's overlay of `visible`.
     pub(crate) fn prepare(
         visible: &Visible,
         view_root: &Path,
         limits: &Limits,
+        overlay_mount: &OverlayMount,
     ) -> io::Result<Confinement> {
         let available = mechanisms();
         let cgroup = match available.pids_cgroup {
@@ -145,6 +149,14 @@ impl Confinement {
             _ => visible.without_overlay(),
         };
         let visible = &visible;
+        let overlay = match &visible.overlay {
+            Some(overlay) => Some(overlay_mount.get(overlay)?),
+            None => None,
+        };
+        let namespaces = match &overlay {
+            Some(held) => namespaces.joining(held.joined()),
+            None => namespaces,
+        };
         let view = match reads {
             Some(ReadConfinement::View) => Some(Arc::new(View::prepare(visible, view_root)?)),
             _ => None,
@@ -184,6 +196,7 @@ impl Confinement {
         Ok(Confinement {
             cgroup,
             _ruleset: ruleset,
+            _overlay: overlay,
             setup,
         })
     }

@@ -9,8 +9,13 @@
 //!
 //! Root may unshare them directly. Anyone else first needs a user namespace, in which the process
 //! maps its own uid and gid to themselves (so files it creates keep the user's ownership).
+//!
+//! A run that sees the shared build cache through the sandbox's overlay first joins the mount
+//! namespace that holds it (and, for a user who is not root, that namespace's user namespace
+//! instead of a new one), then unshares from there: see [`super::overlay::HeldOverlay`].
 
 use std::io;
+use std::os::fd::RawFd;
 
 use super::write_in_child;
 
@@ -22,6 +27,16 @@ pub(crate) struct Namespaces {
     pub(crate) net: bool,
     pub(crate) mount: bool,
     pub(crate) pid: bool,
+    /// Namespaces to join before unsharing the others.
+    join: Option<Joined>,
+}
+
+/// Namespace files to `setns` into, as fds kept open by their owner until the child has exec'd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Joined {
+    /// Joined instead of creating a user namespace, for a user who is not root.
+    pub(crate) user: Option<RawFd>,
+    pub(crate) mount: RawFd,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +61,17 @@ impl Namespaces {
             net,
             mount,
             pid,
+            join: None,
+        }
+    }
+
+    /// The same, entered from the namespaces `joined` names; the run still gets a mount
+    /// namespace of its own, copied from the joined one.
+    pub(crate) fn joining(self, joined: Joined) -> Namespaces {
+        Namespaces {
+            mount: true,
+            join: Some(joined),
+            ..self
         }
     }
 
@@ -60,8 +86,15 @@ impl Namespaces {
     /// Runs in the forked child before exec: unshare, open/write/close on static paths and
     /// prepared buffers, no allocation.
     pub(crate) fn unshare(&self) -> io::Result<()> {
+        if let Some(joined) = &self.join {
+            if let Some(user) = joined.user {
+                setns(user, libc::CLONE_NEWUSER)?;
+            }
+            setns(joined.mount, libc::CLONE_NEWNS)?;
+        }
+        let creates_user = self.user.is_some() && self.join.is_none_or(|j| j.user.is_none());
         let mut flags = 0;
-        if self.user.is_some() {
+        if creates_user {
             flags |= libc::CLONE_NEWUSER;
         }
         if self.net {
@@ -77,7 +110,7 @@ impl Namespaces {
         if unsafe { libc::unshare(flags) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        if let Some(maps) = &self.user {
+        if let Some(maps) = self.user.as_ref().filter(|_| creates_user) {
             // An unprivileged gid_map write requires setgroups denied.
             write_in_child(c"/proc/self/setgroups", b"deny")?;
             write_in_child(c"/proc/self/uid_map", &maps.uid_map)?;
@@ -94,6 +127,15 @@ impl Namespaces {
             let _ = loopback_up();
         }
     }
+}
+
+/// Runs in the forked child before exec: one syscall on an fd its owner keeps open.
+fn setns(fd: RawFd, kind: libc::c_int) -> io::Result<()> {
+    // SAFETY: setns takes two integers.
+    if unsafe { libc::setns(fd, kind) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Brings up the namespace's own `lo` (a new namespace starts with it down).

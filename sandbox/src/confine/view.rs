@@ -12,7 +12,8 @@
 //!   loader, a resolver for `localhost` and a C compiler need, the Rust toolchain and cargo's
 //!   registry and git checkouts (not the rest of `CARGO_HOME`: `credentials.toml` is there);
 //! - read-write: the sandbox's own tempdir (crate copy, private home and tmp) and the target dir;
-//!   a shared build cache through an overlay whose writes stay with the sandbox ([`Overlay`]);
+//!   a shared build cache through an overlay whose writes stay with the sandbox ([`Overlay`]),
+//!   bound from the mount namespace that holds it mounted;
 //! - `/tmp` is a fresh tmpfs (`TMPDIR` points at the sandbox's private tmp), `/dev` holds only null, zero, full, random and urandom (no
 //!   tty), `/dev/shm` is a fresh tmpfs, `/proc` is a fresh procfs of the run's own pid namespace.
 //!
@@ -135,10 +136,6 @@ enum Step {
         options: &'static std::ffi::CStr,
     },
     Proc(CString),
-    Overlay {
-        target: CString,
-        options: CString,
-    },
 }
 
 /// The prepared new root of a run.
@@ -183,11 +180,9 @@ impl View {
             builder.show(path, access)?;
         }
         if let Some(overlay) = &visible.overlay {
+            // Bound from the namespace the run joined, where `shown` is the mounted overlay.
             builder.dir(&overlay.shown)?;
-            builder.steps.push(Step::Overlay {
-                target: builder.inside(&overlay.shown)?,
-                options: overlay.options()?,
-            });
+            builder.bind(&overlay.shown, &overlay.shown, Access::Writable)?;
         }
         builder.dir(Path::new("/dev"))?;
         for name in DEVICES {
@@ -327,13 +322,6 @@ impl Step {
             ),
             // Read-only: nothing a build needs writes /proc, and uid 0 without capabilities could
             // still write some of /proc/sys.
-            Step::Overlay { target, options } => mount(
-                Some(c"kiln-cache"),
-                target,
-                Some(c"overlay"),
-                libc::MS_NOSUID | libc::MS_NODEV,
-                Some(options),
-            ),
             Step::Proc(target) => mount(
                 Some(c"proc"),
                 target,
@@ -456,12 +444,13 @@ fn kept_mount_flags(path: &Path) -> io::Result<libc::c_ulong> {
         .fold(0, |flags, (_, ms)| flags | ms))
 }
 
-fn c_path(path: &Path) -> io::Result<CString> {
+pub(super) fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::other(format!("{} contains a NUL byte", path.display())))
 }
 
-fn mount(
+/// Runs in the forked child before exec: one syscall on prepared strings.
+pub(super) fn mount(
     source: Option<&std::ffi::CStr>,
     target: &std::ffi::CStr,
     fstype: Option<&std::ffi::CStr>,
