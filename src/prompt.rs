@@ -8,6 +8,11 @@ pub const GEN_TESTS: &str = include_str!("../prompts/gen_tests.md");
 pub const GEN_TESTS_FILTER: &str = include_str!("../prompts/gen_tests_filter.md");
 pub const DOC: &str = include_str!("../prompts/doc.md");
 pub const FIM: &str = include_str!("../prompts/fim.md");
+/// What drives an async test, by the runtime the crate has (`project::AsyncRuntime`).
+pub const ASYNC_TOKIO: &str = include_str!("../prompts/async_tokio.md");
+pub const ASYNC_ASYNC_STD: &str = include_str!("../prompts/async_async_std.md");
+pub const ASYNC_FUTURES: &str = include_str!("../prompts/async_futures.md");
+pub const ASYNC_NONE: &str = include_str!("../prompts/async_none.md");
 pub const REFACTOR: &str = include_str!("../prompts/refactor.md");
 pub const FEEDBACK: &str = include_str!("../prompts/feedback.md");
 pub const NO_TOOL_CALL: &str = include_str!("../prompts/no_tool_call.md");

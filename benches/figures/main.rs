@@ -30,6 +30,7 @@ fn main() -> Result<()> {
     tui::peak_rss()?.print();
     runtime.block_on(ttft::figure(mode))?.print();
     tokens::figure()?.print();
+    tokens::across_files_figure()?.print();
     runtime.block_on(end_to_end::figure(mode))?.print();
     Ok(())
 }

@@ -6,6 +6,10 @@
 //! conversation plus the run_code tool's description. The whole-file prompt is kiln's own system
 //! message plus the file, with no instructions at all: a floor for any whole-file prompt, so the
 //! ratio errs against kiln.
+//!
+//! A second figure takes a function whose three parameter types live in three other files of the
+//! crate, each among 600 lines of other code: kiln's prompt carries the three definitions from
+//! the crate-wide index; a whole-file tool would need all four files to show them.
 
 use kiln::task::gen_tests::GenTests;
 use kiln::task::Task;
@@ -42,6 +46,66 @@ pub fn figure() -> Result<Figure<'static>> {
         comparison: format!("{ratio:.3} (1/{:.0})", 1.0 / ratio),
         target: "<= 1/5",
         verdict: Verdict::of(ratio <= TARGET_RATIO),
+    })
+}
+
+/// The three files a target's types come from, each a type among [`OTHER_FILE_LINES`] of
+/// unrelated code.
+const OTHER_FILES: [(&str, &str); 3] = [
+    ("shape", "pub struct Shape {\n    pub sides: u32,\n    pub length: f64,\n}\n"),
+    (
+        "color",
+        "#[derive(Debug, Clone, Copy, PartialEq)]\npub enum Color {\n    Red,\n    Green,\n    Blue,\n}\n",
+    ),
+    ("scale", "pub struct Scale(pub f64);\n\nimpl Scale {\n    pub fn new(factor: f64) -> Self {\n        Scale(factor)\n    }\n}\n"),
+];
+const OTHER_FILE_LINES: usize = 600;
+const ACROSS_FILES_TARGET: &str = "pub fn paint(shape: &shape::Shape, color: color::Color, scale: &scale::Scale) -> String {\n    format!(\"{:?} {}\", color, shape.length * f64::from(shape.sides) * scale.0)\n}\n";
+
+pub fn across_files_figure() -> Result<Figure<'static>> {
+    let mut lib = String::new();
+    let mut whole = String::new();
+    for (name, _) in OTHER_FILES {
+        lib.push_str(&format!("pub mod {name};\n"));
+    }
+    lib.push_str("pub mod paint;\n");
+    let (dir, lib_path) = source::crate_with(&lib)?;
+    whole.push_str(&lib);
+    for (name, definition) in OTHER_FILES {
+        let text = format!("{definition}\n{}", source::rust_file(OTHER_FILE_LINES));
+        std::fs::write(dir.path().join(format!("src/{name}.rs")), &text)?;
+        whole.push_str(&text);
+    }
+    let paint = format!("use crate::{{color, scale, shape}};\n\n{ACROSS_FILES_TARGET}");
+    let paint_path = lib_path.with_file_name("paint.rs");
+    std::fs::write(&paint_path, &paint)?;
+    whole.push_str(&paint);
+    let task = GenTests::new(&paint_path, &["paint".to_string()])?;
+    let conversation = serde_json::to_value(task.messages())?;
+    let texts = message_texts(&conversation);
+    let system = texts.first().ok_or("gen-tests sent no messages")?;
+    let carried = [
+        "pub struct Shape",
+        "pub enum Color",
+        "pub fn new(factor: f64) -> Self",
+    ]
+    .iter()
+    .filter(|shape| texts.iter().any(|t| t.contains(*shape)))
+    .count();
+
+    let encoding = tiktoken_rs::o200k_base()?;
+    let count = |text: &str| encoding.encode_with_special_tokens(text).len();
+    let kiln: usize =
+        texts.iter().map(|t| count(t)).sum::<usize>() + count(task.tool_description());
+    let whole_files = count(system) + count(&whole);
+    let ratio = kiln as f64 / whole_files as f64;
+    Ok(Figure {
+        name: "gen-tests prompt tokens, 1 fn whose types live in 3 other files",
+        measured: format!("{kiln} tokens, {carried} of 3 definitions carried"),
+        reference: format!("the 4 files whole {whole_files} tokens"),
+        comparison: format!("{ratio:.3} (1/{:.0})", 1.0 / ratio),
+        target: "<= 1/5, all 3 carried",
+        verdict: Verdict::of(ratio <= TARGET_RATIO && carried == OTHER_FILES.len()),
     })
 }
 

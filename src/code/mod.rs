@@ -17,6 +17,7 @@ mod api;
 mod calls;
 mod compare;
 mod context;
+mod crate_index;
 mod decl;
 mod fence;
 mod holes;
@@ -29,16 +30,18 @@ mod splice;
 mod testfns;
 mod testmerge;
 mod testmod;
+mod usage;
 
 pub use api::{api_changes, public_api};
 pub use compare::{first_code_change, CodeChange};
 pub use context::context_for;
+pub use crate_index::{CrateIndex, CrateSources, DEFINITIONS_BUDGET_CHARS};
 pub use fence::extract_rust_code_block;
 pub use holes::{
     fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,
 };
 pub use items::{list_fns, top_level_module_names, FnItem, FnKind, Visibility};
-pub use modules::{module_decl, ModuleDecl};
+pub use modules::{module_decl, module_file, ModuleDecl};
 pub use mutants::{mutants, names_in_body, with_dispatcher, Mutant, MUTANT_ENV};
 pub use pairs::{match_items, reindent, ItemMatch, ItemText};
 pub use parse::SourceFile;
@@ -46,6 +49,7 @@ pub use splice::{append_module, splice};
 pub use testfns::{module_lines, test_fns, test_text, with_tests, without_tests, TestFn};
 pub use testmerge::{merge_test_modules, Merged};
 pub use testmod::{normalize_test_module, shadowed_items, TestModule};
+pub use usage::callers_and_tests;
 
 /// Everything that can go wrong while analysing or editing Rust source.
 ///

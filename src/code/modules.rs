@@ -1,6 +1,8 @@
 //! Whether a file declares a module as a file of its own (`mod NAME;`), and under which feature:
 //! what decides if the build compiles a module file at all.
 
+use std::path::{Path, PathBuf};
+
 use super::decl::{attr_path, decls};
 use super::parse::{node_text, parse_tree};
 
@@ -64,6 +66,23 @@ fn single_feature_cfg(attr: &str) -> Option<String> {
         .strip_prefix("#[cfg(feature=\"")?
         .strip_suffix("\")]")?;
     (!feature.contains('"')).then(|| feature.to_string())
+}
+
+/// Where module `name`, declared in `parent`, has its source: `name.rs` or `name/mod.rs` in the
+/// directory `parent`'s own modules live in.
+pub fn module_file(parent: &Path, name: &str) -> Option<PathBuf> {
+    let dir = parent.parent()?;
+    let stem = parent.file_stem()?.to_str()?;
+    let children = match stem {
+        "lib" | "main" | "mod" => dir.to_path_buf(),
+        _ => dir.join(stem),
+    };
+    [
+        children.join(format!("{name}.rs")),
+        children.join(name).join("mod.rs"),
+    ]
+    .into_iter()
+    .find(|path| path.is_file())
 }
 
 #[cfg(test)]

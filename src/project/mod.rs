@@ -2,10 +2,14 @@
 //! must copy, which cargo target builds it, and its module path (for test filters).
 
 mod module_tree;
+mod runtime;
+mod sources;
 
 use std::path::{Component, Path, PathBuf};
 
 pub use module_tree::{check_compiled, Features};
+pub use runtime::{async_runtime, AsyncRuntime};
+pub use sources::crate_sources;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {

@@ -7,10 +7,10 @@
 //! other than one feature) it assumes the file is compiled: refusing is only for the sure case.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{read_manifest, ProjectError, Result, SourceLocation};
-use crate::code::{module_decl, ModuleDecl};
+use crate::code::{module_decl, module_file, ModuleDecl};
 
 /// The features a run builds with, as cargo's flags say them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,26 +137,11 @@ fn target_root(location: &SourceLocation, lib_path: &str) -> Option<PathBuf> {
     })
 }
 
-/// Where module `name`, declared in `parent`, has its source: `name.rs` or `name/mod.rs` in the
-/// directory `parent`'s own modules live in.
-fn module_file(parent: &Path, name: &str) -> Option<PathBuf> {
-    let dir = parent.parent()?;
-    let stem = parent.file_stem()?.to_str()?;
-    let children = match stem {
-        "lib" | "main" | "mod" => dir.to_path_buf(),
-        _ => dir.join(stem),
-    };
-    [
-        children.join(format!("{name}.rs")),
-        children.join(name).join("mod.rs"),
-    ]
-    .into_iter()
-    .find(|path| path.is_file())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn write(root: &Path, rel: &str, text: &str) {

@@ -55,3 +55,42 @@ pub fn unknown_name(file: &Path, what: &str, name: &str, known: &[String]) -> Ta
 pub fn crate_ident(location: &SourceLocation) -> String {
     location.package_name.replace('-', "_")
 }
+
+/// The crate-wide index of definitions for `location`'s crate and its dependencies: built once
+/// per task (its batches share it), since it parses every file of the crate.
+pub fn crate_index(location: &SourceLocation) -> std::sync::Arc<code::CrateIndex> {
+    let (own, dependencies) = crate::project::crate_sources(location);
+    std::sync::Arc::new(code::CrateIndex::build(&own, dependencies))
+}
+
+/// `context` followed by the definitions from other files and crates that `targets` use (the
+/// types of their signatures and bodies, with constructors), so the model does not have to guess
+/// a field or a variant. Unchanged when there are none.
+pub fn with_definitions(
+    context: String,
+    index: &code::CrateIndex,
+    location: &SourceLocation,
+    source: &SourceFile,
+    targets: &[code::FnItem],
+) -> String {
+    let module: Vec<String> = location
+        .module_path
+        .split("::")
+        .filter(|segment| !segment.is_empty())
+        .map(str::to_string)
+        .collect();
+    let elsewhere = index.definitions_for(
+        source,
+        &location.file,
+        &module,
+        targets,
+        code::DEFINITIONS_BUDGET_CHARS,
+    );
+    if elsewhere.is_empty() {
+        return context;
+    }
+    format!(
+        "{}\n\n// ---- defined in other files, used above ----\n{elsewhere}",
+        context.trim_end()
+    )
+}

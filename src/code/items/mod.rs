@@ -58,6 +58,19 @@ pub struct FnItem {
     pub is_const: bool,
 }
 
+impl FnItem {
+    /// Its `function_item` node in `root`, the tree it was listed from. Found from the end of
+    /// its range: the range starts at its attributes and docs, which are the item's siblings.
+    pub(crate) fn node<'t>(&self, root: Node<'t>) -> Option<Node<'t>> {
+        let end = self.byte_range.end;
+        let mut node = root.descendant_for_byte_range(end.checked_sub(1)?, end)?;
+        while node.kind() != "function_item" {
+            node = node.parent()?;
+        }
+        Some(node)
+    }
+}
+
 /// All functions with bodies: free fns, methods in inherent and trait impls, trait default
 /// methods, at any depth of inline modules. Fns nested in fn bodies and anything inside
 /// `macro_rules!` are left out: they cannot be called from a test by path.

@@ -146,11 +146,7 @@ pub fn names_in_body(text: &str, f: &FnItem) -> Result<Vec<String>> {
 
 /// The `function_item` node of `f` and its body block.
 fn fn_nodes<'t>(root: Node<'t>, f: &FnItem) -> Option<(Node<'t>, Node<'t>)> {
-    let end = f.byte_range.end;
-    let mut node = root.descendant_for_byte_range(end.checked_sub(1)?, end)?;
-    while node.kind() != "function_item" {
-        node = node.parent()?;
-    }
+    let node = f.node(root)?;
     let body = node.child_by_field_name("body")?;
     Some((node, body))
 }

@@ -12,6 +12,8 @@ use crate::prompt;
 
 /// Feedback beyond this is noise to a small model and cost to the user.
 const FEEDBACK_MAX_BYTES: usize = 6_000;
+/// How much of the prompt the hole's tests and callers may take (about 750 tokens).
+const USAGE_BUDGET_CHARS: usize = 3_000;
 
 /// How much feedback goes into a completion prompt, as comment lines above the code: enough
 /// for the first compiler error or failing assertion.
@@ -36,6 +38,8 @@ pub struct Fim {
     file: TaskFile,
     hole: Hole,
     context: FimContext,
+    /// The enclosing function's tests and callers in the file.
+    usage: String,
     /// Further holes found in the file, filled by later runs.
     more_holes: usize,
 }
@@ -66,12 +70,21 @@ impl Fim {
                 (hole, 0)
             }
         };
-        let context = code::fim_context(&source, &hole, MARKER)
+        let mut context = code::fim_context(&source, &hole, MARKER)
             .map_err(|e| TaskError::NoTargets(format!("{}:{e}", file.display())))?;
+        context.context = source::with_definitions(
+            std::mem::take(&mut context.context),
+            &source::crate_index(&location),
+            &location,
+            &source,
+            std::slice::from_ref(&context.enclosing),
+        );
+        let usage = code::callers_and_tests(&source, &context.enclosing, USAGE_BUDGET_CHARS);
         Ok(Fim {
             file: TaskFile { location, original },
             hole,
             context,
+            usage,
             more_holes,
         })
     }
@@ -93,6 +106,13 @@ impl Fim {
             HoleKind::Todo | HoleKind::Marker => String::new(),
         };
         let file = self.file.location.relative_path.display().to_string();
+        let usage = match self.usage.is_empty() {
+            true => String::new(),
+            false => format!(
+                "\nHow the file uses it (its tests first, then its callers):\n```rust\n{}\n```\n",
+                self.usage
+            ),
+        };
         Ok(prompt::render(
             prompt::FIM,
             &[
@@ -102,6 +122,7 @@ impl Fim {
                 ("line", &self.hole.line.to_string()),
                 ("hole_note", &hole_note),
                 ("context", self.context.context.trim_end()),
+                ("usage", &usage),
             ],
         )?)
     }

@@ -107,6 +107,7 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
                 chunk.to_vec(),
                 task.module_name.clone(),
                 Some((shared.clone(), index)),
+                task.index.clone(),
             )
             .with_filter(task.filter)
         })

@@ -48,6 +48,8 @@ pub struct GenTests {
     filter: FilterSettings,
     /// Set when this task is one part of a [`GenTestsBatch`].
     batch: Option<Arc<BatchShared>>,
+    /// Shared by the parts of a batch: built once for the file's crate.
+    index: Arc<code::CrateIndex>,
 }
 
 impl GenTests {
@@ -65,12 +67,14 @@ impl GenTests {
             .collect();
         let targets = pick_targets(file, &functions, only)?;
         let module_name = free_module_name(&code::top_level_module_names(&source));
+        let index = source::crate_index(&location);
         Ok(GenTests::for_targets(
             TaskFile { location, original },
             &source,
             targets,
             module_name,
             None,
+            index,
         ))
     }
 
@@ -81,9 +85,16 @@ impl GenTests {
         targets: Vec<FnItem>,
         module_name: String,
         batch: Option<(Arc<BatchShared>, usize)>,
+        crate_index: Arc<code::CrateIndex>,
     ) -> GenTests {
         let context_is_whole_file = file.original.lines().count() <= WHOLE_FILE_MAX_LINES;
-        let context = code::context_for(source, &targets, WHOLE_FILE_MAX_LINES);
+        let context = source::with_definitions(
+            code::context_for(source, &targets, WHOLE_FILE_MAX_LINES),
+            &crate_index,
+            &file.location,
+            source,
+            &targets,
+        );
         let (batch, index) = match batch {
             Some((shared, index)) => (Some(shared), index),
             None => (None, 0),
@@ -100,6 +111,7 @@ impl GenTests {
             context_is_whole_file,
             filter: FilterSettings::default(),
             batch,
+            index: crate_index,
         }
     }
 
@@ -134,6 +146,10 @@ impl GenTests {
                 )
             })
             .collect();
+        let targets = match self.targets().iter().any(|f| f.is_async) {
+            true => format!("{targets}\n{}", async_note(&self.file.location)),
+            false => targets,
+        };
         let file = self.file.location.relative_path.display().to_string();
         let context_kind = if self.context_is_whole_file {
             "the whole file"
@@ -163,6 +179,18 @@ impl GenTests {
             _ => Verdict::Red(report.summary_for_model(FEEDBACK_MAX_BYTES)),
         }
     }
+}
+
+/// How this crate's tests can await: by the runtime its manifest has.
+fn async_note(location: &crate::project::SourceLocation) -> &'static str {
+    use crate::project::AsyncRuntime;
+    match crate::project::async_runtime(location) {
+        AsyncRuntime::TokioTest => prompt::ASYNC_TOKIO,
+        AsyncRuntime::AsyncStdTest => prompt::ASYNC_ASYNC_STD,
+        AsyncRuntime::FuturesBlockOn => prompt::ASYNC_FUTURES,
+        AsyncRuntime::None => prompt::ASYNC_NONE,
+    }
+    .trim_end()
 }
 
 fn pick_targets(
