@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{kiln, kiln_with_env, last_message, DemoCrate, Reply, ScriptedServer};
+use support::{kiln, kiln_with_env, last_message, DemoCrate, Reply, ReplyOptions, ScriptedServer};
 
 const SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]); }\n}\n";
 const WRONG_SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a,b\"), vec![\"b\"]); }\n}\n";
@@ -164,6 +164,41 @@ async fn max_cost_stops_before_the_next_request() {
         server.chat_requests().len(),
         1,
         "the budget was spent by the first reply"
+    );
+
+    // A server that reports no usage: the budget counts kiln's estimate, and says so.
+    let silent = ScriptedServer::start().await;
+    let no_usage = ReplyOptions {
+        omit_usage: true,
+        ..ReplyOptions::default()
+    };
+    silent.push_with(Reply::tool_code(WRONG_SPLIT_TEST), no_usage.clone());
+    silent.push_with(Reply::tool_code(SPLIT_TEST), no_usage);
+    let estimated = DemoCrate::new();
+    let run = kiln_with_env(
+        &silent.base_url(),
+        &[
+            "gen-tests",
+            estimated.lib_rs().to_str().unwrap(),
+            "--fn",
+            "split_fields",
+            "--max-cost",
+            "0.5",
+        ],
+        &[("KILN_CONFIG", config.to_str().unwrap())],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert_eq!(
+        silent.chat_requests().len(),
+        1,
+        "the estimated cost of the first reply spent the budget: {}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("(--max-cost)") && run.stderr.contains("estimated"),
+        "{}",
+        run.describe()
     );
 
     let plain = DemoCrate::new();

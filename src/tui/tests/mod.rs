@@ -109,7 +109,7 @@ fn report(outcome: RunOutcome, passed: usize) -> RunReport {
 /// The events of one attempt that streams a little code, runs the sandbox and goes green.
 fn scripted_attempt(app: &mut App, id: TaskId) {
     use crate::config::Tier;
-    use crate::llm::{LlmEvent, Usage};
+    use crate::llm::{LlmEvent, Usage, UsageSource};
     let events = [
         AgentEvent::Started {
             title: "gen-tests".to_string(),
@@ -129,7 +129,9 @@ fn scripted_attempt(app: &mut App, id: TaskId) {
             usage: Some(Usage {
                 prompt_tokens: 1_200,
                 completion_tokens: 340,
+                source: UsageSource::Server,
             }),
+            first_token_ms: Some(60),
         },
         AgentEvent::SandboxStarted {
             summary: "2 tests: mean_floor_rounds_down, mean_floor_empty".to_string(),
