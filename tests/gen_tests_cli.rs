@@ -6,8 +6,8 @@ mod support;
 
 use serde_json::Value;
 use support::{
-    cargo_test, kiln, kiln_with_env, message_text, o200k_completion_tokens, o200k_prompt_tokens,
-    DemoCrate, Reply, ReplyOptions, ScriptedServer,
+    cargo_test, kiln, kiln_json, kiln_with_env, message_text, o200k_completion_tokens,
+    o200k_prompt_tokens, DemoCrate, Reply, ReplyOptions, ScriptedServer,
 };
 
 const DOES_NOT_COMPILE: &str = "#[cfg(test)]
@@ -220,13 +220,11 @@ async fn tokens_a_server_does_not_report_are_estimated_and_labelled() {
         server.push_with(reply.clone(), no_usage.clone());
     }
 
-    let run = kiln(
+    let (run, result) = kiln_json(
         &server.base_url(),
-        &["gen-tests", demo.lib_rs().to_str().unwrap(), "--json"],
+        &["gen-tests", demo.lib_rs().to_str().unwrap()],
     )
     .await;
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
     let mini = &result["tiers"]["mini"];
     assert_eq!(mini["requests"], 2, "{result:#}");
     assert_eq!(mini["usage_source"], "estimated", "{result:#}");

@@ -248,38 +248,13 @@ fn x_cancels_the_selected_task_and_its_late_events_are_ignored() {
 /// tokens are kiln's estimate, and the first token of a reply that came whole is unknown.
 #[test]
 fn estimated_tokens_are_labelled_in_the_status_line_and_the_task_row() {
-    use crate::agent::ReplyKind;
-    use crate::config::Tier;
-    use crate::llm::{Usage, UsageSource};
+    use crate::llm::UsageSource;
 
     let demo = Demo::new();
     let mut app = demo.app();
     open_item(&mut app, "mean_floor");
     let id = start_gen_tests(&mut app);
-    let events = [
-        AgentEvent::Started {
-            title: "gen-tests".to_string(),
-            max_attempts: 4,
-        },
-        AgentEvent::AttemptStarted {
-            attempt: 1,
-            max_attempts: 4,
-            tier: Tier::Mini,
-            model: "test-mini".to_string(),
-        },
-        AgentEvent::ReplyReceived {
-            kind: ReplyKind::ToolCallWellFormed,
-            usage: Some(Usage {
-                prompt_tokens: 1_200,
-                completion_tokens: 340,
-                source: UsageSource::Estimated,
-            }),
-            first_token_ms: None,
-        },
-    ];
-    for event in events {
-        app.update(Msg::Agent(id, event));
-    }
+    scripted_attempt_counted_by(&mut app, id, UsageSource::Estimated, None);
     let screen = screen_text(&app, 220, 30);
     assert!(
         screen.contains(
