@@ -3,8 +3,12 @@
 
 mod support;
 
+use std::path::Path;
+
 use serde_json::Value;
-use support::{kiln, kiln_with_env, last_message, DemoCrate, Reply, ScriptedServer};
+use support::{
+    kiln, kiln_with_env, last_message, DemoCrate, Reply, ReplyOptions, Run, ScriptedServer,
+};
 
 const SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a, ,b\"), vec![\"a\", \"b\"]); }\n}\n";
 const WRONG_SPLIT_TEST: &str = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn splits() { assert_eq!(split_fields(\"a,b\"), vec![\"b\"]); }\n}\n";
@@ -134,17 +138,14 @@ async fn a_pinned_tier_never_escalates() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn max_cost_stops_before_the_next_request() {
+/// gen-tests for `split_fields` with `--max-cost 0.5` under `config`, which prices a prompt
+/// token at a dollar, against a server that answers a wrong test then a right one with `opts`:
+/// the run, and how many requests the server saw.
+async fn split_fields_under_budget(config: &Path, opts: ReplyOptions) -> (Run, usize) {
     let demo = DemoCrate::new();
-    let config = demo.write(
-        "kiln.toml",
-        "[tiers.mini]\nmodel = \"gpt-5.4-mini\"\nprice_in_per_mtok = 1000000.0\nprice_out_per_mtok = 0.0\n\
-         [tiers.full]\nmodel = \"gpt-5.4\"\nprice_in_per_mtok = 1000000.0\nprice_out_per_mtok = 0.0\n",
-    );
     let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(WRONG_SPLIT_TEST));
-    server.push(Reply::tool_code(SPLIT_TEST));
+    server.push_with(Reply::tool_code(WRONG_SPLIT_TEST), opts.clone());
+    server.push_with(Reply::tool_code(SPLIT_TEST), opts);
     let run = kiln_with_env(
         &server.base_url(),
         &[
@@ -158,15 +159,44 @@ async fn max_cost_stops_before_the_next_request() {
         &[("KILN_CONFIG", config.to_str().unwrap())],
     )
     .await;
+    (run, server.chat_requests().len())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_cost_stops_before_the_next_request() {
+    let demo = DemoCrate::new();
+    let config = demo.write(
+        "kiln.toml",
+        "[tiers.mini]\nmodel = \"gpt-5.4-mini\"\nprice_in_per_mtok = 1000000.0\nprice_out_per_mtok = 0.0\n\
+         [tiers.full]\nmodel = \"gpt-5.4\"\nprice_in_per_mtok = 1000000.0\nprice_out_per_mtok = 0.0\n",
+    );
+    let (run, requests) = split_fields_under_budget(&config, ReplyOptions::default()).await;
     assert_eq!(run.code, Some(1), "{}", run.describe());
     assert!(run.stderr.contains("(--max-cost)"), "{}", run.describe());
+    assert!(!run.stderr.contains("estimated"), "{}", run.describe());
+    assert_eq!(requests, 1, "the budget was spent by the first reply");
+
+    // A server that reports no usage: the budget counts kiln's estimate, and says so.
+    let no_usage = ReplyOptions {
+        omit_usage: true,
+        ..ReplyOptions::default()
+    };
+    let (run, requests) = split_fields_under_budget(&config, no_usage).await;
+    assert_eq!(run.code, Some(1), "{}", run.describe());
     assert_eq!(
-        server.chat_requests().len(),
+        requests,
         1,
-        "the budget was spent by the first reply"
+        "the estimated cost of the first reply spent the budget: {}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("stopped at ~$") && run.stderr.contains("(estimated) (--max-cost)"),
+        "{}",
+        run.describe()
     );
 
     let plain = DemoCrate::new();
+    let server = ScriptedServer::start().await;
     let unpriced = kiln(
         &server.base_url(),
         &[

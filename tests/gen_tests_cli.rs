@@ -5,7 +5,10 @@
 mod support;
 
 use serde_json::Value;
-use support::{cargo_test, kiln, kiln_with_env, message_text, DemoCrate, Reply, ScriptedServer};
+use support::{
+    cargo_test, kiln, kiln_json, kiln_with_env, message_text, o200k_completion_tokens,
+    o200k_prompt_tokens, DemoCrate, Reply, ReplyOptions, ScriptedServer,
+};
 
 const DOES_NOT_COMPILE: &str = "#[cfg(test)]
 mod tests {
@@ -187,6 +190,84 @@ async fn dry_run_shows_the_diff_and_writes_nothing() {
     );
 }
 
+/// `counted` is within 10% of what the server's tokenizer saw.
+fn assert_near(what: &str, counted: u64, server: u64, result: &Value) {
+    let off = counted.abs_diff(server) as f64 / server as f64;
+    eprintln!("{what}: kiln {counted}, server {server}");
+    assert!(
+        server > 0 && off <= 0.10,
+        "{what}: kiln counted {counted}, the server's tokenizer {server} ({:.0}% off)\n{result:#}",
+        off * 100.0
+    );
+}
+
+/// A server that sends no usage (llama-cpp-python, several proxies): kiln counts the tokens
+/// itself, near what the server's own o200k count of the same messages and tools gives, and
+/// says everywhere that they are estimated rather than showing zeros.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_a_server_does_not_report_are_estimated_and_labelled() {
+    let demo = DemoCrate::new();
+    let server = ScriptedServer::start().await;
+    let no_usage = ReplyOptions {
+        omit_usage: true,
+        ..ReplyOptions::default()
+    };
+    let replies = [
+        Reply::text("Sure! I will write tests for these functions."),
+        Reply::tool_code(PASSES),
+    ];
+    for reply in &replies {
+        server.push_with(reply.clone(), no_usage.clone());
+    }
+
+    let (run, result) = kiln_json(
+        &server.base_url(),
+        &["gen-tests", demo.lib_rs().to_str().unwrap()],
+    )
+    .await;
+    let mini = &result["tiers"]["mini"];
+    assert_eq!(mini["requests"], 2, "{result:#}");
+    assert_eq!(mini["usage_source"], "estimated", "{result:#}");
+    let per_request = mini["per_request"].as_array().unwrap();
+    assert_eq!(per_request.len(), 2, "{result:#}");
+    assert!(
+        per_request.iter().all(|r| r["usage_source"] == "estimated"),
+        "{result:#}"
+    );
+    let sent = server.chat_requests();
+    assert_eq!(sent.len(), 2);
+    assert_near(
+        "prompt tokens",
+        mini["prompt_tokens"].as_u64().unwrap(),
+        sent.iter().map(o200k_prompt_tokens).sum(),
+        &result,
+    );
+    assert_near(
+        "completion tokens",
+        mini["completion_tokens"].as_u64().unwrap(),
+        replies.iter().map(o200k_completion_tokens).sum(),
+        &result,
+    );
+    assert_near(
+        "the second request's prompt",
+        per_request[1]["prompt_tokens"].as_u64().unwrap(),
+        o200k_prompt_tokens(&sent[1]),
+        &result,
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("request(s)"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("in / ~")
+            && line.contains("out tokens (estimated)")
+            && line.contains(": 2 request(s), ~"),
+        "the usage line labels the estimate: {}",
+        run.describe()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn json_reports_outcome_attempts_tokens_and_diff() {
     let demo = DemoCrate::new();
@@ -208,6 +289,7 @@ async fn json_reports_outcome_attempts_tokens_and_diff() {
     assert_eq!(mini["no_tool_call"], 1);
     assert_eq!(mini["tool_calls_well_formed"], 1);
     assert!(mini["prompt_tokens"].as_u64().unwrap() > 0, "{result}");
+    assert_eq!(mini["usage_source"], "server", "{result}");
     assert!(result["diff"]
         .as_str()
         .unwrap()

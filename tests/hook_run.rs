@@ -131,6 +131,18 @@ async fn warn_validates_the_staged_version_saves_a_patch_and_keeps_unstaged_edit
         ),
         "{patch}"
     );
+    // And what the model work took; this server reports usage, so nothing is estimated.
+    for what in ["tests", "docs"] {
+        let note = format!("\n# {what}: 1 attempt(s) · mini: 1 request(s), ");
+        let line = patch
+            .split(&note)
+            .nth(1)
+            .and_then(|rest| rest.lines().next());
+        assert!(
+            line.is_some_and(|l| l.contains(" in / ") && !l.contains("estimated")),
+            "{patch}"
+        );
+    }
     assert!(
         !repo.path(".git/kiln/staged").exists(),
         "the staged checkout is removed"

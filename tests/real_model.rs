@@ -110,15 +110,16 @@ fn print_events(test: &str, events: &[(Instant, AgentEvent)]) {
                 said.push_str(piece);
             }
             AgentEvent::Llm(other) => eprintln!("{test}: llm event {other:?}"),
-            AgentEvent::ReplyReceived { kind, usage } => {
+            AgentEvent::ReplyReceived { kind, usage, .. } => {
                 let (attempt, started) = attempt_start.unwrap_or((0, *at));
                 let streaming = first_delta.map(|first| at.duration_since(first));
-                // llama-cpp-python sends one token per chunk and no usage in streams, so
-                // deltas per second stand in for tokens per second when usage is missing.
+                // llama-cpp-python sends one token per chunk and no usage in streams: kiln's
+                // estimate stands in, and deltas per second when a reply has no tokens at all.
                 let rate = match (usage, streaming) {
                     (Some(u), _) if u.completion_tokens > 0 => format!(
-                        "{} completion tokens in {:.1} s",
+                        "{} completion tokens ({:?}) in {:.1} s",
                         u.completion_tokens,
+                        u.source,
                         at.duration_since(started).as_secs_f64()
                     ),
                     (_, Some(d)) if d.as_secs_f64() > 0.0 => format!(
@@ -208,7 +209,14 @@ fn assert_counters_add_up(observed: &Observed) {
         replies,
         "{stats:?}"
     );
-    assert_eq!(stats.first_token_ms.len() as u32, replies, "{stats:?}");
+    assert_eq!(stats.per_request.len() as u32, replies, "{stats:?}");
+    // llama-cpp-python sends no usage: kiln's own count stands in, never a zero, and says so.
+    assert!(stats.tokens.prompt_tokens > 0, "{stats:?}");
+    assert!(stats.tokens.source.is_some(), "{stats:?}");
+    assert!(
+        stats.per_request.iter().all(|r| r.usage.is_some()),
+        "{stats:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

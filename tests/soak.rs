@@ -179,9 +179,13 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                 .sum();
             for stats in summary.stats.values() {
                 assert_eq!(
-                    stats.first_token_ms.len() as u32,
+                    stats.per_request.len() as u32,
                     stats.requests,
-                    "task {index}: one first-token time per reply, retries or not"
+                    "task {index}: one record per reply, retries or not"
+                );
+                assert!(
+                    stats.per_request.iter().all(|r| r.usage.is_some()),
+                    "task {index}: every reply's tokens are counted, by the server or by kiln"
                 );
             }
             assert_eq!(

@@ -260,9 +260,12 @@ async fn ctrl_c_while_a_task_runs_exits_130_and_writes_nothing() {
     })
     .await;
     assert!(running.contains("▶ running"), "{running}");
+    let usage = "task: 2 attempt(s) · mini: 1 request(s), 1,200 in / 340 out tokens, first token ";
+    let line = running.split(usage).nth(1).unwrap_or_default();
     assert!(
-        running
-            .contains("task: 2 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens, $0.0024"),
+        line.split(" · ")
+            .next()
+            .is_some_and(|rest| rest.ends_with(" ms, $0.0024")),
         "{running}"
     );
 }

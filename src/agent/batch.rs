@@ -8,7 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::conversation::converse;
 use super::sandbox::SharedSandbox;
-use super::{AgentEvent, AgentSettings, Outcome, Proposal, RunSummary, Spend, TierStats};
+use super::{AgentEvent, AgentSettings, Cost, Outcome, Proposal, RunSummary, Spend, TierStats};
 use crate::config::Tier;
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
@@ -269,9 +269,7 @@ fn describe_failure(outcome: &Outcome, attempts: u32) -> String {
             "nothing passed after {attempts} attempt(s); last: {}",
             first_line(last_failure)
         ),
-        Outcome::BudgetSpent { spent_usd, .. } => {
-            format!("stopped at ${spent_usd:.4} (--max-cost)")
-        }
+        Outcome::BudgetSpent { spent, .. } => format!("stopped at {spent} (--max-cost)"),
         Outcome::ModelFailed(e) => format!("the model failed: {e}"),
         Outcome::SandboxFailed(message) => first_line(message).to_string(),
         Outcome::Proposed(_) => String::new(),
@@ -280,24 +278,25 @@ fn describe_failure(outcome: &Outcome, attempts: u32) -> String {
 
 /// When no part has tests: a model failure says most about what to do next, then the budget,
 /// then the parts' own failures.
-fn no_part_proposed(gave_up: Vec<Outcome>, ends: &[PartEnd], spent_usd: f64) -> Outcome {
+fn no_part_proposed(gave_up: Vec<Outcome>, ends: &[PartEnd], spent: Option<Cost>) -> Outcome {
     let last_failure = ends
         .iter()
         .enumerate()
         .filter_map(|(i, e)| Some(format!("batch {}: {}", i + 1, e.failure.as_ref()?)))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut budget_spent = false;
+    let mut budget_spent = None;
     for outcome in gave_up {
         match outcome {
             Outcome::ModelFailed(e) => return Outcome::ModelFailed(e),
-            Outcome::BudgetSpent { .. } => budget_spent = true,
+            Outcome::BudgetSpent { spent, .. } => budget_spent = Some(spent),
             _ => {}
         }
     }
-    if budget_spent {
+    if let Some(part_saw) = budget_spent {
+        // What the whole batch spent, which is at least what the part saw when it stopped.
         return Outcome::BudgetSpent {
-            spent_usd,
+            spent: spent.unwrap_or(part_saw),
             last_failure,
         };
     }

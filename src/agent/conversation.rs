@@ -9,8 +9,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::failure::LastFailure;
 use super::sandbox::SharedSandbox;
 use super::{
-    AgentEvent, AgentSettings, Escalation, Outcome, Proposal, ReplyKind, RunSummary, Spend,
-    TierStats,
+    AgentEvent, AgentSettings, Escalation, Outcome, Proposal, ReplyKind, RequestStats, RunSummary,
+    Spend, TierStats,
 };
 use crate::code;
 use crate::config::{FimMode, Tier};
@@ -106,6 +106,13 @@ impl Transcript {
     }
 }
 
+/// A reply, how it was asked for, and how fast it began.
+struct Answer {
+    reply: Reply,
+    asked: Asked,
+    first_token_ms: Option<u64>,
+}
+
 /// How a candidate was asked for, so its reply is read the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Asked {
@@ -136,23 +143,21 @@ impl Conversation<'_> {
             self.attempts = attempt;
             self.escalate_if_due(&mut transcript);
             if let Some(limit) = self.settings.max_cost_usd {
-                let spent = self.spend.total();
-                if spent >= limit {
+                if let Some(spent) = self.spend.total().filter(|spent| spent.usd >= limit) {
                     return Outcome::BudgetSpent {
-                        spent_usd: spent,
+                        spent,
                         last_failure: transcript.last_failure.text(),
                     };
                 }
             }
-            let (reply, asked) = match self
+            let answer = match self
                 .ask_for_candidate(attempt, &tools, &mut transcript)
                 .await
             {
-                Ok(asked) => asked,
+                Ok(answer) => answer,
                 Err(e) => return Outcome::ModelFailed(e),
             };
-            let Some(placement) = self.take_candidate(attempt, &reply, asked, &mut transcript)
-            else {
+            let Some(placement) = self.take_candidate(attempt, &answer, &mut transcript) else {
                 continue;
             };
             let round = Round {
@@ -163,7 +168,9 @@ impl Conversation<'_> {
                 Ok(validated) => validated,
                 Err(e) => return Outcome::SandboxFailed(e),
             };
-            if let Some(outcome) = self.feed_back(attempt, validated, &reply, &mut transcript) {
+            if let Some(outcome) =
+                self.feed_back(attempt, validated, &answer.reply, &mut transcript)
+            {
                 return outcome;
             }
         }
@@ -205,7 +212,7 @@ impl Conversation<'_> {
         attempt: u32,
         tools: &[async_openai::types::chat::ChatCompletionTools],
         transcript: &mut Transcript,
-    ) -> Result<(Reply, Asked), crate::llm::LlmError> {
+    ) -> Result<Answer, crate::llm::LlmError> {
         let tier = transcript.tier;
         self.emit(AgentEvent::AttemptStarted {
             attempt,
@@ -227,9 +234,13 @@ impl Conversation<'_> {
                 Asked::Chat,
             ),
         };
-        let reply = self.ask(tier, question).await?;
+        let (reply, first_token_ms) = self.ask(tier, question).await?;
         transcript.messages.push(messages::assistant(&reply));
-        Ok((reply, asked))
+        Ok(Answer {
+            reply,
+            asked,
+            first_token_ms,
+        })
     }
 
     /// Counts the reply and places its candidate in the file. `None`: the reply held no usable
@@ -237,21 +248,28 @@ impl Conversation<'_> {
     fn take_candidate(
         &mut self,
         attempt: u32,
-        reply: &Reply,
-        asked: Asked,
+        answer: &Answer,
         transcript: &mut Transcript,
     ) -> Option<Placement> {
         let tier = transcript.tier;
-        let (kind, candidate) = match asked {
+        let reply = &answer.reply;
+        let (kind, candidate) = match answer.asked {
             Asked::Fill => read_completion(reply),
             Asked::Chat => read_candidate(reply),
         };
         let stats = self.stats.entry(tier).or_default();
-        let cost = stats.count_reply(&kind, reply.usage, self.llm.price(tier));
-        self.spend.add(cost);
+        let request = RequestStats {
+            usage: reply.usage,
+            first_token_ms: answer.first_token_ms,
+        };
+        let cost = stats.count_reply(&kind, request, self.llm.price(tier));
+        if let (Some(usd), Some(usage)) = (cost, reply.usage) {
+            self.spend.add(usd, usage.source);
+        }
         self.emit(AgentEvent::ReplyReceived {
             kind: kind.clone(),
             usage: reply.usage,
+            first_token_ms: answer.first_token_ms,
         });
         let candidate = match candidate {
             Ok(code) => code,
@@ -353,18 +371,22 @@ impl Conversation<'_> {
         None
     }
 
-    /// One request to the model, its events forwarded, its first-token latency counted.
+    /// One request to the model, its events forwarded; with the reply, its time to first
+    /// token in milliseconds when it streamed.
     async fn ask(
         &mut self,
         tier: Tier,
         question: Question<'_>,
-    ) -> Result<Reply, crate::llm::LlmError> {
+    ) -> Result<(Reply, Option<u64>), crate::llm::LlmError> {
         let events = self.events;
-        // Retried requests report a first token too; the reply's own is the last one.
         let mut first_token = None;
         let mut on_event = |event: LlmEvent| {
-            if let LlmEvent::FirstToken { after } = &event {
-                first_token = Some(after.as_millis() as u64);
+            match &event {
+                LlmEvent::FirstToken { after } => first_token = Some(after.as_millis() as u64),
+                // A request asked again starts afresh: only the reply's own first token counts,
+                // and one that then came whole has none.
+                LlmEvent::Retrying { .. } | LlmEvent::StreamFallback => first_token = None,
+                _ => {}
             }
             let _ = events.send(AgentEvent::Llm(event));
         };
@@ -390,14 +412,7 @@ impl Conversation<'_> {
                 self.llm.complete(&request, &mut on_event).await
             }
         };
-        if result.is_ok() {
-            self.stats
-                .entry(tier)
-                .or_default()
-                .first_token_ms
-                .extend(first_token);
-        }
-        result
+        result.map(|reply| (reply, first_token))
     }
 }
 

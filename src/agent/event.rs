@@ -8,7 +8,7 @@ use kiln_sandbox::{Progress, RunReport};
 use serde::Serialize;
 
 use crate::config::{Price, Tier};
-use crate::llm::{LlmEvent, Usage};
+use crate::llm::{Counted, LlmEvent, TokenTotal, Usage, UsageSource};
 
 #[derive(Debug, Clone)]
 pub enum AgentEvent {
@@ -32,7 +32,10 @@ pub enum AgentEvent {
     Llm(LlmEvent),
     ReplyReceived {
         kind: ReplyKind,
+        /// Its tokens, as the server reported them or as kiln estimated them.
         usage: Option<Usage>,
+        /// `None` when the reply came whole, so when it began is unknown.
+        first_token_ms: Option<u64>,
     },
     /// The candidate could not even be placed in the file (e.g. it does not parse).
     CandidateRejected {
@@ -95,44 +98,87 @@ pub enum ReplyKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TierStats {
     pub requests: u32,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
+    /// `prompt_tokens`, `completion_tokens`, and `usage_source`: whether the server reported
+    /// them, kiln estimated them, or both (`mixed`).
+    #[serde(flatten)]
+    pub tokens: TokenTotal,
     pub tool_calls_well_formed: u32,
     pub tool_calls_repaired: u32,
     pub tool_calls_rejected: u32,
     pub no_tool_call: u32,
-    /// Milliseconds to the first byte of each reply, in order.
-    pub first_token_ms: Vec<u64>,
-    /// Dollars, when the tier has prices configured.
+    /// Each answered request, in order.
+    pub per_request: Vec<RequestStats>,
+    /// Dollars, when the tier has prices configured; as estimated as `tokens` are.
     pub cost_usd: Option<f64>,
+}
+
+/// One answered request: its tokens and who counted them, and how fast it began.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RequestStats {
+    #[serde(flatten)]
+    pub usage: Option<Usage>,
+    /// Milliseconds to the first piece of the answer; `None` when it came whole.
+    pub first_token_ms: Option<u64>,
+}
+
+/// Dollars spent, and who counted the tokens they were reckoned from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cost {
+    pub usd: f64,
+    pub counted: Counted,
+}
+
+impl Cost {
+    /// `sofar` with `usd` more, reckoned from tokens counted by `source`.
+    pub fn add(sofar: Option<Cost>, usd: f64, source: UsageSource) -> Cost {
+        let counted = Counted::from(source);
+        Cost {
+            counted: sofar.map_or(counted, |c| c.counted.and(counted)),
+            usd: sofar.map_or(0.0, |c| c.usd) + usd,
+        }
+    }
+}
+
+/// "$0.0123" as the server's counts price it; "~$0.0123 (estimated)" or "~$0.0123 (partly
+/// estimated)" when kiln counted some of the tokens itself. The core words its own failure
+/// lines (a batch's) with it, as the front ends do.
+impl std::fmt::Display for Cost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let usd = self.usd;
+        match self.counted {
+            Counted::Server => write!(f, "${usd:.4}"),
+            Counted::Estimated => write!(f, "~${usd:.4} (estimated)"),
+            Counted::Mixed => write!(f, "~${usd:.4} (partly estimated)"),
+        }
+    }
 }
 
 impl TierStats {
     /// Adds another conversation's counters to these.
     pub fn absorb(&mut self, other: TierStats) {
         self.requests += other.requests;
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
+        self.tokens.absorb(other.tokens);
         self.tool_calls_well_formed += other.tool_calls_well_formed;
         self.tool_calls_repaired += other.tool_calls_repaired;
         self.tool_calls_rejected += other.tool_calls_rejected;
         self.no_tool_call += other.no_tool_call;
-        self.first_token_ms.extend(other.first_token_ms);
+        self.per_request.extend(other.per_request);
         if let Some(cost) = other.cost_usd {
             *self.cost_usd.get_or_insert(0.0) += cost;
         }
     }
 
-    /// One answered request: its kind, its tokens, and its cost when the tier has a price. The
-    /// agent and the TUI's live view both count with this, so their totals agree. Returns the
-    /// reply's cost in dollars (0 without a price).
+    /// One answered request: its kind, its tokens and first token, and its cost when the tier
+    /// has a price. The agent and the TUI's live view both count with this, so their totals
+    /// agree. Returns the reply's cost in dollars, `None` without a price or a count of tokens.
     pub fn count_reply(
         &mut self,
         kind: &ReplyKind,
-        usage: Option<Usage>,
+        request: RequestStats,
         price: Option<Price>,
-    ) -> f64 {
+    ) -> Option<f64> {
         self.requests += 1;
+        self.per_request.push(request);
         match kind {
             ReplyKind::ToolCallWellFormed => self.tool_calls_well_formed += 1,
             ReplyKind::ToolCallRepaired(_) => self.tool_calls_repaired += 1,
@@ -141,17 +187,11 @@ impl TierStats {
             // No tool was offered, so there is no tool use to count.
             ReplyKind::Completion => {}
         }
-        let Some(usage) = usage else {
-            return 0.0;
-        };
-        self.prompt_tokens += usage.prompt_tokens;
-        self.completion_tokens += usage.completion_tokens;
-        let Some(price) = price else {
-            return 0.0;
-        };
-        let cost = price.cost(usage.prompt_tokens, usage.completion_tokens);
+        let usage = request.usage?;
+        self.tokens.add(usage);
+        let cost = price?.cost(usage.prompt_tokens, usage.completion_tokens);
         *self.cost_usd.get_or_insert(0.0) += cost;
-        cost
+        Some(cost)
     }
 }
 
@@ -180,7 +220,7 @@ pub enum Outcome {
     SandboxFailed(String),
     /// `--max-cost` was reached before a candidate passed.
     BudgetSpent {
-        spent_usd: f64,
+        spent: Cost,
         last_failure: String,
     },
 }

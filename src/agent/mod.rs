@@ -15,10 +15,12 @@ use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use batch::{perform_batch, Work};
-pub use event::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
+pub use event::{
+    AgentEvent, Cost, Outcome, Proposal, ReplyKind, RequestStats, RunSummary, TierStats,
+};
 
 use crate::config::{Config, FimMode, Tier};
-use crate::llm::LlmClient;
+use crate::llm::{LlmClient, UsageSource};
 use crate::task::Task;
 use conversation::converse;
 use sandbox::SharedSandbox;
@@ -29,7 +31,8 @@ pub struct AgentSettings {
     /// The tier the first attempt uses.
     pub tier: Tier,
     pub escalation: Escalation,
-    /// Stop before the next request once this many dollars are spent (needs prices in config).
+    /// Stop before the next request once this many dollars are spent (needs prices in config);
+    /// reckoned from kiln's estimate of the tokens where the server reports none.
     pub max_cost_usd: Option<f64>,
     pub sandbox: SandboxConfig,
     pub build_cache: BuildCache,
@@ -111,16 +114,18 @@ pub async fn perform_task(
     converse(task, llm, settings, &sandbox, &Spend::default(), events).await
 }
 
-/// Dollars spent by every conversation of a run, so `--max-cost` bounds the whole run.
+/// Dollars spent by every conversation of a run, so `--max-cost` bounds the whole run; `None`
+/// until a priced reply was counted.
 #[derive(Debug, Default)]
-pub(crate) struct Spend(std::sync::Mutex<f64>);
+pub(crate) struct Spend(std::sync::Mutex<Option<Cost>>);
 
 impl Spend {
-    fn add(&self, usd: f64) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) += usd;
+    fn add(&self, usd: f64, source: UsageSource) {
+        let mut spent = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *spent = Some(Cost::add(*spent, usd, source));
     }
 
-    fn total(&self) -> f64 {
+    fn total(&self) -> Option<Cost> {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use kiln_sandbox::{Protection, RunOutcome, RunReport, NO_READS_OUTSIDE};
 
-use crate::agent::{Outcome, Proposal, ReplyKind, TierStats};
+use crate::agent::{Cost, Outcome, Proposal, ReplyKind, TierStats};
 use crate::config::Tier;
+use crate::llm::{Counted, TokenTotal};
 pub use crate::task::first_line;
 
 /// `1 test`, `2 tests`: a count with its noun in the right number.
@@ -128,12 +129,19 @@ pub fn describe_outcome(outcome: &Outcome, attempts: u32, noun: &str, form: Form
             }
         }
         Outcome::BudgetSpent {
-            spent_usd,
+            spent,
             last_failure,
         } => match form {
-            Form::Brief => format!("stopped at ${spent_usd:.4}: the cost budget is spent"),
+            Form::Brief => format!("stopped at {spent}: the cost budget is spent"),
             Form::Full { label } => format!(
-                "stopped at ${spent_usd:.4} (--max-cost) without passing {noun}; {label} is unchanged. Last failure:\n{}",
+                "stopped at {spent} (--max-cost) without passing {noun}; {label} is unchanged.{} Last failure:\n{}",
+                match spent.counted {
+                    Counted::Server => "",
+                    Counted::Estimated =>
+                        " The server reported no usage, so kiln counted the tokens itself (o200k).",
+                    Counted::Mixed =>
+                        " The server reported usage for some replies only; kiln counted the rest itself (o200k).",
+                },
                 indent(last_failure),
             ),
         },
@@ -149,21 +157,73 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// The end-of-run line: attempts, then per tier its requests, tokens, median first-token latency
-/// and cost (when the tier has prices).
+/// `1,200 in / 340 out tokens` as the server reported them; `~1,200 in / ~340 out tokens
+/// (estimated)` when kiln counted them itself, `(partly estimated)` for a sum of both. Nothing
+/// counted yet is zero.
+pub fn describe_tokens(tokens: &TokenTotal) -> String {
+    let (prompt, completion) = (
+        thousands(tokens.prompt_tokens),
+        thousands(tokens.completion_tokens),
+    );
+    match tokens.source {
+        None | Some(Counted::Server) => format!("{prompt} in / {completion} out tokens"),
+        Some(Counted::Estimated) => format!("~{prompt} in / ~{completion} out tokens (estimated)"),
+        Some(Counted::Mixed) => {
+            format!("~{prompt} in / ~{completion} out tokens (partly estimated)")
+        }
+    }
+}
+
+/// `1,200+340 tok`, `~1,200+340 tok` when any of it is estimated: for a task list's row.
+pub fn describe_tokens_briefly(tokens: &TokenTotal) -> String {
+    let mark = match tokens.source {
+        None | Some(Counted::Server) => "",
+        Some(Counted::Estimated | Counted::Mixed) => "~",
+    };
+    format!(
+        "{mark}{}+{} tok",
+        thousands(tokens.prompt_tokens),
+        thousands(tokens.completion_tokens)
+    )
+}
+
+/// `2310` as `2,310`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// The end-of-run line: attempts, then per tier its requests, tokens (marked when estimated),
+/// median first-token latency and cost (when the tier has prices). What kiln could not measure
+/// is `-`: the first token of replies that all came whole, the tokens of replies nobody
+/// counted.
 pub fn usage_line(attempts: u32, stats: &BTreeMap<Tier, TierStats>) -> String {
     let tiers: Vec<String> = stats
         .iter()
         .map(|(tier, s)| {
-            let mut line = format!(
-                "{tier}: {} request(s), {} in / {} out tokens",
-                s.requests, s.prompt_tokens, s.completion_tokens
-            );
-            if let Some(ms) = median(&s.first_token_ms) {
-                line.push_str(&format!(", first token {ms} ms"));
+            let tokens = match s.tokens.source {
+                Some(_) => describe_tokens(&s.tokens),
+                None => "- in / - out tokens".to_string(),
+            };
+            let mut line = format!("{tier}: {} request(s), {tokens}", s.requests);
+            let first_tokens: Vec<u64> = s
+                .per_request
+                .iter()
+                .filter_map(|r| r.first_token_ms)
+                .collect();
+            match median(&first_tokens) {
+                Some(ms) => line.push_str(&format!(", first token {ms} ms")),
+                None => line.push_str(", first token -"),
             }
-            if let Some(cost) = s.cost_usd {
-                line.push_str(&format!(", ${cost:.4}"));
+            if let (Some(usd), Some(counted)) = (s.cost_usd, s.tokens.source) {
+                line.push_str(&format!(", {}", Cost { usd, counted }));
             }
             line
         })
@@ -242,28 +302,95 @@ pub fn protections_summary(protections: &[Protection]) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use kiln_sandbox::ProtectionStatus;
+    use pretty_assertions::assert_eq;
 
     use super::*;
+    use crate::agent::RequestStats;
+    use crate::config::Price;
+    use crate::llm::{Usage, UsageSource};
+
+    fn request(usage: Usage, first_token_ms: Option<u64>) -> RequestStats {
+        RequestStats {
+            usage: Some(usage),
+            first_token_ms,
+        }
+    }
+
+    /// A tier's counters as the agent adds them up, one reply at a time.
+    fn tier(requests: &[RequestStats], price: Option<Price>) -> TierStats {
+        let mut stats = TierStats::default();
+        for r in requests {
+            stats.count_reply(&ReplyKind::ToolCallWellFormed, *r, price);
+        }
+        stats
+    }
+
+    fn usage(prompt_tokens: u64, completion_tokens: u64, source: UsageSource) -> Usage {
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+            source,
+        }
+    }
 
     #[test]
     fn usage_line_shows_tokens_latency_and_cost_per_tier() {
-        let mut stats = BTreeMap::new();
-        stats.insert(
+        let price = Some(Price {
+            input_per_mtok: 10.0,
+            output_per_mtok: 25.0,
+        });
+        let server = |p, c, ms| request(usage(p, c, UsageSource::Server), Some(ms));
+        let stats = BTreeMap::from([(
             Tier::Mini,
-            TierStats {
-                requests: 2,
-                prompt_tokens: 100,
-                completion_tokens: 20,
-                first_token_ms: vec![90, 30, 50],
-                cost_usd: Some(0.0015),
-                ..TierStats::default()
-            },
-        );
+            tier(
+                &[server(50, 10, 90), server(25, 5, 30), server(25, 5, 50)],
+                price,
+            ),
+        )]);
         assert_eq!(
-            usage_line(2, &stats),
-            "2 attempt(s) · mini: 2 request(s), 100 in / 20 out tokens, first token 50 ms, $0.0015"
+            usage_line(3, &stats),
+            "3 attempt(s) · mini: 3 request(s), 100 in / 20 out tokens, first token 50 ms, $0.0015"
         );
         assert_eq!(usage_line(0, &BTreeMap::new()), "0 attempt(s)");
+    }
+
+    #[test]
+    fn estimated_tokens_and_costs_are_labelled_and_unmeasured_figures_are_unknown() {
+        let price = Some(Price {
+            input_per_mtok: 1.0,
+            output_per_mtok: 0.0,
+        });
+        let estimated = request(usage(2_310, 940, UsageSource::Estimated), None);
+        let stats = BTreeMap::from([(Tier::Mini, tier(&[estimated], price))]);
+        assert_eq!(
+            usage_line(1, &stats),
+            "1 attempt(s) · mini: 1 request(s), ~2,310 in / ~940 out tokens (estimated), \
+             first token -, ~$0.0023 (estimated)"
+        );
+        let reported = request(usage(1_000_000, 1, UsageSource::Server), Some(40));
+        let stats = BTreeMap::from([(Tier::Full, tier(&[estimated, reported], None))]);
+        assert_eq!(
+            usage_line(2, &stats),
+            "2 attempt(s) · full: 2 request(s), ~1,002,310 in / ~941 out tokens (partly estimated), \
+             first token 40 ms"
+        );
+        let uncounted = RequestStats {
+            usage: None,
+            first_token_ms: Some(7),
+        };
+        let stats = BTreeMap::from([(Tier::Nano, tier(&[uncounted], price))]);
+        assert_eq!(
+            usage_line(1, &stats),
+            "1 attempt(s) · nano: 1 request(s), - in / - out tokens, first token 7 ms"
+        );
+        assert_eq!(
+            describe_tokens_briefly(&stats[&Tier::Nano].tokens),
+            "0+0 tok",
+            "nothing counted yet"
+        );
+        let mut mixed = TokenTotal::default();
+        mixed.add(usage(1_200, 340, UsageSource::Estimated));
+        assert_eq!(describe_tokens_briefly(&mixed), "~1,200+340 tok");
     }
 
     fn protection(name: &'static str, status: ProtectionStatus) -> Protection {
@@ -328,12 +455,35 @@ mod tests {
             "no passing tests after 2 attempt(s); src/lib.rs is unchanged. Last failure:\n  test t failed\n    left: 1"
         );
         let spent = Outcome::BudgetSpent {
-            spent_usd: 0.5,
+            spent: Cost {
+                usd: 0.5,
+                counted: Counted::Server,
+            },
             last_failure: "E0308".to_string(),
         };
         assert_eq!(
             describe_outcome(&spent, 3, "docs", Form::Brief),
             "stopped at $0.5000: the cost budget is spent"
+        );
+        let estimated = Outcome::BudgetSpent {
+            spent: Cost {
+                usd: 0.5,
+                counted: Counted::Estimated,
+            },
+            last_failure: "E0308".to_string(),
+        };
+        assert_eq!(
+            describe_outcome(
+                &estimated,
+                3,
+                "docs",
+                Form::Full {
+                    label: "src/lib.rs"
+                }
+            ),
+            "stopped at ~$0.5000 (estimated) (--max-cost) without passing docs; src/lib.rs is \
+             unchanged. The server reported no usage, so kiln counted the tokens itself (o200k). \
+             Last failure:\n  E0308"
         );
     }
 }

@@ -18,7 +18,7 @@ use super::staged;
 use crate::agent::{AgentSettings, Outcome, Work};
 use crate::config::Config;
 use crate::frontend::session::{gen_tests_work, Batches, Session};
-use crate::frontend::wording::{describe_outcome, first_line, proposal_headline, Form};
+use crate::frontend::wording::{describe_outcome, first_line, proposal_headline, usage_line, Form};
 use crate::llm::LlmClient;
 use crate::prompt::{self, HOOK_GATE};
 use crate::task::docstring::{DocScope, Docstring};
@@ -33,7 +33,8 @@ pub struct Proposed {
     pub file: String,
     /// What it holds, with the mutants its tests caught (see [`proposal_headline`]).
     pub summary: String,
-    /// The validation's findings, one line per function: the patch's notes.
+    /// The validation's findings, one line per function, and the model's use (requests,
+    /// tokens): the patch's notes.
     pub notes: Vec<String>,
     /// The staged text the tests and docs were written against.
     pub original: String,
@@ -192,13 +193,22 @@ impl TimedAgent<'_> {
         };
         let words = describe_outcome(&summary.outcome, summary.attempts, what, Form::Brief);
         match summary.outcome {
-            Outcome::Proposed(p) => Ok(Some(Proposed {
-                file: file.to_string(),
-                summary: proposal_headline(&p),
-                notes: p.notes.map(|n| n.lines).unwrap_or_default(),
-                original: p.original,
-                new_text: p.new_text,
-            })),
+            Outcome::Proposed(p) => {
+                // What the model work took, estimates labelled, as the one-shot commands end.
+                let headline = proposal_headline(&p);
+                let mut notes = p.notes.map(|n| n.lines).unwrap_or_default();
+                notes.push(format!(
+                    "{what}: {}",
+                    usage_line(summary.attempts, &summary.stats)
+                ));
+                Ok(Some(Proposed {
+                    file: file.to_string(),
+                    summary: headline,
+                    notes,
+                    original: p.original,
+                    new_text: p.new_text,
+                }))
+            }
             Outcome::ModelFailed(_) => Err(format!("the model failed: {}", first_line(&words))),
             Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } | Outcome::SandboxFailed(_) => {
                 report

@@ -7,10 +7,12 @@
 
 mod classify;
 mod error;
+mod estimate;
 pub mod messages;
 mod reply;
 pub mod tools;
 mod transport;
+mod usage;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +30,8 @@ use crate::config::{Config, ConfigError, Price, Tier};
 pub use classify::{Classification, ClassifyPath};
 pub use error::LlmError;
 pub use messages::Message;
-pub use reply::{Reply, StreamAssembler, ToolCall, Usage};
+pub use reply::{Reply, StreamAssembler, ToolCall};
+pub use usage::{Counted, TokenTotal, Usage, UsageSource};
 
 /// A fill is at most a function body; a server left to run on would write the rest of the file.
 const COMPLETION_MAX_TOKENS: u32 = 1_024;
@@ -40,7 +43,9 @@ const MAX_BACKOFF_MS: u64 = 30_000;
 /// What happens inside one chat call, for front ends to show.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LlmEvent {
-    /// The first byte of the answer arrived this long after the request was sent.
+    /// The first piece of a streamed answer arrived this long after the request was sent. Not
+    /// sent for a reply that came whole (not streamed, or streamed all at its end): its time to
+    /// first token is unknown.
     FirstToken {
         after: Duration,
     },
@@ -168,7 +173,8 @@ impl LlmClient {
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent. The delay is
-    /// the server's hint (`Retry-After`, "try again in 2s") when it gave one, else backoff.
+    /// the server's hint (`Retry-After`, "try again in 2s") when it gave one, else backoff. A
+    /// reply without usage gets kiln's estimate of it.
     async fn with_retries(
         &self,
         call: Call<'_>,
@@ -180,11 +186,13 @@ impl LlmClient {
             let (result, header_hint) =
                 transport::with_retry_hint(self.attempt(&call, on_event)).await;
             match result {
-                Ok(value) => return Ok(value),
+                Ok(reply) => return Ok(call.with_usage(reply)),
                 // A stream cut twice is most likely the server failing on this very request
                 // (seen with llama-cpp-python): asking a third time would fail the same way, so
                 // the partial reply goes on to the loop, which tells the model what was wrong.
-                Err(LlmError::CutShort(partial)) if cut_before => return Ok(*partial),
+                Err(LlmError::CutShort(partial)) if cut_before => {
+                    return Ok(call.with_usage(*partial))
+                }
                 Err(error) if error.is_retryable() && retry < self.max_retries => {
                     cut_before |= matches!(error, LlmError::CutShort(_));
                     retry += 1;
@@ -240,7 +248,6 @@ impl LlmClient {
         request: &CompletionRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
-        let started = Instant::now();
         let tier = self.tier(request.tier);
         let response = self
             .whole_reply(tier.client.completions().create(CreateCompletionRequest {
@@ -253,11 +260,7 @@ impl LlmClient {
             }))
             .await?
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        Ok(unstreamed(
-            started,
-            Reply::from_completion(response),
-            on_event,
-        ))
+        Ok(unstreamed(Reply::from_completion(response), on_event))
     }
 
     async fn chat_once(
@@ -273,7 +276,6 @@ impl LlmClient {
             self.streaming_broken.store(true, Ordering::Relaxed);
             on_event(LlmEvent::StreamFallback);
         }
-        let started = Instant::now();
         let tier = self.tier(request.tier);
         let response = self
             .whole_reply(
@@ -283,11 +285,7 @@ impl LlmClient {
             )
             .await?
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        Ok(unstreamed(
-            started,
-            Reply::from_response(response),
-            on_event,
-        ))
+        Ok(unstreamed(Reply::from_response(response), on_event))
     }
 
     async fn stream(
@@ -304,6 +302,7 @@ impl LlmClient {
             .await
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
         let mut assembler = StreamAssembler::default();
+        let mut first_token_seen = false;
         loop {
             let next = tokio::time::timeout(self.stream_idle, stream.next())
                 .await
@@ -319,12 +318,13 @@ impl LlmClient {
                 }
                 Some(Err(e)) => return Err(LlmError::from_openai(e, &tier.base_url)),
             };
-            if assembler.is_empty() {
+            let delta = assembler.push(chunk);
+            if delta.before_end && !first_token_seen {
+                first_token_seen = true;
                 on_event(LlmEvent::FirstToken {
                     after: started.elapsed(),
                 });
             }
-            let delta = assembler.push(chunk);
             if !delta.content.is_empty() {
                 on_event(LlmEvent::TextDelta(delta.content));
             }
@@ -367,15 +367,9 @@ impl LlmClient {
     }
 }
 
-/// Reports a reply that arrived whole as if it had streamed: its first token and its text.
-fn unstreamed(
-    started: Instant,
-    reply: Reply,
-    on_event: &mut (dyn FnMut(LlmEvent) + Send),
-) -> Reply {
-    on_event(LlmEvent::FirstToken {
-        after: started.elapsed(),
-    });
+/// Reports the text of a reply that arrived whole as if it had streamed. No first token: the
+/// time to the whole reply is not the time to its first token, and kiln cannot know the latter.
+fn unstreamed(reply: Reply, on_event: &mut (dyn FnMut(LlmEvent) + Send)) -> Reply {
     if !reply.content.is_empty() {
         on_event(LlmEvent::TextDelta(reply.content.clone()));
     }
@@ -393,6 +387,26 @@ enum Call<'a> {
         tier: Tier,
         request: &'a CreateChatCompletionRequest,
     },
+}
+
+impl Call<'_> {
+    /// `reply` with kiln's estimate of its tokens when the server reported none.
+    fn with_usage(&self, mut reply: Reply) -> Reply {
+        if reply.usage.is_none() {
+            reply.usage = match self {
+                Call::Chat(request) => estimate::chat(request.messages, request.tools, &reply),
+                Call::Completion(request) => {
+                    estimate::completion(request.prompt, request.suffix, &reply)
+                }
+                Call::Plain { request, .. } => estimate::chat(
+                    &request.messages,
+                    request.tools.as_deref().unwrap_or_default(),
+                    &reply,
+                ),
+            };
+        }
+        reply
+    }
 }
 
 enum Streaming {

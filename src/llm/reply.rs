@@ -6,6 +6,8 @@ use async_openai::types::chat::{
 };
 use async_openai::types::completions::CreateCompletionResponse;
 
+use super::usage::{Usage, UsageSource};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
     pub id: String,
@@ -13,16 +15,12 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-}
-
-impl Usage {
-    pub fn add(&mut self, other: Usage) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
+/// The usage a server reported.
+fn reported(prompt_tokens: u32, completion_tokens: u32) -> Usage {
+    Usage {
+        prompt_tokens: prompt_tokens.into(),
+        completion_tokens: completion_tokens.into(),
+        source: UsageSource::Server,
     }
 }
 
@@ -30,16 +28,17 @@ impl Usage {
 pub struct Reply {
     pub content: String,
     pub tool_calls: Vec<ToolCall>,
+    /// What the server reported, or kiln's estimate when it reported nothing (see
+    /// [`super::estimate`]); `None` only while a reply is being assembled.
     pub usage: Option<Usage>,
     pub finish_reason: Option<String>,
 }
 
 impl Reply {
     pub fn from_response(response: CreateChatCompletionResponse) -> Reply {
-        let usage = response.usage.map(|u| Usage {
-            prompt_tokens: u.prompt_tokens.into(),
-            completion_tokens: u.completion_tokens.into(),
-        });
+        let usage = response
+            .usage
+            .map(|u| reported(u.prompt_tokens, u.completion_tokens));
         let Some(choice) = response.choices.into_iter().next() else {
             return Reply {
                 usage,
@@ -70,10 +69,9 @@ impl Reply {
 
     /// A native completion: its text is the reply's content.
     pub fn from_completion(response: CreateCompletionResponse) -> Reply {
-        let usage = response.usage.map(|u| Usage {
-            prompt_tokens: u.prompt_tokens.into(),
-            completion_tokens: u.completion_tokens.into(),
-        });
+        let usage = response
+            .usage
+            .map(|u| reported(u.prompt_tokens, u.completion_tokens));
         let choice = response.choices.into_iter().next();
         Reply {
             finish_reason: choice
@@ -111,6 +109,10 @@ pub struct StreamAssembler {
 pub struct ChunkDelta {
     pub content: String,
     pub arguments: String,
+    /// The chunk is part of the answer and not its end: the first such chunk is the first
+    /// token. A chunk that ends the reply, or carries only usage, says nothing of when the
+    /// answer began.
+    pub before_end: bool,
 }
 
 impl StreamAssembler {
@@ -118,15 +120,13 @@ impl StreamAssembler {
         self.chunks_seen += 1;
         let mut delta_out = ChunkDelta::default();
         if let Some(u) = chunk.usage {
-            self.reply.usage = Some(Usage {
-                prompt_tokens: u.prompt_tokens.into(),
-                completion_tokens: u.completion_tokens.into(),
-            });
+            self.reply.usage = Some(reported(u.prompt_tokens, u.completion_tokens));
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             self.choices_seen += 1;
-            if let Some(reason) = choice.finish_reason {
-                self.reply.finish_reason = Some(finish_reason_name(reason));
+            match choice.finish_reason {
+                Some(reason) => self.reply.finish_reason = Some(finish_reason_name(reason)),
+                None => delta_out.before_end = true,
             }
             let delta = choice.delta;
             if let Some(text) = delta.content {
@@ -226,8 +226,9 @@ mod tests {
         let mut assembler = StreamAssembler::default();
         assert!(assembler.is_empty());
         let first = assembler.push(chunk(json!({"role": "assistant", "content": "Hel"}), None));
-        assembler.push(chunk(json!({"content": "lo"}), Some("stop")));
+        let last = assembler.push(chunk(json!({"content": "lo"}), Some("stop")));
         assert_eq!(first.content, "Hel");
+        assert!(first.before_end && !last.before_end);
         assert!(!assembler.is_empty());
         assert_eq!(assembler.finish().content, "Hello");
     }

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use kiln_sandbox::Progress;
 
-use crate::agent::{AgentEvent, Outcome, Proposal, ReplyKind, RunSummary, TierStats};
+use crate::agent::{AgentEvent, Outcome, Proposal, ReplyKind, RequestStats, RunSummary, TierStats};
 use crate::config::{Price, Tier};
 use crate::frontend::wording::{
     self, describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
     describe_escalation, describe_outcome, describe_redactions, describe_rejection, describe_reply,
     describe_report, first_line, part_prefix, Form,
 };
-use crate::llm::{LlmEvent, Usage};
+use crate::llm::{LlmEvent, TokenTotal, Usage};
 
 /// Enough of the live model output to follow what it is writing, bounded however long it talks.
 const STREAM_TAIL_BYTES: usize = 4_000;
@@ -46,7 +46,7 @@ pub struct TaskView {
     pub streamed: String,
     /// What the sandbox is doing right now ("compiling demo", "testing 2/5").
     pub activity: String,
-    pub tokens: Usage,
+    pub tokens: TokenTotal,
     /// Requests, tokens and cost per tier: counted live from the events, then replaced by the
     /// agent's own totals when the run ends.
     pub stats: BTreeMap<Tier, TierStats>,
@@ -70,7 +70,7 @@ impl TaskView {
             log: Vec::new(),
             streamed: String::new(),
             activity: String::new(),
-            tokens: Usage::default(),
+            tokens: TokenTotal::default(),
             stats: BTreeMap::new(),
             proposal: None,
             part_attempts: BTreeMap::new(),
@@ -131,8 +131,16 @@ impl TaskView {
                 self.log.push(format!("  retrying: {}", first_line(reason)))
             }
             AgentEvent::Llm(_) => {}
-            AgentEvent::ReplyReceived { kind, usage } => {
-                return self.on_reply(kind, *usage, prices)
+            AgentEvent::ReplyReceived {
+                kind,
+                usage,
+                first_token_ms,
+            } => {
+                let request = RequestStats {
+                    usage: *usage,
+                    first_token_ms: *first_token_ms,
+                };
+                return self.on_reply(kind, request, prices);
             }
             AgentEvent::CandidateRejected { reason } => self.log.push(describe_rejection(reason)),
             AgentEvent::SandboxStarted { summary } => {
@@ -178,7 +186,7 @@ impl TaskView {
     fn on_reply(
         &mut self,
         kind: &ReplyKind,
-        usage: Option<Usage>,
+        request: RequestStats,
         prices: &BTreeMap<Tier, Price>,
     ) -> Option<Usage> {
         self.log.push(describe_reply(kind));
@@ -188,12 +196,12 @@ impl TaskView {
             self.stats
                 .entry(tier)
                 .or_default()
-                .count_reply(kind, usage, price);
+                .count_reply(kind, request, price);
         }
-        if let Some(usage) = usage {
+        if let Some(usage) = request.usage {
             self.tokens.add(usage);
         }
-        usage
+        request.usage
     }
 
     /// A batch's plan: every part named in the log, the attempt budget theirs together.

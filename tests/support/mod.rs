@@ -29,6 +29,7 @@ mod real;
 mod reply;
 mod server;
 mod tmux;
+mod tokens;
 mod tui;
 
 pub use cli::{
@@ -46,6 +47,9 @@ pub use real::{cli_dry_run_ends_clearly, cli_env, RealModel, SERVER_TURN};
 pub use reply::{Reply, ReplyOptions};
 pub use server::{RecordedRequest, ScriptedServer};
 pub use tmux::{Tmux, POLL_MS, WAIT_LIMIT_SECS};
+pub use tokens::{
+    completion_tokens as o200k_completion_tokens, prompt_tokens as o200k_prompt_tokens,
+};
 pub use tui::{
     assert_terminal_restored, exit_and_stty, start_gen_tests_on_mean_floor, tmux_missing,
     tui_command, wait_for_file,

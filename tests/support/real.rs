@@ -166,6 +166,27 @@ pub async fn cli_dry_run_ends_clearly(
         count("requests"),
         "{tiers:?}"
     );
+    // Tokens are counted even where the server reports none (llama-cpp-python): never zero,
+    // and labelled by who counted them, per tier, per request and on the usage line.
+    for (tier, stats) in tiers {
+        assert!(
+            stats["prompt_tokens"].as_u64().unwrap() > 0,
+            "{tier}: {stats}"
+        );
+        let source = stats["usage_source"].as_str().unwrap_or_default();
+        assert!(
+            ["server", "estimated", "mixed"].contains(&source),
+            "{tier}: {stats}"
+        );
+        let per_request = stats["per_request"].as_array().unwrap();
+        assert!(
+            per_request.iter().all(|r| r["usage_source"].is_string()),
+            "{tier}: {stats}"
+        );
+        if source != "server" {
+            assert!(run.stderr.contains("estimated)"), "{}", run.describe());
+        }
+    }
     assert_eq!(
         std::fs::read(file).unwrap(),
         before,

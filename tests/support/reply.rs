@@ -96,6 +96,9 @@ pub struct ReplyOptions {
     /// `(prompt_tokens, completion_tokens)` to report; `None` makes them up
     /// from text lengths (about 4 characters a token, at least 1).
     pub usage: Option<(u32, u32)>,
+    /// Sends no usage at all, even when the request asks with `stream_options.include_usage`:
+    /// llama-cpp-python 0.3.36 and several proxies answer so.
+    pub omit_usage: bool,
     /// `HttpError` only: adds a `Retry-After: N` header.
     pub retry_after_secs: Option<u64>,
     /// Streamed only: send just the first N events, then close the
@@ -206,7 +209,7 @@ pub(crate) fn render_text_completion(
     let (prompt_tokens, completion_tokens) = opts
         .usage
         .unwrap_or((tokens(req.prompt_chars), tokens(text.len())));
-    let body = json!({
+    let mut body = json!({
         "id": format!("cmpl-{}", req.seq),
         "object": "text_completion",
         "created": CREATED,
@@ -218,6 +221,9 @@ pub(crate) fn render_text_completion(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     });
+    if opts.omit_usage {
+        body["usage"] = Value::Null;
+    }
     Rendered::Json {
         status: 200,
         body: body.to_string(),
@@ -283,10 +289,12 @@ pub(crate) fn render(reply: &Reply, opts: &ReplyOptions, req: &RequestInfo) -> R
             let (prompt_tokens, completion_tokens) = opts
                 .usage
                 .unwrap_or((tokens(req.prompt_chars), tokens(out_chars)));
-            let usage = json!({
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
+            let usage = (!opts.omit_usage).then(|| {
+                json!({
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                })
             });
             if req.stream {
                 Rendered::Sse(stream_events(text, call, &finish, usage, opts, req))
@@ -309,7 +317,7 @@ fn completion(
     text: Option<&str>,
     call: Option<(&str, &str)>,
     finish: &str,
-    usage: Value,
+    usage: Option<Value>,
     req: &RequestInfo,
 ) -> Value {
     let mut message = json!({"role": "assistant", "content": text});
@@ -331,7 +339,7 @@ fn completion(
             "logprobs": null,
             "finish_reason": finish,
         }],
-        "usage": usage,
+        "usage": usage.unwrap_or(Value::Null),
     })
 }
 
@@ -339,7 +347,7 @@ fn stream_events(
     text: Option<&str>,
     call: Option<(&str, &str)>,
     finish: &str,
-    usage: Value,
+    usage: Option<Value>,
     opts: &ReplyOptions,
     req: &RequestInfo,
 ) -> Vec<String> {
@@ -356,7 +364,7 @@ fn stream_events(
             "model": req.model,
             "choices": choices,
         });
-        if req.include_usage {
+        if req.include_usage && !opts.omit_usage {
             c["usage"] = Value::Null;
         }
         c
@@ -413,7 +421,7 @@ fn stream_events(
 
     let mut events: Vec<Value> = deltas.into_iter().map(|d| chunk(choice(d, None))).collect();
     events.push(chunk(choice(json!({}), Some(finish))));
-    if req.include_usage {
+    if let Some(usage) = usage.filter(|_| req.include_usage) {
         let mut last = chunk(json!([]));
         last["usage"] = usage;
         events.push(last);

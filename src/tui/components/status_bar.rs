@@ -6,14 +6,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::llm::Usage;
+use crate::frontend::wording::describe_tokens;
+use crate::llm::TokenTotal;
 use crate::tui::component::{Component, DrawContext, KeyResult};
 use crate::tui::strings;
 
 pub struct StatusBar {
     /// "http://127.0.0.1:8080/v1 · mini=gpt-5.4-mini · sandbox: all 12 protections"
     pub endpoint: String,
-    pub session: Usage,
+    pub session: TokenTotal,
     /// The selected task's usage line, as the CLI prints it at the end of a run.
     pub task_usage: Option<String>,
     message: Option<String>,
@@ -23,7 +24,7 @@ impl StatusBar {
     pub fn new(endpoint: String) -> StatusBar {
         StatusBar {
             endpoint,
-            session: Usage::default(),
+            session: TokenTotal::default(),
             task_usage: None,
             message: None,
         }
@@ -52,8 +53,9 @@ impl Component for StatusBar {
             Some(message) => message.clone(),
             None => {
                 let session = format!(
-                    "session {} in / {} out tokens · {}",
-                    self.session.prompt_tokens, self.session.completion_tokens, self.endpoint,
+                    "session {} · {}",
+                    describe_tokens(&self.session),
+                    self.endpoint
                 );
                 match &self.task_usage {
                     Some(usage) => strings::task_usage(usage, &session),

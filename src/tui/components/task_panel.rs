@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::frontend::wording::describe_tokens_briefly;
 use crate::tui::component::{move_selection, Action, Component, DrawContext, Focus, KeyResult};
 use crate::tui::strings;
 use crate::tui::task_view::{TaskId, TaskState, TaskView};
@@ -58,11 +59,10 @@ impl TaskPanel {
         let tier = task.tier.map(|t| t.name()).unwrap_or("-");
         // Facts first: a long title may be cut at the right edge, they must not be.
         let facts = format!(
-            "{tier} {}/{} {}+{} tok  ",
+            "{tier} {}/{} {}  ",
             task.attempt,
             task.max_attempts,
-            task.tokens.prompt_tokens,
-            task.tokens.completion_tokens
+            describe_tokens_briefly(&task.tokens)
         );
         Line::from(vec![
             Span::styled(mark, style),

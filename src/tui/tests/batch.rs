@@ -7,7 +7,7 @@ use ratatui::crossterm::event::KeyCode;
 use super::*;
 use crate::agent::{ReplyKind, Work};
 use crate::config::Tier;
-use crate::llm::{LlmEvent, Usage};
+use crate::llm::{LlmEvent, Usage, UsageSource};
 
 /// Seven untested functions: more than one batch holds by default.
 const SEVEN_FNS: &str = "pub fn one() -> u32 { 1 }
@@ -79,7 +79,9 @@ fn reply() -> AgentEvent {
         usage: Some(Usage {
             prompt_tokens: 900,
             completion_tokens: 200,
+            source: UsageSource::Server,
         }),
+        first_token_ms: Some(30),
     }
 }
 
@@ -193,7 +195,7 @@ fn a_batched_run_sums_its_parts_attempts_and_marks_each_step_with_its_part() {
     assert_eq!(task.activity, "compiling…");
     assert_eq!(
         app.status.task_usage.as_deref(),
-        Some("3 attempt(s) · mini: 3 request(s), 2700 in / 600 out tokens")
+        Some("3 attempt(s) · mini: 3 request(s), 2,700 in / 600 out tokens, first token 30 ms")
     );
 }
 

@@ -108,6 +108,18 @@ fn report(outcome: RunOutcome, passed: usize) -> RunReport {
 
 /// The events of one attempt that streams a little code, runs the sandbox and goes green.
 fn scripted_attempt(app: &mut App, id: TaskId) {
+    use crate::llm::UsageSource;
+    scripted_attempt_counted_by(app, id, UsageSource::Server, Some(60));
+}
+
+/// [`scripted_attempt`] with its 1200 in / 340 out tokens counted by `source`, and its first
+/// token after `first_token_ms`.
+fn scripted_attempt_counted_by(
+    app: &mut App,
+    id: TaskId,
+    source: crate::llm::UsageSource,
+    first_token_ms: Option<u64>,
+) {
     use crate::config::Tier;
     use crate::llm::{LlmEvent, Usage};
     let events = [
@@ -129,7 +141,9 @@ fn scripted_attempt(app: &mut App, id: TaskId) {
             usage: Some(Usage {
                 prompt_tokens: 1_200,
                 completion_tokens: 340,
+                source,
             }),
+            first_token_ms,
         },
         AgentEvent::SandboxStarted {
             summary: "2 tests: mean_floor_rounds_down, mean_floor_empty".to_string(),

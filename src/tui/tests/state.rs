@@ -244,45 +244,71 @@ fn x_cancels_the_selected_task_and_its_late_events_are_ignored() {
     assert_eq!(app.status.message(), Some(strings::NOTHING_TO_CANCEL));
 }
 
+/// A server that sends no usage: the task row, the task's usage and the session's all say the
+/// tokens are kiln's estimate, and the first token of a reply that came whole is unknown.
+#[test]
+fn estimated_tokens_are_labelled_in_the_status_line_and_the_task_row() {
+    use crate::llm::UsageSource;
+
+    let demo = Demo::new();
+    let mut app = demo.app();
+    open_item(&mut app, "mean_floor");
+    let id = start_gen_tests(&mut app);
+    scripted_attempt_counted_by(&mut app, id, UsageSource::Estimated, None);
+    let screen = screen_text(&app, 220, 30);
+    assert!(
+        screen.contains(
+            "task: 1 attempt(s) · mini: 1 request(s), ~1,200 in / ~340 out tokens (estimated), \
+             first token - · session ~1,200 in / ~340 out tokens (estimated) · "
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("mini 1/4 ~1,200+340 tok"), "{screen}");
+}
+
 #[test]
 fn the_selected_tasks_usage_counts_live_and_the_agents_totals_replace_it() {
-    use crate::agent::TierStats;
+    use crate::agent::{ReplyKind, RequestStats, TierStats};
     use crate::config::Tier;
+    use crate::llm::{Usage, UsageSource};
 
     let demo = Demo::new();
     let (app, _) = running(&demo);
     // No prices: tokens, and nothing about cost.
     assert_eq!(
         app.status.task_usage.as_deref(),
-        Some("1 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens")
+        Some("1 attempt(s) · mini: 1 request(s), 1,200 in / 340 out tokens, first token 60 ms")
     );
     assert!(!screen_text(&app, 200, 30).contains('$'));
 
     let (mut app, id) = running_on(priced(demo.app()));
     assert_eq!(
         app.status.task_usage.as_deref(),
-        Some("1 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens, $0.0024")
+        Some("1 attempt(s) · mini: 1 request(s), 1,200 in / 340 out tokens, first token 60 ms, $0.0024")
     );
     // The agent's totals are the truth once the run ends (here with a first-token time).
-    let stats = [(
-        Tier::Mini,
-        TierStats {
-            requests: 1,
+    let mut mini = TierStats::default();
+    let request = RequestStats {
+        usage: Some(Usage {
             prompt_tokens: 1_200,
             completion_tokens: 340,
-            first_token_ms: vec![80],
-            cost_usd: Some(0.0024),
-            ..TierStats::default()
-        },
-    )]
-    .into();
+            source: UsageSource::Server,
+        }),
+        first_token_ms: Some(80),
+    };
+    mini.count_reply(
+        &ReplyKind::ToolCallWellFormed,
+        request,
+        app.prices.get(&Tier::Mini).copied(),
+    );
+    let stats = [(Tier::Mini, mini)].into();
     let failed = Outcome::Exhausted {
         last_failure: "test mean_floor_rounds_down failed".to_string(),
     };
     finish_with_stats(&mut app, id, failed, stats);
     assert_eq!(
         app.status.task_usage.as_deref(),
-        Some("1 attempt(s) · mini: 1 request(s), 1200 in / 340 out tokens, first token 80 ms, $0.0024")
+        Some("1 attempt(s) · mini: 1 request(s), 1,200 in / 340 out tokens, first token 80 ms, $0.0024")
     );
     // A new task is selected and has used nothing yet.
     start_gen_tests(&mut app);
