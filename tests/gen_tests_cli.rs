@@ -339,3 +339,57 @@ async fn fenced_code_without_a_tool_call_is_used_as_the_candidate() {
     );
     assert!(demo.read_lib().contains("fn percent_rounds_to_nearest()"));
 }
+
+/// Where the shared build cache records which untouched copies built (one per crate).
+fn untouched_build_record(cache: &std::path::Path) -> std::path::PathBuf {
+    let crates: Vec<_> = std::fs::read_dir(cache.join("target"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join(".kiln-untouched-builds"))
+        .filter(|record| record.is_file())
+        .collect();
+    assert_eq!(crates.len(), 1, "{crates:?}");
+    crates[0].clone()
+}
+
+fn first_chat_request_at(server: &ScriptedServer) -> std::time::SystemTime {
+    server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.contains("chat/completions"))
+        .unwrap()
+        .received_at
+}
+
+/// The untouched build goes before the first request the first time (a crate that does not build
+/// costs no request), and beside it once that exact copy is known to build: the request then
+/// reaches the server before the build has ended (the cache's record is rewritten at its end).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crate_known_to_build_is_built_beside_the_first_request() {
+    let demo = DemoCrate::new();
+    let cache = tempfile::tempdir().unwrap();
+    let env = [("KILN_CACHE_DIR", cache.path().to_str().unwrap())];
+    let lib = demo.lib_rs();
+    let args = ["gen-tests", lib.to_str().unwrap(), "--dry-run"];
+
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(PASSES));
+    let run = kiln_with_env(&server.base_url(), &args, &env).await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let record = untouched_build_record(cache.path());
+    let built = std::fs::metadata(&record).unwrap().modified().unwrap();
+    assert!(
+        built <= first_chat_request_at(&server),
+        "the first time, the build ends before the request"
+    );
+
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(PASSES));
+    let run = kiln_with_env(&server.base_url(), &args, &env).await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(run.stdout.contains("+mod tests {"), "{}", run.describe());
+    let built = std::fs::metadata(&record).unwrap().modified().unwrap();
+    assert!(
+        first_chat_request_at(&server) < built,
+        "the second time, the request went out while the build ran"
+    );
+}

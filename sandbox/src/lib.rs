@@ -36,6 +36,7 @@ mod diagnostics;
 mod env;
 mod fetch;
 mod gitignore;
+mod known_good;
 mod leftovers;
 mod libtest;
 mod limits;
@@ -176,6 +177,9 @@ pub struct Sandbox {
     /// shared one through an overlay).
     visible: confine::view::Visible,
     overlay_mount: confine::overlay::OverlayMount,
+    /// The untouched copy's fingerprint, where a shared cache can record that it built (see
+    /// [`known_good`]).
+    untouched_fingerprint: Option<String>,
     /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
     touched: std::sync::atomic::AtomicBool,
     copy_notes: Vec<String>,
@@ -252,6 +256,9 @@ impl Sandbox {
         if shared_cache.is_some() {
             visible.overlay = Some(shared_cache_overlay(&root, &target_dir)?);
         }
+        let untouched_fingerprint = shared_cache
+            .as_ref()
+            .and_then(|_| known_good::fingerprint(&crate_dir, &config.cargo_args));
         Ok(Sandbox {
             _dir: dir,
             crate_dir,
@@ -261,6 +268,7 @@ impl Sandbox {
             view_root,
             visible,
             overlay_mount: confine::overlay::OverlayMount::default(),
+            untouched_fingerprint,
             touched: std::sync::atomic::AtomicBool::new(false),
             copy_notes,
             redactor: Redactor::from_process(&config.redact),
@@ -311,7 +319,24 @@ impl Sandbox {
             build_only: true,
             ..self.plan(&trusted, &[])
         };
-        run::cargo_test(&plan, args, on_progress).await
+        let report = run::cargo_test(&plan, args, on_progress).await?;
+        if let Some(fingerprint) = &self.untouched_fingerprint {
+            let passed = !matches!(
+                report.outcome,
+                RunOutcome::BuildFailed | RunOutcome::TimedOut
+            );
+            known_good::remember(&self.target_dir, fingerprint, passed);
+        }
+        Ok(report)
+    }
+
+    /// Whether [`Sandbox::build_untouched`] passed before on a copy exactly like this one, into the
+    /// same shared cache: then it will pass again, and a caller may start other work beside it
+    /// instead of waiting (it must still look at the report; see [`known_good`]).
+    pub fn untouched_build_known_good(&self) -> bool {
+        self.untouched_fingerprint
+            .as_ref()
+            .is_some_and(|fingerprint| known_good::is_known_good(&self.target_dir, fingerprint))
     }
 
     /// Runs `cargo test <target_flags> --message-format=json [-- <filter>]`

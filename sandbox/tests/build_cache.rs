@@ -205,3 +205,50 @@ async fn the_overlay_is_mounted_once_per_sandbox_and_never_on_the_host() {
     );
     again_as_unprivileged_user("the_overlay_is_mounted_once_per_sandbox_and_never_on_the_host");
 }
+
+/// An untouched build that passed is known good for an identical copy into the same cache, and
+/// stops being known once a source changes or the build fails.
+#[tokio::test]
+async fn an_untouched_build_is_known_good_until_the_crate_changes_or_fails() {
+    let krate = tiny_crate("known", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let first = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(!first.untouched_build_known_good(), "nothing built yet");
+    let built = first
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_ne!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    assert!(first.untouched_build_known_good());
+    drop(first);
+    assert!(Sandbox::create(krate.path(), shared(cache.path()))
+        .unwrap()
+        .untouched_build_known_good());
+    // Without a shared cache there is nowhere to remember it.
+    assert!(!Sandbox::create(krate.path(), SandboxConfig::default())
+        .unwrap()
+        .untouched_build_known_good());
+
+    common::write(
+        krate.path(),
+        "src/lib.rs",
+        "pub fn one() -> u8 { \"one\" }\n",
+    );
+    let broken = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(
+        !broken.untouched_build_known_good(),
+        "a changed source is not known"
+    );
+    let built = broken
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(built.outcome, RunOutcome::BuildFailed);
+    assert!(!broken.untouched_build_known_good());
+    drop(broken);
+    common::write(krate.path(), "src/lib.rs", "pub fn one() -> u8 { 1 }\n");
+    // Back as it was: the mtime moved, so it is a new copy, not known until it builds again.
+    assert!(!Sandbox::create(krate.path(), shared(cache.path()))
+        .unwrap()
+        .untouched_build_known_good());
+}

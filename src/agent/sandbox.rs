@@ -1,6 +1,7 @@
 //! The one sandbox copy a run works in, and how it is lent to a task's validation.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
@@ -14,8 +15,21 @@ use crate::task::{first_line, whole_suite, SandboxRuns};
 /// A sandbox copy shared by every conversation of a run. Runs take turns: they write the same
 /// file, and cargo would serialise them on the build cache's lock anyway.
 pub(super) struct SharedSandbox {
-    sandbox: Sandbox,
-    turn: tokio::sync::Mutex<()>,
+    sandbox: Arc<Sandbox>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// The untouched build running beside the first request (see [`SharedSandbox::create`]),
+    /// stopped with the sandbox.
+    overlapped: Option<tokio::task::JoinHandle<()>>,
+    /// Why the overlapped build refused the crate: every run then fails with it.
+    refused: Arc<std::sync::OnceLock<String>>,
+}
+
+impl Drop for SharedSandbox {
+    fn drop(&mut self) {
+        if let Some(build) = &self.overlapped {
+            build.abort();
+        }
+    }
 }
 
 impl SharedSandbox {
@@ -49,12 +63,36 @@ impl SharedSandbox {
             took: started.elapsed(),
             notes: sandbox.copy_notes().to_vec(),
         });
-        if settings.build_first {
+        let sandbox = Arc::new(sandbox);
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        let refused = Arc::new(std::sync::OnceLock::new());
+        let mut overlapped = None;
+        if settings.build_first && sandbox.untouched_build_known_good() {
+            // This exact copy built before, so the build will pass and is mostly a fingerprint
+            // check: it runs beside the first request instead of before it, holding the turn so
+            // the first candidate waits for it. Should it fail after all (a toolchain update),
+            // every run reports why.
+            let held = Arc::clone(&turn).lock_owned().await;
+            let (sandbox, refused, location, events) = (
+                Arc::clone(&sandbox),
+                Arc::clone(&refused),
+                location.clone(),
+                events.clone(),
+            );
+            overlapped = Some(tokio::spawn(async move {
+                let _held = held;
+                if let Err(message) = check_untouched_build(&sandbox, &location, &events).await {
+                    let _ = refused.set(message);
+                }
+            }));
+        } else if settings.build_first {
             check_untouched_build(&sandbox, location, events).await?;
         }
         Ok(SharedSandbox {
             sandbox,
-            turn: tokio::sync::Mutex::new(()),
+            turn,
+            overlapped,
+            refused,
         })
     }
 
@@ -127,6 +165,9 @@ impl SandboxRuns for AgentSandbox<'_> {
     ) -> BoxFuture<'a, Result<RunReport, String>> {
         Box::pin(async move {
             let _turn = self.shared.turn.lock().await;
+            if let Some(message) = self.shared.refused.get() {
+                return Err(message.clone());
+            }
             let sandbox = &self.shared.sandbox;
             sandbox
                 .write_file(self.relative_path, text)

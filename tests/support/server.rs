@@ -33,6 +33,9 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body (de-chunked if it was sent chunked), lossily decoded as UTF-8.
     pub body: String,
+    /// When the whole request had arrived, by the wall clock (to order it against a file's
+    /// mtime, say).
+    pub received_at: std::time::SystemTime,
 }
 
 impl RecordedRequest {
@@ -492,6 +495,7 @@ where
         path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        received_at: std::time::SystemTime::now(),
     }))
 }
 
