@@ -33,6 +33,11 @@ use uses::{imports_of, Import};
 /// Files beyond this many are not indexed: a prompt needs the definitions near its targets, and
 /// a crate of thousands of files would cost more to parse than it gives.
 const MAX_FILES: usize = 400;
+/// Files bigger than this are skipped, and so are files that say they are generated: generated
+/// tables (regex-syntax's Unicode data is 1.3 MB in 20 files) cost more to parse than every other
+/// file together and define no type a prompt needs.
+const MAX_FILE_BYTES: u64 = 256 * 1024;
+const GENERATED_MARKS: [&str; 2] = ["DO NOT EDIT", "@generated"];
 /// How much of a prompt the definitions from elsewhere may take (about 1,500 tokens).
 pub const DEFINITIONS_BUDGET_CHARS: usize = 6_000;
 
@@ -101,8 +106,11 @@ impl CrateIndex {
             if seen.len() >= MAX_FILES || !seen.insert(file.clone()) {
                 continue;
             }
-            let Some(parsed) = std::fs::read_to_string(&file)
-                .ok()
+            let small = std::fs::metadata(&file).is_ok_and(|meta| meta.len() <= MAX_FILE_BYTES);
+            let Some(parsed) = small
+                .then(|| std::fs::read_to_string(&file).ok())
+                .flatten()
+                .filter(|text| !is_generated(text))
                 .and_then(|text| SourceFile::parse(&text).ok())
             else {
                 continue;
@@ -360,6 +368,11 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+fn is_generated(text: &str) -> bool {
+    let head = text.get(..text.len().min(512)).unwrap_or(text);
+    GENERATED_MARKS.iter().any(|mark| head.contains(mark))
 }
 
 fn is_pub(node: Node<'_>) -> bool {
