@@ -332,7 +332,9 @@ fn prepare_child(functions: usize) {
 
 /// Preparation time and peak RSS for each of `PREPARE_SIZES`, each in a child process.
 fn prepare_figures() {
-    println!("gen-tests preparation of one big file (list, split, prompts), release child process:");
+    println!(
+        "gen-tests preparation of one big file (list, split, prompts), release child process:"
+    );
     for functions in PREPARE_SIZES {
         let output = std::process::Command::new(std::env::current_exe().unwrap())
             .args(["--prepare-child", &functions.to_string()])

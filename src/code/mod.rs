@@ -32,7 +32,7 @@ mod testmod;
 
 pub use api::{api_changes, public_api};
 pub use compare::{first_code_change, CodeChange};
-pub use context::context_for;
+pub use context::{context_for, ContextIndex};
 pub use fence::extract_rust_code_block;
 pub use holes::{
     fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,

@@ -69,7 +69,10 @@ impl Fim {
         let context = code::fim_context(&source, &hole, MARKER)
             .map_err(|e| TaskError::NoTargets(format!("{}:{e}", file.display())))?;
         Ok(Fim {
-            file: TaskFile { location, original },
+            file: TaskFile {
+                location,
+                original: original.into(),
+            },
             hole,
             context,
             more_holes,

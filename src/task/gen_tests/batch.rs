@@ -13,7 +13,8 @@ use super::rendezvous::Rendezvous;
 use super::report;
 use super::validate::{add_mutation_error, function_reports, Candidate};
 use super::{tests_summary, GenTests};
-use crate::code::{self, Merged, TestFn};
+use crate::code::{self, ContextIndex, Merged, TestFn};
+use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::task::{
     Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, ValidationNotes, Verdict,
 };
@@ -92,23 +93,17 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
     if task.targets().len() <= size {
         return Batching::Single(task);
     }
-    let Ok(source) = code::SourceFile::parse(&task.file.original) else {
-        return Batching::Single(task);
-    };
+    // One index of the file for every batch: walking the file once per batch made a
+    // 10,000-function file take minutes.
+    let index = ContextIndex::new(&task.source);
     let shared = Arc::new(BatchShared::default());
     let parts = task
         .targets()
         .chunks(size)
         .enumerate()
-        .map(|(index, chunk)| {
-            GenTests::for_targets(
-                task.file.clone(),
-                &source,
-                chunk.to_vec(),
-                task.module_name.clone(),
-                Some((shared.clone(), index)),
-            )
-            .with_filter(task.filter)
+        .map(|(at, chunk)| {
+            let context = index.context_for(chunk, WHOLE_FILE_MAX_LINES);
+            task.part(chunk.to_vec(), context, shared.clone(), at)
         })
         .collect();
     Batching::Batches(GenTestsBatch {

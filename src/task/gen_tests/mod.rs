@@ -19,7 +19,7 @@ mod report;
 mod validate;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
@@ -41,9 +41,14 @@ run those tests. Returns compiler errors or failing tests with their messages, o
 
 pub struct GenTests {
     file: TaskFile,
+    /// The file parsed once; the batches of a big file share it.
+    source: Arc<code::SourceFile>,
     part: Arc<Part>,
     module_name: String,
-    context: String,
+    /// The prompt's code context: a batch's is built with the others' from one index of the
+    /// file; a task run whole builds its own when it first asks, so a task split into
+    /// batches never builds one for all of its targets.
+    context: OnceLock<String>,
     context_is_whole_file: bool,
     filter: FilterSettings,
     /// Set when this task is one part of a [`GenTestsBatch`].
@@ -65,42 +70,53 @@ impl GenTests {
             .collect();
         let targets = pick_targets(file, &functions, only)?;
         let module_name = free_module_name(&code::top_level_module_names(&source));
-        Ok(GenTests::for_targets(
-            TaskFile { location, original },
-            &source,
-            targets,
+        let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
+        Ok(GenTests {
+            file: TaskFile {
+                location,
+                original: original.into(),
+            },
+            context_is_whole_file,
+            source: Arc::new(source),
+            part: Arc::new(Part {
+                index: 0,
+                targets,
+                state: Mutex::default(),
+            }),
             module_name,
-            None,
-        ))
+            context: OnceLock::new(),
+            filter: FilterSettings::default(),
+            batch: None,
+        })
     }
 
-    /// The task for `targets` of `file`, alone (`batch: None`) or as part `index` of a batch.
-    fn for_targets(
-        file: TaskFile,
-        source: &code::SourceFile,
+    /// Part `index` of this task's batch, for `targets`, with their `context`.
+    fn part(
+        &self,
         targets: Vec<FnItem>,
-        module_name: String,
-        batch: Option<(Arc<BatchShared>, usize)>,
+        context: String,
+        shared: Arc<BatchShared>,
+        index: usize,
     ) -> GenTests {
-        let context_is_whole_file = file.original.lines().count() <= WHOLE_FILE_MAX_LINES;
-        let context = code::context_for(source, &targets, WHOLE_FILE_MAX_LINES);
-        let (batch, index) = match batch {
-            Some((shared, index)) => (Some(shared), index),
-            None => (None, 0),
-        };
         GenTests {
-            file,
+            file: self.file.clone(),
+            source: self.source.clone(),
             part: Arc::new(Part {
                 index,
                 targets,
                 state: Mutex::default(),
             }),
-            module_name,
-            context,
-            context_is_whole_file,
-            filter: FilterSettings::default(),
-            batch,
+            module_name: self.module_name.clone(),
+            context: OnceLock::from(context),
+            context_is_whole_file: self.context_is_whole_file,
+            filter: self.filter,
+            batch: Some(shared),
         }
+    }
+
+    fn context(&self) -> &str {
+        self.context
+            .get_or_init(|| code::context_for(&self.source, self.targets(), WHOLE_FILE_MAX_LINES))
     }
 
     /// How strictly generated tests are filtered (default: 3 re-runs, mutation on).
@@ -146,7 +162,7 @@ impl GenTests {
                 ("file", &file),
                 ("targets", targets.trim_end()),
                 ("context_kind", context_kind),
-                ("context", self.context.trim_end()),
+                ("context", self.context().trim_end()),
                 ("module", &self.module_name),
             ],
         )?)
