@@ -303,7 +303,8 @@ fn big_lib(functions: usize) -> String {
 }
 
 /// In a child process: writes a crate with a `functions`-function file, prepares gen-tests on
-/// all of it as `kiln gen-tests FILE` does, and prints the time, the batches and the peak RSS.
+/// all of it as `kiln gen-tests FILE` does up to its plan, and prints the time, the batches
+/// and the peak RSS.
 fn prepare_child(functions: usize) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
@@ -315,12 +316,10 @@ fn prepare_child(functions: usize) {
     let lib = dir.path().join("src/lib.rs");
     std::fs::write(&lib, big_lib(functions)).unwrap();
     let started = Instant::now();
-    let task = GenTests::new(&lib, &[]).unwrap();
-    let targets = task.targets().len();
-    let batches = match task.batched(BATCH_SIZE) {
-        Batching::Batches(batch) => batch.parts().len(),
-        Batching::Single(_) => 1,
-    };
+    // What `kiln gen-tests FILE` does before it prints the plan: the plan renders every
+    // batch's prompt to estimate its tokens.
+    let plan = GenTests::new(&lib, &[]).unwrap().batched(BATCH_SIZE).plan();
+    let (targets, batches) = (plan.functions, plan.batches);
     let elapsed = started.elapsed();
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let peak_bytes = status_kib(&status, "VmHWM:").unwrap() * 1024;

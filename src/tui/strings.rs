@@ -61,6 +61,11 @@ pub fn task_usage(usage: &str, session: &str) -> String {
     format!("task: {usage} · {session}")
 }
 
+/// The status line for a whole-file gen-tests over max_functions: its plan, and how to spend it.
+pub fn consent(plan: &str, functions: usize) -> String {
+    format!("{plan}; over max_functions: press T again to spend it on all {functions}")
+}
+
 pub fn task_started(title: &str) -> String {
     format!("queued: {title}")
 }

@@ -12,7 +12,7 @@ use super::filter::{Filter, Step, FEEDBACK_MAX_BYTES};
 use super::rendezvous::Rendezvous;
 use super::report;
 use super::validate::{add_mutation_error, function_reports, Candidate};
-use super::{tests_summary, GenTests};
+use super::{tests_summary, Chosen, GenTests};
 use crate::code::{self, ContextIndex, Merged, TestFn};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::task::{
@@ -22,6 +22,7 @@ use crate::task::{
 pub struct GenTestsBatch {
     file: TaskFile,
     module_name: String,
+    chosen: Chosen,
     parts: Vec<GenTests>,
     shared: Arc<BatchShared>,
 }
@@ -109,6 +110,7 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
     Batching::Batches(GenTestsBatch {
         file: task.file,
         module_name: task.module_name,
+        chosen: task.chosen,
         parts,
         shared,
     })
@@ -117,6 +119,10 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
 impl GenTestsBatch {
     pub fn parts(&self) -> &[GenTests] {
         &self.parts
+    }
+
+    pub(super) fn chosen(&self) -> &Chosen {
+        &self.chosen
     }
 
     fn function_names(part: &GenTests) -> Vec<String> {

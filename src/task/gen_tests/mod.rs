@@ -14,6 +14,7 @@ mod batch;
 mod filter;
 mod kill;
 mod mutation;
+mod plan;
 mod rendezvous;
 mod report;
 mod validate;
@@ -28,6 +29,7 @@ use batch::BatchShared;
 pub use batch::{Batching, GenTestsBatch};
 use filter::FEEDBACK_MAX_BYTES;
 pub use filter::{FilterSettings, Mutation};
+pub use plan::{estimated_tokens, Chosen, Plan};
 use validate::Part;
 
 use super::{source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict};
@@ -51,6 +53,7 @@ pub struct GenTests {
     context: OnceLock<String>,
     context_is_whole_file: bool,
     filter: FilterSettings,
+    chosen: Chosen,
     /// Set when this task is one part of a [`GenTestsBatch`].
     batch: Option<Arc<BatchShared>>,
 }
@@ -69,6 +72,11 @@ impl GenTests {
             .filter(|f| !f.is_test_code)
             .collect();
         let targets = pick_targets(file, &functions, only)?;
+        let chosen = if only.is_empty() {
+            Chosen::Untested
+        } else {
+            Chosen::Named
+        };
         let module_name = free_module_name(&code::top_level_module_names(&source));
         let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
         Ok(GenTests {
@@ -86,8 +94,24 @@ impl GenTests {
             module_name,
             context: OnceLock::new(),
             filter: FilterSettings::default(),
+            chosen,
             batch: None,
         })
+    }
+
+    /// Only the first `count` targets, in file order (`--max-functions`): a bound the user
+    /// chose, so the run needs no further consent.
+    pub fn first_functions(mut self, count: usize) -> GenTests {
+        let of = self.targets().len();
+        let mut targets = self.part.targets.clone();
+        targets.truncate(count.max(1));
+        self.part = Arc::new(Part {
+            index: 0,
+            targets,
+            state: Mutex::default(),
+        });
+        self.chosen = Chosen::First { of };
+        self
     }
 
     /// Part `index` of this task's batch, for `targets`, with their `context`.
@@ -110,6 +134,7 @@ impl GenTests {
             context: OnceLock::from(context),
             context_is_whole_file: self.context_is_whole_file,
             filter: self.filter,
+            chosen: self.chosen.clone(),
             batch: Some(shared),
         }
     }
