@@ -40,7 +40,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgUp/PgDn", "scroll the code"),
     ("Tab", "switch focus between list and tasks"),
     ("t", "write tests for the selected item"),
-    ("T", "write tests for the whole file (in batches)"),
+    ("T", "tests for the whole file (a big one: T twice)"),
     ("d", "write doc comments"),
     ("f", "fill the first todo!() hole in the open file"),
     ("r", "refactor with a one-line instruction"),

@@ -8,6 +8,7 @@
 //! - `kill.rs`: the kill rule (a caught mutant versus a crash);
 //! - `report.rs`: what the filter tells the user and the model;
 //! - `batch.rs`: many functions split into concurrent conversations, combined into one module;
+//! - `plan.rs`: what a run will ask (functions, batches, estimated tokens) before it asks;
 //! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build.
 
 mod batch;
