@@ -29,6 +29,12 @@
 //! "building N mutant(s)" step to its next other step (the confirmation) or its end, i.e. the
 //! mutant build and the rounds.
 //!
+//! First, before any of that, the preparation of a big file (issue 17): listing a file's
+//! functions, splitting them into batches and building each batch's prompt, which is what kiln
+//! does before it prints the plan and asks. Each size runs in a child process of its own
+//! (this bench run again with `--prepare-child N`), so its peak resident set (`VmHWM`) is its
+//! own and not what an earlier, larger size left allocated. `-- --prepare-only` stops there.
+//!
 //! Run: `cargo bench --bench gen_tests_scale [-- --smoke]`. `benches/run.sh` runs it in its full
 //! mode only: a sample is 79 sandboxed cargo runs (11 + 11 + 12 + 45: each validation is a build,
 //! 3 re-runs, the mutant build and 6 mutant rounds), about 15 s on this machine.
@@ -42,7 +48,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Figure, Mode, Verdict};
+use common::{status_kib, Figure, Mode, Verdict};
 use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outcome, RunSummary};
 use kiln::config::{FimMode, Tier};
 use kiln::task::gen_tests::{Batching, GenTests};
@@ -57,6 +63,11 @@ const JOBS: usize = 4;
 /// Runs per shape in a full run; the median is printed, since the machine is shared and noisy.
 const FULL_SAMPLES: usize = 3;
 const TARGET_RATIO: f64 = 3.0;
+/// Issue 17: a 10,000-function file is prepared in under 2 s and 200 MB.
+const PREPARE_TARGET_FUNCTIONS: usize = 10_000;
+const PREPARE_SIZES: [usize; 2] = [2_500, PREPARE_TARGET_FUNCTIONS];
+const PREPARE_TARGET_SECS: f64 = 2.0;
+const PREPARE_TARGET_BYTES: u64 = 200_000_000;
 
 /// How the functions reach the model.
 #[derive(Debug, Clone, Copy)]
@@ -250,8 +261,125 @@ fn line(label: &str, m: &Measured, one: &Measured) {
     );
 }
 
+/// A file of `functions` untested functions in groups of four: a struct, its constructor and a
+/// method (every group's method has the same name, as `new`/`apply` do in real files), a free
+/// function that uses them, and one that compares with a constant, so the prompts pull in
+/// types, constructors and constants as in a real file.
+fn big_lib(functions: usize) -> String {
+    let group = |k: usize| {
+        [
+            format!("pub const LIMIT_{k}: u32 = {k};"),
+            String::new(),
+            format!("/// A point of group {k}."),
+            format!("pub struct Point{k} {{"),
+            "    pub x: i32,".into(),
+            "    pub y: i32,".into(),
+            "}".into(),
+            String::new(),
+            format!("impl Point{k} {{"),
+            "    pub fn new(x: i32, y: i32) -> Self {".into(),
+            format!("        Point{k} {{ x, y }}"),
+            "    }".into(),
+            String::new(),
+            "    pub fn norm(&self) -> i32 {".into(),
+            "        self.x.abs() + self.y.abs()".into(),
+            "    }".into(),
+            "}".into(),
+            String::new(),
+            "/// `p` moved right by `d`.".into(),
+            format!("pub fn shift_{k}(p: &Point{k}, d: i32) -> Point{k} {{"),
+            format!("    Point{k}::new(p.x + d, p.y)"),
+            "}".into(),
+            String::new(),
+            format!("/// Whether `x` reaches LIMIT_{k}."),
+            format!("pub fn reaches_{k}(x: u32) -> bool {{"),
+            format!("    x >= LIMIT_{k}"),
+            "}".into(),
+            String::new(),
+        ]
+        .join("\n")
+    };
+    (0..functions.div_ceil(4)).map(group).collect()
+}
+
+/// In a child process: writes a crate with a `functions`-function file, prepares gen-tests on
+/// all of it as `kiln gen-tests FILE` does up to its plan, and prints the time, the batches
+/// and the peak RSS.
+fn prepare_child(functions: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"big\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    let lib = dir.path().join("src/lib.rs");
+    std::fs::write(&lib, big_lib(functions)).unwrap();
+    let started = Instant::now();
+    // What `kiln gen-tests FILE` does before it prints the plan: the plan renders every
+    // batch's prompt to estimate its tokens.
+    let plan = GenTests::new(&lib, &[]).unwrap().batched(BATCH_SIZE).plan();
+    let (targets, batches) = (plan.functions, plan.batches);
+    let elapsed = started.elapsed();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak_bytes = status_kib(&status, "VmHWM:").unwrap() * 1024;
+    println!(
+        "PREPARED {targets} {batches} {} {peak_bytes}",
+        elapsed.as_secs_f64()
+    );
+}
+
+/// Preparation time and peak RSS for each of `PREPARE_SIZES`, each in a child process.
+fn prepare_figures() {
+    println!(
+        "gen-tests preparation of one big file (list, split, prompts), release child process:"
+    );
+    for functions in PREPARE_SIZES {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--prepare-child", &functions.to_string()])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let Some(fields) = stdout.lines().find_map(|l| l.strip_prefix("PREPARED ")) else {
+            panic!(
+                "the child for {functions} functions printed no result:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let fields: Vec<&str> = fields.split(' ').collect();
+        let (targets, batches) = (fields[0], fields[1]);
+        let secs: f64 = fields[2].parse().unwrap();
+        let peak_mb = fields[3].parse::<f64>().unwrap() / 1e6;
+        println!("  {targets} functions, {batches} batches: {secs:.2} s, peak RSS {peak_mb:.1} MB");
+        let met = secs < PREPARE_TARGET_SECS && peak_mb * 1e6 < PREPARE_TARGET_BYTES as f64;
+        Figure {
+            name: &format!("gen-tests preparation, {functions} fns in one file"),
+            measured: format!("{secs:.2} s, peak RSS {peak_mb:.1} MB"),
+            reference: format!("n/a (absolute; {batches} batches)"),
+            comparison: "-".into(),
+            target: "< 2 s and < 200 MB at 10,000 fns",
+            // The smaller size shows the growth; only the 10,000 has the target.
+            verdict: if functions == PREPARE_TARGET_FUNCTIONS {
+                Verdict::of(met)
+            } else {
+                Verdict::Shown
+            },
+        }
+        .print();
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--prepare-child") {
+        prepare_child(args[at + 1].parse().unwrap());
+        return;
+    }
+    prepare_figures();
+    if args.iter().any(|a| a == "--prepare-only") {
+        return;
+    }
     let samples = Mode::from_args().samples(FULL_SAMPLES);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();

@@ -120,7 +120,7 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
     let location = SourceLocation::find(&demo.lib_rs()).unwrap();
     let task = SoakTask {
         file: TaskFile {
-            original: demo.read_lib(),
+            original: demo.read_lib().into(),
             location,
         },
     };

@@ -108,3 +108,12 @@ pub fn time(command: &mut Command) -> Result<(Duration, ExitStatus)> {
         .status()?;
     Ok((started.elapsed(), status))
 }
+
+/// A `kB` field of /proc/PID/status, e.g. `VmHWM:    41234 kB` (the peak resident set).
+pub fn status_kib(status: &str, field: &str) -> Result<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no {field} in /proc status:\n{status}").into())
+}

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{median, ms, Figure, Mode, Result, Verdict};
+use crate::common::{median, ms, status_kib, Figure, Mode, Result, Verdict};
 use crate::source;
 use crate::support::Tmux;
 
@@ -89,13 +89,4 @@ pub fn peak_rss() -> Result<Figure<'static>> {
         target,
         verdict: Verdict::of(peak_bytes < TARGET_RSS_BYTES),
     })
-}
-
-/// A `kB` field of /proc/PID/status, e.g. `VmHWM:    41234 kB`.
-fn status_kib(status: &str, field: &str) -> Result<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no {field} in /proc status:\n{status}").into())
 }

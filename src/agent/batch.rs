@@ -183,7 +183,7 @@ impl Shared<'_> {
             Verdict::Red(last_failure) => Outcome::Exhausted { last_failure },
             Verdict::Green | Verdict::Improvable { .. } => Outcome::Proposed(Box::new(Proposal {
                 file: file.location.file.clone(),
-                original: file.original.clone(),
+                original: file.original.to_string(),
                 new_text: validated.placement.new_text,
                 summary: validated.placement.summary,
                 report: validated.report,

@@ -12,9 +12,14 @@ pub struct GenTestsArgs {
     /// The Rust source file whose functions need tests, e.g. src/parser.rs.
     pub file: PathBuf,
     /// Only these functions (repeatable). `Type::method` picks one method. Default: every
-    /// function that no test in the file calls yet.
+    /// function that no test in the file calls yet; more of them than max_functions in
+    /// kiln.toml (default 50) are asked about first, and without a terminal need --yes.
     #[arg(long = "fn", value_name = "NAME")]
     pub functions: Vec<String>,
+    /// Only the first N of those functions, in file order (the plan names the last one), e.g.
+    /// to try kiln on part of a big file before spending on all of it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_functions: Option<u32>,
     /// Re-run passing tests N more times; a test that fails in any re-run is dropped as flaky.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub reruns: u32,
@@ -45,7 +50,10 @@ pub async fn run(args: GenTestsArgs) -> Exit {
         },
     };
     task_command::execute_work(&args.file, &args.flags, "tests", |config| {
-        let task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
+        let mut task = GenTests::new(&args.file, &args.functions)?.with_filter(filter);
+        if let Some(count) = args.max_functions {
+            task = task.first_functions(count as usize);
+        }
         let batches = Batches {
             batch_size: args.batch_size.unwrap_or(config.batch_size),
             jobs: args.jobs.unwrap_or(config.jobs),

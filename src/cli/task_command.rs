@@ -11,20 +11,25 @@ use super::progress::{Live, ProgressPrinter};
 use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, Work};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
-use crate::frontend::session::{self, Session};
+use crate::frontend::session::{self, Planned, Session};
 use crate::frontend::signal::{Stop, StopSignals};
-use crate::frontend::wording::{describe_outcome, missing_protections_warning, usage_line, Form};
+use crate::frontend::wording::{
+    describe_outcome, missing_protections_warning, over_max_functions, plan_line, usage_line, Form,
+};
 use crate::frontend::Exit;
 use crate::project::{self, Features};
+use crate::task::gen_tests::Plan;
 use crate::task::{Task, TaskError};
 
 /// The flags every task command shares.
 #[derive(Debug, clap::Args)]
 pub struct TaskFlags {
-    /// Apply the validated change without asking.
+    /// Apply the validated change without asking (gen-tests: and spend a plan over
+    /// max_functions without asking).
     #[arg(long, short = 'y', conflicts_with = "dry_run")]
     pub yes: bool,
-    /// Only show the diff; never write.
+    /// Only show the diff; never write. The model is still asked (gen-tests: within the same
+    /// max_functions limit).
     #[arg(long)]
     pub dry_run: bool,
     /// Print one JSON object (outcome, attempts, tokens per tier, diff) on stdout instead of text.
@@ -72,7 +77,7 @@ where
     F: FnOnce() -> Result<T, TaskError>,
 {
     execute_work(file, args, result_noun, |_| {
-        build().map(|task| Work::One(Box::new(task)))
+        build().map(|task| Planned::unplanned(Work::One(Box::new(task))))
     })
     .await
 }
@@ -80,7 +85,7 @@ where
 /// [`execute`] for a command that may split its work into a batch, as the config says.
 pub async fn execute_work<F>(file: &Path, args: &TaskFlags, result_noun: &str, build: F) -> Exit
 where
-    F: FnOnce(&Config) -> Result<Work, TaskError>,
+    F: FnOnce(&Config) -> Result<Planned, TaskError>,
 {
     let mut command = TaskCommand {
         args,
@@ -136,7 +141,7 @@ impl TaskCommand<'_> {
     /// Sets up, runs the agent with live progress, and ends as the outcome says.
     async fn execute<F>(&mut self, file: &Path, result_noun: &str, build: F) -> Exit
     where
-        F: FnOnce(&Config) -> Result<Work, TaskError>,
+        F: FnOnce(&Config) -> Result<Planned, TaskError>,
     {
         let (work, session) = match self.prepare(file, build).await {
             Ok(prepared) => prepared,
@@ -171,12 +176,12 @@ impl TaskCommand<'_> {
     /// say, and a warning for missing sandbox protections. `Err`: the command ends here.
     async fn prepare<F>(&mut self, file: &Path, build: F) -> Result<(Work, Session), Exit>
     where
-        F: FnOnce(&Config) -> Result<Work, TaskError>,
+        F: FnOnce(&Config) -> Result<Planned, TaskError>,
     {
         let config =
             session::config_for_file(file).map_err(|e| self.input_error(&e.to_string()))?;
-        let work = match build(&config) {
-            Ok(work) => work,
+        let Planned { work, plan } = match build(&config) {
+            Ok(planned) => planned,
             Err(TaskError::NothingToDo(message)) => {
                 return Err(self.finish(ResultKind::NothingToDo, Exit::Ok, &message))
             }
@@ -198,6 +203,9 @@ impl TaskCommand<'_> {
         session.settings.max_attempts = self.args.max_attempts.unwrap_or(config.max_attempts);
         session.settings.max_cost_usd = self.args.max_cost;
         session.settings.sandbox.cargo_args = features.cargo_args();
+        if let Some(plan) = &plan {
+            self.consent(plan, &config).await?;
+        }
 
         if let Ok(protections) = session::probe_sandbox().await {
             if let Some(warning) = missing_protections_warning(&protections) {
@@ -290,6 +298,30 @@ impl TaskCommand<'_> {
         }
     }
 
+    /// Prints the plan; over max_functions without `--yes`, asks on a terminal, or stops (exit
+    /// 2) where there is none to ask on. `Err`: the command ends here, before any request.
+    async fn consent(&mut self, plan: &Plan, config: &Config) -> Result<(), Exit> {
+        let tier = self.args.tier.unwrap_or(Tier::Mini);
+        eprintln!("kiln: {}", plan_line(plan, tier, config.price(tier)));
+        if self.args.yes || !plan.needs_consent(config.max_functions) {
+            return Ok(());
+        }
+        let refusal = over_max_functions(plan, config.max_functions);
+        if self.args.json || !std::io::stdin().is_terminal() {
+            return Err(self.input_error(&refusal));
+        }
+        eprintln!("kiln: {refusal}");
+        match self.ask("Spend it? [y/N] ").await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.finish(
+                ResultKind::NothingToDo,
+                Exit::Ok,
+                "not started; nothing was asked of the model",
+            )),
+            Err(stop) => Err(self.stopped(stop)),
+        }
+    }
+
     async fn approval(&mut self, label: &str) -> Approval {
         if self.args.dry_run {
             return Approval::Skip("dry run: nothing was written".to_string());
@@ -305,20 +337,29 @@ impl TaskCommand<'_> {
                 "not applied: stdin is not a terminal to ask on (pass --yes to apply)".to_string(),
             );
         }
-        eprint!("Apply to {label}? [y/N] ");
+        match self.ask(&format!("Apply to {label}? [y/N] ")).await {
+            Ok(true) => Approval::Apply,
+            Ok(false) => Approval::Skip("not applied".to_string()),
+            Err(stop) => Approval::Stopped(stop),
+        }
+    }
+
+    /// Asks `question` on stderr and reads the answer; `Ok(true)` only for `y` or `yes`.
+    /// `Err`: a signal came first.
+    async fn ask(&mut self, question: &str) -> Result<bool, Stop> {
+        eprint!("{question}");
         let _ = std::io::stderr().flush();
         let answer = tokio::select! {
             answer = read_answer() => answer,
-            stop = self.stops.recv() => return Approval::Stopped(stop),
+            stop = self.stops.recv() => return Err(stop),
         };
-        match answer
-            .as_deref()
-            .map(|a| a.trim().to_ascii_lowercase())
-            .as_deref()
-        {
-            Some("y" | "yes") => Approval::Apply,
-            _ => Approval::Skip("not applied".to_string()),
-        }
+        Ok(matches!(
+            answer
+                .as_deref()
+                .map(|a| a.trim().to_ascii_lowercase())
+                .as_deref(),
+            Some("y" | "yes")
+        ))
     }
 }
 

@@ -87,6 +87,22 @@ impl CallSet {
         self.method.contains(name)
     }
 
+    /// Every name a free function could be called by: bare, or the last segment of a path.
+    pub fn free_names(&self) -> impl Iterator<Item = &str> {
+        let bare = self.bare.iter().map(String::as_str);
+        bare.chain(self.path.iter().map(|(_, name)| name.as_str()))
+    }
+
+    /// Every `.name(..)` called.
+    pub fn method_names(&self) -> impl Iterator<Item = &str> {
+        self.method.iter().map(String::as_str)
+    }
+
+    /// Every `Prefix::name`, as `(Prefix, name)`.
+    pub fn paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.path.iter().map(|(p, n)| (p.as_str(), n.as_str()))
+    }
+
     /// `Owner::name` or `Self::name`: the owner is certain.
     pub fn calls_by_path(&self, owner: &str, name: &str) -> bool {
         self.path

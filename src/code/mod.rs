@@ -34,7 +34,7 @@ mod usage;
 
 pub use api::{api_changes, public_api};
 pub use compare::{first_code_change, CodeChange};
-pub use context::context_for;
+pub use context::{context_for, ContextIndex};
 pub use crate_index::{CrateIndex, CrateSources, DEFINITIONS_BUDGET_CHARS};
 pub use fence::extract_rust_code_block;
 pub use holes::{

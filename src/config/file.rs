@@ -24,6 +24,7 @@ pub(super) struct FileConfig {
     hook_budget_secs: Option<u64>,
     batch_size: Option<u32>,
     jobs: Option<u32>,
+    max_functions: Option<u32>,
     #[serde(default)]
     tiers: FileTiers,
 }
@@ -70,10 +71,12 @@ impl Config {
             hook_budget_secs,
             batch_size,
             jobs,
+            max_functions,
             tiers,
         } = file;
         set(&mut self.batch_size, batch_size.map(at_least_one));
         set(&mut self.jobs, jobs.map(at_least_one));
+        set(&mut self.max_functions, max_functions);
         set(
             &mut self.hook_budget,
             hook_budget_secs.map(Duration::from_secs),

@@ -28,6 +28,9 @@ pub const DEFAULT_RETRY_BASE_MS: u64 = 250;
 pub const DEFAULT_BATCH_SIZE: u32 = 5;
 /// Batches talking to the model at once.
 pub const DEFAULT_JOBS: u32 = 4;
+/// gen-tests on more functions than this asks first (or, with no terminal, stops): a whole big
+/// file is hundreds of requests.
+pub const DEFAULT_MAX_FUNCTIONS: u32 = 50;
 pub const DEFAULT_ESCALATE_AFTER: u32 = 2;
 /// The git hook's total time for model work before the commit goes ahead unchecked.
 pub const DEFAULT_HOOK_BUDGET_SECS: u64 = 60;
@@ -202,6 +205,8 @@ pub struct Config {
     /// that answers one request at a time).
     pub batch_size: u32,
     pub jobs: u32,
+    /// gen-tests on more functions than this needs consent (see [`DEFAULT_MAX_FUNCTIONS`]).
+    pub max_functions: u32,
     /// The config files that were read, for `--verbose` and error messages.
     pub sources: Vec<PathBuf>,
 }
@@ -238,6 +243,7 @@ impl Default for Config {
             hook_budget: Duration::from_secs(DEFAULT_HOOK_BUDGET_SECS),
             batch_size: DEFAULT_BATCH_SIZE,
             jobs: DEFAULT_JOBS,
+            max_functions: DEFAULT_MAX_FUNCTIONS,
             sources: Vec::new(),
         }
     }
@@ -303,6 +309,10 @@ impl Config {
         set(
             &mut self.jobs,
             parse_env(env, "KILN_JOBS")?.map(at_least_one),
+        );
+        set(
+            &mut self.max_functions,
+            parse_env(env, "KILN_MAX_FUNCTIONS")?,
         );
         set(
             &mut self.retry_base,

@@ -87,6 +87,18 @@ fn the_hook_budget_defaults_to_a_minute_and_the_file_can_change_it() {
 }
 
 #[test]
+fn max_functions_defaults_to_50_and_the_file_and_env_change_it() {
+    let repo = tempfile::tempdir().unwrap();
+    let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+    assert_eq!(config.max_functions, 50);
+    std::fs::write(repo.path().join("kiln.toml"), "max_functions = 7\n").unwrap();
+    let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+    assert_eq!(config.max_functions, 7);
+    let env = env_of(&[("KILN_MAX_FUNCTIONS", "9")]);
+    assert_eq!(Config::load(repo.path(), &env).unwrap().max_functions, 9);
+}
+
+#[test]
 fn bad_numbers_in_env_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let err = Config::load(dir.path(), &env_of(&[("KILN_MAX_ATTEMPTS", "four")])).unwrap_err();

@@ -10,7 +10,7 @@ use crate::agent::{AgentSettings, Work};
 use crate::config::{Config, ConfigError, Tier};
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
-use crate::task::gen_tests::{Batching, GenTests};
+use crate::task::gen_tests::{Batching, GenTests, Plan};
 use crate::task::TaskError;
 
 /// Why a session could not be set up. The message is the underlying error's, unchanged.
@@ -83,14 +83,34 @@ impl Default for Batches {
     }
 }
 
+/// Work as the agent runs it and, for gen-tests, what it will ask: shown, and over
+/// max_functions agreed to, before the first request.
+pub struct Planned {
+    pub work: Work,
+    pub plan: Option<Plan>,
+}
+
+impl Planned {
+    /// Work of one conversation whose size needs no plan (doc, fim, refactor).
+    pub fn unplanned(work: Work) -> Planned {
+        Planned { work, plan: None }
+    }
+}
+
 /// `task` as the agent runs it: one conversation, or batches that talk to the model `jobs` at a
 /// time. `kiln gen-tests`, the TUI and the hook all split gen-tests this way.
-pub fn gen_tests_work(task: GenTests, batches: Batches) -> Work {
-    match task.batched(batches.batch_size as usize) {
+pub fn gen_tests_work(task: GenTests, batches: Batches) -> Planned {
+    let batching = task.batched(batches.batch_size as usize);
+    let plan = batching.plan();
+    let work = match batching {
         Batching::Batches(batch) => Work::Batch {
             batch: Box::new(batch),
             jobs: batches.jobs as usize,
         },
         Batching::Single(task) => Work::One(Box::new(task)),
+    };
+    Planned {
+        work,
+        plan: Some(plan),
     }
 }

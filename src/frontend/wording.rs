@@ -8,13 +8,18 @@ use std::collections::BTreeMap;
 use kiln_sandbox::{Protection, RunOutcome, RunReport, NO_READS_OUTSIDE};
 
 use crate::agent::{Cost, Outcome, Proposal, ReplyKind, TierStats};
-use crate::config::Tier;
+use crate::config::{Price, Tier};
 use crate::llm::{Counted, TokenTotal};
 pub use crate::task::first_line;
+use crate::task::gen_tests::{Chosen, Plan};
 
-/// `1 test`, `2 tests`: a count with its noun in the right number.
+/// `1 test`, `2,000 tests`: a count with its noun in the right number.
 pub fn counted(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
+    format!(
+        "{} {}",
+        thousands(count),
+        if count == 1 { one } else { many }
+    )
 }
 
 pub fn describe_attempt(attempt: u32, max_attempts: u32, tier: Tier, model: &str) -> String {
@@ -26,6 +31,74 @@ pub fn describe_batch_plan(parts: usize, jobs: usize) -> String {
         "{parts} batches, {} at a time; their candidates are tested together",
         jobs.min(parts)
     )
+}
+
+/// What a gen-tests run will ask, before it asks: `plan: 2,000 functions in 400 batches,
+/// ~1.2M input tokens on the first attempts (estimated), input cost ~$0.90 at mini prices`.
+/// Only the input side has a price: what the model answers, and how many repairs it needs,
+/// is not known yet.
+pub fn plan_line(plan: &Plan, tier: Tier, price: Option<Price>) -> String {
+    let functions = match plan.chosen {
+        Chosen::First { of } if of > plan.functions => format!(
+            "the first {} of {} functions (in file order, through {})",
+            thousands(plan.functions),
+            thousands(of),
+            plan.last_function
+        ),
+        _ => counted(plan.functions, "function", "functions"),
+    };
+    let cost = match price {
+        Some(price) => format!(
+            "input cost ~${} at {tier} prices",
+            dollars(price.cost(plan.input_tokens, 0))
+        ),
+        None => format!("cost unknown: no prices for {tier} in kiln.toml"),
+    };
+    format!(
+        "plan: {functions} in {}, ~{} input tokens on the first attempts (estimated), {cost}",
+        counted(plan.batches, "batch", "batches"),
+        approx(plan.input_tokens),
+    )
+}
+
+/// Why a run over `max_functions` does not start, and the three ways to let it.
+pub fn over_max_functions(plan: &Plan, max_functions: u32) -> String {
+    format!(
+        "{} is over max_functions ({max_functions}); narrow it with --fn NAME or \
+         --max-functions N, or pass --yes to spend it",
+        counted(plan.functions, "function", "functions")
+    )
+}
+
+/// `2,000`: a count people read at a glance.
+fn thousands(count: impl std::fmt::Display) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `950`, `12.3k`, `1.2M`: an estimate shown without false precision.
+fn approx(count: u64) -> String {
+    match count {
+        0..1_000 => count.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", count as f64 / 1e3),
+        _ => format!("{:.1}M", count as f64 / 1e6),
+    }
+}
+
+/// `0.31`, or four places under a cent, so a small cost never reads as zero.
+fn dollars(amount: f64) -> String {
+    if amount >= 0.01 {
+        format!("{amount:.2}")
+    } else {
+        format!("{amount:.4}")
+    }
 }
 
 /// "[2/4] ": marks what a batch's second part did.
@@ -185,19 +258,6 @@ pub fn describe_tokens_briefly(tokens: &TokenTotal) -> String {
         thousands(tokens.prompt_tokens),
         thousands(tokens.completion_tokens)
     )
-}
-
-/// `2310` as `2,310`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// The end-of-run line: attempts, then per tier its requests, tokens (marked when estimated),
@@ -484,6 +544,44 @@ mod tests {
             "stopped at ~$0.5000 (estimated) (--max-cost) without passing docs; src/lib.rs is \
              unchanged. The server reported no usage, so kiln counted the tokens itself (o200k). \
              Last failure:\n  E0308"
+        );
+    }
+
+    #[test]
+    fn a_plan_says_its_size_its_estimate_and_its_price_or_that_none_is_known() {
+        let plan = Plan {
+            functions: 2_000,
+            chosen: Chosen::Untested,
+            last_function: "last".into(),
+            batches: 400,
+            input_tokens: 1_200_000,
+        };
+        let mini = Price {
+            input_per_mtok: 0.75,
+            output_per_mtok: 4.5,
+        };
+        assert_eq!(
+            plan_line(&plan, Tier::Mini, Some(mini)),
+            "plan: 2,000 functions in 400 batches, ~1.2M input tokens on the first attempts \
+             (estimated), input cost ~$0.90 at mini prices"
+        );
+        let first = Plan {
+            functions: 1,
+            chosen: Chosen::First { of: 2_000 },
+            batches: 1,
+            input_tokens: 950,
+            ..plan.clone()
+        };
+        assert_eq!(
+            plan_line(&first, Tier::Full, None),
+            "plan: the first 1 of 2,000 functions (in file order, through last) in 1 batch, ~950 \
+             input tokens on the first attempts (estimated), cost unknown: no prices for full in \
+             kiln.toml"
+        );
+        assert_eq!(
+            over_max_functions(&plan, 50),
+            "2,000 functions is over max_functions (50); narrow it with --fn NAME or \
+             --max-functions N, or pass --yes to spend it"
         );
     }
 }

@@ -103,7 +103,8 @@ pub async fn write_tests_and_docs(
         }
         // Many changed functions go in concurrent batches, as `kiln gen-tests` sends them.
         let work = GenTests::new(&checkout_dir.join(&file), &functions)
-            .map(|task| gen_tests_work(task, Batches::from_config(config)));
+            // The hook works on what a commit changed, within its time budget: no plan to ask about.
+            .map(|task| gen_tests_work(task, Batches::from_config(config)).work);
         eprintln!("kiln: writing tests for {} in {file}", functions.join(", "));
         if let Some(p) = agent.propose(work, &file, "tests", &mut report).await? {
             report.proposals.push(p);

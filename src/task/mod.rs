@@ -9,6 +9,8 @@ mod source;
 #[cfg(test)]
 mod test_crate;
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunReport, TestArgs};
 
@@ -46,7 +48,8 @@ pub enum TaskError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFile {
     pub location: SourceLocation,
-    pub original: String,
+    /// Shared: every batch of a big file holds the same text, which it never changes.
+    pub original: Arc<str>,
 }
 
 /// A candidate placed into the user's file: what the sandbox runs and, if green, what is proposed.

@@ -58,9 +58,9 @@ pub fn crate_ident(location: &SourceLocation) -> String {
 
 /// The crate-wide index of definitions for `location`'s crate and its dependencies: built once
 /// per task (its batches share it), since it parses every file of the crate.
-pub fn crate_index(location: &SourceLocation) -> std::sync::Arc<code::CrateIndex> {
+pub fn crate_index(location: &SourceLocation) -> code::CrateIndex {
     let (own, dependencies) = crate::project::crate_sources(location);
-    std::sync::Arc::new(code::CrateIndex::build(&own, dependencies))
+    code::CrateIndex::build(&own, dependencies)
 }
 
 /// `context` followed by the definitions from other files and crates that `targets` use (the

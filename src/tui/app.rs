@@ -22,10 +22,11 @@ use super::task_view::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, OpenFile};
 use crate::agent::{AgentEvent, RunSummary, Work};
-use crate::config::{Price, Tier};
+use crate::config::{Price, Tier, DEFAULT_MAX_FUNCTIONS};
 use crate::diff;
-use crate::frontend::session::Batches;
+use crate::frontend::session::{Batches, Planned};
 use crate::frontend::signal::Stop;
+use crate::frontend::wording::plan_line;
 
 pub enum Msg {
     Key(KeyEvent),
@@ -91,6 +92,10 @@ pub struct App {
     pub(super) prices: BTreeMap<Tier, Price>,
     /// How gen-tests on a whole file is split.
     batches: Batches,
+    /// gen-tests on more functions than this starts only on a second `T` (`max_functions`).
+    max_functions: u32,
+    /// The whole-file gen-tests whose plan the status bar shows, waiting for that second `T`.
+    awaiting_consent: Option<Target>,
     open: Option<OpenFile>,
     next_id: u64,
     quit: Option<Quit>,
@@ -119,6 +124,8 @@ impl App {
             focus: Pane::List,
             prices,
             batches: Batches::default(),
+            max_functions: DEFAULT_MAX_FUNCTIONS,
+            awaiting_consent: None,
             open: None,
             next_id: 1,
             quit: None,
@@ -128,6 +135,12 @@ impl App {
     /// Splits whole-file gen-tests as `batches` says (the config's `batch_size` and `jobs`).
     pub fn with_batches(mut self, batches: Batches) -> App {
         self.batches = batches;
+        self
+    }
+
+    /// Asks before gen-tests on more than `max_functions` functions (the config's).
+    pub fn with_max_functions(mut self, max_functions: u32) -> App {
+        self.max_functions = max_functions;
         self
     }
 
@@ -299,7 +312,21 @@ impl App {
             item,
         };
         match kind::build(&kind, &target, self.batches) {
-            Ok(work) => {
+            Ok(Planned {
+                plan: Some(plan), ..
+            }) if plan.needs_consent(self.max_functions)
+                && self.awaiting_consent.as_ref() != Some(&target) =>
+            {
+                let price = self.prices.get(&Tier::Mini).copied();
+                self.status.say(strings::consent(
+                    &plan_line(&plan, Tier::Mini, price),
+                    plan.functions,
+                ));
+                self.awaiting_consent = Some(target);
+                Vec::new()
+            }
+            Ok(Planned { work, .. }) => {
+                self.awaiting_consent = None;
                 let id = TaskId(self.next_id);
                 self.next_id += 1;
                 let title = work.title();

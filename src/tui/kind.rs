@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::strings;
 use crate::agent::Work;
-use crate::frontend::session::{gen_tests_work, Batches};
+use crate::frontend::session::{gen_tests_work, Batches, Planned};
 use crate::task::docstring::{DocScope, Docstring};
 use crate::task::fim::{Fim, HoleChoice};
 use crate::task::gen_tests::GenTests;
@@ -34,11 +34,11 @@ pub enum BuildError {
     Failed(String),
 }
 
-/// The work for `kind` on `target`. gen-tests on a whole file is split into `batches`;
-/// everything else is one conversation.
-pub fn build(kind: &TaskKind, target: &Target, batches: Batches) -> Result<Work, BuildError> {
+/// The work for `kind` on `target`, with gen-tests' plan. gen-tests on a whole file is split
+/// into `batches`; everything else is one conversation.
+pub fn build(kind: &TaskKind, target: &Target, batches: Batches) -> Result<Planned, BuildError> {
     let only: Vec<String> = target.item.iter().cloned().collect();
-    let built: Result<Work, TaskError> = match kind {
+    let built: Result<Planned, TaskError> = match kind {
         TaskKind::GenTests => {
             GenTests::new(&target.file, &only).map(|task| gen_tests_work(task, batches))
         }
@@ -55,6 +55,6 @@ pub fn build(kind: &TaskKind, target: &Target, batches: Batches) -> Result<Work,
     })
 }
 
-fn one<T: Task + 'static>(task: T) -> Work {
-    Work::One(Box::new(task))
+fn one<T: Task + 'static>(task: T) -> Planned {
+    Planned::unplanned(Work::One(Box::new(task)))
 }

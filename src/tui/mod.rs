@@ -87,7 +87,8 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     spawn_input_reader(sender.clone());
     let app = App::new(root, files, endpoint, prices, theme::Theme::from_env())
-        .with_batches(Batches::from_config(&config));
+        .with_batches(Batches::from_config(&config))
+        .with_max_functions(config.max_functions);
     let pool = TaskPool::new(llm, settings, sender);
     // The guard gives the terminal back when this returns; the pool's tasks are dropped with the
     // runtime after that, which cancels their requests and kills and removes their sandboxes.

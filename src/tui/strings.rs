@@ -40,7 +40,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgUp/PgDn", "scroll the code"),
     ("Tab", "switch focus between list and tasks"),
     ("t", "write tests for the selected item"),
-    ("T", "write tests for the whole file (in batches)"),
+    ("T", "tests for the whole file (a big one: T twice)"),
     ("d", "write doc comments"),
     ("f", "fill the first todo!() hole in the open file"),
     ("r", "refactor with a one-line instruction"),
@@ -59,6 +59,11 @@ pub fn applied(path: &str, accepted: usize, total: usize) -> String {
 /// The selected task's usage first: the session facts after it may be cut at the right edge.
 pub fn task_usage(usage: &str, session: &str) -> String {
     format!("task: {usage} · {session}")
+}
+
+/// The status line for a whole-file gen-tests over max_functions: its plan, and how to spend it.
+pub fn consent(plan: &str, functions: usize) -> String {
+    format!("{plan}; over max_functions: press T again to spend it on all {functions}")
 }
 
 pub fn task_started(title: &str) -> String {

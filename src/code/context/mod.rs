@@ -5,13 +5,17 @@
 //! traits, constants, called functions, constructors). Everything else is replaced by
 //! `// ...` so the model knows code was left out rather than missing.
 
+mod index;
+
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use tree_sitter::Node;
 
+pub use self::index::ContextIndex;
+use self::index::{Container, EntryId};
 use super::calls::CallSet;
-use super::decl::{decls, identifiers, leaves, type_base_name, Decl};
+use super::decl::{identifiers, leaves, Decl};
 use super::parse::{indentation_at, indented_start};
 use super::{FnItem, SourceFile};
 
@@ -26,20 +30,28 @@ const INDENT: &str = "    ";
 /// `// ...`; order follows the file.
 ///
 /// Files of at most `whole_file_max_lines` lines are returned whole, since a short file is
-/// its own best context.
+/// its own best context. For many calls on one file, build one [`ContextIndex`] instead.
 pub fn context_for(file: &SourceFile, targets: &[FnItem], whole_file_max_lines: usize) -> String {
-    let src = file.text();
-    if src.lines().count() <= whole_file_max_lines {
-        return src.to_owned();
+    ContextIndex::new(file).context_for(targets, whole_file_max_lines)
+}
+
+impl ContextIndex<'_> {
+    /// [`context_for`] on the indexed file: the work is proportional to what the targets
+    /// touch and what is shown, not to the size of the file.
+    pub fn context_for(&self, targets: &[FnItem], whole_file_max_lines: usize) -> String {
+        if self.is_whole_file(whole_file_max_lines) {
+            return self.src().to_owned();
+        }
+        let selection = Selection::new(self, targets);
+        let renderer = Renderer {
+            index: self,
+            src: self.src(),
+            sel: &selection,
+        };
+        let mut out = String::new();
+        renderer.container(None, "", BodyMode::Items, &mut out);
+        out
     }
-    let selection = Selection::new(file, targets);
-    let renderer = Renderer {
-        src,
-        sel: &selection,
-    };
-    let mut out = String::new();
-    renderer.container(file.root(), "", BodyMode::Items, &mut out);
-    out
 }
 
 /// How an item is shown.
@@ -59,40 +71,34 @@ enum BodyMode {
     TraitOutline,
 }
 
-/// A declaration with the context the selection rules need.
-struct Entry<'t> {
-    decl: Decl<'t>,
-    /// Type (for impls) or trait name of the enclosing impl/trait.
-    owner: Option<String>,
-    /// The enclosing `impl` item, if any.
-    enclosing_impl: Option<Node<'t>>,
-    in_test: bool,
-}
-
-/// What to show, keyed by the start byte of each declaration (unique per item).
+/// What to show, by entry.
 struct Selection {
-    shown: HashMap<usize, Show>,
-    outlined_traits: HashSet<usize>,
+    shown: HashMap<EntryId, Show>,
+    outlined_traits: HashSet<EntryId>,
+    /// Per container, the positions of the items to render other than its `use` lines: shown
+    /// items, outlined traits, and containers holding either.
+    pieces: HashMap<Option<EntryId>, Vec<usize>>,
 }
 
 impl Selection {
-    fn new(file: &SourceFile, targets: &[FnItem]) -> Selection {
-        let src = file.text();
-        let mut entries = Vec::new();
-        walk(file.root(), src, &Walk::default(), &mut entries);
-        let target_ranges: HashSet<Range<usize>> =
-            targets.iter().map(|t| t.byte_range.clone()).collect();
+    fn new(index: &ContextIndex<'_>, targets: &[FnItem]) -> Selection {
+        let src = index.src();
+        let mut target_ids: Vec<EntryId> = targets
+            .iter()
+            .filter_map(|t| index.at_range(&t.byte_range))
+            .collect();
+        target_ids.sort_unstable();
+        target_ids.dedup();
 
         let mut shown = HashMap::new();
-        let mut mentioned: HashSet<String> = HashSet::new();
+        let mut mentioned: HashSet<&str> = HashSet::new();
         let mut calls = CallSet::default();
-        for e in entries
-            .iter()
-            .filter(|e| target_ranges.contains(&e.decl.range()))
-        {
-            shown.insert(e.decl.start, Show::Full);
+        let mut target_owners: HashSet<&str> = HashSet::new();
+        for &id in &target_ids {
+            let e = &index.entries[id];
+            shown.insert(id, Show::Full);
             calls.scan(e.decl.node, src);
-            mentioned.extend(identifiers(e.decl.node, src).into_iter().map(str::to_owned));
+            mentioned.extend(identifiers(e.decl.node, src));
             // Docs often name the constants and types that define the behaviour under test.
             for doc in &e.decl.docs {
                 mentioned.extend(words(src.get(doc.byte_range()).unwrap_or("")));
@@ -100,151 +106,133 @@ impl Selection {
             if let Some(imp) = e.enclosing_impl {
                 mentioned.extend(header_identifiers(imp, src));
             }
+            target_owners.extend(e.owner.as_deref());
         }
 
-        let candidates: Vec<&Entry<'_>> = entries.iter().filter(|e| !e.in_test).collect();
-        let selected_types = close_over_types(&candidates, src, &mut mentioned);
-        let method_owners = method_owner_counts(&candidates, src);
-        let mut outlined_traits = HashSet::new();
-        for e in &candidates {
-            let name = e.decl.name(src).unwrap_or_default();
-            let show = match e.decl.kind() {
-                "struct_item" | "enum_item" | "union_item" | "type_item"
-                    if e.owner.is_none() && selected_types.contains(name) =>
-                {
-                    Some(Show::Full)
-                }
-                "trait_item" if mentioned.contains(name) => {
-                    outlined_traits.insert(e.decl.start);
-                    None
-                }
-                "const_item" | "static_item" | "macro_definition" if mentioned.contains(name) => {
-                    Some(Show::Full)
-                }
-                "function_item" if is_called(e, name, &calls, &mentioned, &method_owners) => {
-                    Some(Show::Signature)
-                }
-                "function_item" if is_constructor(e, src, &selected_types) => Some(Show::Signature),
-                _ => None,
-            };
-            if let Some(show) = show {
-                shown.entry(e.decl.start).or_insert(show);
+        let selected_types = close_over_types(index, &mut mentioned);
+        let mut show = |ids: Option<&Vec<EntryId>>, how: Show| {
+            for &id in ids.into_iter().flatten() {
+                shown.entry(id).or_insert(how);
             }
+        };
+        for name in &selected_types {
+            show(index.types.get(name), Show::Full);
+            show(index.constructors.get(*name), Show::Signature);
         }
+        for name in &mentioned {
+            show(index.values.get(name), Show::Full);
+        }
+        for name in calls.free_names() {
+            show(index.free_fns.get(name), Show::Signature);
+        }
+        for called in called_methods(index, &calls, &mentioned, &target_owners) {
+            show(Some(called), Show::Signature);
+        }
+        let outlined_traits: HashSet<EntryId> = mentioned
+            .iter()
+            .filter_map(|name| index.traits.get(name))
+            .flatten()
+            .copied()
+            .collect();
+        let pieces = pieces(index, shown.keys().chain(&outlined_traits));
         Selection {
             shown,
             outlined_traits,
+            pieces,
         }
     }
+}
+
+/// The methods and associated fns the targets call. A `.name(..)` call does not say on which
+/// type, so a method counts only when its type is one the targets mention, or when no other
+/// type in the file has a method of that name: otherwise `x.apply()` would pull in every
+/// `apply` in a large file. `Self::name` means the targets' own types.
+fn called_methods<'i>(
+    index: &'i ContextIndex<'_>,
+    calls: &CallSet,
+    mentioned: &HashSet<&str>,
+    target_owners: &HashSet<&str>,
+) -> Vec<&'i Vec<EntryId>> {
+    let mut called = Vec::new();
+    for (prefix, name) in calls.paths() {
+        let Some(by_owner) = index.methods.get(name) else {
+            continue;
+        };
+        if prefix == "Self" {
+            called.extend(target_owners.iter().filter_map(|o| by_owner.get(*o)));
+        } else {
+            called.extend(by_owner.get(prefix));
+        }
+    }
+    for name in calls.method_names() {
+        match index.methods.get(name) {
+            Some(by_owner) if by_owner.len() == 1 => called.extend(by_owner.values()),
+            Some(by_owner) => called.extend(mentioned.iter().filter_map(|o| by_owner.get(*o))),
+            None => {}
+        }
+    }
+    called
 }
 
 /// Names of the type definitions to show: those mentioned by the targets, plus, transitively,
 /// types used in their fields, since a model cannot build a value without them. Traits are
 /// not expanded; their outlines could pull in half the file.
-fn close_over_types(
-    entries: &[&Entry<'_>],
-    src: &str,
-    mentioned: &mut HashSet<String>,
-) -> HashSet<String> {
-    let defs: Vec<(&str, Node<'_>)> = entries
-        .iter()
-        .filter(|e| e.owner.is_none())
-        .filter(|e| {
-            matches!(
-                e.decl.kind(),
-                "struct_item" | "enum_item" | "union_item" | "type_item"
-            )
-        })
-        .filter_map(|e| e.decl.name(src).map(|n| (n, e.decl.node)))
-        .collect();
+fn close_over_types<'f>(
+    index: &ContextIndex<'f>,
+    mentioned: &mut HashSet<&'f str>,
+) -> HashSet<&'f str> {
+    let src = index.src();
     let mut selected = HashSet::new();
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for (name, node) in &defs {
-            if mentioned.contains(*name) && selected.insert((*name).to_owned()) {
-                mentioned.extend(identifiers(*node, src).into_iter().map(str::to_owned));
-                changed = true;
+    let mut queue: Vec<&str> = mentioned.iter().copied().collect();
+    while let Some(name) = queue.pop() {
+        // Of cfg twins, the first definition says which types the name brings in.
+        let Some(&first) = index.types.get(name).and_then(|ids| ids.first()) else {
+            continue;
+        };
+        if !selected.insert(name) {
+            continue;
+        }
+        for id in identifiers(index.entries[first].decl.node, src) {
+            if mentioned.insert(id) {
+                queue.push(id);
             }
         }
     }
     selected
 }
 
-/// Whether the targets call this function. A `.name(..)` call does not say on which type, so a
-/// method counts only when its type is one the targets mention, or when no other type in the
-/// file has a method of that name: otherwise `x.apply()` would pull in every `apply` in a
-/// large file.
-fn is_called(
-    e: &Entry<'_>,
-    name: &str,
-    calls: &CallSet,
-    mentioned: &HashSet<String>,
-    method_owners: &HashMap<String, usize>,
-) -> bool {
-    match &e.owner {
-        None => calls.calls_free(name),
-        Some(owner) => {
-            calls.calls_by_path(owner, name)
-                || (calls.calls_method(name)
-                    && (mentioned.contains(owner) || method_owners.get(name) == Some(&1)))
+/// For each container to render, the sorted positions of its items to render: `visible`
+/// items, and every container that holds one (a module, impl or trait is shown when anything
+/// in it is).
+fn pieces<'a>(
+    index: &ContextIndex<'_>,
+    visible: impl Iterator<Item = &'a EntryId>,
+) -> HashMap<Option<EntryId>, Vec<usize>> {
+    let mut pieces: HashMap<Option<EntryId>, Vec<usize>> = HashMap::new();
+    let mut seen = HashSet::new();
+    for &id in visible {
+        let mut at = Some(id);
+        while let Some(id) = at.filter(|id| seen.insert(*id)) {
+            let entry = &index.entries[id];
+            pieces.entry(entry.parent).or_default().push(entry.position);
+            at = entry.parent;
         }
     }
-}
-
-/// For each method name, how many types (or traits) in the file define one.
-fn method_owner_counts(entries: &[&Entry<'_>], src: &str) -> HashMap<String, usize> {
-    let mut owners: HashMap<String, HashSet<&str>> = HashMap::new();
-    for e in entries {
-        if let (Some(owner), "function_item") = (&e.owner, e.decl.kind()) {
-            if let Some(name) = e.decl.name(src) {
-                owners.entry(name.to_owned()).or_default().insert(owner);
-            }
-        }
+    for positions in pieces.values_mut() {
+        positions.sort_unstable();
     }
-    owners
-        .into_iter()
-        .map(|(name, set)| (name, set.len()))
-        .collect()
-}
-
-/// An associated fn without `self` in an inherent impl of a shown type that returns `Self`
-/// or the type: how a test gets hold of a value.
-fn is_constructor(e: &Entry<'_>, src: &str, types: &HashSet<String>) -> bool {
-    let (Some(owner), Some(imp)) = (&e.owner, e.enclosing_impl) else {
-        return false;
-    };
-    if !types.contains(owner) || imp.child_by_field_name("trait").is_some() {
-        return false;
-    }
-    let node = e.decl.node;
-    let takes_self = node
-        .child_by_field_name("parameters")
-        .and_then(|p| p.named_child(0))
-        .is_some_and(|first| {
-            first.kind() == "self_parameter"
-                || first
-                    .child_by_field_name("pattern")
-                    .is_some_and(|p| p.kind() == "self")
-        });
-    let returns_type = node.child_by_field_name("return_type").is_some_and(|r| {
-        identifiers(r, src)
-            .into_iter()
-            .any(|id| id == "Self" || id == owner)
-    });
-    !takes_self && returns_type
+    pieces
 }
 
 /// Identifier-shaped words of free text.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+fn words(text: &str) -> impl Iterator<Item = &str> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
-        .map(str::to_owned)
 }
 
 /// Identifiers in an impl/trait header (everything before the body), e.g. the type and trait
 /// of `impl<T: Display> Describe for Parser<T>`.
-fn header_identifiers(node: Node<'_>, src: &str) -> Vec<String> {
+fn header_identifiers<'s>(node: Node<'_>, src: &'s str) -> Vec<&'s str> {
     let body_start = node
         .child_by_field_name("body")
         .map_or(node.end_byte(), |b| b.start_byte());
@@ -253,54 +241,7 @@ fn header_identifiers(node: Node<'_>, src: &str) -> Vec<String> {
         .filter(|t| t.end_byte() <= body_start)
         .filter(|t| matches!(t.kind(), "identifier" | "type_identifier"))
         .filter_map(|t| src.get(t.byte_range()))
-        .map(str::to_owned)
         .collect()
-}
-
-#[derive(Debug, Default, Clone)]
-struct Walk<'t> {
-    owner: Option<String>,
-    enclosing_impl: Option<Node<'t>>,
-    in_test: bool,
-}
-
-/// Every declaration in the file's containers (modules, impls, traits), depth first.
-fn walk<'t>(container: Node<'t>, src: &str, ctx: &Walk<'t>, out: &mut Vec<Entry<'t>>) {
-    for decl in decls(container) {
-        let in_test = ctx.in_test || decl.is_cfg_test(src) || decl.is_test_fn(src);
-        if let Some(body) = decl.node.child_by_field_name("body") {
-            let inner = match decl.kind() {
-                "mod_item" => Some(Walk {
-                    owner: None,
-                    enclosing_impl: None,
-                    in_test,
-                }),
-                "impl_item" => Some(Walk {
-                    owner: decl
-                        .node
-                        .child_by_field_name("type")
-                        .map(|t| type_base_name(t, src)),
-                    enclosing_impl: Some(decl.node),
-                    in_test,
-                }),
-                "trait_item" => Some(Walk {
-                    owner: decl.name(src).map(str::to_owned),
-                    enclosing_impl: None,
-                    in_test,
-                }),
-                _ => None,
-            };
-            if let Some(inner) = inner {
-                walk(body, src, &inner, out);
-            }
-        }
-        out.push(Entry {
-            decl,
-            owner: ctx.owner.clone(),
-            enclosing_impl: ctx.enclosing_impl,
-            in_test,
-        });
-    }
 }
 
 /// A piece of output and how it separates from its neighbours.
@@ -312,6 +253,7 @@ enum Piece {
 }
 
 struct Renderer<'a> {
+    index: &'a ContextIndex<'a>,
     src: &'a str,
     sel: &'a Selection,
 }
@@ -319,41 +261,78 @@ struct Renderer<'a> {
 impl Renderer<'_> {
     /// Renders the chosen items of a container body into `out`; returns how many items other
     /// than `use` lines were shown, so the caller can drop containers with nothing to show.
-    fn container(&self, body: Node<'_>, indent: &str, mode: BodyMode, out: &mut String) -> usize {
+    /// Only the positions to render are visited: a gap between two of them is `// ...`.
+    fn container(
+        &self,
+        container: Option<EntryId>,
+        indent: &str,
+        mode: BodyMode,
+        out: &mut String,
+    ) -> usize {
+        let Some(body) = self.index.containers.get(&container) else {
+            return 0;
+        };
+        let positions = self.positions(container, body, mode);
         let mut substantive = 0;
-        let mut elided = false;
         let mut last: Option<Piece> = None;
-        for decl in decls(body) {
-            let rendered = match decl.kind() {
-                "use_declaration" | "extern_crate_declaration" => {
-                    Some((Piece::Use, self.full(&decl)))
-                }
-                _ => self.item(&decl, mode).map(|text| (Piece::Item, text)),
-            };
-            let Some((piece, text)) = rendered else {
-                elided = true;
+        let mut next = 0;
+        for position in positions {
+            let Some(&id) = body.items.get(position) else {
                 continue;
             };
-            if elided {
+            let decl = &self.index.entries[id].decl;
+            let rendered = match decl.kind() {
+                "use_declaration" | "extern_crate_declaration" => {
+                    Some((Piece::Use, self.full(decl)))
+                }
+                _ => self.item(id, mode).map(|text| (Piece::Item, text)),
+            };
+            let Some((piece, text)) = rendered else {
+                continue;
+            };
+            if position > next {
                 push_piece(out, &mut last, Piece::Elision, &format!("{indent}// ...\n"));
-                elided = false;
             }
+            next = position + 1;
             if piece == Piece::Item {
                 substantive += 1;
             }
             push_piece(out, &mut last, piece, &text);
         }
-        if elided {
+        if body.items.len() > next {
             push_piece(out, &mut last, Piece::Elision, &format!("{indent}// ...\n"));
         }
         substantive
     }
 
-    fn item(&self, decl: &Decl<'_>, mode: BodyMode) -> Option<String> {
+    /// The positions of `body` to render, in order: every item of a trait outline; otherwise
+    /// the `use` lines and the selected pieces.
+    fn positions(
+        &self,
+        container: Option<EntryId>,
+        body: &Container,
+        mode: BodyMode,
+    ) -> Vec<usize> {
+        if mode == BodyMode::TraitOutline {
+            return (0..body.items.len()).collect();
+        }
+        let chosen = self
+            .sel
+            .pieces
+            .get(&container)
+            .map_or(&[][..], Vec::as_slice);
+        let mut positions: Vec<usize> = body.uses.iter().chain(chosen).copied().collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+    }
+
+    fn item(&self, id: EntryId, mode: BodyMode) -> Option<String> {
+        let decl = &self.index.entries[id].decl;
         let body = decl.node.child_by_field_name("body");
         match (decl.kind(), body) {
             ("mod_item" | "impl_item" | "trait_item", Some(body)) => {
-                let outline = self.sel.outlined_traits.contains(&decl.start);
+                let outline = self.sel.outlined_traits.contains(&id);
                 let inner_mode = if outline {
                     BodyMode::TraitOutline
                 } else {
@@ -361,8 +340,12 @@ impl Renderer<'_> {
                 };
                 let indent = indentation_at(self.src, decl.node.start_byte());
                 let mut inner = String::new();
-                let shown =
-                    self.container(body, &format!("{indent}{INDENT}"), inner_mode, &mut inner);
+                let shown = self.container(
+                    Some(id),
+                    &format!("{indent}{INDENT}"),
+                    inner_mode,
+                    &mut inner,
+                );
                 (shown > 0 || outline).then(|| {
                     let header =
                         self.slice(indented_start(self.src, decl.start)..body.start_byte() + 1);
@@ -371,12 +354,10 @@ impl Renderer<'_> {
             }
             _ => {
                 let show = match (mode, decl.kind()) {
-                    (_, _) if self.sel.shown.get(&decl.start) == Some(&Show::Full) => {
-                        Some(Show::Full)
-                    }
+                    (_, _) if self.sel.shown.get(&id) == Some(&Show::Full) => Some(Show::Full),
                     (BodyMode::TraitOutline, "function_item") => Some(Show::Signature),
                     (BodyMode::TraitOutline, _) => Some(Show::Full),
-                    (BodyMode::Items, _) => self.sel.shown.get(&decl.start).copied(),
+                    (BodyMode::Items, _) => self.sel.shown.get(&id).copied(),
                 };
                 match (show?, body) {
                     (Show::Signature, Some(body)) => Some(self.signature(decl, body)),

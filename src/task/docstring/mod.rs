@@ -63,7 +63,10 @@ impl Docstring {
                 .join("\n\n// ...\n\n")
         };
         Ok(Docstring {
-            file: TaskFile { location, original },
+            file: TaskFile {
+                location,
+                original: original.into(),
+            },
             source,
             targets,
             context,

@@ -81,7 +81,10 @@ impl Fim {
         );
         let usage = code::callers_and_tests(&source, &context.enclosing, USAGE_BUDGET_CHARS);
         Ok(Fim {
-            file: TaskFile { location, original },
+            file: TaskFile {
+                location,
+                original: original.into(),
+            },
             hole,
             context,
             usage,

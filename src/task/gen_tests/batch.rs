@@ -12,8 +12,9 @@ use super::filter::{Filter, Step, FEEDBACK_MAX_BYTES};
 use super::rendezvous::Rendezvous;
 use super::report;
 use super::validate::{add_mutation_error, function_reports, Candidate};
-use super::{tests_summary, GenTests};
-use crate::code::{self, Merged, TestFn};
+use super::{tests_summary, Chosen, GenTests};
+use crate::code::{self, ContextIndex, Merged, TestFn};
+use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::task::{
     Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, ValidationNotes, Verdict,
 };
@@ -21,6 +22,7 @@ use crate::task::{
 pub struct GenTestsBatch {
     file: TaskFile,
     module_name: String,
+    chosen: Chosen,
     parts: Vec<GenTests>,
     shared: Arc<BatchShared>,
 }
@@ -92,29 +94,23 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
     if task.targets().len() <= size {
         return Batching::Single(task);
     }
-    let Ok(source) = code::SourceFile::parse(&task.file.original) else {
-        return Batching::Single(task);
-    };
+    // One index of the file for every batch: walking the file once per batch made a
+    // 10,000-function file take minutes.
+    let index = ContextIndex::new(&task.source);
     let shared = Arc::new(BatchShared::default());
     let parts = task
         .targets()
         .chunks(size)
         .enumerate()
-        .map(|(index, chunk)| {
-            GenTests::for_targets(
-                task.file.clone(),
-                &source,
-                chunk.to_vec(),
-                task.module_name.clone(),
-                Some((shared.clone(), index)),
-                task.index.clone(),
-            )
-            .with_filter(task.filter)
+        .map(|(at, chunk)| {
+            let context = index.context_for(chunk, WHOLE_FILE_MAX_LINES);
+            task.part(chunk.to_vec(), context, shared.clone(), at)
         })
         .collect();
     Batching::Batches(GenTestsBatch {
         file: task.file,
         module_name: task.module_name,
+        chosen: task.chosen,
         parts,
         shared,
     })
@@ -123,6 +119,10 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
 impl GenTestsBatch {
     pub fn parts(&self) -> &[GenTests] {
         &self.parts
+    }
+
+    pub(super) fn chosen(&self) -> &Chosen {
+        &self.chosen
     }
 
     fn function_names(part: &GenTests) -> Vec<String> {

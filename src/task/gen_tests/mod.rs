@@ -8,18 +8,20 @@
 //! - `kill.rs`: the kill rule (a caught mutant versus a crash);
 //! - `report.rs`: what the filter tells the user and the model;
 //! - `batch.rs`: many functions split into concurrent conversations, combined into one module;
+//! - `plan.rs`: what a run will ask (functions, batches, estimated tokens) before it asks;
 //! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build.
 
 mod batch;
 mod filter;
 mod kill;
 mod mutation;
+mod plan;
 mod rendezvous;
 mod report;
 mod validate;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
@@ -28,6 +30,7 @@ use batch::BatchShared;
 pub use batch::{Batching, GenTestsBatch};
 use filter::FEEDBACK_MAX_BYTES;
 pub use filter::{FilterSettings, Mutation};
+pub use plan::{estimated_tokens, Chosen, Plan};
 use validate::Part;
 
 use super::{source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict};
@@ -41,15 +44,22 @@ run those tests. Returns compiler errors or failing tests with their messages, o
 
 pub struct GenTests {
     file: TaskFile,
+    /// The file parsed once; the batches of a big file share it.
+    source: Arc<code::SourceFile>,
     part: Arc<Part>,
     module_name: String,
-    context: String,
+    /// The prompt's code context: a batch's is built with the others' from one index of the
+    /// file; a task run whole builds its own when it first asks, so a task split into
+    /// batches never builds one for all of its targets.
+    context: OnceLock<String>,
     context_is_whole_file: bool,
     filter: FilterSettings,
+    chosen: Chosen,
     /// Set when this task is one part of a [`GenTestsBatch`].
     batch: Option<Arc<BatchShared>>,
-    /// Shared by the parts of a batch: built once for the file's crate.
-    index: Arc<code::CrateIndex>,
+    /// The crate-wide index of definitions, shared by the parts of a batch and built by the
+    /// first prompt (a plan that is refused costs none).
+    crate_index: Arc<OnceLock<code::CrateIndex>>,
 }
 
 impl GenTests {
@@ -66,53 +76,78 @@ impl GenTests {
             .filter(|f| !f.is_test_code)
             .collect();
         let targets = pick_targets(file, &functions, only)?;
+        let chosen = if only.is_empty() {
+            Chosen::Untested
+        } else {
+            Chosen::Named
+        };
         let module_name = free_module_name(&code::top_level_module_names(&source));
-        let index = source::crate_index(&location);
-        Ok(GenTests::for_targets(
-            TaskFile { location, original },
-            &source,
-            targets,
+        let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
+        Ok(GenTests {
+            file: TaskFile {
+                location,
+                original: original.into(),
+            },
+            context_is_whole_file,
+            source: Arc::new(source),
+            part: Arc::new(Part {
+                index: 0,
+                targets,
+                state: Mutex::default(),
+            }),
             module_name,
-            None,
-            index,
-        ))
+            context: OnceLock::new(),
+            filter: FilterSettings::default(),
+            chosen,
+            batch: None,
+            crate_index: Arc::default(),
+        })
     }
 
-    /// The task for `targets` of `file`, alone (`batch: None`) or as part `index` of a batch.
-    fn for_targets(
-        file: TaskFile,
-        source: &code::SourceFile,
+    /// Only the first `count` targets, in file order (`--max-functions`): a bound the user
+    /// chose, so the run needs no further consent.
+    pub fn first_functions(mut self, count: usize) -> GenTests {
+        let of = self.targets().len();
+        let mut targets = self.part.targets.clone();
+        targets.truncate(count.max(1));
+        self.part = Arc::new(Part {
+            index: 0,
+            targets,
+            state: Mutex::default(),
+        });
+        self.chosen = Chosen::First { of };
+        self
+    }
+
+    /// Part `index` of this task's batch, for `targets`, with their `context`.
+    fn part(
+        &self,
         targets: Vec<FnItem>,
-        module_name: String,
-        batch: Option<(Arc<BatchShared>, usize)>,
-        crate_index: Arc<code::CrateIndex>,
+        context: String,
+        shared: Arc<BatchShared>,
+        index: usize,
     ) -> GenTests {
-        let context_is_whole_file = file.original.lines().count() <= WHOLE_FILE_MAX_LINES;
-        let context = source::with_definitions(
-            code::context_for(source, &targets, WHOLE_FILE_MAX_LINES),
-            &crate_index,
-            &file.location,
-            source,
-            &targets,
-        );
-        let (batch, index) = match batch {
-            Some((shared, index)) => (Some(shared), index),
-            None => (None, 0),
-        };
         GenTests {
-            file,
+            file: self.file.clone(),
+            source: self.source.clone(),
             part: Arc::new(Part {
                 index,
                 targets,
                 state: Mutex::default(),
             }),
-            module_name,
-            context,
-            context_is_whole_file,
-            filter: FilterSettings::default(),
-            batch,
-            index: crate_index,
+            module_name: self.module_name.clone(),
+            context: OnceLock::from(context),
+            context_is_whole_file: self.context_is_whole_file,
+            filter: self.filter,
+            chosen: self.chosen.clone(),
+            batch: Some(shared),
+            crate_index: self.crate_index.clone(),
         }
+    }
+
+    fn context(&self) -> &str {
+        self.context
+            .get_or_init(|| code::context_for(&self.source, self.targets(), WHOLE_FILE_MAX_LINES))
     }
 
     /// How strictly generated tests are filtered (default: 3 re-runs, mutation on).
@@ -151,6 +186,16 @@ impl GenTests {
             false => targets,
         };
         let file = self.file.location.relative_path.display().to_string();
+        let crate_index = self
+            .crate_index
+            .get_or_init(|| source::crate_index(&self.file.location));
+        let context = source::with_definitions(
+            self.context().to_string(),
+            crate_index,
+            &self.file.location,
+            &self.source,
+            self.targets(),
+        );
         let context_kind = if self.context_is_whole_file {
             "the whole file"
         } else {
@@ -162,7 +207,7 @@ impl GenTests {
                 ("file", &file),
                 ("targets", targets.trim_end()),
                 ("context_kind", context_kind),
-                ("context", self.context.trim_end()),
+                ("context", context.trim_end()),
                 ("module", &self.module_name),
             ],
         )?)

@@ -85,7 +85,10 @@ impl Refactor {
         };
         let api = code::public_api(&source);
         Ok(Refactor {
-            file: TaskFile { location, original },
+            file: TaskFile {
+                location,
+                original: original.into(),
+            },
             source,
             target,
             instruction: instruction.trim().to_string(),
@@ -101,7 +104,7 @@ impl Refactor {
     fn user_prompt(&self) -> Result<String, TaskError> {
         let whole = self.file.original.lines().count() <= WHOLE_FILE_MAX_LINES;
         let (context_kind, context) = if whole {
-            ("the whole file", self.file.original.clone())
+            ("the whole file", self.file.original.to_string())
         } else {
             let fns: Vec<code::FnItem> = code::list_fns(&self.source)
                 .into_iter()

@@ -64,6 +64,32 @@ fn t_on_an_item_is_one_conversation_and_shift_t_batches_the_whole_file() {
     assert_eq!(app.tasks.selected().map(|t| t.id), Some(id));
 }
 
+#[test]
+fn shift_t_over_max_functions_shows_the_plan_and_starts_only_when_pressed_again() {
+    let demo = Demo::new();
+    let mut app = seven_fns_open(&demo).with_max_functions(5);
+    assert!(
+        press(&mut app, KeyCode::Char('T')).is_empty(),
+        "nothing starts"
+    );
+    let said = app.status.message().unwrap();
+    assert!(
+        said.starts_with("plan: 7 functions in 2 batches, ~"),
+        "{said}"
+    );
+    assert!(
+        said.ends_with("press T again to spend it on all 7"),
+        "{said}"
+    );
+    assert!(app.tasks.selected().is_none(), "no task is listed");
+    // `t` on the selected item names what it spends: it starts at once, and the next `T`
+    // shows the plan again rather than spend it on a press made before.
+    assert_eq!(press(&mut app, KeyCode::Char('t')).len(), 1);
+    assert!(press(&mut app, KeyCode::Char('T')).is_empty());
+    let (_, parts) = start_whole_file(&mut app);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+}
+
 fn attempt(attempt: u32, tier: Tier) -> AgentEvent {
     AgentEvent::AttemptStarted {
         attempt,
