@@ -20,13 +20,17 @@ use super::kind::{self, BuildError, Target, TaskKind};
 use super::strings;
 use super::task_view::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
-use super::workspace::{self, OpenFile};
+use super::workspace::{self, ItemRow, OpenFile};
 use crate::agent::{AgentEvent, RunSummary, Work};
 use crate::config::{Price, Tier, DEFAULT_MAX_FUNCTIONS};
 use crate::diff;
 use crate::frontend::session::{Batches, Planned};
 use crate::frontend::signal::Stop;
 use crate::frontend::wording::plan_line;
+
+/// Files up to this long are outlined before their first frame; a longer one (parsing 10,000
+/// lines takes 40-70 ms, the whole first-frame budget) is shown at once and outlined beside.
+const OUTLINE_NOW_MAX_LINES: usize = 2_000;
 
 pub enum Msg {
     Key(KeyEvent),
@@ -37,6 +41,12 @@ pub enum Msg {
     /// A signal to stop (SIGINT from outside the terminal, SIGTERM, SIGHUP), or the terminal's
     /// input is gone (which is a hang-up).
     Stop(Stop),
+    /// The items of a big file, listed off the draw path (see [`Effect::Outline`]).
+    Outline {
+        opened: u64,
+        items: Vec<ItemRow>,
+        problem: Option<String>,
+    },
 }
 
 /// How the session ended, which decides kiln's exit status.
@@ -58,6 +68,13 @@ pub enum Effect {
         work: Work,
     },
     Cancel(TaskId),
+    /// List the items of a file too big to parse before the first frame; `opened` tells the
+    /// answer from one for a file opened since.
+    Outline {
+        opened: u64,
+        relative: PathBuf,
+        text: String,
+    },
 }
 
 /// What a task key works on: `t` the selected item, `T` every function of the open file.
@@ -97,6 +114,8 @@ pub struct App {
     /// The whole-file gen-tests whose plan the status bar shows, waiting for that second `T`.
     awaiting_consent: Option<Target>,
     open: Option<OpenFile>,
+    /// Counts the files opened, to match an outline to its file.
+    opened: u64,
     next_id: u64,
     quit: Option<Quit>,
 }
@@ -127,6 +146,7 @@ impl App {
             max_functions: DEFAULT_MAX_FUNCTIONS,
             awaiting_consent: None,
             open: None,
+            opened: 0,
             next_id: 1,
             quit: None,
         }
@@ -160,6 +180,11 @@ impl App {
             Msg::Key(key) if key.kind == KeyEventKind::Press => return self.on_key(key),
             Msg::Key(_) | Msg::Resize => {}
             Msg::Stop(stop) => self.quit = Some(Quit::Stopped(stop)),
+            Msg::Outline {
+                opened,
+                items,
+                problem,
+            } => self.show_outline(opened, items, problem),
             Msg::Agent(id, event) => {
                 self.withdraw_queued_notice(id);
                 let prices = &self.prices;
@@ -260,13 +285,13 @@ impl App {
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::OpenFile(relative) => self.open_file(&relative),
+            Action::OpenFile(relative) => return self.open_file(&relative),
             Action::CloseFile => {
                 self.open = None;
                 self.code.close();
             }
             Action::Review(id) => self.open_review(id),
-            Action::ApplyReview => self.apply_review(),
+            Action::ApplyReview => return self.apply_review(),
             Action::Submit(instruction) => {
                 self.input = None;
                 return self.request(TaskKind::Refactor { instruction }, Scope::SelectedItem);
@@ -284,18 +309,47 @@ impl App {
         }
     }
 
-    fn open_file(&mut self, relative: &std::path::Path) {
-        match workspace::open(&self.root, relative) {
-            Ok(open) => {
-                self.code
-                    .open(open.relative.display().to_string(), &open.text);
-                self.files
-                    .show_items(open.items.clone(), open.problem.clone());
-                self.code.show_item(self.selected_lines());
-                self.open = Some(open);
+    /// Shows the file at once; a file of more than [`OUTLINE_NOW_MAX_LINES`] gets its items
+    /// after the first frame, from [`Effect::Outline`].
+    fn open_file(&mut self, relative: &std::path::Path) -> Vec<Effect> {
+        let mut open = match workspace::read(&self.root, relative) {
+            Ok(open) => open,
+            Err(message) => {
+                self.error = Some(ErrorPopup { message });
+                return Vec::new();
             }
-            Err(message) => self.error = Some(ErrorPopup { message }),
-        }
+        };
+        self.opened += 1;
+        self.code
+            .open(open.relative.display().to_string(), &open.text);
+        let effects = if open.text.lines().count() <= OUTLINE_NOW_MAX_LINES {
+            (open.items, open.problem) = workspace::outline(&open.relative, &open.text);
+            Vec::new()
+        } else {
+            self.status.say(strings::LISTING_ITEMS);
+            vec![Effect::Outline {
+                opened: self.opened,
+                relative: open.relative.clone(),
+                text: open.text.clone(),
+            }]
+        };
+        self.files
+            .show_items(open.items.clone(), open.problem.clone());
+        self.code.show_item(self.selected_lines());
+        self.open = Some(open);
+        effects
+    }
+
+    fn show_outline(&mut self, opened: u64, items: Vec<ItemRow>, problem: Option<String>) {
+        let Some(open) = self.open.as_mut().filter(|_| opened == self.opened) else {
+            return;
+        };
+        open.items = items;
+        open.problem = problem;
+        self.files
+            .show_items(open.items.clone(), open.problem.clone());
+        self.code.show_item(self.selected_lines());
+        self.status.clear_message();
     }
 
     fn request(&mut self, kind: TaskKind, scope: Scope) -> Vec<Effect> {
@@ -389,9 +443,9 @@ impl App {
         }
     }
 
-    fn apply_review(&mut self) {
+    fn apply_review(&mut self) -> Vec<Effect> {
         let Some(review) = &self.review else {
-            return;
+            return Vec::new();
         };
         let id = review.task;
         let Some(merge) = self
@@ -401,14 +455,14 @@ impl App {
             .and_then(|proposal| review.merge(proposal))
         else {
             self.status.say(strings::REVIEW_NOTHING_ACCEPTED);
-            return;
+            return Vec::new();
         };
         // A conflict keeps the review and the proposal; the user reads why and decides.
         if let Err(e) = diff::apply(&merge.file, &merge.original, &merge.new_text) {
             self.error = Some(ErrorPopup {
                 message: e.to_string(),
             });
-            return;
+            return Vec::new();
         }
         if let Some(task) = self.tasks.get_mut(id) {
             task.state = TaskState::Applied;
@@ -428,11 +482,13 @@ impl App {
             .map(|open| open.relative.clone())
         {
             let item = self.files.selected_item().map(|item| item.name.clone());
-            self.open_file(&relative);
+            let effects = self.open_file(&relative);
             if let Some(name) = item {
                 self.files.select_item(&name);
                 self.code.show_item(self.selected_lines());
             }
+            return effects;
         }
+        Vec::new()
     }
 }

@@ -33,7 +33,7 @@ use crate::frontend::session::{self, Batches, Session};
 use crate::frontend::signal::{Stop, StopSignals};
 use crate::frontend::wording::protections_summary;
 use crate::frontend::Exit;
-use app::{App, Msg, Quit};
+use app::{App, Effect, Msg, Quit};
 use task_pool::TaskPool;
 use terminal::TerminalGuard;
 
@@ -98,8 +98,48 @@ async fn session(args: TuiArgs) -> anyhow::Result<Quit> {
 /// Lists `root`, opens the first file as Enter in the file list does, and draws one frame on
 /// ratatui's `TestBackend`: the work between the key press and the file on screen, without a real
 /// terminal's own latency. benches/ times this; the screen comes back so it can check the frame.
+/// A file too big to outline before its first frame is drawn without its items (see
+/// [`outline_after_first_frame`]).
 pub fn first_frame(root: &Path, width: u16, height: u16) -> anyhow::Result<String> {
     use ratatui::backend::TestBackend;
+
+    let (app, _) = open_first_file(root)?;
+    let mut terminal = ratatui::Terminal::new(TestBackend::new(width, height))?;
+    terminal.draw(|frame| draw::draw(frame, &app))?;
+    Ok(terminal.backend().to_string())
+}
+
+/// The work that follows [`first_frame`] off the draw path: listing the items of the first file
+/// when it is too big to list before. The number of items, for benches/ to check.
+pub fn outline_after_first_frame(root: &Path) -> anyhow::Result<usize> {
+    let (mut app, effects) = open_first_file(root)?;
+    Ok(outline_now(&mut app, effects))
+}
+
+/// Carries out the outline effects in `effects` here and now, as the task pool does off the draw
+/// path; how many items they listed.
+fn outline_now(app: &mut App, effects: Vec<Effect>) -> usize {
+    let mut listed = 0;
+    for effect in effects {
+        if let Effect::Outline {
+            opened,
+            relative,
+            text,
+        } = effect
+        {
+            let (items, problem) = workspace::outline(&relative, &text);
+            listed += items.len();
+            app.update(Msg::Outline {
+                opened,
+                items,
+                problem,
+            });
+        }
+    }
+    listed
+}
+
+fn open_first_file(root: &Path) -> anyhow::Result<(App, Vec<Effect>)> {
     use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
     let files = workspace::list_rs_files(root)
@@ -111,11 +151,8 @@ pub fn first_frame(root: &Path, width: u16, height: u16) -> anyhow::Result<Strin
         Default::default(),
         theme::Theme::from_env(),
     );
-    // Opening a file starts no task, so there are no effects to carry out.
-    let _ = app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
-    let mut terminal = ratatui::Terminal::new(TestBackend::new(width, height))?;
-    terminal.draw(|frame| draw::draw(frame, &app))?;
-    Ok(terminal.backend().to_string())
+    let effects = app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    Ok((app, effects))
 }
 
 fn prepare_root(root: &Path) -> anyhow::Result<PathBuf> {

@@ -26,6 +26,8 @@ pub const NOT_A_TTY: &str =
 pub const NOTHING_SELECTED: &str = "Open a file first (Enter on a file in the list).";
 pub const NOTHING_TO_CANCEL: &str = "The selected task is not running.";
 pub const NO_PROPOSAL: &str = "The selected task has no diff to review.";
+/// A big file is on screen before its items are: this says they are on the way.
+pub const LISTING_ITEMS: &str = "listing the functions of this file…";
 
 pub const FOOTER: &str =
     "t tests · d docs · f fill hole · r refactor · / filter · Tab tasks · ? help · q quit";

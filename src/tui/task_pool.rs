@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 
 use super::app::{Effect, Msg};
 use super::task_view::TaskId;
+use super::workspace;
 use crate::agent::{AgentSettings, Work};
 use crate::llm::LlmClient;
 
@@ -60,6 +61,21 @@ impl TaskPool {
                 if let Some(handle) = self.running.remove(&id) {
                     handle.abort();
                 }
+            }
+            Effect::Outline {
+                opened,
+                relative,
+                text,
+            } => {
+                let messages = self.messages.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (items, problem) = workspace::outline(&relative, &text);
+                    let _ = messages.send(Msg::Outline {
+                        opened,
+                        items,
+                        problem,
+                    });
+                });
             }
         }
     }

@@ -82,7 +82,7 @@ fn each_task_key_starts_its_task_or_says_why_not() {
             .iter()
             .filter_map(|e| match e {
                 Effect::Start { work, .. } => Some(work.title()),
-                Effect::Cancel(_) => None,
+                _ => None,
             })
             .collect()
     };
@@ -346,7 +346,8 @@ fn a_ten_thousand_line_file_opens_and_pages() {
     std::fs::write(demo.root().join("src/long.rs"), long).unwrap();
     let mut app = demo.app();
     press(&mut app, KeyCode::Char('j'));
-    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Enter);
+    crate::tui::outline_now(&mut app, effects);
     render(&app, 100, 30);
     press(&mut app, KeyCode::PageDown);
     assert!(app.code.scroll() > 0);
@@ -431,5 +432,59 @@ fn enter_in_the_file_filter_opens_the_match() {
     type_text(&mut app, "lib");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.files.mode(), ListMode::Items, "Enter opened src/lib.rs");
+    assert!(app.files.selected_item().is_some());
+}
+
+/// A file too big to parse before the first frame is shown at once and its items come after,
+/// from the outline effect; an outline of a file that is no longer open is dropped.
+#[test]
+fn a_big_file_is_shown_first_and_outlined_beside() {
+    let demo = Demo::new();
+    let big: String = (0..1_200)
+        .map(|i| format!("pub fn f_{i}() -> u32 {{\n    {i}\n}}\n"))
+        .collect();
+    std::fs::write(demo.root().join("src/big.rs"), &big).unwrap();
+    let mut app = demo.app();
+    // The file list is sorted: src/big.rs comes before src/lib.rs.
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::Outline {
+        opened,
+        relative,
+        text,
+    }] = effects.as_slice()
+    else {
+        panic!("opening a 3,600-line file gave {} effects", effects.len());
+    };
+    assert_eq!(text, &big);
+    assert!(screen_text(&app, 120, 40).contains("pub fn f_0() -> u32 {"));
+    assert_eq!(app.status.message(), Some(strings::LISTING_ITEMS));
+    assert!(
+        app.files.selected_item().is_none(),
+        "no items before the outline"
+    );
+
+    let (items, problem) = workspace::outline(relative, text);
+    assert_eq!(items.len(), 1_200);
+    app.update(Msg::Outline {
+        opened: opened + 1,
+        items: items.clone(),
+        problem: problem.clone(),
+    });
+    assert!(
+        app.files.selected_item().is_none(),
+        "an outline for another opening"
+    );
+    app.update(Msg::Outline {
+        opened: *opened,
+        items,
+        problem,
+    });
+    assert_eq!(app.files.selected_item().unwrap().name, "f_0");
+    assert_eq!(app.status.message(), None);
+
+    // The demo's own file is small: outlined before its first frame, no effect.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Down);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.files.selected_item().is_some());
 }
