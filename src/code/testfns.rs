@@ -38,8 +38,9 @@ pub fn test_fns(text: &str, module_name: &str) -> Result<Vec<TestFn>> {
         .collect())
 }
 
-/// `text` without the named tests of `mod module_name` (whole lines, so no blank gaps remain
-/// where a test was).
+/// `text` without the named tests of `mod module_name`: whole lines, and the blank line that
+/// separated a test from its neighbour goes with it, so no run of blank lines is left where a
+/// test was (rustfmt keeps at most one, and none after `{` or before `}`).
 pub fn without_tests(text: &str, module_name: &str, names: &[String]) -> Result<String> {
     let mut out = text.to_string();
     let mut doomed: Vec<TestFn> = test_fns(text, module_name)?
@@ -50,8 +51,27 @@ pub fn without_tests(text: &str, module_name: &str, names: &[String]) -> Result<
     for test in doomed {
         let end = line_end(text, test.byte_range.end);
         out.replace_range(test.byte_range.start..end, "");
+        close_gap(&mut out, test.byte_range.start);
     }
     Ok(out)
+}
+
+/// Removes the blank line a removal at `at` (a line start) left doubled: the one before `at`
+/// when `at` is now blank or closes the block, the one at `at` when it follows an opening `{`.
+fn close_gap(text: &mut String, at: usize) {
+    let (Some(before), Some(after)) = (text.get(..at), text.get(at..)) else {
+        return;
+    };
+    let previous = before.strip_suffix('\n').unwrap_or(before);
+    let previous_start = previous.rfind('\n').map_or(0, |i| i + 1);
+    let previous_line = &before[previous_start..];
+    let next_line = after.split_inclusive('\n').next().unwrap_or("");
+    let next_blank = next_line.trim().is_empty() && !next_line.is_empty();
+    if previous_line.trim().is_empty() && (next_blank || next_line.trim_start().starts_with('}')) {
+        text.replace_range(previous_start..at, "");
+    } else if next_blank && previous_line.trim_end().ends_with('{') {
+        text.replace_range(at..at + next_line.len(), "");
+    }
 }
 
 /// `text` with `tests` (fn texts, attributes included) added at the end of `mod module_name`.
@@ -169,5 +189,40 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["b", "a"]);
         assert!(back.ends_with("}\n"), "{back}");
+    }
+
+    #[test]
+    fn removing_tests_leaves_no_run_of_blank_lines() {
+        let tests = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| {
+                    format!("    #[test]\n    fn {n}() {{\n        assert_eq!(f(1), 1);\n    }}\n")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let file = |body: String| {
+            format!("pub fn f(x: i32) -> i32 {{ x }}\n\n#[cfg(test)]\nmod tests {{\n{body}}}\n")
+        };
+        let all = file(format!("    use super::*;\n\n{}", tests(&["a", "b", "c"])));
+        let drop = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            without_tests(&all, "tests", &names).unwrap()
+        };
+        let use_then = |body: String| file(format!("    use super::*;\n\n{body}"));
+        assert_eq!(drop(&["b"]), use_then(tests(&["a", "c"])));
+        assert_eq!(drop(&["c"]), use_then(tests(&["a", "b"])));
+        assert_eq!(drop(&["a"]), use_then(tests(&["b", "c"])));
+        assert_eq!(
+            drop(&["a", "b", "c"]),
+            file("    use super::*;\n".to_string())
+        );
+        let bare = file(tests(&["a", "b"]));
+        let names = vec!["a".to_string()];
+        assert_eq!(
+            without_tests(&bare, "tests", &names).unwrap(),
+            file(tests(&["b"]))
+        );
     }
 }
