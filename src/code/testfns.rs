@@ -5,7 +5,9 @@ use std::ops::{Range, RangeInclusive};
 
 use tree_sitter::Node;
 
+use super::calls::CallSet;
 use super::decl::{decls, distinct_identifiers, leaves, Decl};
+use super::items::FnItem;
 use super::parse::{indented_start, node_text, parse_tree};
 use super::{CodeError, Result};
 
@@ -21,8 +23,18 @@ pub struct TestFn {
     /// The body's tokens joined by single spaces: equal for bodies that differ only in layout
     /// and comments.
     pub normalized_body: String,
-    /// Identifiers used in the body, to tell which functions the test exercises.
+    /// Identifiers used in the body: a free fn passed by name (`.map(parse)`) is exercised too.
     pub identifiers: Vec<String>,
+    /// The calls the body makes, to tell which methods it exercises by their owner.
+    pub(crate) calls: CallSet,
+}
+
+impl TestFn {
+    /// Whether this test exercises `f`, by the rules of [`CallSet::exercises`]; a free fn also
+    /// when it is only named, as an argument.
+    pub fn exercises(&self, f: &FnItem) -> bool {
+        self.calls.exercises(f) || (f.impl_type.is_none() && self.identifiers.contains(&f.name))
+    }
 }
 
 /// The `#[test]` fns directly inside the top-level `mod module_name` of `text`.
@@ -124,6 +136,8 @@ fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
         .collect::<Vec<_>>()
         .join(" ");
     let names = distinct_identifiers(body, text);
+    let mut calls = CallSet::default();
+    calls.scan(body, text);
     Some(TestFn {
         name,
         byte_range: start..d.node.end_byte(),
@@ -131,6 +145,7 @@ fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
         last_line: d.node.end_position().row + 1,
         normalized_body,
         identifiers: names,
+        calls,
     })
 }
 
@@ -189,6 +204,27 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["b", "a"]);
         assert!(back.ends_with("}\n"), "{back}");
+    }
+
+    #[test]
+    fn a_path_call_exercises_only_the_type_it_names() {
+        let file = "pub struct A;\npub struct B;\nimpl A {\n    pub fn new() -> A { A }\n    pub fn len(&self) -> usize { 1 }\n}\n\
+                    impl B {\n    pub fn new() -> B { B }\n    pub fn len(&self) -> usize { 2 }\n}\n\
+                    pub fn twice(x: usize) -> usize { 2 * x }\n\
+                    #[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n        \
+                    assert_eq!([A::new().len()].map(twice), [2]);\n    }\n}\n";
+        let source = crate::code::SourceFile::parse(file).unwrap();
+        let fns = crate::code::list_fns(&source);
+        let test = &test_fns(file, "tests").unwrap()[0];
+        let exercised: Vec<&str> = fns
+            .iter()
+            .filter(|f| !f.is_test_code && test.exercises(f))
+            .map(|f| f.qualified_name.as_str())
+            .collect();
+        // `.len()` has no owner in the text: both types' `len` are credited (the known limit).
+        assert_eq!(exercised, vec!["A::new", "A::len", "B::len", "twice"]);
+        let has_tests = |name: &str| fns.iter().any(|f| f.qualified_name == name && f.has_tests);
+        assert!(has_tests("A::new") && !has_tests("B::new"));
     }
 
     #[test]

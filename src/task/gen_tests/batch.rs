@@ -198,7 +198,7 @@ impl GenTestsBatch {
         let mut merged: Option<String> = None;
         let mut lines = Vec::new();
         for (part, end) in self.parts.iter().zip(ends) {
-            let names = Self::function_names(part).join(", ");
+            let names = super::listed_names(part.targets()).join(", ");
             let Some(text) = &end.proposed else {
                 let why = end.failure.as_deref().unwrap_or("no result");
                 lines.push(format!("no tests for {names}: {why}"));

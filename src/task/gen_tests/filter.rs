@@ -287,11 +287,11 @@ fn stop_with_summary(report: RunReport) -> Step {
     Step::Stop(report, Some(summary))
 }
 
-/// Which targets a test calls, by name.
+/// Which targets a test exercises ([`TestFn::exercises`]: by owner where the call names one).
 pub(super) fn called(targets: &[FnItem], test: &TestFn) -> Vec<String> {
     targets
         .iter()
-        .filter(|f| test.identifiers.contains(&f.name))
+        .filter(|f| test.exercises(f))
         .map(|f| f.qualified_name.clone())
         .collect()
 }

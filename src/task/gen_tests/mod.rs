@@ -247,14 +247,9 @@ fn free_module_name(existing: &[String]) -> String {
 
 impl Task for GenTests {
     fn title(&self) -> String {
-        let names: Vec<&str> = self
-            .targets()
-            .iter()
-            .map(|f| f.qualified_name.as_str())
-            .collect();
         format!(
             "gen-tests for {} in {}",
-            names.join(", "),
+            listed_names(self.targets()).join(", "),
             self.file.location.relative_path.display()
         )
     }
@@ -331,6 +326,29 @@ impl Task for GenTests {
     }
 }
 
+/// The targets' names as a title or a line lists them: cfg-gated twins (`#[cfg(unix)] fn weight`
+/// beside `#[cfg(not(unix))] fn weight`) share a qualified name and are listed once, with their
+/// count, rather than as `weight, weight`.
+fn listed_names(targets: &[FnItem]) -> Vec<String> {
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for f in targets {
+        match counted
+            .iter_mut()
+            .find(|(name, _)| *name == f.qualified_name)
+        {
+            Some((_, count)) => *count += 1,
+            None => counted.push((&f.qualified_name, 1)),
+        }
+    }
+    counted
+        .into_iter()
+        .map(|(name, count)| match count {
+            1 => name.to_string(),
+            n => format!("{name} ({n} cfg variants)"),
+        })
+        .collect()
+}
+
 /// "2 tests: a, b" for progress and the result.
 fn tests_summary(names: &[String]) -> String {
     format!(
@@ -400,6 +418,18 @@ mod tests {
         assert_eq!(placement.summary, "1 test: adds");
         assert_eq!(placement.test_args.filter.as_deref(), Some("tests::"));
         assert!(task.place("this is not rust").is_err());
+    }
+
+    #[test]
+    fn cfg_twins_are_listed_once_with_their_count() {
+        let dir = crate_with(
+            "#[cfg(unix)]\npub fn weight() -> u32 { 1 }\n#[cfg(not(unix))]\npub fn weight() -> u32 { 2 }\npub fn other() {}\n",
+        );
+        let task = GenTests::new(&dir.path().join("src/lib.rs"), &[]).unwrap();
+        assert_eq!(
+            task.title(),
+            "gen-tests for weight (2 cfg variants), other in src/lib.rs"
+        );
     }
 
     #[test]

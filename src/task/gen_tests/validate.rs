@@ -433,7 +433,7 @@ fn count_attempt(candidate: &Candidate, module: &str) {
     let part = &candidate.part;
     let mut state = part.state();
     for f in &part.targets {
-        if tests.iter().any(|t| t.identifiers.contains(&f.name)) {
+        if tests.iter().any(|t| t.exercises(f)) {
             *state
                 .attempts
                 .entry(f.qualified_name.clone())
