@@ -166,6 +166,15 @@ async fn a_test_that_breaks_the_build_is_dropped_and_the_rest_kept() {
     let diff = result["diff"].as_str().unwrap();
     assert!(diff.contains("+    fn seventeen_is_not()"), "{diff}");
     assert!(!diff.contains("undefined_age"), "{diff}");
+    // The dropped test's separating blank line went with it: no blank-line run is proposed.
+    assert!(!diff.contains("\n+\n+\n"), "{diff}");
+    // The run line counts what is proposed, not the build's passes alone.
+    assert!(
+        run.stderr
+            .contains("✓ 2 tests proposed (3 written, 1 dropped"),
+        "{}",
+        run.describe()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -110,6 +110,16 @@ pub struct Validated {
     pub placement: Placement,
     pub report: RunReport,
     pub notes: Option<ValidationNotes>,
+    /// For a task whose proposal is tests: how many of those written the placement keeps.
+    pub proposed_tests: Option<ProposedTests>,
+}
+
+/// Of the tests a candidate brought, how many its validation keeps. Counted per candidate: the
+/// parts of a batch share one run, whose pass count is every part's tests together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProposedTests {
+    pub written: usize,
+    pub kept: usize,
 }
 
 /// Task-specific findings for front ends: lines for people and the same facts for `--json`.
@@ -225,6 +235,7 @@ pub trait Task: Send + Sync {
                 placement,
                 report,
                 notes: None,
+                proposed_tests: None,
             })
         })
     }

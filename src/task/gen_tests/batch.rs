@@ -15,7 +15,8 @@ use super::validate::{add_mutation_error, function_reports, Candidate};
 use super::{tests_summary, GenTests};
 use crate::code::{self, Merged, TestFn};
 use crate::task::{
-    Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, ValidationNotes, Verdict,
+    Batched, PartEnd, Placement, ProposedTests, SandboxRuns, Task, TaskFile, Validated,
+    ValidationNotes, Verdict,
 };
 
 pub struct GenTestsBatch {
@@ -140,6 +141,9 @@ impl GenTestsBatch {
         sandbox: &dyn SandboxRuns,
     ) -> Result<Validated, String> {
         let (text, lines) = self.merge_parts(ends)?;
+        let written = code::test_fns(&text, &self.module_name)
+            .unwrap_or_default()
+            .len();
         let targets: Vec<_> = self
             .parts
             .iter()
@@ -189,6 +193,10 @@ impl GenTestsBatch {
             },
             report,
             notes: Some(notes),
+            proposed_tests: Some(ProposedTests {
+                written,
+                kept: names.len(),
+            }),
         })
     }
 

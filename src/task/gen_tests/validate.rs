@@ -13,7 +13,9 @@ use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantOutcome
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
-use crate::task::{first_line, Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
+use crate::task::{
+    first_line, Placement, ProposedTests, Round, SandboxRuns, Validated, ValidationNotes, Verdict,
+};
 
 /// The functions one conversation writes tests for, and what its filter remembers.
 #[derive(Debug)]
@@ -413,6 +415,10 @@ impl GenTests {
                     },
                     report: report.clone(),
                     notes: Some(notes),
+                    proposed_tests: Some(ProposedTests {
+                        written: names.len(),
+                        kept: kept_names.len(),
+                    }),
                 }
             })
             .collect()
