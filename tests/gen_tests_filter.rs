@@ -420,3 +420,45 @@ async fn kept_tests_keep_the_tier_and_the_best_module_seen_is_proposed() {
     assert!(!diff.contains("is_adult(40)"), "{diff}");
     assert_eq!(function_report(&result)["mutants_caught"], 6, "{result:#}");
 }
+
+/// A second run on a file with kiln's own `mod kiln_tests`: the new tests join that module
+/// (no `kiln_tests_2`), and the test already there, though it kills no mutant, is left as is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_adds_to_kilns_own_module_and_leaves_its_tests_alone() {
+    let demo = DemoCrate::new();
+    let earlier = SAME_ANSWER_TWICE.replace("    fn ", "    fn earlier_");
+    let lib = format!("{LIB}\n#[cfg(test)]\nmod kiln_tests {{\n    use super::*;\n\n{earlier}}}\n");
+    demo.write("src/lib.rs", &lib);
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(&module(&[GOOD])));
+
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "is_adult",
+            "--json",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    assert_eq!(result["summary"], "1 test: good", "{result:#}");
+    let report = function_report(&result);
+    assert_eq!(report["kept"], json!(["good"]), "{report:#}");
+    assert_eq!(report["dropped"], json!([]), "{report:#}");
+    let diff = result["diff"].as_str().unwrap();
+    assert!(diff.contains("+    fn good()"), "{diff}");
+    assert!(
+        !diff.contains("+mod ") && !diff.contains("kiln_tests_2"),
+        "{diff}"
+    );
+    assert!(!diff.contains("-    fn earlier_same"), "{diff}");
+    let prompt = last_message(&server.chat_requests()[0]);
+    assert!(prompt.contains("mod kiln_tests"), "{prompt}");
+}

@@ -22,6 +22,8 @@ use crate::task::{
 pub struct GenTestsBatch {
     file: TaskFile,
     module_name: String,
+    /// The tests the module had before this run (see [`GenTests`]).
+    existing_tests: Arc<Vec<String>>,
     parts: Vec<GenTests>,
     shared: Arc<BatchShared>,
 }
@@ -116,6 +118,7 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
     Batching::Batches(GenTestsBatch {
         file: task.file,
         module_name: task.module_name,
+        existing_tests: task.existing_tests,
         parts,
         shared,
     })
@@ -141,9 +144,6 @@ impl GenTestsBatch {
         sandbox: &dyn SandboxRuns,
     ) -> Result<Validated, String> {
         let (text, lines) = self.merge_parts(ends)?;
-        let written = code::test_fns(&text, &self.module_name)
-            .unwrap_or_default()
-            .len();
         let targets: Vec<_> = self
             .parts
             .iter()
@@ -158,11 +158,13 @@ impl GenTestsBatch {
             sandbox,
             args: &args,
             module: &self.module_name,
+            existing: &self.existing_tests,
             relative_path: &location.relative_path,
             text,
             dropped: Vec::new(),
             mutants: BTreeMap::new(),
         };
+        let written = filter.tests().len();
         let (verdict, report) = match filter.build(&targets).await? {
             Step::Ran(report) if report.outcome == RunOutcome::Passed => (Verdict::Green, report),
             Step::Ran(report) => {

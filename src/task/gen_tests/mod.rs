@@ -43,6 +43,9 @@ pub struct GenTests {
     file: TaskFile,
     part: Arc<Part>,
     module_name: String,
+    /// The tests `mod module_name` already has (kiln's own module from an earlier run): they
+    /// stay as they are, never judged or dropped.
+    existing_tests: Arc<Vec<String>>,
     context: String,
     context_is_whole_file: bool,
     filter: FilterSettings,
@@ -66,7 +69,10 @@ impl GenTests {
             .filter(|f| !f.is_test_code)
             .collect();
         let targets = pick_targets(file, &functions, only)?;
-        let module_name = free_module_name(&code::top_level_module_names(&source));
+        let module_name = match code::module_lines(&original, KILN_MODULE) {
+            Ok(Some(_)) => KILN_MODULE.to_string(),
+            _ => free_module_name(&code::top_level_module_names(&source)),
+        };
         let index = source::crate_index(&location);
         Ok(GenTests::for_targets(
             TaskFile { location, original },
@@ -99,6 +105,11 @@ impl GenTests {
             Some((shared, index)) => (Some(shared), index),
             None => (None, 0),
         };
+        let existing_tests = code::test_fns(&file.original, &module_name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         GenTests {
             file,
             part: Arc::new(Part {
@@ -107,6 +118,7 @@ impl GenTests {
                 state: Mutex::default(),
             }),
             module_name,
+            existing_tests: Arc::new(existing_tests),
             context,
             context_is_whole_file,
             filter: FilterSettings::default(),
@@ -166,6 +178,30 @@ impl GenTests {
                 ("module", &self.module_name),
             ],
         )?)
+    }
+
+    /// The file with `module_text`: added to the module it names when the file has it (kiln's
+    /// own, from an earlier run), else appended as a new module.
+    fn into_file(&self, module_text: &str) -> Result<String, String> {
+        if !matches!(
+            code::module_lines(&self.file.original, &self.module_name),
+            Ok(Some(_))
+        ) {
+            return code::append_module(&self.file.original, module_text)
+                .map_err(|e| format!("kiln could not add the module to the file: {e}"));
+        }
+        match code::merge_test_modules(&self.file.original, module_text, &self.module_name) {
+            Ok(code::Merged::Text(text)) => Ok(text),
+            Ok(code::Merged::Clash(name)) => Err(format!(
+                "`{name}` is already defined in the file's `mod {}`, with different code. Give \
+                 yours another name.",
+                self.module_name
+            )),
+            Err(e) => Err(format!(
+                "kiln could not add the tests to `mod {}`: {e}",
+                self.module_name
+            )),
+        }
     }
 
     /// Green if the module's tests passed, else what the model is told about the run.
@@ -235,6 +271,10 @@ fn pick_targets(
     Ok(untested)
 }
 
+/// kiln's own test module: a file that has it inline gets later runs' tests added to it, where
+/// any other module (`tests` included: kiln cannot tell its own from the user's) is left alone.
+const KILN_MODULE: &str = "kiln_tests";
+
 /// `tests` unless the file already has a module of that name, so the user's tests are never replaced.
 fn free_module_name(existing: &[String]) -> String {
     ["tests", "kiln_tests"]
@@ -284,12 +324,12 @@ impl Task for GenTests {
             .collect();
         let module_text = code::with_tests(&module.text, &self.module_name, &carried)
             .map_err(|e| format!("kiln could not add the tests kept so far: {e}"))?;
-        let new_text = code::append_module(&self.file.original, &module_text)
-            .map_err(|e| format!("kiln could not add the module to the file: {e}"))?;
+        let new_text = self.into_file(&module_text)?;
         let names: Vec<String> = code::test_fns(&new_text, &self.module_name)
             .unwrap_or_default()
             .into_iter()
             .map(|t| t.name)
+            .filter(|name| !self.existing_tests.contains(name))
             .collect();
         if let Some(batch) = &self.batch {
             batch

@@ -57,9 +57,15 @@ pub(super) struct Candidate {
 }
 
 impl Candidate {
-    fn test_names(&self, module: &str) -> Vec<String> {
-        code::test_fns(&self.placement.new_text, module)
-            .unwrap_or_default()
+    /// Its tests, less those the module had before (`existing`).
+    fn tests(&self, module: &str, existing: &[String]) -> Vec<TestFn> {
+        let mut tests = code::test_fns(&self.placement.new_text, module).unwrap_or_default();
+        tests.retain(|t| !existing.contains(&t.name));
+        tests
+    }
+
+    fn test_names(&self, module: &str, existing: &[String]) -> Vec<String> {
+        self.tests(module, existing)
             .into_iter()
             .map(|t| t.name)
             .collect()
@@ -118,7 +124,7 @@ impl GenTests {
         sandbox: &dyn SandboxRuns,
     ) -> Vec<Result<Validated, String>> {
         for candidate in &candidates {
-            count_attempt(candidate, &self.module_name);
+            count_attempt(candidate, &self.module_name, &self.existing_tests);
         }
         let mut results: Vec<Option<Result<Validated, String>>> =
             candidates.iter().map(|_| None).collect();
@@ -199,12 +205,13 @@ impl GenTests {
             .collect();
         let owned: Vec<Vec<String>> = members
             .iter()
-            .map(|c| c.test_names(&self.module_name))
+            .map(|c| c.test_names(&self.module_name, &self.existing_tests))
             .collect();
         let mut filter = Filter {
             sandbox,
             args: &first.placement.test_args,
             module: &self.module_name,
+            existing: &self.existing_tests,
             relative_path: &self.file.location.relative_path,
             text,
             dropped: Vec::new(),
@@ -434,8 +441,8 @@ fn show_failed_run(validated: &mut [Validated], sent_back: &SentBack, failed: &R
     }
 }
 
-fn count_attempt(candidate: &Candidate, module: &str) {
-    let tests = code::test_fns(&candidate.placement.new_text, module).unwrap_or_default();
+fn count_attempt(candidate: &Candidate, module: &str, existing: &[String]) {
+    let tests = candidate.tests(module, existing);
     let part = &candidate.part;
     let mut state = part.state();
     for f in &part.targets {
