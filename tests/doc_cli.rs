@@ -226,3 +226,47 @@ async fn an_associated_type_documented_bare_is_put_inside_its_trait() {
         )
     );
 }
+
+/// In a file too big to send whole, an associated item is shown inside its trait's header, so
+/// the model knows whose `type Err` it documents.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_big_file_an_associated_item_is_shown_in_its_trait() {
+    let demo = DemoCrate::new();
+    let lib = demo.read_lib();
+    let filler: String = (0..120)
+        .map(|i| format!("/// Returns {i}.\npub fn filler_{i}() -> u32 {{\n    {i}\n}}\n"))
+        .collect();
+    let big = format!(
+        "{lib}\n{filler}\n/// Parses text into a value.\npub trait Parse: Sized {{\n    /// Parses `s`.\n    \
+         fn parse(s: &str) -> Result<Self, Self::Err>;\n\n    type Err;\n}}\n"
+    );
+    assert!(big.lines().count() > 200);
+    demo.write("src/lib.rs", &big);
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code("/// Why parsing failed.\ntype Err;\n"));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "doc",
+            demo.lib_rs().to_str().unwrap(),
+            "--item",
+            "Parse::Err",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let prompt = last_message(&server.chat_requests()[0]);
+    assert!(
+        prompt.contains("pub trait Parse: Sized {\n    // ...\n    type Err;\n    // ...\n}"),
+        "{prompt}"
+    );
+    assert!(!prompt.contains("filler_7"), "{prompt}");
+    assert_eq!(
+        demo.read_lib(),
+        big.replace(
+            "    type Err;",
+            "    /// Why parsing failed.\n    type Err;"
+        )
+    );
+}
