@@ -462,3 +462,41 @@ async fn a_second_run_adds_to_kilns_own_module_and_leaves_its_tests_alone() {
     let prompt = last_message(&server.chat_requests()[0]);
     assert!(prompt.contains("mod kiln_tests"), "{prompt}");
 }
+
+/// The applied file passes `rustfmt --check`: a model's own layout (here one line per test,
+/// and a dropped test's gap) is laid out as rustfmt would.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_applied_module_is_laid_out_as_rustfmt_would() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    let squeezed = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn good() { assert!(is_adult(18)); assert!(!is_adult(17)); }\n\n    #[test]\n    fn broken() { assert!(is_adult(undefined_age)); }\n\n    #[test]\n    fn zero() { assert!(!is_adult(0)); }\n}\n";
+    server.push(Reply::tool_code(squeezed));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--yes",
+            "--no-mutation",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let lib = demo.read_lib();
+    assert!(
+        lib.contains("fn zero()") && !lib.contains("undefined_age"),
+        "{lib}"
+    );
+    let check = std::process::Command::new("rustfmt")
+        .args(["--check", "--edition", "2021"])
+        .arg(demo.lib_rs())
+        .output()
+        .expect("rustfmt is installed where kiln's tests run");
+    assert!(
+        check.status.success(),
+        "{}\n{lib}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

@@ -11,6 +11,7 @@ use kiln_sandbox::{RunOutcome, TestArgs};
 use super::filter::{Filter, Step, FEEDBACK_MAX_BYTES};
 use super::rendezvous::Rendezvous;
 use super::report;
+use super::tidy;
 use super::validate::{add_mutation_error, function_reports, Candidate};
 use super::{tests_summary, GenTests};
 use crate::code::{self, Merged, TestFn};
@@ -189,7 +190,7 @@ impl GenTestsBatch {
         Ok(Validated {
             verdict,
             placement: Placement {
-                new_text: filter.text.clone(),
+                new_text: tidy::formatted(&filter.text, &self.module_name, location).await,
                 summary: tests_summary(&names),
                 test_args: args.clone(),
             },

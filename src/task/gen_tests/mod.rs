@@ -8,7 +8,8 @@
 //! - `kill.rs`: the kill rule (a caught mutant versus a crash);
 //! - `report.rs`: what the filter tells the user and the model;
 //! - `batch.rs`: many functions split into concurrent conversations, combined into one module;
-//! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build.
+//! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build;
+//! - `tidy.rs`: the proposed module laid out by rustfmt.
 
 mod batch;
 mod filter;
@@ -16,6 +17,7 @@ mod kill;
 mod mutation;
 mod rendezvous;
 mod report;
+mod tidy;
 mod validate;
 
 use std::path::Path;

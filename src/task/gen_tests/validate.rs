@@ -10,6 +10,7 @@ use kiln_sandbox::{RunOutcome, RunReport};
 
 use super::filter::{called, verdict, Filter, Step};
 use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantOutcome, MutantResult};
+use super::tidy;
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
@@ -98,11 +99,20 @@ impl GenTests {
             round,
         };
         match &self.batch {
-            None => self
-                .validate_round(vec![candidate], sandbox)
-                .await
-                .pop()
-                .unwrap_or_else(|| Err(lost())),
+            None => {
+                let mut result = self
+                    .validate_round(vec![candidate], sandbox)
+                    .await
+                    .pop()
+                    .unwrap_or_else(|| Err(lost()));
+                // A batch's parts are laid out once combined; a lone one here, as proposed.
+                if let Ok(validated) = &mut result {
+                    let text = &validated.placement.new_text;
+                    validated.placement.new_text =
+                        tidy::formatted(text, &self.module_name, &self.file.location).await;
+                }
+                result
+            }
             Some(batch) => {
                 let result = batch
                     .rounds
