@@ -184,7 +184,7 @@ impl GenTests {
 
     /// The file with `module_text`: added to the module it names when the file has it (kiln's
     /// own, from an earlier run), else appended as a new module.
-    fn into_file(&self, module_text: &str) -> Result<String, String> {
+    fn file_with_module(&self, module_text: &str) -> Result<String, String> {
         if !matches!(
             code::module_lines(&self.file.original, &self.module_name),
             Ok(Some(_))
@@ -326,7 +326,7 @@ impl Task for GenTests {
             .collect();
         let module_text = code::with_tests(&module.text, &self.module_name, &carried)
             .map_err(|e| format!("kiln could not add the tests kept so far: {e}"))?;
-        let new_text = self.into_file(&module_text)?;
+        let new_text = self.file_with_module(&module_text)?;
         let names: Vec<String> = code::test_fns(&new_text, &self.module_name)
             .unwrap_or_default()
             .into_iter()
