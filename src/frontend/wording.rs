@@ -327,19 +327,7 @@ mod tests {
 
     #[test]
     fn a_run_line_says_how_many_tests_are_proposed_when_some_were_dropped() {
-        let ran = |passed| RunReport {
-            outcome: RunOutcome::Passed,
-            cause: None,
-            compiler_errors: Vec::new(),
-            passed,
-            failed: 0,
-            ignored: 0,
-            failures: Vec::new(),
-            passed_tests: Vec::new(),
-            output: String::new(),
-            duration: std::time::Duration::from_millis(900),
-            redactions: 0,
-        };
+        let ran = |passed| crate::task::test_crate::run_report(RunOutcome::Passed, passed);
         let kept = |written, kept| Some(ProposedTests { written, kept });
         let lines: Vec<String> = [
             (ran(2), kept(2, 1)),
@@ -354,10 +342,10 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "  ✓ 1 test proposed (2 written, 1 dropped, 0.9s)",
-                "  ✗ no test kept (2 written, 2 dropped, 0.9s)",
-                "  ✓ 7 tests passed (0.9s)",
-                "  ✓ 2 tests passed (0.9s)",
+                "  ✓ 1 test proposed (2 written, 1 dropped, 1.5s)",
+                "  ✗ no test kept (2 written, 2 dropped, 1.5s)",
+                "  ✓ 7 tests passed (1.5s)",
+                "  ✓ 2 tests passed (1.5s)",
             ]
         );
     }

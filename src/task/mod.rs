@@ -7,7 +7,7 @@ pub mod gen_tests;
 pub mod refactor;
 mod source;
 #[cfg(test)]
-mod test_crate;
+pub(crate) mod test_crate;
 
 use futures::future::BoxFuture;
 use kiln_sandbox::{RunReport, TestArgs};
