@@ -139,7 +139,7 @@ impl SandboxClock {
                 }
                 self.open += 1;
             }
-            AgentEvent::SandboxFinished(_) => {
+            AgentEvent::SandboxFinished { .. } => {
                 self.stop_mutants();
                 self.open = self.open.saturating_sub(1);
                 if self.open == 0 {

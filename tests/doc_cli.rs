@@ -193,17 +193,11 @@ async fn giving_up_on_replies_without_code_says_why_and_what_to_change() {
     assert_eq!(demo.read_lib(), before);
 }
 
-/// A trait's associated type, sent back bare (`type Err;` without its trait), as small models
-/// do when the prompt names it `type Parse::Err`.
-#[tokio::test(flavor = "multi_thread")]
-async fn an_associated_type_documented_bare_is_put_inside_its_trait() {
-    let demo = DemoCrate::new();
-    let lib = demo.read_lib();
-    let with_trait = format!(
-        "{lib}\n/// Parses text into a value.\npub trait Parse: Sized {{\n    type Err;\n\n    \
-         /// Parses `s`.\n    fn parse(s: &str) -> Result<Self, Self::Err>;\n}}\n"
-    );
-    demo.write("src/lib.rs", &with_trait);
+/// `doc --item Parse::Err --yes` on `lib`, the model sending `type Err;` back bare (without
+/// its trait) with a doc, as small models do when the prompt names it `type Parse::Err`; the
+/// doc must land inside the trait. Returns the server, for what kiln sent.
+async fn document_parse_err(demo: &DemoCrate, lib: &str) -> ScriptedServer {
+    demo.write("src/lib.rs", lib);
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code("/// Why parsing failed.\ntype Err;\n"));
     let run = kiln(
@@ -220,9 +214,45 @@ async fn an_associated_type_documented_bare_is_put_inside_its_trait() {
     assert_eq!(run.code, Some(0), "{}", run.describe());
     assert_eq!(
         demo.read_lib(),
-        with_trait.replace(
+        lib.replace(
             "    type Err;",
             "    /// Why parsing failed.\n    type Err;"
         )
     );
+    server
+}
+
+/// An associated type sent back bare is put inside its trait.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_associated_type_documented_bare_is_put_inside_its_trait() {
+    let demo = DemoCrate::new();
+    let lib = demo.read_lib();
+    let with_trait = format!(
+        "{lib}\n/// Parses text into a value.\npub trait Parse: Sized {{\n    type Err;\n\n    \
+         /// Parses `s`.\n    fn parse(s: &str) -> Result<Self, Self::Err>;\n}}\n"
+    );
+    document_parse_err(&demo, &with_trait).await;
+}
+
+/// In a file too big to send whole, an associated item is shown inside its trait's header, so
+/// the model knows whose `type Err` it documents.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_big_file_an_associated_item_is_shown_in_its_trait() {
+    let demo = DemoCrate::new();
+    let lib = demo.read_lib();
+    let filler: String = (0..120)
+        .map(|i| format!("/// Returns {i}.\npub fn filler_{i}() -> u32 {{\n    {i}\n}}\n"))
+        .collect();
+    let big = format!(
+        "{lib}\n{filler}\n/// Parses text into a value.\npub trait Parse: Sized {{\n    /// Parses `s`.\n    \
+         fn parse(s: &str) -> Result<Self, Self::Err>;\n\n    type Err;\n}}\n"
+    );
+    assert!(big.lines().count() > 200);
+    let server = document_parse_err(&demo, &big).await;
+    let prompt = last_message(&server.chat_requests()[0]);
+    assert!(
+        prompt.contains("pub trait Parse: Sized {\n    // ...\n    type Err;\n    // ...\n}"),
+        "{prompt}"
+    );
+    assert!(!prompt.contains("filler_7"), "{prompt}");
 }

@@ -166,6 +166,15 @@ async fn a_test_that_breaks_the_build_is_dropped_and_the_rest_kept() {
     let diff = result["diff"].as_str().unwrap();
     assert!(diff.contains("+    fn seventeen_is_not()"), "{diff}");
     assert!(!diff.contains("undefined_age"), "{diff}");
+    // The dropped test's separating blank line went with it: no blank-line run is proposed.
+    assert!(!diff.contains("\n+\n+\n"), "{diff}");
+    // The run line counts what is proposed, not the build's passes alone.
+    assert!(
+        run.stderr
+            .contains("✓ 2 tests proposed (3 written, 1 dropped"),
+        "{}",
+        run.describe()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -410,4 +419,84 @@ async fn kept_tests_keep_the_tier_and_the_best_module_seen_is_proposed() {
     assert!(diff.contains("assert!(!is_adult(17));"), "{diff}");
     assert!(!diff.contains("is_adult(40)"), "{diff}");
     assert_eq!(function_report(&result)["mutants_caught"], 6, "{result:#}");
+}
+
+/// A second run on a file with kiln's own `mod kiln_tests`: the new tests join that module
+/// (no `kiln_tests_2`), and the test already there, though it kills no mutant, is left as is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_adds_to_kilns_own_module_and_leaves_its_tests_alone() {
+    let demo = DemoCrate::new();
+    let earlier = SAME_ANSWER_TWICE.replace("    fn ", "    fn earlier_");
+    let lib = format!("{LIB}\n#[cfg(test)]\nmod kiln_tests {{\n    use super::*;\n\n{earlier}}}\n");
+    demo.write("src/lib.rs", &lib);
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(&module(&[GOOD])));
+
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "is_adult",
+            "--json",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["outcome"], "proposed", "{result:#}");
+    assert_eq!(result["summary"], "1 test: good", "{result:#}");
+    let report = function_report(&result);
+    assert_eq!(report["kept"], json!(["good"]), "{report:#}");
+    assert_eq!(report["dropped"], json!([]), "{report:#}");
+    let diff = result["diff"].as_str().unwrap();
+    assert!(diff.contains("+    fn good()"), "{diff}");
+    assert!(
+        !diff.contains("+mod ") && !diff.contains("kiln_tests_2"),
+        "{diff}"
+    );
+    assert!(!diff.contains("-    fn earlier_same"), "{diff}");
+    let prompt = last_message(&server.chat_requests()[0]);
+    assert!(prompt.contains("mod kiln_tests"), "{prompt}");
+}
+
+/// The applied file passes `rustfmt --check`: a model's own layout (here one line per test,
+/// and a dropped test's gap) is laid out as rustfmt would.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_applied_module_is_laid_out_as_rustfmt_would() {
+    let demo = crate_with_lib();
+    let server = ScriptedServer::start().await;
+    let squeezed = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn good() { assert!(is_adult(18)); assert!(!is_adult(17)); }\n\n    #[test]\n    fn broken() { assert!(is_adult(undefined_age)); }\n\n    #[test]\n    fn zero() { assert!(!is_adult(0)); }\n}\n";
+    server.push(Reply::tool_code(squeezed));
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--yes",
+            "--no-mutation",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let lib = demo.read_lib();
+    assert!(
+        lib.contains("fn zero()") && !lib.contains("undefined_age"),
+        "{lib}"
+    );
+    let check = std::process::Command::new("rustfmt")
+        .args(["--check", "--edition", "2021"])
+        .arg(demo.lib_rs())
+        .output()
+        .expect("rustfmt is installed where kiln's tests run");
+    assert!(
+        check.status.success(),
+        "{}\n{lib}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

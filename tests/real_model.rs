@@ -135,7 +135,7 @@ fn print_events(test: &str, events: &[(Instant, AgentEvent)]) {
             AgentEvent::CandidateRejected { reason } => {
                 eprintln!("{test}: candidate rejected: {}", first_line(reason));
             }
-            AgentEvent::SandboxFinished(report) => {
+            AgentEvent::SandboxFinished { report, .. } => {
                 eprintln!("{test}: sandbox: {:?}", report.outcome);
             }
             _ => {}

@@ -176,9 +176,10 @@ impl Shared<'_> {
             Ok(validated) => validated,
             Err(message) => return Outcome::SandboxFailed(message),
         };
-        let _ = self.events.send(AgentEvent::SandboxFinished(Box::new(
-            validated.report.clone(),
-        )));
+        let _ = self.events.send(AgentEvent::SandboxFinished {
+            report: Box::new(validated.report.clone()),
+            proposed_tests: validated.proposed_tests,
+        });
         match validated.verdict {
             Verdict::Red(last_failure) => Outcome::Exhausted { last_failure },
             Verdict::Green | Verdict::Improvable { .. } => Outcome::Proposed(Box::new(Proposal {

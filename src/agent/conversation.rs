@@ -317,9 +317,10 @@ impl Conversation<'_> {
             .sandbox
             .lend(&self.task.location().relative_path, self.events);
         let validated = self.task.validate(placement, round, &runs).await?;
-        self.emit(AgentEvent::SandboxFinished(Box::new(
-            validated.report.clone(),
-        )));
+        self.emit(AgentEvent::SandboxFinished {
+            report: Box::new(validated.report.clone()),
+            proposed_tests: validated.proposed_tests,
+        });
         Ok(validated)
     }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::config::{Price, Tier};
 use crate::llm::{Counted, LlmEvent, TokenTotal, Usage, UsageSource};
+use crate::task::ProposedTests;
 
 #[derive(Debug, Clone)]
 pub enum AgentEvent {
@@ -49,7 +50,12 @@ pub enum AgentEvent {
     ValidationStep {
         what: String,
     },
-    SandboxFinished(Box<RunReport>),
+    /// A candidate's validation ended: its last run, and where the proposal is the tests
+    /// themselves (gen-tests), how many of the tests written it keeps.
+    SandboxFinished {
+        report: Box<RunReport>,
+        proposed_tests: Option<ProposedTests>,
+    },
     /// A sandbox run printed this many secrets, replaced with `[redacted]` in everything kiln
     /// shows, stores or sends.
     SecretsRedacted {

@@ -94,7 +94,10 @@ impl<W: Write> ProgressPrinter<W> {
                 self.line(&format!("  {what}"));
                 self.status("  compiling…");
             }
-            AgentEvent::SandboxFinished(report) => self.line(&describe_report(report)),
+            AgentEvent::SandboxFinished {
+                report,
+                proposed_tests,
+            } => self.line(&describe_report(report, *proposed_tests)),
             AgentEvent::SecretsRedacted { count } => {
                 self.redactions += count;
                 self.line(&describe_redactions(*count));

@@ -2,14 +2,17 @@
 //!
 //! This works on tokens rather than on `call_expression` nodes because most calls in tests
 //! sit inside `assert!`/`assert_eq!`, whose arguments tree-sitter leaves as unparsed token
-//! trees. Name-based matching can over-report (two types with a `new`), which is acceptable
-//! for coverage hints and prompt context.
+//! trees. A path call names its owner (`A::new` is never `B::new`), but a method call does not:
+//! `.len()` on a receiver whose type a token scan cannot know is credited to every type's `len`.
+//! Knowing the receiver's type would take type inference; over-crediting a method only hides
+//! it from "untested", which `--fn` overrides.
 
 use std::collections::HashSet;
 
 use tree_sitter::Node;
 
 use super::decl::leaves;
+use super::items::{FnItem, FnKind};
 use super::parse::node_text;
 
 /// The names called (or referenced by path) somewhere in a set of nodes.
@@ -74,6 +77,16 @@ impl CallSet {
     /// Whether a free function `name` is called, directly or through a module path.
     pub fn calls_free(&self, name: &str) -> bool {
         self.bare.contains(name) || self.path.iter().any(|(_, n)| n == name)
+    }
+
+    /// Whether these calls exercise `f`: a free fn by name, an associated fn (no `self`) only
+    /// by a path naming its owner, a method by a path or by `.name(..)` on any receiver.
+    pub fn exercises(&self, f: &FnItem) -> bool {
+        match (&f.kind, &f.impl_type) {
+            (FnKind::Free, _) | (_, None) => self.calls_free(&f.name),
+            (FnKind::AssociatedFn, Some(owner)) => self.calls_by_path(owner, &f.name),
+            (FnKind::Method, Some(owner)) => self.calls_member(owner, &f.name),
+        }
     }
 
     /// Whether a method or associated fn `name` of `owner` is called: as `.name(..)`, or as

@@ -19,6 +19,7 @@ mod compare;
 mod context;
 mod crate_index;
 mod decl;
+mod enclosing;
 mod fence;
 mod holes;
 mod items;
@@ -36,6 +37,7 @@ pub use api::{api_changes, public_api};
 pub use compare::{first_code_change, CodeChange};
 pub use context::{context_for, ContextIndex};
 pub use crate_index::{CrateIndex, CrateSources, DEFINITIONS_BUDGET_CHARS};
+pub use enclosing::with_enclosing;
 pub use fence::extract_rust_code_block;
 pub use holes::{
     fill, fim_context, find_holes, line_hole, FimContext, Hole, HoleKind, FILL_MARKER,

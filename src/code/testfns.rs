@@ -5,7 +5,9 @@ use std::ops::{Range, RangeInclusive};
 
 use tree_sitter::Node;
 
+use super::calls::CallSet;
 use super::decl::{decls, distinct_identifiers, leaves, Decl};
+use super::items::FnItem;
 use super::parse::{indented_start, node_text, parse_tree};
 use super::{CodeError, Result};
 
@@ -21,8 +23,18 @@ pub struct TestFn {
     /// The body's tokens joined by single spaces: equal for bodies that differ only in layout
     /// and comments.
     pub normalized_body: String,
-    /// Identifiers used in the body, to tell which functions the test exercises.
+    /// Identifiers used in the body: a free fn passed by name (`.map(parse)`) is exercised too.
     pub identifiers: Vec<String>,
+    /// The calls the body makes, to tell which methods it exercises by their owner.
+    pub(crate) calls: CallSet,
+}
+
+impl TestFn {
+    /// Whether this test exercises `f`, by the rules of [`CallSet::exercises`]; a free fn also
+    /// when it is only named, as an argument.
+    pub fn exercises(&self, f: &FnItem) -> bool {
+        self.calls.exercises(f) || (f.impl_type.is_none() && self.identifiers.contains(&f.name))
+    }
 }
 
 /// The `#[test]` fns directly inside the top-level `mod module_name` of `text`.
@@ -38,8 +50,9 @@ pub fn test_fns(text: &str, module_name: &str) -> Result<Vec<TestFn>> {
         .collect())
 }
 
-/// `text` without the named tests of `mod module_name` (whole lines, so no blank gaps remain
-/// where a test was).
+/// `text` without the named tests of `mod module_name`: whole lines, and the blank line that
+/// separated a test from its neighbour goes with it, so no run of blank lines is left where a
+/// test was (rustfmt keeps at most one, and none after `{` or before `}`).
 pub fn without_tests(text: &str, module_name: &str, names: &[String]) -> Result<String> {
     let mut out = text.to_string();
     let mut doomed: Vec<TestFn> = test_fns(text, module_name)?
@@ -50,8 +63,27 @@ pub fn without_tests(text: &str, module_name: &str, names: &[String]) -> Result<
     for test in doomed {
         let end = line_end(text, test.byte_range.end);
         out.replace_range(test.byte_range.start..end, "");
+        close_gap(&mut out, test.byte_range.start);
     }
     Ok(out)
+}
+
+/// Removes the blank line a removal at `at` (a line start) left doubled: the one before `at`
+/// when `at` is now blank or closes the block, the one at `at` when it follows an opening `{`.
+fn close_gap(text: &mut String, at: usize) {
+    let (Some(before), Some(after)) = (text.get(..at), text.get(at..)) else {
+        return;
+    };
+    let previous = before.strip_suffix('\n').unwrap_or(before);
+    let previous_start = previous.rfind('\n').map_or(0, |i| i + 1);
+    let previous_line = &before[previous_start..];
+    let next_line = after.split_inclusive('\n').next().unwrap_or("");
+    let next_blank = next_line.trim().is_empty() && !next_line.is_empty();
+    if previous_line.trim().is_empty() && (next_blank || next_line.trim_start().starts_with('}')) {
+        text.replace_range(previous_start..at, "");
+    } else if next_blank && previous_line.trim_end().ends_with('{') {
+        text.replace_range(at..at + next_line.len(), "");
+    }
 }
 
 /// `text` with `tests` (fn texts, attributes included) added at the end of `mod module_name`.
@@ -104,6 +136,8 @@ fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
         .collect::<Vec<_>>()
         .join(" ");
     let names = distinct_identifiers(body, text);
+    let mut calls = CallSet::default();
+    calls.scan(body, text);
     Some(TestFn {
         name,
         byte_range: start..d.node.end_byte(),
@@ -111,6 +145,7 @@ fn test_fn(d: &Decl<'_>, text: &str) -> Option<TestFn> {
         last_line: d.node.end_position().row + 1,
         normalized_body,
         identifiers: names,
+        calls,
     })
 }
 
@@ -169,5 +204,61 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["b", "a"]);
         assert!(back.ends_with("}\n"), "{back}");
+    }
+
+    #[test]
+    fn a_path_call_exercises_only_the_type_it_names() {
+        let file = "pub struct A;\npub struct B;\nimpl A {\n    pub fn new() -> A { A }\n    pub fn len(&self) -> usize { 1 }\n}\n\
+                    impl B {\n    pub fn new() -> B { B }\n    pub fn len(&self) -> usize { 2 }\n}\n\
+                    pub fn twice(x: usize) -> usize { 2 * x }\n\
+                    #[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n        \
+                    assert_eq!([A::new().len()].map(twice), [2]);\n    }\n}\n";
+        let source = crate::code::SourceFile::parse(file).unwrap();
+        let fns = crate::code::list_fns(&source);
+        let test = &test_fns(file, "tests").unwrap()[0];
+        let exercised: Vec<&str> = fns
+            .iter()
+            .filter(|f| !f.is_test_code && test.exercises(f))
+            .map(|f| f.qualified_name.as_str())
+            .collect();
+        // `.len()` has no owner in the text: both types' `len` are credited (the known limit).
+        assert_eq!(exercised, vec!["A::new", "A::len", "B::len", "twice"]);
+        let has_tests = |name: &str| fns.iter().any(|f| f.qualified_name == name && f.has_tests);
+        assert!(has_tests("A::new") && !has_tests("B::new"));
+    }
+
+    #[test]
+    fn removing_tests_leaves_no_run_of_blank_lines() {
+        let tests = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| {
+                    format!("    #[test]\n    fn {n}() {{\n        assert_eq!(f(1), 1);\n    }}\n")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let file = |body: String| {
+            format!("pub fn f(x: i32) -> i32 {{ x }}\n\n#[cfg(test)]\nmod tests {{\n{body}}}\n")
+        };
+        let all = file(format!("    use super::*;\n\n{}", tests(&["a", "b", "c"])));
+        let drop = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            without_tests(&all, "tests", &names).unwrap()
+        };
+        let use_then = |body: String| file(format!("    use super::*;\n\n{body}"));
+        assert_eq!(drop(&["b"]), use_then(tests(&["a", "c"])));
+        assert_eq!(drop(&["c"]), use_then(tests(&["a", "b"])));
+        assert_eq!(drop(&["a"]), use_then(tests(&["b", "c"])));
+        assert_eq!(
+            drop(&["a", "b", "c"]),
+            file("    use super::*;\n".to_string())
+        );
+        let bare = file(tests(&["a", "b"]));
+        let names = vec!["a".to_string()];
+        assert_eq!(
+            without_tests(&bare, "tests", &names).unwrap(),
+            file(tests(&["b"]))
+        );
     }
 }

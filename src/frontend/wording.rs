@@ -12,6 +12,7 @@ use crate::config::{Price, Tier};
 use crate::llm::{Counted, TokenTotal};
 pub use crate::task::first_line;
 use crate::task::gen_tests::{Chosen, Plan};
+use crate::task::ProposedTests;
 
 /// `1 test`, `2,000 tests`: a count with its noun in the right number.
 pub fn counted(count: usize, one: &str, many: &str) -> String {
@@ -134,13 +135,28 @@ pub fn describe_reply(kind: &ReplyKind) -> String {
     }
 }
 
-pub fn describe_report(report: &RunReport) -> String {
+/// A validation's last run. `proposed`: what the proposal keeps of the tests written, when the
+/// tests are the proposal; said instead of the run's count when validation dropped some, since
+/// "2 tests passed" over a one-test proposal reads as two tests proposed.
+pub fn describe_report(report: &RunReport, proposed: Option<ProposedTests>) -> String {
     let took = report.duration.as_secs_f64();
     match report.outcome {
-        RunOutcome::Passed => format!(
-            "  ✓ {} passed ({took:.1}s)",
-            counted(report.passed, "test", "tests")
-        ),
+        RunOutcome::Passed => match proposed {
+            Some(ProposedTests { written, kept }) if kept < written => {
+                let what = match kept {
+                    0 => "  ✗ no test kept".to_string(),
+                    _ => format!("  ✓ {} proposed", counted(kept, "test", "tests")),
+                };
+                format!(
+                    "{what} ({written} written, {} dropped, {took:.1}s)",
+                    written - kept
+                )
+            }
+            _ => format!(
+                "  ✓ {} passed ({took:.1}s)",
+                counted(report.passed, "test", "tests")
+            ),
+        },
         RunOutcome::BuildFailed => {
             let first = report
                 .compiler_errors
@@ -368,6 +384,31 @@ mod tests {
     use crate::agent::RequestStats;
     use crate::config::Price;
     use crate::llm::{Usage, UsageSource};
+
+    #[test]
+    fn a_run_line_says_how_many_tests_are_proposed_when_some_were_dropped() {
+        let ran = |passed| crate::task::test_crate::run_report(RunOutcome::Passed, passed);
+        let kept = |written, kept| Some(ProposedTests { written, kept });
+        let lines: Vec<String> = [
+            (ran(2), kept(2, 1)),
+            (ran(2), kept(2, 0)),
+            // Parts of a batch share a run: it passed 7, this part wrote and keeps 5.
+            (ran(7), kept(5, 5)),
+            (ran(2), None),
+        ]
+        .iter()
+        .map(|(report, kept)| describe_report(report, *kept))
+        .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "  ✓ 1 test proposed (2 written, 1 dropped, 1.5s)",
+                "  ✗ no test kept (2 written, 2 dropped, 1.5s)",
+                "  ✓ 7 tests passed (1.5s)",
+                "  ✓ 2 tests passed (1.5s)",
+            ]
+        );
+    }
 
     fn request(usage: Usage, first_token_ms: Option<u64>) -> RequestStats {
         RequestStats {

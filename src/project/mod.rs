@@ -133,6 +133,22 @@ impl SourceLocation {
         }
     }
 
+    /// The crate's edition, as rustfmt takes it: its manifest's, or the workspace's for
+    /// `edition.workspace = true`, or cargo's default, 2015, when the manifest names none.
+    pub fn edition(&self) -> String {
+        let edition = |path: &Path, keys: &[&str]| {
+            let manifest = read_manifest(&path.join("Cargo.toml")).ok()?;
+            let mut value = manifest.get(keys[0])?;
+            for key in &keys[1..] {
+                value = value.get(key)?;
+            }
+            value.as_str().map(str::to_string)
+        };
+        edition(&self.crate_root, &["package", "edition"])
+            .or_else(|| edition(&self.workspace_root, &["workspace", "package", "edition"]))
+            .unwrap_or_else(|| "2015".to_string())
+    }
+
     /// The full cargo flags: the package (so a workspace builds only this crate) and its target.
     pub fn cargo_flags(&self) -> Vec<String> {
         let mut flags = vec!["-p".to_string(), self.package_spec.clone()];

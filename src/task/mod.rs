@@ -7,7 +7,7 @@ pub mod gen_tests;
 pub mod refactor;
 mod source;
 #[cfg(test)]
-mod test_crate;
+pub(crate) mod test_crate;
 
 use std::sync::Arc;
 
@@ -113,6 +113,16 @@ pub struct Validated {
     pub placement: Placement,
     pub report: RunReport,
     pub notes: Option<ValidationNotes>,
+    /// For a task whose proposal is tests: how many of those written the placement keeps.
+    pub proposed_tests: Option<ProposedTests>,
+}
+
+/// Of the tests a candidate brought, how many its validation keeps. Counted per candidate: the
+/// parts of a batch share one run, whose pass count is every part's tests together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProposedTests {
+    pub written: usize,
+    pub kept: usize,
 }
 
 /// Task-specific findings for front ends: lines for people and the same facts for `--json`.
@@ -228,6 +238,7 @@ pub trait Task: Send + Sync {
                 placement,
                 report,
                 notes: None,
+                proposed_tests: None,
             })
         })
     }

@@ -154,9 +154,12 @@ impl TaskView {
                 self.activity = format!("running {total} test(s)…")
             }
             AgentEvent::Sandbox(Progress::TestFinished { .. }) => {}
-            AgentEvent::SandboxFinished(report) => {
+            AgentEvent::SandboxFinished {
+                report,
+                proposed_tests,
+            } => {
                 self.activity.clear();
-                self.log.push(describe_report(report));
+                self.log.push(describe_report(report, *proposed_tests));
             }
             AgentEvent::Escalated {
                 from,

@@ -87,10 +87,7 @@ pub fn list_fns(file: &SourceFile) -> Vec<FnItem> {
         ..
     } = collector;
     for f in &mut fns {
-        f.has_tests = match (&f.kind, &f.impl_type) {
-            (FnKind::Free, _) | (_, None) => test_calls.calls_free(&f.name),
-            (_, Some(owner)) => test_calls.calls_member(owner, &f.name),
-        };
+        f.has_tests = test_calls.exercises(f);
     }
     fns
 }

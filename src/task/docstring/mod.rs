@@ -56,9 +56,10 @@ impl Docstring {
         let context = if context_is_whole_file {
             original.clone()
         } else {
+            // A member alone (`type Err;`) does not say which trait or impl it is of.
             targets
                 .iter()
-                .filter_map(|t| original.get(t.candidate.range.clone()))
+                .map(|t| code::with_enclosing(&source, t.candidate.range.clone()))
                 .collect::<Vec<_>>()
                 .join("\n\n// ...\n\n")
         };

@@ -11,18 +11,22 @@ use kiln_sandbox::{RunOutcome, TestArgs};
 use super::filter::{Filter, Step, FEEDBACK_MAX_BYTES};
 use super::rendezvous::Rendezvous;
 use super::report;
+use super::tidy;
 use super::validate::{add_mutation_error, function_reports, Candidate};
 use super::{tests_summary, Chosen, GenTests};
 use crate::code::{self, ContextIndex, Merged, TestFn};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::task::{
-    Batched, PartEnd, Placement, SandboxRuns, Task, TaskFile, Validated, ValidationNotes, Verdict,
+    Batched, PartEnd, Placement, ProposedTests, SandboxRuns, Task, TaskFile, Validated,
+    ValidationNotes, Verdict,
 };
 
 pub struct GenTestsBatch {
     file: TaskFile,
     module_name: String,
     chosen: Chosen,
+    /// The tests the module had before this run (see [`GenTests`]).
+    existing_tests: Arc<Vec<String>>,
     parts: Vec<GenTests>,
     shared: Arc<BatchShared>,
 }
@@ -111,6 +115,7 @@ pub(super) fn split(task: GenTests, batch_size: usize) -> Batching {
         file: task.file,
         module_name: task.module_name,
         chosen: task.chosen,
+        existing_tests: task.existing_tests,
         parts,
         shared,
     })
@@ -154,11 +159,13 @@ impl GenTestsBatch {
             sandbox,
             args: &args,
             module: &self.module_name,
+            existing: &self.existing_tests,
             relative_path: &location.relative_path,
             text,
             dropped: Vec::new(),
             mutants: BTreeMap::new(),
         };
+        let written = filter.tests().len();
         let (verdict, report) = match filter.build(&targets).await? {
             Step::Ran(report) if report.outcome == RunOutcome::Passed => (Verdict::Green, report),
             Step::Ran(report) => {
@@ -183,12 +190,16 @@ impl GenTestsBatch {
         Ok(Validated {
             verdict,
             placement: Placement {
-                new_text: filter.text.clone(),
+                new_text: tidy::formatted(&filter.text, &self.module_name, location).await,
                 summary: tests_summary(&names),
                 test_args: args.clone(),
             },
             report,
             notes: Some(notes),
+            proposed_tests: Some(ProposedTests {
+                written,
+                kept: names.len(),
+            }),
         })
     }
 
@@ -198,7 +209,7 @@ impl GenTestsBatch {
         let mut merged: Option<String> = None;
         let mut lines = Vec::new();
         for (part, end) in self.parts.iter().zip(ends) {
-            let names = Self::function_names(part).join(", ");
+            let names = super::listed_names(part.targets()).join(", ");
             let Some(text) = &end.proposed else {
                 let why = end.failure.as_deref().unwrap_or("no result");
                 lines.push(format!("no tests for {names}: {why}"));

@@ -54,6 +54,9 @@ pub(super) struct Filter<'a> {
     pub sandbox: &'a dyn SandboxRuns,
     pub args: &'a TestArgs,
     pub module: &'a str,
+    /// Tests the module had before this run (kiln's own, from an earlier run): they run with
+    /// the new ones but are never judged, dropped or reported.
+    pub existing: &'a [String],
     pub relative_path: &'a std::path::Path,
     /// The file as it stands: the candidate minus the tests dropped so far.
     pub text: String,
@@ -63,8 +66,11 @@ pub(super) struct Filter<'a> {
 }
 
 impl Filter<'_> {
+    /// The tests under judgement: the module's, less those it already had.
     pub fn tests(&self) -> Vec<TestFn> {
-        code::test_fns(&self.text, self.module).unwrap_or_default()
+        let mut tests = code::test_fns(&self.text, self.module).unwrap_or_default();
+        tests.retain(|t| !self.existing.contains(&t.name));
+        tests
     }
 
     pub(super) async fn run(
@@ -287,11 +293,11 @@ fn stop_with_summary(report: RunReport) -> Step {
     Step::Stop(report, Some(summary))
 }
 
-/// Which targets a test calls, by name.
+/// Which targets a test exercises ([`TestFn::exercises`]: by owner where the call names one).
 pub(super) fn called(targets: &[FnItem], test: &TestFn) -> Vec<String> {
     targets
         .iter()
-        .filter(|f| test.identifiers.contains(&f.name))
+        .filter(|f| test.exercises(f))
         .map(|f| f.qualified_name.clone())
         .collect()
 }

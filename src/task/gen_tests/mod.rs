@@ -9,7 +9,8 @@
 //! - `report.rs`: what the filter tells the user and the model;
 //! - `batch.rs`: many functions split into concurrent conversations, combined into one module;
 //! - `plan.rs`: what a run will ask (functions, batches, estimated tokens) before it asks;
-//! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build.
+//! - `rendezvous.rs`: where the batch's concurrent candidates meet to share one build;
+//! - `tidy.rs`: the proposed module laid out by rustfmt.
 
 mod batch;
 mod filter;
@@ -18,6 +19,7 @@ mod mutation;
 mod plan;
 mod rendezvous;
 mod report;
+mod tidy;
 mod validate;
 
 use std::path::Path;
@@ -52,6 +54,9 @@ pub struct GenTests {
     /// file; a task run whole builds its own when it first asks, so a task split into
     /// batches never builds one for all of its targets.
     context: OnceLock<String>,
+    /// The tests `mod module_name` already has (kiln's own module from an earlier run): they
+    /// stay as they are, never judged or dropped.
+    existing_tests: Arc<Vec<String>>,
     context_is_whole_file: bool,
     filter: FilterSettings,
     chosen: Chosen,
@@ -81,7 +86,15 @@ impl GenTests {
         } else {
             Chosen::Named
         };
-        let module_name = free_module_name(&code::top_level_module_names(&source));
+        let module_name = match code::module_lines(&original, KILN_MODULE) {
+            Ok(Some(_)) => KILN_MODULE.to_string(),
+            _ => free_module_name(&code::top_level_module_names(&source)),
+        };
+        let existing_tests = code::test_fns(&original, &module_name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         let context_is_whole_file = original.lines().count() <= WHOLE_FILE_MAX_LINES;
         Ok(GenTests {
             file: TaskFile {
@@ -96,6 +109,7 @@ impl GenTests {
                 state: Mutex::default(),
             }),
             module_name,
+            existing_tests: Arc::new(existing_tests),
             context: OnceLock::new(),
             filter: FilterSettings::default(),
             chosen,
@@ -142,6 +156,7 @@ impl GenTests {
             chosen: self.chosen.clone(),
             batch: Some(shared),
             crate_index: self.crate_index.clone(),
+            existing_tests: self.existing_tests.clone(),
         }
     }
 
@@ -213,6 +228,30 @@ impl GenTests {
         )?)
     }
 
+    /// The file with `module_text`: added to the module it names when the file has it (kiln's
+    /// own, from an earlier run), else appended as a new module.
+    fn file_with_module(&self, module_text: &str) -> Result<String, String> {
+        if !matches!(
+            code::module_lines(&self.file.original, &self.module_name),
+            Ok(Some(_))
+        ) {
+            return code::append_module(&self.file.original, module_text)
+                .map_err(|e| format!("kiln could not add the module to the file: {e}"));
+        }
+        match code::merge_test_modules(&self.file.original, module_text, &self.module_name) {
+            Ok(code::Merged::Text(text)) => Ok(text),
+            Ok(code::Merged::Clash(name)) => Err(format!(
+                "`{name}` is already defined in the file's `mod {}`, with different code. Give \
+                 yours another name.",
+                self.module_name
+            )),
+            Err(e) => Err(format!(
+                "kiln could not add the tests to `mod {}`: {e}",
+                self.module_name
+            )),
+        }
+    }
+
     /// Green if the module's tests passed, else what the model is told about the run.
     fn run_verdict(&self, report: &RunReport) -> Verdict {
         match report.outcome {
@@ -280,6 +319,10 @@ fn pick_targets(
     Ok(untested)
 }
 
+/// kiln's own test module: a file that has it inline gets later runs' tests added to it, where
+/// any other module (`tests` included: kiln cannot tell its own from the user's) is left alone.
+const KILN_MODULE: &str = "kiln_tests";
+
 /// `tests` unless the file already has a module of that name, so the user's tests are never replaced.
 fn free_module_name(existing: &[String]) -> String {
     ["tests", "kiln_tests"]
@@ -292,14 +335,9 @@ fn free_module_name(existing: &[String]) -> String {
 
 impl Task for GenTests {
     fn title(&self) -> String {
-        let names: Vec<&str> = self
-            .targets()
-            .iter()
-            .map(|f| f.qualified_name.as_str())
-            .collect();
         format!(
             "gen-tests for {} in {}",
-            names.join(", "),
+            listed_names(self.targets()).join(", "),
             self.file.location.relative_path.display()
         )
     }
@@ -334,12 +372,12 @@ impl Task for GenTests {
             .collect();
         let module_text = code::with_tests(&module.text, &self.module_name, &carried)
             .map_err(|e| format!("kiln could not add the tests kept so far: {e}"))?;
-        let new_text = code::append_module(&self.file.original, &module_text)
-            .map_err(|e| format!("kiln could not add the module to the file: {e}"))?;
+        let new_text = self.file_with_module(&module_text)?;
         let names: Vec<String> = code::test_fns(&new_text, &self.module_name)
             .unwrap_or_default()
             .into_iter()
             .map(|t| t.name)
+            .filter(|name| !self.existing_tests.contains(name))
             .collect();
         if let Some(batch) = &self.batch {
             batch
@@ -374,6 +412,29 @@ impl Task for GenTests {
     ) -> BoxFuture<'a, Result<Validated, String>> {
         Box::pin(self.filter_tests(placement, round, sandbox))
     }
+}
+
+/// The targets' names as a title or a line lists them: cfg-gated twins (`#[cfg(unix)] fn weight`
+/// beside `#[cfg(not(unix))] fn weight`) share a qualified name and are listed once, with their
+/// count, rather than as `weight, weight`.
+fn listed_names(targets: &[FnItem]) -> Vec<String> {
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for f in targets {
+        match counted
+            .iter_mut()
+            .find(|(name, _)| *name == f.qualified_name)
+        {
+            Some((_, count)) => *count += 1,
+            None => counted.push((&f.qualified_name, 1)),
+        }
+    }
+    counted
+        .into_iter()
+        .map(|(name, count)| match count {
+            1 => name.to_string(),
+            n => format!("{name} ({n} cfg variants)"),
+        })
+        .collect()
 }
 
 /// "2 tests: a, b" for progress and the result.
@@ -445,6 +506,18 @@ mod tests {
         assert_eq!(placement.summary, "1 test: adds");
         assert_eq!(placement.test_args.filter.as_deref(), Some("tests::"));
         assert!(task.place("this is not rust").is_err());
+    }
+
+    #[test]
+    fn cfg_twins_are_listed_once_with_their_count() {
+        let dir = crate_with(
+            "#[cfg(unix)]\npub fn weight() -> u32 { 1 }\n#[cfg(not(unix))]\npub fn weight() -> u32 { 2 }\npub fn other() {}\n",
+        );
+        let task = GenTests::new(&dir.path().join("src/lib.rs"), &[]).unwrap();
+        assert_eq!(
+            task.title(),
+            "gen-tests for weight (2 cfg variants), other in src/lib.rs"
+        );
     }
 
     #[test]

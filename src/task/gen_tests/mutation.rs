@@ -70,10 +70,7 @@ impl Reach {
             tests
                 .iter()
                 .map(|t| {
-                    let mut reached: Vec<bool> = tested
-                        .iter()
-                        .map(|f| t.identifiers.contains(&f.name))
-                        .collect();
+                    let mut reached: Vec<bool> = tested.iter().map(|f| t.exercises(f)).collect();
                     // What a reached function calls is reached too, until nothing is added.
                     let mut grew = true;
                     while grew {
@@ -133,7 +130,7 @@ impl Filter<'_> {
         let tests = self.tests();
         let tested: Vec<&FnItem> = targets
             .iter()
-            .filter(|f| tests.iter().any(|t| t.identifiers.contains(&f.name)))
+            .filter(|f| tests.iter().any(|t| t.exercises(f)))
             .collect();
         let sets: Vec<Vec<Mutant>> = tested
             .iter()

@@ -10,10 +10,13 @@ use kiln_sandbox::{RunOutcome, RunReport};
 
 use super::filter::{called, verdict, Filter, Step};
 use super::report::{self, DropReason, DroppedTest, FunctionReport, MutantOutcome, MutantResult};
+use super::tidy;
 use super::{tests_summary, GenTests, Mutation};
 use crate::code::{self, FnItem, TestFn};
 use crate::config::Tier;
-use crate::task::{first_line, Placement, Round, SandboxRuns, Validated, ValidationNotes, Verdict};
+use crate::task::{
+    first_line, Placement, ProposedTests, Round, SandboxRuns, Validated, ValidationNotes, Verdict,
+};
 
 /// The functions one conversation writes tests for, and what its filter remembers.
 #[derive(Debug)]
@@ -55,9 +58,15 @@ pub(super) struct Candidate {
 }
 
 impl Candidate {
-    fn test_names(&self, module: &str) -> Vec<String> {
-        code::test_fns(&self.placement.new_text, module)
-            .unwrap_or_default()
+    /// Its tests, less those the module had before (`existing`).
+    fn tests(&self, module: &str, existing: &[String]) -> Vec<TestFn> {
+        let mut tests = code::test_fns(&self.placement.new_text, module).unwrap_or_default();
+        tests.retain(|t| !existing.contains(&t.name));
+        tests
+    }
+
+    fn test_names(&self, module: &str, existing: &[String]) -> Vec<String> {
+        self.tests(module, existing)
             .into_iter()
             .map(|t| t.name)
             .collect()
@@ -90,11 +99,20 @@ impl GenTests {
             round,
         };
         match &self.batch {
-            None => self
-                .validate_round(vec![candidate], sandbox)
-                .await
-                .pop()
-                .unwrap_or_else(|| Err(lost())),
+            None => {
+                let mut result = self
+                    .validate_round(vec![candidate], sandbox)
+                    .await
+                    .pop()
+                    .unwrap_or_else(|| Err(lost()));
+                // A batch's parts are laid out once combined; a lone one here, as proposed.
+                if let Ok(validated) = &mut result {
+                    let text = &validated.placement.new_text;
+                    validated.placement.new_text =
+                        tidy::formatted(text, &self.module_name, &self.file.location).await;
+                }
+                result
+            }
             Some(batch) => {
                 let result = batch
                     .rounds
@@ -116,7 +134,7 @@ impl GenTests {
         sandbox: &dyn SandboxRuns,
     ) -> Vec<Result<Validated, String>> {
         for candidate in &candidates {
-            count_attempt(candidate, &self.module_name);
+            count_attempt(candidate, &self.module_name, &self.existing_tests);
         }
         let mut results: Vec<Option<Result<Validated, String>>> =
             candidates.iter().map(|_| None).collect();
@@ -197,12 +215,13 @@ impl GenTests {
             .collect();
         let owned: Vec<Vec<String>> = members
             .iter()
-            .map(|c| c.test_names(&self.module_name))
+            .map(|c| c.test_names(&self.module_name, &self.existing_tests))
             .collect();
         let mut filter = Filter {
             sandbox,
             args: &first.placement.test_args,
             module: &self.module_name,
+            existing: &self.existing_tests,
             relative_path: &self.file.location.relative_path,
             text,
             dropped: Vec::new(),
@@ -413,6 +432,10 @@ impl GenTests {
                     },
                     report: report.clone(),
                     notes: Some(notes),
+                    proposed_tests: Some(ProposedTests {
+                        written: names.len(),
+                        kept: kept_names.len(),
+                    }),
                 }
             })
             .collect()
@@ -428,12 +451,12 @@ fn show_failed_run(validated: &mut [Validated], sent_back: &SentBack, failed: &R
     }
 }
 
-fn count_attempt(candidate: &Candidate, module: &str) {
-    let tests = code::test_fns(&candidate.placement.new_text, module).unwrap_or_default();
+fn count_attempt(candidate: &Candidate, module: &str, existing: &[String]) {
+    let tests = candidate.tests(module, existing);
     let part = &candidate.part;
     let mut state = part.state();
     for f in &part.targets {
-        if tests.iter().any(|t| t.identifiers.contains(&f.name)) {
+        if tests.iter().any(|t| t.exercises(f)) {
             *state
                 .attempts
                 .entry(f.qualified_name.clone())

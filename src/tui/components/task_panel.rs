@@ -71,8 +71,15 @@ impl TaskPanel {
         ])
     }
 
-    fn details(task: &TaskView, height: usize, theme: &Theme) -> Vec<Line<'static>> {
-        let mut lines: Vec<Line> = task.log.iter().map(|l| Line::raw(l.clone())).collect();
+    /// The selected task's steps, wrapped to `width` (a failure's cause is often longer than
+    /// the panel, and its end says what to do), then its live output, cut to `height` rows.
+    fn details(task: &TaskView, width: usize, height: usize, theme: &Theme) -> Vec<Line<'static>> {
+        let mut lines: Vec<Line> = task
+            .log
+            .iter()
+            .flat_map(|l| wrapped(l, width))
+            .map(Line::raw)
+            .collect();
         if task.state == TaskState::Running {
             let status = if task.activity.is_empty() {
                 strings::WAITING_FOR_MODEL
@@ -95,6 +102,41 @@ impl TaskPanel {
         let skip = lines.len().saturating_sub(height);
         lines.split_off(skip)
     }
+}
+
+/// `text` as rows of at most `width` columns, broken after the last space that fits (inside a
+/// word only when it is longer than a row). Later rows are indented two more than the line, so
+/// a wrapped step still reads as one. Done here rather than by `Paragraph::wrap` because the
+/// panel keeps the newest rows in view, and so must know how many rows each line takes.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    let columns = |s: &str| Span::raw(s).width();
+    if width == 0 || columns(text) <= width {
+        return vec![text.to_string()];
+    }
+    let lead = text.len() - text.trim_start_matches(' ').len();
+    let indent = " ".repeat((lead + 2).min(width / 2));
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    // Bytes of `row` that are indentation, never a place to break.
+    let mut floor = lead;
+    for ch in text.chars() {
+        let mut buf = [0; 4];
+        if columns(&row) + columns(ch.encode_utf8(&mut buf)) > width {
+            let cut = row
+                .get(floor..)
+                .and_then(|rest| rest.rfind(' '))
+                .map_or(row.len(), |i| floor + i + 1);
+            let rest = row.split_off(cut);
+            rows.push(row.trim_end().to_string());
+            row = format!("{indent}{rest}");
+            floor = indent.len();
+        }
+        row.push(ch);
+    }
+    if row.len() > floor {
+        rows.push(row);
+    }
+    rows
 }
 
 impl Component for TaskPanel {
@@ -124,7 +166,12 @@ impl Component for TaskPanel {
         let mut state = ListState::default().with_selected(Some(self.selected));
         let list = List::new(rows).highlight_style(cx.theme.selected);
         frame.render_stateful_widget(list, list_area, &mut state);
-        let details = Self::details(selected, detail_area.height as usize, cx.theme);
+        let details = Self::details(
+            selected,
+            detail_area.width as usize,
+            detail_area.height as usize,
+            cx.theme,
+        );
         frame.render_widget(Paragraph::new(details), detail_area);
     }
 
@@ -140,5 +187,24 @@ impl Component for TaskPanel {
             KeyCode::Enter => KeyResult::Action(Action::Review(task.id)),
             _ => KeyResult::Ignored,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn a_long_line_wraps_at_spaces_with_its_continuation_indented() {
+        assert_eq!(
+            wrapped("✗ gave up: fix the crate first", 12),
+            vec!["✗ gave up:", "  fix the", "  crate", "  first"]
+        );
+        assert_eq!(wrapped("  short", 12), vec!["  short"]);
+        assert_eq!(
+            wrapped("  abcdefghijklmnop", 8),
+            vec!["  abcdef", "    ghij", "    klmn", "    op"]
+        );
     }
 }

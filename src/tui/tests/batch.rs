@@ -151,7 +151,10 @@ fn parts_talking(app: &mut App, id: TaskId, parts: Vec<String>) {
         title: title.to_string(),
         max_attempts: 4,
     };
-    let passed = |tests| AgentEvent::SandboxFinished(Box::new(report(RunOutcome::Passed, tests)));
+    let passed = |tests| AgentEvent::SandboxFinished {
+        report: Box::new(report(RunOutcome::Passed, tests)),
+        proposed_tests: None,
+    };
     let events = vec![
         started("gen-tests for 7 functions"),
         AgentEvent::BatchPlanned { parts, jobs: 4 },
@@ -167,7 +170,13 @@ fn parts_talking(app: &mut App, id: TaskId, parts: Vec<String>) {
         ),
         part(1, sandbox_started("2 tests: sixes, sevens")),
         part(0, passed(5)),
-        part(1, AgentEvent::SandboxFinished(Box::new(failed))),
+        part(
+            1,
+            AgentEvent::SandboxFinished {
+                report: Box::new(failed),
+                proposed_tests: None,
+            },
+        ),
         part(1, attempt(2, Tier::Mini)),
         // The panel follows the stream of the part whose attempt started last, and only it.
         part(1, streamed("{\"code\":\"#[cfg(test)]\\nmod tests {")),
@@ -183,7 +192,10 @@ fn combining(app: &mut App, id: TaskId) {
         part(1, sandbox_started("2 tests: sixes, sevens")),
         part(
             1,
-            AgentEvent::SandboxFinished(Box::new(report(RunOutcome::Passed, 2))),
+            AgentEvent::SandboxFinished {
+                report: Box::new(report(RunOutcome::Passed, 2)),
+                proposed_tests: None,
+            },
         ),
         AgentEvent::Combining {
             proposed: 2,

@@ -7,7 +7,6 @@ mod snapshots;
 mod state;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use kiln_sandbox::{RunOutcome, RunReport};
 use ratatui::backend::TestBackend;
@@ -19,6 +18,7 @@ use super::task_view::TaskId;
 use super::theme::{Palette, Theme};
 use super::workspace;
 use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary};
+use crate::task::test_crate::run_report as report;
 
 /// A private copy of `assets/demo`, so tests can apply diffs to it.
 struct Demo {
@@ -87,22 +87,6 @@ fn start_gen_tests(app: &mut App) -> TaskId {
     match effects.as_slice() {
         [Effect::Start { id, .. }] => *id,
         _ => panic!("t started {} effects, expected one Start", effects.len()),
-    }
-}
-
-fn report(outcome: RunOutcome, passed: usize) -> RunReport {
-    RunReport {
-        outcome,
-        compiler_errors: Vec::new(),
-        passed,
-        failed: 0,
-        ignored: 0,
-        failures: Vec::new(),
-        passed_tests: Vec::new(),
-        output: String::new(),
-        cause: None,
-        duration: Duration::from_millis(1_500),
-        redactions: 0,
     }
 }
 

@@ -120,3 +120,23 @@ fn no_colour_means_no_colour_on_any_screen() {
         .iter()
         .any(|cell| cell.fg != Color::Reset));
 }
+
+/// A failure's cause longer than the panel is wrapped, so its end (often what to do) is on
+/// screen rather than cut at the edge.
+#[test]
+fn a_long_failure_cause_wraps_in_the_task_panel() {
+    let demo = Demo::new();
+    let (mut app, id) = running(&demo);
+    let cause = "the crate does not build as it is: src/wip.rs:3:5: mismatched types, expected \
+                 `u32`, found `&str`; fix the crate first";
+    finish(
+        &mut app,
+        id,
+        Outcome::Exhausted {
+            last_failure: cause.to_string(),
+        },
+    );
+    press(&mut app, KeyCode::Tab);
+    let screen = render(&app, WIDTH, HEIGHT).to_string();
+    assert!(screen.contains("fix the crate first"), "{screen}");
+}

@@ -120,16 +120,19 @@ fn agent_events_drive_the_task_and_a_proposal_opens_the_review() {
     assert_eq!(app.status.session.prompt_tokens, 1_200);
     assert_eq!(app.status.session.completion_tokens, 340);
 
-    let green = AgentEvent::SandboxFinished(Box::new(report(kiln_sandbox::RunOutcome::Passed, 2)));
+    // Two tests ran and one was dropped: the line says what is proposed, not "2 tests passed".
+    let green = AgentEvent::SandboxFinished {
+        report: Box::new(report(kiln_sandbox::RunOutcome::Passed, 2)),
+        proposed_tests: Some(crate::task::ProposedTests {
+            written: 2,
+            kept: 1,
+        }),
+    };
     app.update(Msg::Agent(id, green));
-    assert!(app
-        .tasks
-        .get(id)
-        .unwrap()
-        .log
-        .last()
-        .unwrap()
-        .contains("2 tests passed"));
+    assert_eq!(
+        app.tasks.get(id).unwrap().log.last().unwrap(),
+        "  ✓ 1 test proposed (2 written, 1 dropped, 1.5s)"
+    );
     assert!(app.review.is_none());
     finish(&mut app, id, Outcome::Proposed(Box::new(proposal(&demo))));
     assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Proposed);
