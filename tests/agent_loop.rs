@@ -173,7 +173,24 @@ async fn max_cost_stops_before_the_next_request() {
     let (run, requests) = split_fields_under_budget(&config, ReplyOptions::default()).await;
     assert_eq!(run.code, Some(1), "{}", run.describe());
     assert!(run.stderr.contains("(--max-cost)"), "{}", run.describe());
-    assert!(!run.stderr.contains("estimated"), "{}", run.describe());
+    // The plan's token figure is always an estimate; the spend is what the server reported.
+    let usage_line = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("request(s)"))
+        .unwrap_or_default();
+    assert!(
+        usage_line.contains(" in / ")
+            && !usage_line.contains('~')
+            && !usage_line.contains("estimated"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !run.stderr.contains("(estimated) (--max-cost)"),
+        "{}",
+        run.describe()
+    );
     assert_eq!(requests, 1, "the budget was spent by the first reply");
 
     // A server that reports no usage: the budget counts kiln's estimate, and says so.

@@ -48,6 +48,12 @@ async fn compile_errors_and_failing_tests_are_fed_back_then_the_fill_is_applied(
         !first.contains("fn mean_floor"),
         "only what the function needs:\n{first}"
     );
+    // The hole's own tests say what it must do: they come with the prompt.
+    assert!(
+        first.contains("How the file uses it")
+            && first.contains("fn split_fields_drops_empty_fields"),
+        "the prompt shows the tests that call the function:\n{first}"
+    );
     let second = last_message(&requests[1]);
     assert!(
         second.contains("BUILD FAILED")

@@ -29,15 +29,9 @@ pub fn figure() -> Result<Figure<'static>> {
     let lines = source::line_count(&lib)?;
     let target = source::function_name(TARGET_BLOCK);
     let task = GenTests::new(&lib, std::slice::from_ref(&target))?;
-    let conversation = serde_json::to_value(task.messages())?;
-    let texts = message_texts(&conversation);
-    let system = texts.first().ok_or("gen-tests sent no messages")?;
-
-    let encoding = tiktoken_rs::o200k_base()?;
-    let count = |text: &str| encoding.encode_with_special_tokens(text).len();
-    let kiln: usize =
-        texts.iter().map(|t| count(t)).sum::<usize>() + count(task.tool_description());
-    let whole_file = count(system) + count(&text);
+    let prompt = Prompt::of(&task)?;
+    let kiln = prompt.tokens;
+    let whole_file = prompt.whole(&text);
     let ratio = kiln as f64 / whole_file as f64;
     Ok(Figure {
         name: "gen-tests prompt tokens, 1 fn in a 2,000-line file",
@@ -81,23 +75,17 @@ pub fn across_files_figure() -> Result<Figure<'static>> {
     std::fs::write(&paint_path, &paint)?;
     whole.push_str(&paint);
     let task = GenTests::new(&paint_path, &["paint".to_string()])?;
-    let conversation = serde_json::to_value(task.messages())?;
-    let texts = message_texts(&conversation);
-    let system = texts.first().ok_or("gen-tests sent no messages")?;
+    let prompt = Prompt::of(&task)?;
     let carried = [
         "pub struct Shape",
         "pub enum Color",
         "pub fn new(factor: f64) -> Self",
     ]
     .iter()
-    .filter(|shape| texts.iter().any(|t| t.contains(*shape)))
+    .filter(|shape| prompt.texts.iter().any(|t| t.contains(*shape)))
     .count();
-
-    let encoding = tiktoken_rs::o200k_base()?;
-    let count = |text: &str| encoding.encode_with_special_tokens(text).len();
-    let kiln: usize =
-        texts.iter().map(|t| count(t)).sum::<usize>() + count(task.tool_description());
-    let whole_files = count(system) + count(&whole);
+    let kiln = prompt.tokens;
+    let whole_files = prompt.whole(&whole);
     let ratio = kiln as f64 / whole_files as f64;
     Ok(Figure {
         name: "gen-tests prompt tokens, 1 fn whose types live in 3 other files",
@@ -107,6 +95,34 @@ pub fn across_files_figure() -> Result<Figure<'static>> {
         target: "<= 1/5, all 3 carried",
         verdict: Verdict::of(ratio <= TARGET_RATIO && carried == OTHER_FILES.len()),
     })
+}
+
+/// What gen-tests sends before the model answers, counted with o200k_base.
+struct Prompt {
+    texts: Vec<String>,
+    /// Every message plus the run_code tool's description.
+    tokens: usize,
+    encoding: tiktoken_rs::CoreBPE,
+}
+
+impl Prompt {
+    fn of(task: &GenTests) -> Result<Prompt> {
+        let texts = message_texts(&serde_json::to_value(task.messages())?);
+        let encoding = tiktoken_rs::o200k_base()?;
+        let count = |text: &str| encoding.encode_with_special_tokens(text).len();
+        let tokens = texts.iter().map(|t| count(t)).sum::<usize>() + count(task.tool_description());
+        Ok(Prompt {
+            texts,
+            tokens,
+            encoding,
+        })
+    }
+
+    /// A whole-file prompt of `code`: kiln's own system message and the code, nothing else.
+    fn whole(&self, code: &str) -> usize {
+        let count = |text: &str| self.encoding.encode_with_special_tokens(text).len();
+        self.texts.first().map_or(0, |system| count(system)) + count(code)
+    }
 }
 
 /// The text of every message, whether its content is a string or a list of text parts.
