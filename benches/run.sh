@@ -9,9 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# sandbox_round prints two figures (demo, ~25 deps), figures six, hook_noop one; gen_tests_scale
-# five more in a full run (two of them the preparation of a big file).
-EXPECTED_FIGURES=9
+# sandbox_round prints two figures (demo, ~25 deps), figures seven (two of them prompt tokens),
+# hook_noop one; gen_tests_scale five more in a full run (two of them the preparation of a big
+# file).
+EXPECTED_FIGURES=10
 
 profile=()
 bench_args=()
