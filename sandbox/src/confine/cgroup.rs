@@ -21,6 +21,8 @@ const KILL_SWEEPS: usize = 50;
 const KILL_SWEEP_PAUSE: Duration = Duration::from_millis(10);
 
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(0);
+/// Names past this many are not tried: something other than leftovers is taking them.
+const MAX_NAME_TRIES: u32 = 10_000;
 
 /// One run's cgroup; removed on drop after its processes are killed.
 #[derive(Debug)]
@@ -35,9 +37,7 @@ impl PidsCgroup {
     /// Creates a fresh group under the pids hierarchy with `pids.max` set.
     pub(crate) fn create(max_processes: u64) -> io::Result<PidsCgroup> {
         let root = pids_mount()?;
-        let id = NEXT_GROUP.fetch_add(1, Ordering::Relaxed);
-        let dir = root.join(format!("kiln-{}-{id}", std::process::id()));
-        std::fs::create_dir(&dir)?;
+        let dir = create_unused(&root)?;
         let group = PidsCgroup {
             procs: CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
                 .map_err(io::Error::other)?,
@@ -91,6 +91,24 @@ impl Drop for PidsCgroup {
     }
 }
 
+/// Makes a group dir no one else uses. A kiln killed with SIGKILL leaves its (empty) group
+/// behind, and pids recycle fast (`pid_max` is 32768 on many machines): a later kiln with the
+/// same pid would find its first name taken. So a taken name is skipped, never joined.
+fn create_unused(root: &Path) -> io::Result<PathBuf> {
+    let pid = std::process::id();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let id = NEXT_GROUP.fetch_add(1, Ordering::Relaxed);
+        let dir = root.join(format!("kiln-{pid}-{id}"));
+        match std::fs::create_dir(&dir) {
+            Err(error)
+                if error.kind() == io::ErrorKind::AlreadyExists && tries < MAX_NAME_TRIES => {}
+            created => return created.map(|()| dir),
+        }
+    }
+}
+
 /// Where the v1 pids hierarchy is mounted, from `/proc/self/mounts`.
 fn pids_mount() -> io::Result<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/self/mounts")?;
@@ -109,4 +127,41 @@ fn pids_mount() -> io::Result<PathBuf> {
         })
         .next()
         .ok_or_else(|| io::Error::other("no cgroup v1 pids hierarchy is mounted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dead kiln that had this pid left groups behind under the names this process would
+    /// try first.
+    #[test]
+    fn names_left_by_a_dead_kiln_with_the_same_pid_are_skipped() {
+        let Ok(root) = pids_mount() else {
+            eprintln!("skipped: no cgroup v1 pids hierarchy here");
+            return;
+        };
+        let next = NEXT_GROUP.load(Ordering::Relaxed);
+        let leftovers: Vec<PathBuf> = (next..next + 3)
+            .map(|id| root.join(format!("kiln-{}-{id}", std::process::id())))
+            .collect();
+        for dir in &leftovers {
+            if let Err(error) = std::fs::create_dir(dir) {
+                eprintln!("skipped: cannot create a pids cgroup here: {error}");
+                return;
+            }
+        }
+        let group = PidsCgroup::create(16);
+        for dir in &leftovers {
+            let _ = std::fs::remove_dir(dir);
+        }
+        let group = group.expect("a group is made beside the leftovers");
+        assert!(!leftovers.contains(&group.dir), "{:?}", group.dir);
+        assert_eq!(
+            std::fs::read_to_string(group.dir.join("pids.max"))
+                .unwrap()
+                .trim(),
+            "16"
+        );
+    }
 }
