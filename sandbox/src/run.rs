@@ -200,7 +200,7 @@ pub(crate) async fn cargo_test(
 
     // The loop only ends with `termination` set; TimedOut is the safe reading.
     let termination = termination.unwrap_or(Termination::TimedOut);
-    Ok(collector.finish(termination, started.elapsed(), plan.redactor))
+    Ok(collector.finish(termination, started.into_std(), plan.redactor))
 }
 
 fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Command {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::agent::TierStats;
 use crate::config::Tier;
+use crate::frontend::timings::Timings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,4 +35,6 @@ pub struct JsonResult {
     pub validation: Option<serde_json::Value>,
     /// Secrets that sandbox runs printed and kiln replaced with `[redacted]`.
     pub secrets_redacted: usize,
+    /// Where the time went: the sandbox copy, each kind of sandbox run, kiln's own CPU.
+    pub timings: Timings,
 }

@@ -13,6 +13,7 @@ use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::frontend::session::{self, Planned, Session};
 use crate::frontend::signal::{Stop, StopSignals};
+use crate::frontend::timings::Timings;
 use crate::frontend::wording::{
     describe_outcome, missing_protections_warning, over_max_functions, plan_line, usage_line, Form,
 };
@@ -101,6 +102,7 @@ where
             diff: None,
             validation: None,
             secrets_redacted: 0,
+            timings: Timings::default(),
         },
     };
     let exit = command.execute(file, result_noun, build).await;
@@ -154,6 +156,9 @@ impl TaskCommand<'_> {
         self.result.attempts = summary.attempts;
         self.result.tiers = summary.stats.clone();
         eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
+        if let Some(time) = self.result.timings.describe() {
+            eprintln!("kiln: {time}");
+        }
 
         let label = work.location().relative_path.display().to_string();
         let words = describe_outcome(
@@ -244,14 +249,17 @@ impl TaskCommand<'_> {
             while let Some(event) = receiver.recv().await {
                 printer.handle(&event);
             }
-            printer.redactions()
+            (printer.redactions(), printer.timings().clone())
         });
         let summary = tokio::select! {
             summary = work.perform(&session.llm, &session.settings, &sender) => Ok(summary),
             stop = self.stops.recv() => Err(stop),
         };
         drop(sender);
-        self.result.secrets_redacted = printer.await.unwrap_or_default();
+        let (redactions, mut timings) = printer.await.unwrap_or_default();
+        timings.finish();
+        self.result.secrets_redacted = redactions;
+        self.result.timings = timings;
         summary
     }
 

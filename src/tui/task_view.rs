@@ -180,6 +180,9 @@ impl TaskView {
                 self.log.push(describe_combining(*proposed, *total));
             }
             AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
+            // The per-run durations are for the one-shot summary and `--json`; the task log
+            // already shows each step as it starts.
+            AgentEvent::SandboxRun { .. } => {}
             AgentEvent::SecretsRedacted { count } => self.log.push(describe_redactions(*count)),
         }
         None
