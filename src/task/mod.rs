@@ -152,6 +152,18 @@ pub struct ValidationNotes {
     pub json: serde_json::Value,
     /// The findings in one line, for a header (gen-tests: the mutants of every function).
     pub headline: Option<String>,
+    /// For a task whose proposal is tests: how many it keeps and how many mutants they catch,
+    /// what the cost of a run is divided by.
+    pub tests: Option<KeptTests>,
+}
+
+/// What a proposal of tests holds that a user pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KeptTests {
+    pub kept: usize,
+    /// `None` when no mutant was judged (`--no-mutation`, or mutation testing was skipped):
+    /// zero catches would claim the tests were tried and caught nothing.
+    pub mutants_caught: Option<usize>,
 }
 
 /// The start of every task's conversation: the system prompt and the task's own prompt. The
