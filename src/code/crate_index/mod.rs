@@ -84,8 +84,11 @@ pub struct CrateIndex {
     dependencies: HashMap<String, DependencyIndex>,
     /// The `use` lines of the task's file per module path, read on first use. An index serves
     /// one task, whose file does not change under it.
-    imports: Mutex<HashMap<(PathBuf, Vec<String>), Arc<[Import]>>>,
+    imports: Mutex<HashMap<FileModule, Arc<[Import]>>>,
 }
+
+/// A file and the module path of the code in it.
+type FileModule = (PathBuf, Vec<String>);
 
 #[derive(Debug)]
 struct DependencyIndex {
