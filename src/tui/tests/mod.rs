@@ -163,6 +163,17 @@ fn proposal(demo: &Demo) -> Proposal {
                 mutants_caught: Some(3),
             }),
         }),
+        recheck: recheck(demo, crate::task::RecheckRule::TestsPass),
+    }
+}
+
+/// How a proposal on the demo is judged again: its whole suite, under `rule`.
+fn recheck(demo: &Demo, rule: crate::task::RecheckRule) -> crate::task::Recheck {
+    let location = crate::project::SourceLocation::find(&demo.lib_rs()).unwrap();
+    crate::task::Recheck {
+        test_args: crate::task::whole_suite(&location),
+        location,
+        rule,
     }
 }
 
