@@ -9,4 +9,4 @@ pub use hunks::{
     hunks, merge_accepted, place_of_line, rejected_hunk_adding, Hunk, HunkChoice, HunkLine,
     LineKind, LinePlace,
 };
-pub use render::{unified, Colour};
+pub use render::{hunk, unified, Colour};
