@@ -286,7 +286,7 @@ async fn carry_out_check(app: &mut App, effects: Vec<Effect>) -> Vec<String> {
         headers.push(
             screen_text(app, 140, 30)
                 .lines()
-                .nth(0)
+                .next()
                 .unwrap()
                 .to_string(),
         );
