@@ -12,7 +12,7 @@ use super::{AgentEvent, AgentSettings, Cost, Outcome, Proposal, RunSummary, Spen
 use crate::config::Tier;
 use crate::llm::LlmClient;
 use crate::project::SourceLocation;
-use crate::task::{first_line, Batched, PartEnd, Task, Verdict};
+use crate::task::{first_line, Batched, PartEnd, Recheck, Task, Verdict};
 
 /// What a front end hands the agent: one conversation, or a batch of them run `jobs` at a time.
 pub enum Work {
@@ -189,6 +189,11 @@ impl Shared<'_> {
                 summary: validated.placement.summary,
                 report: validated.report,
                 notes: validated.notes,
+                recheck: Recheck {
+                    location: file.location.clone(),
+                    test_args: validated.placement.test_args,
+                    rule: self.batch.recheck_rule(),
+                },
             })),
         }
     }

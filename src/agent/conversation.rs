@@ -17,7 +17,9 @@ use crate::config::{FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
 use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
 use crate::prompt;
-use crate::task::{first_line, FimPrompt, Merit, Placement, Round, Task, Validated, Verdict};
+use crate::task::{
+    first_line, FimPrompt, Merit, Placement, Recheck, Round, Task, Validated, Verdict,
+};
 
 /// One request to the model: a chat turn with tools, or a native fill-in-the-middle completion.
 enum Question<'a> {
@@ -339,6 +341,11 @@ impl Conversation<'_> {
             summary: validated.placement.summary,
             report: validated.report,
             notes: validated.notes,
+            recheck: Recheck {
+                location: self.task.location().clone(),
+                test_args: validated.placement.test_args,
+                rule: self.task.recheck_rule(),
+            },
         };
         let (report, text) = match validated.verdict {
             Verdict::Green => return Some(Outcome::Proposed(Box::new(proposal))),

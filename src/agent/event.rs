@@ -218,6 +218,8 @@ pub struct Proposal {
     pub report: RunReport,
     /// What the task's validation found beyond pass/fail (gen-tests: per-function filter report).
     pub notes: Option<crate::task::ValidationNotes>,
+    /// How to judge the file again with only some of the hunks (see [`super::recheck`]).
+    pub recheck: crate::task::Recheck,
 }
 
 #[derive(Debug)]

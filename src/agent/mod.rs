@@ -9,6 +9,7 @@ mod conversation;
 mod event;
 mod failure;
 mod per_result;
+mod recheck;
 mod sandbox;
 
 use kiln_sandbox::SandboxConfig;
@@ -20,6 +21,7 @@ pub use event::{
     AgentEvent, Cost, Outcome, Proposal, ReplyKind, RequestStats, RunSummary, TierStats,
 };
 pub use per_result::{cost_per_result, CostPerResult, PerResult, Produced};
+pub use recheck::{recheck, RecheckError, SubsetFailure};
 
 use crate::config::{Config, FimMode, Tier};
 use crate::llm::{LlmClient, UsageSource};

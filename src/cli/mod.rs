@@ -7,6 +7,7 @@ mod events_json;
 pub mod fim;
 pub mod gen_tests;
 mod json;
+mod patch;
 mod progress;
 pub mod refactor;
 mod task_command;

@@ -7,14 +7,19 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
+use tokio::sync::mpsc::UnboundedSender;
+
 use super::events_json::EventLines;
 use super::json::{JsonResult, ResultKind};
+use super::patch;
 use super::progress::{Live, ProgressPrinter};
 use crate::agent::{
-    cost_per_result, AgentEvent, Outcome, Produced, Proposal, RunSummary, TierStats, Work,
+    self, cost_per_result, AgentEvent, Outcome, Produced, Proposal, RecheckError, RunSummary,
+    TierStats, Work,
 };
 use crate::config::{Config, Tier};
-use crate::diff::{self, Colour};
+use crate::diff::{self, Colour, HunkChoice};
+use crate::frontend::partial::{describe_subset_check, describe_subset_failure};
 use crate::frontend::session::{self, Planned, Session};
 use crate::frontend::signal::{Stop, StopSignals};
 use crate::frontend::timings::Timings;
@@ -23,6 +28,7 @@ use crate::frontend::wording::{
     plan_line, usage_line, Form,
 };
 use crate::frontend::Exit;
+use crate::llm::LlmClient;
 use crate::project::{self, Features};
 use crate::task::gen_tests::Plan;
 use crate::task::{Task, TaskError};
@@ -38,6 +44,11 @@ pub struct TaskFlags {
     /// max_functions limit).
     #[arg(long)]
     pub dry_run: bool,
+    /// Review the change hunk by hunk on the terminal, as `git add -p` does: [y,n,a,d,q,?] for
+    /// each. Accepting only some hunks checks them in the sandbox as the whole was validated,
+    /// and writes them only if that passes (else exit 1, nothing written).
+    #[arg(long, short = 'p', conflicts_with_all = ["yes", "dry_run", "json"])]
+    pub patch: bool,
     /// Print one JSON object (outcome, attempts, tokens per tier, cost per result, diff) on
     /// stdout at the end instead of text. Without --yes nothing is applied.
     #[arg(long, conflicts_with = "message_format")]
@@ -216,13 +227,21 @@ impl TaskCommand<'_> {
         if let Some(time) = self.result.timings.describe() {
             eprintln!("kiln: {time}");
         }
-        let exit = self.conclude(summary.outcome, &work, result_noun).await;
+        let exit = self
+            .conclude(summary.outcome, &work, result_noun, &session)
+            .await;
         self.report_cost_per_result(&summary.stats);
         exit
     }
 
     /// Shows and applies a proposal, or says why there is none.
-    async fn conclude(&mut self, outcome: Outcome, work: &Work, result_noun: &str) -> Exit {
+    async fn conclude(
+        &mut self,
+        outcome: Outcome,
+        work: &Work,
+        result_noun: &str,
+        session: &Session,
+    ) -> Exit {
         let label = work.location().relative_path.display().to_string();
         let words = describe_outcome(
             &outcome,
@@ -231,7 +250,7 @@ impl TaskCommand<'_> {
             Form::Full { label: &label },
         );
         match outcome {
-            Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words).await,
+            Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words, session).await,
             Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
                 self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
             }
@@ -256,6 +275,8 @@ impl TaskCommand<'_> {
     where
         F: FnOnce(&Config) -> Result<Planned, TaskError>,
     {
+        self.check_patch()
+            .map_err(|message| self.input_error(&message))?;
         let config =
             session::config_for_file(file).map_err(|e| self.input_error(&e.to_string()))?;
         let Planned { work, plan } = match build(&config) {
@@ -293,6 +314,28 @@ impl TaskCommand<'_> {
         Ok((work, session))
     }
 
+    /// `--patch` asks on a terminal, so it needs one, and stdout for people.
+    fn check_patch(&self) -> Result<(), String> {
+        if !self.args.patch {
+            return Ok(());
+        }
+        if self.args.for_a_program() {
+            return Err(
+                "--patch asks about each hunk on the terminal; --message-format json is for \
+                 programs, which apply with --yes"
+                    .to_string(),
+            );
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(
+                "--patch asks about each hunk, and stdin is not a terminal to ask on; run it in \
+                 a terminal, or use --yes or --dry-run"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
     /// `--max-cost` needs prices for every tier the run may use.
     fn check_prices(&self, config: &Config) -> Result<(), String> {
         let Some(limit) = self.args.max_cost else {
@@ -312,6 +355,29 @@ impl TaskCommand<'_> {
     /// `--message-format json` as lines on stdout. `Err`: a signal stopped it (the work is
     /// dropped, which cancels its request and kills and removes its sandbox).
     async fn watch(&mut self, work: &Work, session: &Session) -> Result<RunSummary, Stop> {
+        let (summary, redactions, mut timings) = self
+            .with_progress(&session.llm, |sender| async move {
+                work.perform(&session.llm, &session.settings, &sender).await
+            })
+            .await;
+        timings.finish();
+        self.result.secrets_redacted = redactions;
+        self.result.timings = timings;
+        summary
+    }
+
+    /// Runs what `run` makes of an event sender, printing its events as progress on stderr
+    /// (and as lines on stdout with `--message-format json`). Also returns the secrets the
+    /// printer redacted and where the time went. `Err`: a signal came first, and the work was
+    /// dropped.
+    async fn with_progress<T, F>(
+        &mut self,
+        llm: &LlmClient,
+        run: impl FnOnce(UnboundedSender<AgentEvent>) -> F,
+    ) -> (Result<T, Stop>, usize, Timings)
+    where
+        F: std::future::Future<Output = T>,
+    {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
             Live::StatusLine
@@ -321,7 +387,7 @@ impl TaskCommand<'_> {
         let mut lines = (self.args.stdout() == Stdout::EventLines).then(|| {
             let prices = Tier::ALL
                 .into_iter()
-                .filter_map(|tier| Some((tier, session.llm.price(tier)?)))
+                .filter_map(|tier| Some((tier, llm.price(tier)?)))
                 .collect();
             EventLines::new(std::io::stdout(), prices)
         });
@@ -335,20 +401,23 @@ impl TaskCommand<'_> {
             }
             (printer.redactions(), printer.timings().clone())
         });
-        let summary = tokio::select! {
-            summary = work.perform(&session.llm, &session.settings, &sender) => Ok(summary),
+        let work = run(sender);
+        let done = tokio::select! {
+            done = work => Ok(done),
             stop = self.stops.recv() => Err(stop),
         };
-        drop(sender);
-        let (redactions, mut timings) = printer.await.unwrap_or_default();
-        timings.finish();
-        self.result.secrets_redacted = redactions;
-        self.result.timings = timings;
-        summary
+        let (redactions, timings) = printer.await.unwrap_or_default();
+        (done, redactions, timings)
     }
 
     /// A validated proposal: its findings and diff shown, then applied if approved.
-    async fn propose(&mut self, proposal: &Proposal, label: &str, words: &str) -> Exit {
+    async fn propose(
+        &mut self,
+        proposal: &Proposal,
+        label: &str,
+        words: &str,
+        session: &Session,
+    ) -> Exit {
         self.produced = Produced::of(Some(proposal), 0);
         self.result.summary = Some(proposal.summary.clone());
         if let Some(notes) = &proposal.notes {
@@ -362,6 +431,10 @@ impl TaskCommand<'_> {
             event_lines().proposal(label, proposal, &plain);
         }
         self.result.diff = Some(plain);
+        if self.args.patch {
+            eprintln!("kiln: {words}");
+            return self.patch(proposal, label, session).await;
+        }
         if !self.args.for_a_program() {
             let mut stdout = std::io::stdout();
             let coloured = diff::unified(
@@ -376,22 +449,72 @@ impl TaskCommand<'_> {
         eprintln!("kiln: {words}");
         match self.approval(label).await {
             Approval::Apply => {
-                match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
-                    Ok(()) => {
-                        self.produced.applied_hunks =
-                            diff::hunks(&proposal.original, &proposal.new_text).len();
-                        self.finish(
-                            ResultKind::Applied,
-                            Exit::Ok,
-                            &format!("applied to {label}"),
-                        )
-                    }
-                    Err(e) => self.input_error(&e.to_string()),
-                }
+                let hunks = diff::hunks(&proposal.original, &proposal.new_text).len();
+                self.write(proposal, &proposal.new_text, hunks, label)
             }
             Approval::Skip(why) => self.finish(ResultKind::Proposed, Exit::Ok, &why),
             Approval::Stopped(stop) => self.stopped(stop),
         }
+    }
+
+    /// Writes `text`, the proposal with `hunks` of its hunks, atomically, refusing if the file
+    /// changed since it was read.
+    fn write(&mut self, proposal: &Proposal, text: &str, hunks: usize, label: &str) -> Exit {
+        match diff::apply(&proposal.file, &proposal.original, text) {
+            Ok(()) => {
+                self.produced.applied_hunks = hunks;
+                self.finish(
+                    ResultKind::Applied,
+                    Exit::Ok,
+                    &format!("applied to {label}"),
+                )
+            }
+            Err(e) => self.input_error(&e.to_string()),
+        }
+    }
+
+    /// `--patch`: asks about each hunk; only some accepted are checked in the sandbox as the
+    /// task validated the whole, and written only when that passes.
+    async fn patch(&mut self, proposal: &Proposal, label: &str, session: &Session) -> Exit {
+        let hunks = diff::hunks(&proposal.original, &proposal.new_text);
+        let colour = Colour::for_stream(&std::io::stderr());
+        let choices = match patch::choose(&hunks, label, colour, &mut self.stops).await {
+            Ok(choices) => choices,
+            Err(stop) => return self.stopped(stop),
+        };
+        let accepted = choices.iter().filter(|c| **c == HunkChoice::Accept).count();
+        if accepted == 0 {
+            return self.finish(
+                ResultKind::Proposed,
+                Exit::Ok,
+                "not applied: no hunk accepted",
+            );
+        }
+        let text = diff::merge_accepted(&proposal.original, &proposal.new_text, &choices);
+        if accepted < hunks.len() {
+            eprintln!("kiln: {}", describe_subset_check(accepted, hunks.len()));
+            let subset = text.as_str();
+            let (checked, redactions, _) = self
+                .with_progress(&session.llm, |sender| async move {
+                    agent::recheck(proposal, subset, &session.settings, &sender).await
+                })
+                .await;
+            self.result.secrets_redacted += redactions;
+            match checked {
+                Ok(Ok(_)) => {}
+                Ok(Err(RecheckError::Failed(failure))) => {
+                    let why = describe_subset_failure(proposal, &choices, &failure);
+                    return self.finish(
+                        ResultKind::NoPassingResult,
+                        Exit::NoPassingResult,
+                        &format!("not applied, nothing was written: {why}"),
+                    );
+                }
+                Ok(Err(RecheckError::Sandbox(message))) => return self.input_error(&message),
+                Err(stop) => return self.stopped(stop),
+            }
+        }
+        self.write(proposal, &text, accepted, label)
     }
 
     /// Prints the plan; over max_functions without `--yes`, asks on a terminal, or stops (exit
@@ -443,12 +566,7 @@ impl TaskCommand<'_> {
     /// Asks `question` on stderr and reads the answer; `Ok(true)` only for `y` or `yes`.
     /// `Err`: a signal came first.
     async fn ask(&mut self, question: &str) -> Result<bool, Stop> {
-        eprint!("{question}");
-        let _ = std::io::stderr().flush();
-        let answer = tokio::select! {
-            answer = read_answer() => answer,
-            stop = self.stops.recv() => return Err(stop),
-        };
+        let answer = ask_line(question, &mut self.stops).await?;
         Ok(matches!(
             answer
                 .as_deref()
@@ -456,6 +574,20 @@ impl TaskCommand<'_> {
                 .as_deref(),
             Some("y" | "yes")
         ))
+    }
+}
+
+/// Asks `question` on stderr and reads the line answered; `None` when stdin failed or ended.
+/// `Err`: a signal came first.
+pub(super) async fn ask_line(
+    question: &str,
+    stops: &mut StopSignals,
+) -> Result<Option<String>, Stop> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    tokio::select! {
+        answer = read_answer() => Ok(answer),
+        stop = stops.recv() => Err(stop),
     }
 }
 
@@ -467,7 +599,8 @@ async fn read_answer() -> Option<String> {
     std::thread::spawn(move || {
         let mut answer = String::new();
         let read = std::io::stdin().lock().read_line(&mut answer);
-        let _ = sender.send(read.ok().map(|_| answer));
+        // Zero bytes read: stdin ended, which answers nothing.
+        let _ = sender.send(read.ok().filter(|read| *read > 0).map(|_| answer));
     });
     receiver.await.ok().flatten()
 }

@@ -61,32 +61,129 @@ pub fn hunks(old: &str, new: &str) -> Vec<Hunk> {
 /// for `hunks(old, new)[i]`; a hunk without a choice is rejected, so a short list never applies
 /// more than the user saw.
 pub fn merge_accepted(old: &str, new: &str, choices: &[HunkChoice]) -> String {
+    let mut out = String::with_capacity(new.len().max(old.len()));
+    for piece in merged_pieces(old, new, choices) {
+        piece.lines.iter().for_each(|line| out.push_str(line));
+    }
+    out
+}
+
+/// Where a line of the text [`merge_accepted`] makes lies among the hunks the user saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinePlace {
+    /// In the changed lines of hunk `i` (from 0), which the user accepted.
+    Accepted(usize),
+    /// In lines as they were read (unchanged, or left so by a rejected hunk), nearest hunk `i`.
+    Near(usize),
+}
+
+/// Where `line` (from 1) of `merge_accepted(old, new, choices)` lies: what a compiler error or a
+/// failed test in the merged text points at. `None` for a line past the end or a change with
+/// no hunks.
+pub fn place_of_line(
+    old: &str,
+    new: &str,
+    choices: &[HunkChoice],
+    line: usize,
+) -> Option<LinePlace> {
+    let index = line.checked_sub(1)?;
+    let pieces = merged_pieces(old, new, choices);
+    // Each hunk's lines in the merged text: those of its changed ops, accepted or not.
+    let mut spans: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    let mut at = 0;
+    let mut found = None;
+    for piece in &pieces {
+        let range = at..at + piece.lines.len();
+        at = range.end;
+        if range.contains(&index) {
+            found = Some(piece);
+        }
+        if let Some(hunk) = piece.hunk {
+            match spans.last_mut() {
+                Some((last, span)) if *last == hunk => span.end = range.end,
+                _ => spans.push((hunk, range)),
+            }
+        }
+    }
+    let found = found?;
+    if let (Some(hunk), true) = (found.hunk, found.accepted) {
+        return Some(LinePlace::Accepted(hunk));
+    }
+    let distance = |span: &std::ops::Range<usize>| {
+        if index < span.start {
+            span.start - index
+        } else {
+            (index + 1).saturating_sub(span.end)
+        }
+    };
+    spans
+        .iter()
+        .min_by_key(|(_, span)| distance(span))
+        .map(|(hunk, _)| LinePlace::Near(*hunk))
+}
+
+/// The first rejected hunk (from 0) whose added lines hold `name` as a word: where a name the
+/// merged text lacks would have come from.
+pub fn rejected_hunk_adding(
+    old: &str,
+    new: &str,
+    choices: &[HunkChoice],
+    name: &str,
+) -> Option<usize> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let holds_word = |text: &str| {
+        text.match_indices(name).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
+    };
+    hunks(old, new).iter().enumerate().position(|(i, hunk)| {
+        choices.get(i) != Some(&HunkChoice::Accept)
+            && hunk
+                .lines
+                .iter()
+                .any(|l| l.kind == LineKind::Added && holds_word(&l.text))
+    })
+}
+
+/// A run of lines of the merged text: taken from `new` for an accepted change, from `old`
+/// otherwise; `hunk` is the hunk of a change, `None` for lines the change keeps.
+struct Piece<'a> {
+    hunk: Option<usize>,
+    accepted: bool,
+    lines: Vec<&'a str>,
+}
+
+fn merged_pieces<'a>(old: &'a str, new: &'a str, choices: &[HunkChoice]) -> Vec<Piece<'a>> {
     let diff = TextDiff::from_lines(old, new);
     // Grouping only trims the equal ops at the edges, so each changing op appears unchanged in
     // exactly one group: its position in the old text identifies its hunk.
-    let hunk_of = |target: &DiffOp| {
-        diff.grouped_ops(CONTEXT_LINES)
-            .iter()
-            .position(|group| group.contains(target))
-    };
+    let groups = diff.grouped_ops(CONTEXT_LINES);
+    let hunk_of = |target: &DiffOp| groups.iter().position(|group| group.contains(target));
     let old_lines = diff.old_slices();
     let new_lines = diff.new_slices();
-    let mut out = String::with_capacity(new.len().max(old.len()));
-    for op in diff.ops() {
-        let accepted = match op {
-            DiffOp::Equal { .. } => false,
-            _ => hunk_of(op)
+    diff.ops()
+        .iter()
+        .map(|op| {
+            let hunk = match op {
+                DiffOp::Equal { .. } => None,
+                _ => hunk_of(op),
+            };
+            let accepted = hunk
                 .and_then(|i| choices.get(i))
-                .is_some_and(|c| *c == HunkChoice::Accept),
-        };
-        let lines = if accepted {
-            &new_lines[op.new_range()]
-        } else {
-            &old_lines[op.old_range()]
-        };
-        lines.iter().for_each(|line| out.push_str(line));
-    }
-    out
+                .is_some_and(|c| *c == HunkChoice::Accept);
+            Piece {
+                hunk,
+                accepted,
+                lines: if accepted {
+                    new_lines[op.new_range()].to_vec()
+                } else {
+                    old_lines[op.old_range()].to_vec()
+                },
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -149,6 +246,57 @@ mod tests {
         assert_eq!(hunks(old, new).len(), 1);
         assert_eq!(merge_accepted(old, new, &[Accept]), new);
         assert_eq!(merge_accepted(old, new, &[Reject]), old);
+    }
+
+    #[test]
+    fn a_line_of_the_merge_is_placed_in_its_accepted_hunk_or_near_the_closest() {
+        let (old, new) = texts();
+        // Hunk 1 changes line 2; hunk 2 (rejected) would add a line after line 18.
+        let choices = [Accept, Reject];
+        let place = |line| place_of_line(&old, &new, &choices, line);
+        assert_eq!(place(2), Some(LinePlace::Accepted(0)));
+        assert_eq!(place(1), Some(LinePlace::Near(0)));
+        assert_eq!(place(9), Some(LinePlace::Near(0)));
+        assert_eq!(place(17), Some(LinePlace::Near(1)));
+        assert_eq!(place(18), Some(LinePlace::Near(1)));
+        assert_eq!(place(21), None);
+        assert_eq!(place(0), None);
+        // With hunk 2 accepted, its added line 19 is in it and the lines after move down.
+        let both = [Reject, Accept];
+        assert_eq!(
+            place_of_line(&old, &new, &both, 19),
+            Some(LinePlace::Accepted(1))
+        );
+        assert_eq!(
+            place_of_line(&old, &new, &both, 2),
+            Some(LinePlace::Near(0))
+        );
+        assert_eq!(
+            place_of_line(&old, &new, &both, 21),
+            Some(LinePlace::Near(1))
+        );
+    }
+
+    #[test]
+    fn a_name_is_found_in_the_rejected_hunks_that_add_it_as_a_word() {
+        let (old, new) = texts();
+        assert_eq!(
+            rejected_hunk_adding(&old, &new, &[Accept, Reject], "18b"),
+            Some(1)
+        );
+        // Accepted, or only part of a longer word: not a rejected hunk's addition.
+        assert_eq!(
+            rejected_hunk_adding(&old, &new, &[Accept, Accept], "18b"),
+            None
+        );
+        assert_eq!(
+            rejected_hunk_adding(&old, &new, &[Accept, Reject], "8b"),
+            None
+        );
+        assert_eq!(
+            rejected_hunk_adding(&old, &new, &[Reject, Reject], "changed"),
+            Some(0)
+        );
     }
 
     #[test]

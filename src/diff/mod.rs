@@ -5,5 +5,8 @@ mod hunks;
 mod render;
 
 pub use apply::{apply, check_writable, ApplyError};
-pub use hunks::{hunks, merge_accepted, Hunk, HunkChoice, HunkLine, LineKind};
-pub use render::{unified, Colour};
+pub use hunks::{
+    hunks, merge_accepted, place_of_line, rejected_hunk_adding, Hunk, HunkChoice, HunkLine,
+    LineKind, LinePlace,
+};
+pub use render::{hunk, unified, Colour};

@@ -2,6 +2,8 @@
 
 use similar::{ChangeTag, TextDiff};
 
+use super::hunks::{Hunk, LineKind};
+
 /// Hunks show this many unchanged lines around each change, as `git diff` does.
 pub(super) const CONTEXT_LINES: usize = 3;
 
@@ -29,14 +31,34 @@ const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
+fn paint(colour: Colour, code: &str, text: &str) -> String {
+    match colour {
+        Colour::Always => format!("{code}{text}{RESET}"),
+        Colour::Never => text.to_string(),
+    }
+}
+
+/// One hunk as [`unified`] shows it, for a question about that hunk alone (`--patch`).
+pub fn hunk(hunk: &Hunk, colour: Colour) -> String {
+    let mut out = paint(colour, CYAN, &hunk.header);
+    out.push('\n');
+    for line in &hunk.lines {
+        let painted = match line.kind {
+            LineKind::Context => format!(" {}", line.text),
+            LineKind::Removed => paint(colour, RED, &format!("-{}", line.text)),
+            LineKind::Added => paint(colour, GREEN, &format!("+{}", line.text)),
+        };
+        out.push_str(&painted);
+        out.push('\n');
+    }
+    out
+}
+
 /// A `diff -u` style patch of `old` to `new`, labelled `a/<label>` and `b/<label>`.
 pub fn unified(label: &str, old: &str, new: &str, colour: Colour) -> String {
     let diff = TextDiff::from_lines(old, new);
     let mut out = String::new();
-    let paint = |code: &str, text: &str| match colour {
-        Colour::Always => format!("{code}{text}{RESET}"),
-        Colour::Never => text.to_string(),
-    };
+    let paint = |code: &str, text: &str| paint(colour, code, text);
     out.push_str(&paint(BOLD, &format!("--- a/{label}\n+++ b/{label}\n")));
     for hunk in diff
         .unified_diff()
@@ -84,6 +106,21 @@ mod tests {
             unified("src/lib.rs", old, new, Colour::Never),
             "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,3 +1,4 @@\n a\n b\n c\n+d\n"
         );
+    }
+
+    #[test]
+    fn a_hunk_alone_reads_as_it_does_in_the_whole_diff() {
+        let (old, new) = ("a\nb\nc\n", "a\nB\nc\n");
+        let hunks = crate::diff::hunks(old, new);
+        let whole = unified("f", old, new, Colour::Never);
+        assert_eq!(
+            format!("--- a/f\n+++ b/f\n{}", hunk(&hunks[0], Colour::Never)),
+            whole
+        );
+        let coloured = hunk(&hunks[0], Colour::Always);
+        assert!(coloured.contains("\x1b[31m-b\x1b[0m\n"), "{coloured:?}");
+        assert!(coloured.contains("\x1b[32m+B\x1b[0m\n"), "{coloured:?}");
+        assert!(coloured.contains("\n a\n"), "{coloured:?}");
     }
 
     #[test]

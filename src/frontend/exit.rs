@@ -6,7 +6,9 @@
 pub enum Exit {
     /// Applied, shown, declined, or nothing to do.
     Ok = 0,
-    /// No passing candidate within the attempt budget.
+    /// No passing candidate within the attempt budget, or (`--patch`) the hunks the user
+    /// accepted fail the check the whole proposal passed: either way no result that passes
+    /// was written.
     NoPassingResult = 1,
     /// Bad arguments, a bad input file, or a local problem (config, sandbox, changed file).
     Usage = 2,

@@ -6,11 +6,13 @@
 //! - [`session`]: where the config comes from, the model client, agent settings, the sandbox
 //!   probe, and how gen-tests work is split into batches;
 //! - [`wording`]: the words for events and outcomes, usage lines, the protections summary;
+//! - [`partial`]: the words for a partial accept: its check, and the hunk a refusal points at;
 //! - [`exit`]: the exit codes scripts rely on;
 //! - [`signal`]: the signals that stop the work cleanly, and the exit code each gives;
 //! - [`timings`]: where a run's time went (sandbox copy, each kind of run, kiln's own CPU).
 
 pub mod exit;
+pub mod partial;
 pub mod session;
 pub mod signal;
 pub mod timings;

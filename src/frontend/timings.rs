@@ -100,6 +100,7 @@ fn purpose_words(purpose: RunPurpose) -> &'static str {
         RunPurpose::MutantBuild => "mutant build",
         RunPurpose::MutantRound => "mutant rounds",
         RunPurpose::Confirm => "confirmation",
+        RunPurpose::Subset => "accepted hunks",
     }
 }
 

@@ -12,7 +12,7 @@ pub(crate) mod test_crate;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use kiln_sandbox::{RunReport, TestArgs};
+use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
 use crate::config::Tier;
 use crate::llm::Message;
@@ -106,6 +106,8 @@ pub enum RunPurpose {
     MutantRound,
     /// The module as it will be proposed, once tests were dropped after the last passing run.
     Confirm,
+    /// The file with only the hunks the user accepted, checked before it is written.
+    Subset,
 }
 
 /// The sandbox as a task's validation sees it. The agent owns the sandbox and its events; a task
@@ -196,6 +198,41 @@ pub(crate) fn whole_suite(location: &SourceLocation) -> TestArgs {
     }
 }
 
+/// What a proposal's own validation asks of a file text, so the text with only the hunks a user
+/// accepted can be judged again: hunks may depend on each other (a helper in one, its use in
+/// another), and only the whole proposal was validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recheck {
+    pub location: SourceLocation,
+    /// The run the validation made (gen-tests: the module's tests only; fim, refactor: the
+    /// package's suite; doc: the doctests).
+    pub test_args: TestArgs,
+    pub rule: RecheckRule,
+}
+
+/// What the run of a [`Recheck`] must show, as each task's verdict asks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecheckRule {
+    /// The run passes, or runs no test: a crate without tests still had to build (fim, refactor).
+    Passes,
+    /// Tests must run and pass: the text holds the tests that remain (gen-tests).
+    TestsPass,
+    /// Only comments may differ from the file as read, then as [`RecheckRule::Passes`] (doc).
+    CommentsOnly,
+}
+
+impl RecheckRule {
+    /// Whether a run that ended so satisfies the rule; the comments are checked apart.
+    pub fn accepts(self, outcome: RunOutcome) -> bool {
+        match self {
+            RecheckRule::Passes | RecheckRule::CommentsOnly => {
+                matches!(outcome, RunOutcome::Passed | RunOutcome::NoTestsRan)
+            }
+            RecheckRule::TestsPass => outcome == RunOutcome::Passed,
+        }
+    }
+}
+
 /// How one part of a [`Batched`] task ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartEnd {
@@ -213,6 +250,8 @@ pub trait Batched: Send + Sync {
     fn title(&self) -> String;
     fn file(&self) -> &TaskFile;
     fn parts(&self) -> Vec<&dyn Task>;
+    /// What a part of the combined proposal must show to be written (see [`Task::recheck_rule`]).
+    fn recheck_rule(&self) -> RecheckRule;
     /// Called before a part's first request, so the batch knows whose candidates to wait for.
     fn part_started(&self, part: usize);
     /// Called after a part's last request.
@@ -278,6 +317,12 @@ pub trait Task: Send + Sync {
                 proposed_tests: None,
             })
         })
+    }
+    /// What the file with only some of the proposal's hunks must show to be written: the part of
+    /// [`Task::judge`] that holds for any text. The default is a passing run or one that runs
+    /// no test, as fim and refactor judge.
+    fn recheck_rule(&self) -> RecheckRule {
+        RecheckRule::Passes
     }
     /// For tasks that fill a hole: the hole as prefix and suffix for a server with a native
     /// completions endpoint (`fim = "completions"`). `feedback` says why the previous candidate

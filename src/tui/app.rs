@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use kiln_sandbox::Progress;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::component::{Action, Component, KeyResult};
 use super::components::code_view::CodeView;
-use super::components::diff_review::DiffReview;
+use super::components::diff_review::{DiffReview, Merge};
 use super::components::error_popup::ErrorPopup;
 use super::components::files::FileList;
 use super::components::help::Help;
@@ -21,9 +22,10 @@ use super::strings;
 use super::task_view::{TaskId, TaskState, TaskView};
 use super::theme::Theme;
 use super::workspace::{self, ItemRow, OpenFile};
-use crate::agent::{AgentEvent, RunSummary, Work};
+use crate::agent::{AgentEvent, Proposal, RecheckError, RunSummary, Work};
 use crate::config::{Price, Tier, DEFAULT_MAX_FUNCTIONS};
 use crate::diff;
+use crate::frontend::partial::{describe_subset_check, describe_subset_failure};
 use crate::frontend::session::{Batches, Planned};
 use crate::frontend::signal::Stop;
 use crate::frontend::wording::plan_line;
@@ -38,6 +40,8 @@ pub enum Msg {
     Resize,
     Agent(TaskId, AgentEvent),
     Finished(TaskId, RunSummary),
+    /// The check of the accepted hunks of `TaskId`'s proposal ended (see [`Effect::Recheck`]).
+    Rechecked(TaskId, Result<(), RecheckError>),
     /// A signal to stop (SIGINT from outside the terminal, SIGTERM, SIGHUP), or the terminal's
     /// input is gone (which is a hang-up).
     Stop(Stop),
@@ -63,11 +67,17 @@ pub enum Quit {
 /// Work only the runtime can do.
 pub enum Effect {
     /// A batched gen-tests is one task here: one entry in the panel, one place in the pool.
-    Start {
-        id: TaskId,
-        work: Work,
-    },
+    Start { id: TaskId, work: Work },
+    /// Stops the task, or the check of its accepted hunks.
     Cancel(TaskId),
+    /// Check `text`, the proposal with only the accepted hunks, as the task validated the whole
+    /// (see [`crate::agent::recheck`]); its events come as the task's, its end as
+    /// [`Msg::Rechecked`].
+    Recheck {
+        id: TaskId,
+        proposal: Box<Proposal>,
+        text: String,
+    },
     /// List the items of a file too big to parse before the first frame; `opened` tells the
     /// answer from one for a file opened since.
     Outline {
@@ -187,6 +197,7 @@ impl App {
             } => self.show_outline(opened, items, problem),
             Msg::Agent(id, event) => {
                 self.withdraw_queued_notice(id);
+                self.show_check_step(id, &event);
                 let prices = &self.prices;
                 if let Some(usage) = self
                     .tasks
@@ -209,6 +220,7 @@ impl App {
                     self.open_review(id);
                 }
             }
+            Msg::Rechecked(id, result) => return self.on_rechecked(id, result),
         }
         Vec::new()
     }
@@ -296,16 +308,21 @@ impl App {
                 self.input = None;
                 return self.request(TaskKind::Refactor { instruction }, Scope::SelectedItem);
             }
-            Action::Close => self.close_top(),
+            Action::Close => return self.close_top(),
         }
         Vec::new()
     }
 
-    /// Esc (or any key, for help) closes whatever is on top.
-    fn close_top(&mut self) {
-        if self.error.take().is_none() && self.help.take().is_none() && self.input.take().is_none()
+    /// Esc (or any key, for help) closes whatever is on top. A review closed during its check
+    /// stops the check: nothing will be written.
+    fn close_top(&mut self) -> Vec<Effect> {
+        if self.error.take().is_some() || self.help.take().is_some() || self.input.take().is_some()
         {
-            self.review = None;
+            return Vec::new();
+        }
+        match self.review.take() {
+            Some(review) if review.is_checking() => vec![Effect::Cancel(review.task)],
+            _ => Vec::new(),
         }
     }
 
@@ -443,20 +460,86 @@ impl App {
         }
     }
 
+    /// Enter in the review: every hunk accepted is the validated proposal and is written at
+    /// once; only some are checked in the sandbox first (see [`App::on_rechecked`]).
     fn apply_review(&mut self) -> Vec<Effect> {
-        let Some(review) = &self.review else {
+        let Some(review) = &mut self.review else {
             return Vec::new();
         };
         let id = review.task;
-        let Some(merge) = self
-            .tasks
-            .get(id)
-            .and_then(|t| t.proposal.as_deref())
-            .and_then(|proposal| review.merge(proposal))
-        else {
+        let Some(proposal) = self.tasks.get(id).and_then(|t| t.proposal.as_deref()) else {
+            return Vec::new();
+        };
+        let Some(merge) = review.merge(proposal) else {
             self.status.say(strings::REVIEW_NOTHING_ACCEPTED);
             return Vec::new();
         };
+        if merge.is_whole() {
+            return self.write(id, merge);
+        }
+        let effect = Effect::Recheck {
+            id,
+            proposal: Box::new(proposal.clone()),
+            text: merge.new_text.clone(),
+        };
+        let what = describe_subset_check(merge.accepted, merge.total);
+        review.start_check(merge, what);
+        vec![effect]
+    }
+
+    /// The sandbox's progress in the header of a review whose hunks are being checked; the task
+    /// itself has ended, so its view takes no more events.
+    fn show_check_step(&mut self, id: TaskId, event: &AgentEvent) {
+        let Some(review) = self
+            .review
+            .as_mut()
+            .filter(|r| r.task == id && r.is_checking())
+        else {
+            return;
+        };
+        let step = match event {
+            AgentEvent::Sandbox(Progress::Compiling { unit }) => format!("compiling {unit}…"),
+            AgentEvent::Sandbox(Progress::TestsStarted { total }) => {
+                format!("running {total} test(s)…")
+            }
+            _ => return,
+        };
+        review.check_step(step);
+    }
+
+    /// The check of the accepted hunks ended: written when it passed; otherwise the review
+    /// stays with the user's choices, and a popup says which hunk the failure points at.
+    fn on_rechecked(&mut self, id: TaskId, result: Result<(), RecheckError>) -> Vec<Effect> {
+        let Some(merge) = self
+            .review
+            .as_mut()
+            .filter(|r| r.task == id)
+            .and_then(DiffReview::end_check)
+        else {
+            // The review was closed meanwhile: nothing is written unasked.
+            return Vec::new();
+        };
+        let message = match result {
+            Ok(()) => return self.write(id, merge),
+            Err(RecheckError::Failed(failure)) => {
+                let Some(proposal) = self.tasks.get(id).and_then(|t| t.proposal.as_deref()) else {
+                    return Vec::new();
+                };
+                strings::subset_refused(&describe_subset_failure(
+                    proposal,
+                    &merge.choices,
+                    &failure,
+                ))
+            }
+            Err(RecheckError::Sandbox(message)) => message,
+        };
+        self.error = Some(ErrorPopup { message });
+        Vec::new()
+    }
+
+    /// Writes `merge` (atomically, refusing if the file changed since it was read) and closes
+    /// the review.
+    fn write(&mut self, id: TaskId, merge: Merge) -> Vec<Effect> {
         // A conflict keeps the review and the proposal; the user reads why and decides.
         if let Err(e) = diff::apply(&merge.file, &merge.original, &merge.new_text) {
             self.error = Some(ErrorPopup {

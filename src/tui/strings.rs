@@ -20,6 +20,7 @@ pub const HELP_TITLE: &str = "Keys";
 pub const REVIEW_TITLE: &str = "Review";
 pub const REVIEW_KEYS: &str =
     "y accept hunk · n reject hunk · a accept all · Enter apply · Esc close";
+pub const REVIEW_CHECKING_KEYS: &str = "Esc stop the check and close the review";
 pub const REVIEW_NOTHING_ACCEPTED: &str = "No hunk is accepted; nothing to apply.";
 pub const NOT_A_TTY: &str =
     "kiln tui needs an interactive terminal (stdin and stdout must be a tty); for scripts use `kiln gen-tests FILE`";
@@ -53,6 +54,14 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 pub const SELECT_AN_ITEM: &str = "select an item in the list to refactor it";
+
+/// The popup for accepted hunks that failed their check; `reason` points at the hunk.
+pub fn subset_refused(reason: &str) -> String {
+    format!(
+        "Not applied, nothing was written: {reason}\n\nChange the choices and press Enter again, \
+         or a to accept all."
+    )
+}
 
 pub fn applied(path: &str, accepted: usize, total: usize) -> String {
     format!("applied {accepted} of {total} hunk(s) to {path}")

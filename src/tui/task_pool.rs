@@ -13,7 +13,7 @@ use tokio::task::AbortHandle;
 use super::app::{Effect, Msg};
 use super::task_view::TaskId;
 use super::workspace;
-use crate::agent::{AgentSettings, Work};
+use crate::agent::{self, AgentEvent, AgentSettings, Work};
 use crate::llm::LlmClient;
 
 /// Each task runs cargo; with more at once than this they mostly wait on each other for CPU. A
@@ -57,6 +57,21 @@ impl TaskPool {
                 );
                 self.running.insert(id, tokio::spawn(job).abort_handle());
             }
+            Effect::Recheck { id, proposal, text } => {
+                let settings = self.settings.clone();
+                let messages = self.messages.clone();
+                // Outside the pool's bound: the user waits at the review for this one.
+                let job = async move {
+                    let result = forwarded(id, &messages, |sender| async move {
+                        let result = agent::recheck(&proposal, &text, &settings, &sender).await;
+                        drop(sender);
+                        result.map(drop)
+                    })
+                    .await;
+                    let _ = messages.send(Msg::Rechecked(id, result));
+                };
+                self.running.insert(id, tokio::spawn(job).abort_handle());
+            }
             Effect::Cancel(id) => {
                 if let Some(handle) = self.running.remove(&id) {
                     handle.abort();
@@ -93,19 +108,34 @@ async fn perform_and_forward(
     let Ok(_permit) = pool.acquire_owned().await else {
         return;
     };
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let work = async {
+    let summary = forwarded(id, &messages, |sender| async move {
         let summary = work.perform(&llm, &settings, &sender).await;
         drop(sender);
         summary
-    };
+    })
+    .await;
+    let _ = messages.send(Msg::Finished(id, summary));
+}
+
+/// Runs what `work` makes of an event sender, forwarding its events to the app as `id`'s until
+/// the sender is dropped, which `work` does when it is done.
+async fn forwarded<T, F>(
+    id: TaskId,
+    messages: &UnboundedSender<Msg>,
+    work: impl FnOnce(UnboundedSender<AgentEvent>) -> F,
+) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let work = work(sender);
     let forward = async {
         while let Some(event) = receiver.recv().await {
             let _ = messages.send(Msg::Agent(id, event));
         }
     };
-    let (summary, ()) = tokio::join!(work, forward);
-    let _ = messages.send(Msg::Finished(id, summary));
+    let (out, ()) = tokio::join!(work, forward);
+    out
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
-use super::{source, Placement, Task, TaskError, TaskFile, Verdict};
+use super::{source, Placement, RecheckRule, Task, TaskError, TaskFile, Verdict};
 use crate::code::{self, ItemMatch, ItemText, SourceFile};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
@@ -253,6 +253,12 @@ impl Task for Docstring {
             summary: format!("docs for {}{doctests}", self.target_labels().join(", ")),
             test_args: self.test_args(),
         })
+    }
+
+    /// A subset of comment-only hunks is checked again for code changes all the same: the
+    /// promise is "only comments change", whatever the hunks cut.
+    fn recheck_rule(&self) -> RecheckRule {
+        RecheckRule::CommentsOnly
     }
 
     fn judge(&self, _placement: &Placement, report: &RunReport) -> Verdict {

@@ -17,8 +17,8 @@ use super::{tests_summary, Chosen, GenTests};
 use crate::code::{self, ContextIndex, Merged, TestFn};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::task::{
-    Batched, PartEnd, Placement, ProposedTests, SandboxRuns, Task, TaskFile, Validated,
-    ValidationNotes, Verdict,
+    Batched, PartEnd, Placement, ProposedTests, RecheckRule, SandboxRuns, Task, TaskFile,
+    Validated, ValidationNotes, Verdict,
 };
 
 pub struct GenTestsBatch {
@@ -288,6 +288,10 @@ impl Batched for GenTestsBatch {
 
     fn parts(&self) -> Vec<&dyn Task> {
         self.parts.iter().map(|p| p as &dyn Task).collect()
+    }
+
+    fn recheck_rule(&self) -> RecheckRule {
+        RecheckRule::TestsPass
     }
 
     fn part_started(&self, part: usize) {

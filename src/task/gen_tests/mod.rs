@@ -35,7 +35,10 @@ pub use filter::{FilterSettings, Mutation};
 pub use plan::{estimated_tokens, Chosen, Plan};
 use validate::Part;
 
-use super::{source, Placement, Round, SandboxRuns, Task, TaskError, TaskFile, Validated, Verdict};
+use super::{
+    source, Placement, RecheckRule, Round, SandboxRuns, Task, TaskError, TaskFile, Validated,
+    Verdict,
+};
 use crate::code::{self, FnItem};
 use crate::config::WHOLE_FILE_MAX_LINES;
 use crate::llm::Message;
@@ -402,6 +405,12 @@ impl Task for GenTests {
 
     fn judge(&self, _placement: &Placement, report: &RunReport) -> Verdict {
         self.run_verdict(report)
+    }
+
+    /// The tests that remain must run and pass, as [`GenTests::run_verdict`] asks; re-runs and
+    /// mutants judged the tests already, and a hunk choice does not change a test.
+    fn recheck_rule(&self) -> RecheckRule {
+        RecheckRule::TestsPass
     }
 
     fn validate<'a>(

@@ -1,5 +1,6 @@
 //! Reviewing a proposal hunk by hunk: accept (`y`) or reject (`n`) each, accept all (`a`), and
-//! apply (Enter) only what was accepted.
+//! apply (Enter) only what was accepted. Only some of the hunks are checked in the sandbox first;
+//! while that runs the review shows its progress and takes no choices.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,17 @@ pub struct DiffReview {
     /// `None` until the user decides; undecided hunks are not applied.
     choices: Vec<Option<HunkChoice>>,
     current: usize,
+    /// The accepted hunks being checked before they are written, and what the check is doing.
+    checking: Option<Checking>,
+}
+
+/// A merge waiting for its check in the sandbox.
+struct Checking {
+    merge: Merge,
+    /// "checking the 1 accepted hunk of 2 in the sandbox…"
+    what: String,
+    /// What the sandbox is doing now ("compiling demo…").
+    step: Option<String>,
 }
 
 /// What applying a review writes.
@@ -36,8 +48,17 @@ pub struct Merge {
     pub file: PathBuf,
     pub original: String,
     pub new_text: String,
+    /// The choice for every hunk, an undecided one rejected: what a failed check is mapped to.
+    pub choices: Vec<HunkChoice>,
     pub accepted: usize,
     pub total: usize,
+}
+
+impl Merge {
+    /// Every hunk accepted: the text is the validated proposal itself, with nothing to check.
+    pub fn is_whole(&self) -> bool {
+        self.accepted == self.total
+    }
 }
 
 impl DiffReview {
@@ -53,7 +74,33 @@ impl DiffReview {
             choices: vec![None; hunks.len()],
             hunks,
             current: 0,
+            checking: None,
         }
+    }
+
+    /// Starts showing the check of `merge`, which stays here until [`DiffReview::end_check`].
+    pub fn start_check(&mut self, merge: Merge, what: String) {
+        self.checking = Some(Checking {
+            merge,
+            what,
+            step: None,
+        });
+    }
+
+    pub fn is_checking(&self) -> bool {
+        self.checking.is_some()
+    }
+
+    /// What the sandbox is doing now, shown after what is being checked.
+    pub fn check_step(&mut self, step: String) {
+        if let Some(checking) = &mut self.checking {
+            checking.step = Some(step);
+        }
+    }
+
+    /// The check is over: its merge, to write or to explain, and the choices are the user's again.
+    pub fn end_check(&mut self) -> Option<Merge> {
+        self.checking.take().map(|checking| checking.merge)
     }
 
     #[cfg(test)]
@@ -73,6 +120,7 @@ impl DiffReview {
             file: proposal.file.clone(),
             original: proposal.original.clone(),
             new_text: diff::merge_accepted(&proposal.original, &proposal.new_text, &choices),
+            choices,
             accepted,
             total: self.hunks.len(),
         })
@@ -118,32 +166,53 @@ impl Component for DiffReview {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawContext) {
         let decided = self.choices.iter().filter(|c| c.is_some()).count();
         // Where the review stands first: a narrow terminal cuts the end of the summary, not it.
-        let title = format!(
-            "{}: {} · hunk {}/{} · {decided} decided · {}",
-            strings::REVIEW_TITLE,
-            self.label,
-            self.current + 1,
-            self.hunks.len(),
-            self.summary,
-        );
+        let title = match &self.checking {
+            Some(checking) => format!(
+                "{}: {} · {}{}",
+                strings::REVIEW_TITLE,
+                self.label,
+                checking.what,
+                checking
+                    .step
+                    .as_ref()
+                    .map(|step| format!(" · {step}"))
+                    .unwrap_or_default()
+            ),
+            None => format!(
+                "{}: {} · hunk {}/{} · {decided} decided · {}",
+                strings::REVIEW_TITLE,
+                self.label,
+                self.current + 1,
+                self.hunks.len(),
+                self.summary,
+            ),
+        };
+        let keys = match self.checking {
+            Some(_) => strings::REVIEW_CHECKING_KEYS,
+            None => strings::REVIEW_KEYS,
+        };
         let block = Block::bordered()
             .title(title)
             .border_style(cx.theme.focused_border);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [body, keys] =
+        let [body, keys_area] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
         let (lines, current_at) = self.lines(cx);
         let scroll = current_at.saturating_sub(LINES_ABOVE_CURRENT);
         let visible: Vec<Line> = lines.into_iter().skip(scroll).collect();
         frame.render_widget(Paragraph::new(visible), body);
-        frame.render_widget(
-            Paragraph::new(strings::REVIEW_KEYS).style(cx.theme.dim),
-            keys,
-        );
+        frame.render_widget(Paragraph::new(keys).style(cx.theme.dim), keys_area);
     }
 
     fn handle_key(&mut self, key: KeyEvent) -> KeyResult {
+        // The choices being checked stay as they are until the check ends; Esc stops it.
+        if self.checking.is_some() {
+            return match key.code {
+                KeyCode::Esc => KeyResult::Action(Action::Close),
+                _ => KeyResult::Handled,
+            };
+        }
         if let Some(current) = move_selection(self.current, self.hunks.len(), key) {
             self.current = current;
             return KeyResult::Handled;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batch;
+mod partial;
 mod snapshots;
 mod state;
 
@@ -14,6 +15,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 use super::app::{App, Effect, Msg};
+use super::task_pool::TaskPool;
 use super::task_view::TaskId;
 use super::theme::{Palette, Theme};
 use super::workspace;
@@ -163,6 +165,17 @@ fn proposal(demo: &Demo) -> Proposal {
                 mutants_caught: Some(3),
             }),
         }),
+        recheck: recheck(demo, crate::task::RecheckRule::TestsPass),
+    }
+}
+
+/// How a proposal on the demo is judged again: its whole suite, under `rule`.
+fn recheck(demo: &Demo, rule: crate::task::RecheckRule) -> crate::task::Recheck {
+    let location = crate::project::SourceLocation::find(&demo.lib_rs()).unwrap();
+    crate::task::Recheck {
+        test_args: crate::task::whole_suite(&location),
+        location,
+        rule,
     }
 }
 
@@ -231,4 +244,51 @@ fn reviewing(demo: &Demo) -> (App, TaskId, Proposal) {
     let proposal = proposal(demo);
     finish(&mut app, id, Outcome::Proposed(Box::new(proposal.clone())));
     (app, id, proposal)
+}
+
+/// The pool the TUI runs, on a model server that refuses connections: a check asks no model.
+fn pool() -> (TaskPool, tokio::sync::mpsc::UnboundedReceiver<Msg>) {
+    use crate::agent::{AgentSettings, BuildCache};
+    use crate::config::{Config, Tier};
+    let config = Config {
+        base_url: "http://127.0.0.1:9/v1".to_string(),
+        max_retries: 0,
+        ..Config::default()
+    };
+    let settings = AgentSettings {
+        build_cache: BuildCache::AsConfigured,
+        ..AgentSettings::from_config(&config, Some(Tier::Mini))
+    };
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let llm = crate::llm::LlmClient::new(&config).unwrap();
+    (TaskPool::new(llm, settings, sender), receiver)
+}
+
+/// Carries `effects` out as the runtime does and feeds every message back to `app` until the
+/// check of the accepted hunks has ended. Returns what the review's header said meanwhile.
+async fn carry_out_check(app: &mut App, effects: Vec<Effect>) -> Vec<String> {
+    let (mut pool, mut messages) = pool();
+    assert!(
+        matches!(effects.as_slice(), [Effect::Recheck { .. }]),
+        "Enter did not start a check"
+    );
+    effects.into_iter().for_each(|e| pool.carry_out(e));
+    let mut headers = Vec::new();
+    loop {
+        let msg = messages.recv().await.unwrap();
+        let ended = matches!(msg, Msg::Rechecked(..));
+        for effect in app.update(msg) {
+            pool.carry_out(effect);
+        }
+        if ended {
+            return headers;
+        }
+        headers.push(
+            screen_text(app, 140, 30)
+                .lines()
+                .next()
+                .unwrap()
+                .to_string(),
+        );
+    }
 }

@@ -139,8 +139,8 @@ fn agent_events_drive_the_task_and_a_proposal_opens_the_review() {
     assert_eq!(app.review.as_ref().unwrap().choices(), &[None, None]);
 }
 
-#[test]
-fn only_accepted_hunks_are_applied() {
+#[tokio::test(flavor = "multi_thread")]
+async fn only_accepted_hunks_are_applied() {
     let demo = Demo::new();
     let (mut app, id, _) = reviewing(&demo);
 
@@ -153,7 +153,8 @@ fn only_accepted_hunks_are_applied() {
         app.review.as_ref().unwrap().choices(),
         &[Some(HunkChoice::Reject), Some(HunkChoice::Accept)]
     );
-    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Enter);
+    carry_out_check(&mut app, effects).await;
     assert!(app.review.is_none());
     assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Applied);
     let on_disk = std::fs::read_to_string(demo.lib_rs()).unwrap();
