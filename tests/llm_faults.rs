@@ -23,6 +23,7 @@ async fn ask(llm: &LlmClient) -> (Result<ModelReply, LlmError>, Vec<LlmEvent>) {
         messages: &conversation,
         tools: &tools,
         force_tool: Some(RUN_CODE),
+        previous: None,
     };
     let mut events = Vec::new();
     let result = tokio::time::timeout(

@@ -135,7 +135,8 @@ impl Config {
                     .ok_or_else(|| BadValue {
                         key: format!("tiers.{tier}.wire_api"),
                         value: value.to_string(),
-                        expected: "\"chat\" (chat completions) or \"responses\" (the Responses API)",
+                        expected:
+                            "\"chat\" (chat completions) or \"responses\" (the Responses API)",
                     })
             })
             .transpose()?;

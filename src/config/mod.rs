@@ -326,14 +326,12 @@ impl Config {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-            config
-                .apply_file(file)
-                .map_err(|bad| ConfigError::Value {
-                    path: path.clone(),
-                    key: bad.key,
-                    value: bad.value,
-                    expected: bad.expected,
-                })?;
+            config.apply_file(file).map_err(|bad| ConfigError::Value {
+                path: path.clone(),
+                key: bad.key,
+                value: bad.value,
+                expected: bad.expected,
+            })?;
             config.sources.push(path);
         }
         config.apply_env(env)?;

@@ -428,9 +428,8 @@ mod tests {
 
     fn usage(prompt_tokens: u64, completion_tokens: u64, source: UsageSource) -> Usage {
         Usage {
-            prompt_tokens,
-            completion_tokens,
             source,
+            ..Usage::reported(prompt_tokens, completion_tokens)
         }
     }
 

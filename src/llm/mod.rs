@@ -1,15 +1,19 @@
-//! Talking to an OpenAI-compatible chat completions server through async-openai.
+//! Talking to an OpenAI-compatible server through async-openai, over either wire a tier is
+//! configured for: chat completions, or the Responses API (`responses.rs`).
 //!
 //! kiln owns retries (async-openai's built-in retry layer is replaced by a plain transport), so
 //! every retry is visible as an event and bounded by kiln's own settings. Streaming is the
 //! default for a low time to first token; a server that answers a streamed request with nothing
-//! at all is asked again without streaming, and remembered.
+//! at all is asked again without streaming, and remembered. The two wires differ only in how a
+//! turn is encoded and how its events are assembled ([`reply::Assemble`]): the retry loop, the
+//! idle timeout, a cut stream and the fallback are one code path for both.
 
 mod classify;
 mod error;
 mod estimate;
 pub mod messages;
 mod reply;
+mod responses;
 pub mod tools;
 mod transport;
 mod usage;
@@ -24,13 +28,15 @@ use async_openai::types::chat::{
 };
 use async_openai::types::completions::CreateCompletionRequest;
 use async_openai::Client;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 
-use crate::config::{Config, ConfigError, Price, Tier};
+use crate::config::{Config, ConfigError, Price, Tier, WireApi};
 pub use classify::{Classification, ClassifyPath};
 pub use error::LlmError;
 pub use messages::Message;
-pub use reply::{Reply, StreamAssembler, ToolCall};
+use reply::{Assemble, ChatAssembler};
+pub use reply::{Reply, ToolCall};
+use responses::ResponsesAssembler;
 pub use usage::{Counted, TokenTotal, Usage, UsageSource};
 
 /// A fill is at most a function body; a server left to run on would write the rest of the file.
@@ -69,6 +75,17 @@ pub struct ChatRequest<'a> {
     pub tools: &'a [ChatCompletionTools],
     /// Forces this tool: small models answer in prose otherwise.
     pub force_tool: Option<&'a str>,
+    /// The reply these messages continue, on a wire whose server keeps replies (the Responses
+    /// API): only the messages after it are sent. Chat completions send every message anyway.
+    pub previous: Option<Previous<'a>>,
+}
+
+/// A reply the server keeps, and how much of the conversation it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Previous<'a> {
+    pub response_id: &'a str,
+    /// The leading messages that reply already holds: its input and its own answer.
+    pub messages_held: usize,
 }
 
 /// A native fill-in-the-middle request: the model writes what goes between `prompt` and `suffix`.
@@ -84,6 +101,7 @@ struct TierClient {
     base_url: String,
     model: String,
     price: Option<Price>,
+    wire: WireApi,
 }
 
 struct TierClients {
@@ -116,6 +134,7 @@ impl LlmClient {
                 base_url: endpoint.base_url,
                 model: config.models.for_tier(tier).to_string(),
                 price: config.price(tier),
+                wire: config.wire_api(tier),
             })
         };
         Ok(LlmClient {
@@ -151,6 +170,10 @@ impl LlmClient {
 
     pub fn price(&self, tier: Tier) -> Option<Price> {
         self.tier(tier).price
+    }
+
+    pub fn wire_api(&self, tier: Tier) -> WireApi {
+        self.tier(tier).wire
     }
 
     /// One model turn, retried on transient failures.
@@ -268,40 +291,73 @@ impl LlmClient {
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
+        let tier = self.tier(request.tier);
+        let openai = |e| LlmError::from_openai(e, &tier.base_url);
         if !self.streaming_broken.load(Ordering::Relaxed) {
-            let assembler = self.stream(request, on_event).await?;
-            if !assembler.is_empty() {
-                return Ok(assembler.finish());
+            let streamed = match tier.wire {
+                WireApi::Chat => {
+                    let stream = tier
+                        .client
+                        .chat()
+                        .create_stream(self.build(request, Streaming::Yes))
+                        .await
+                        .map_err(openai)?;
+                    self.read_stream(stream, ChatAssembler::default(), tier, on_event)
+                        .await?
+                }
+                WireApi::Responses => {
+                    let stream = tier
+                        .client
+                        .responses()
+                        .create_stream_byot(self.encode_responses(request, Streaming::Yes))
+                        .await
+                        .map_err(openai)?;
+                    self.read_stream(stream, ResponsesAssembler::default(), tier, on_event)
+                        .await?
+                }
+            };
+            if let Some(reply) = streamed {
+                return Ok(reply);
             }
             self.streaming_broken.store(true, Ordering::Relaxed);
             on_event(LlmEvent::StreamFallback);
         }
-        let tier = self.tier(request.tier);
-        let response = self
-            .whole_reply(
-                tier.client
-                    .chat()
-                    .create(self.build(request, Streaming::No)),
-            )
-            .await?
-            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        Ok(unstreamed(Reply::from_response(response), on_event))
+        let reply = match tier.wire {
+            WireApi::Chat => Reply::from_response(
+                self.whole_reply(
+                    tier.client
+                        .chat()
+                        .create(self.build(request, Streaming::No)),
+                )
+                .await?
+                .map_err(openai)?,
+            ),
+            WireApi::Responses => responses::reply_of(
+                self.whole_reply(
+                    tier.client
+                        .responses()
+                        .create_byot(self.encode_responses(request, Streaming::No)),
+                )
+                .await?
+                .map_err(openai)?,
+            ),
+        };
+        Ok(unstreamed(reply, on_event))
     }
 
-    async fn stream(
+    /// Reads a streamed reply, either wire's, event by event. `None`: the server sent nothing
+    /// at all. A stream silent for `stream_idle` is abandoned; an event that cannot be read is
+    /// skipped (async-openai passes it on as an error while the stream goes on, and one odd
+    /// event must not cost the whole reply); a stream that began and never ended is
+    /// [`LlmError::CutShort`], holding what arrived.
+    async fn read_stream<A: Assemble>(
         &self,
-        request: &ChatRequest<'_>,
+        mut stream: impl Stream<Item = Result<A::Chunk, async_openai::error::OpenAIError>> + Unpin,
+        mut assembler: A,
+        tier: &TierClient,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
-    ) -> Result<StreamAssembler, LlmError> {
+    ) -> Result<Option<Reply>, LlmError> {
         let started = Instant::now();
-        let tier = self.tier(request.tier);
-        let mut stream = tier
-            .client
-            .chat()
-            .create_stream(self.build(request, Streaming::Yes))
-            .await
-            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        let mut assembler = StreamAssembler::default();
         let mut first_token_seen = false;
         loop {
             let next = tokio::time::timeout(self.stream_idle, stream.next())
@@ -310,15 +366,13 @@ impl LlmClient {
             let chunk = match next {
                 None => break,
                 Some(Ok(chunk)) => chunk,
-                // A chunk async-openai cannot parse arrives as an error while the stream goes
-                // on; one odd chunk must not cost the whole reply.
                 Some(Err(async_openai::error::OpenAIError::JSONDeserialize(e, content))) => {
                     on_event(LlmEvent::BadChunkSkipped(format!("{e}: {content}")));
                     continue;
                 }
                 Some(Err(e)) => return Err(LlmError::from_openai(e, &tier.base_url)),
             };
-            let delta = assembler.push(chunk);
+            let delta = assembler.push(chunk)?;
             if delta.before_end && !first_token_seen {
                 first_token_seen = true;
                 on_event(LlmEvent::FirstToken {
@@ -332,10 +386,26 @@ impl LlmClient {
                 on_event(LlmEvent::ToolArgumentsDelta(delta.arguments));
             }
         }
+        if assembler.is_empty() {
+            return Ok(None);
+        }
         if assembler.cut_short() {
             return Err(LlmError::CutShort(Box::new(assembler.finish())));
         }
-        Ok(assembler)
+        Ok(Some(assembler.finish()))
+    }
+
+    fn encode_responses(
+        &self,
+        request: &ChatRequest<'_>,
+        streaming: Streaming,
+    ) -> async_openai::types::responses::CreateResponse {
+        responses::encode(
+            self.model(request.tier),
+            request,
+            self.max_output_tokens,
+            matches!(streaming, Streaming::Yes),
+        )
     }
 
     fn build(

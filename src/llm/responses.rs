@@ -1,0 +1,616 @@
+//! The Responses API wire (`POST /responses`): how a chat turn is encoded as input items, and how
+//! the streamed events become a [`Reply`].
+//!
+//! Requests are built in async-openai's own types (`CreateResponse`), so their shape is the
+//! one the API documents. Answers are read with the `byot` calls into the small, lenient types
+//! below instead of async-openai's `ResponseStreamEvent`: that one requires every field of every
+//! output item (a `response.completed` whose usage lacks `input_tokens_details`, or an output
+//! item of a kind newer than the crate, fails to parse and would cost the whole reply), while
+//! kiln needs only text, function calls, usage and the id. Either way the request goes through
+//! the same async-openai client as chat completions, so the transport, its `Retry-After`
+//! hints, HTTP error mapping and kiln's one retry loop are shared, not copied.
+
+use std::collections::BTreeMap;
+
+use async_openai::types::chat::ChatCompletionRequestMessage;
+use async_openai::types::chat::{ChatCompletionMessageToolCalls, ChatCompletionTools};
+use async_openai::types::responses::{
+    CreateResponse, EasyInputContent, EasyInputMessage, FunctionCallOutput,
+    FunctionCallOutputItemParam, FunctionTool, FunctionToolCall, InputItem, InputParam, Item, Role,
+    Tool, ToolChoiceFunction, ToolChoiceParam,
+};
+use serde::Deserialize;
+
+use super::reply::{Assemble, ChunkDelta};
+use super::{ChatRequest, LlmError, Reply, ToolCall, Usage};
+
+/// The request for `request` on the Responses wire. With a previous reply to continue, only
+/// the messages after it are sent, with its id: the server holds the rest, the model's
+/// reasoning included.
+pub(super) fn encode(
+    model: &str,
+    request: &ChatRequest<'_>,
+    max_output_tokens: Option<u32>,
+    stream: bool,
+) -> CreateResponse {
+    let (previous_response_id, new_messages) = match request.previous {
+        Some(previous) if previous.messages_held <= request.messages.len() => (
+            Some(previous.response_id.to_string()),
+            &request.messages[previous.messages_held..],
+        ),
+        _ => (None, request.messages),
+    };
+    let tools: Vec<Tool> = request.tools.iter().map(tool).collect();
+    CreateResponse {
+        model: Some(model.to_string()),
+        input: InputParam::Items(new_messages.iter().flat_map(input_items).collect()),
+        previous_response_id,
+        tools: (!tools.is_empty()).then_some(tools),
+        tool_choice: request.force_tool.map(|name| {
+            ToolChoiceParam::Function(ToolChoiceFunction {
+                name: name.to_string(),
+            })
+        }),
+        max_output_tokens,
+        stream: Some(stream),
+        ..Default::default()
+    }
+}
+
+/// The Responses shape of a chat tool: `{"type": "function", "name": .., "parameters": ..}`,
+/// flat where chat nests it under `function`.
+fn tool(tool: &ChatCompletionTools) -> Tool {
+    match tool {
+        ChatCompletionTools::Function(f) => Tool::Function(FunctionTool {
+            name: f.function.name.clone(),
+            description: f.function.description.clone(),
+            parameters: f.function.parameters.clone(),
+            strict: f.function.strict,
+            ..Default::default()
+        }),
+        // kiln offers only function tools; a custom one would need its own Responses shape.
+        ChatCompletionTools::Custom(c) => Tool::Function(FunctionTool {
+            name: c.custom.name.clone(),
+            description: c.custom.description.clone(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// One chat message as Responses input items: a message per role, and for the model's own
+/// turns a `function_call` item per tool call, answered by `function_call_output` items that
+/// carry the same `call_id`.
+fn input_items(message: &ChatCompletionRequestMessage) -> Vec<InputItem> {
+    let said = |role: Role, text: String| {
+        InputItem::EasyMessage(EasyInputMessage {
+            role,
+            content: EasyInputContent::Text(text),
+            ..Default::default()
+        })
+    };
+    match message {
+        ChatCompletionRequestMessage::System(m) => vec![said(Role::System, text_of(&m.content))],
+        ChatCompletionRequestMessage::Developer(m) => {
+            vec![said(Role::Developer, text_of(&m.content))]
+        }
+        ChatCompletionRequestMessage::User(m) => vec![said(Role::User, text_of(&m.content))],
+        ChatCompletionRequestMessage::Assistant(m) => {
+            let text = m.content.as_ref().map(text_of).unwrap_or_default();
+            let calls = m.tool_calls.iter().flatten().filter_map(|call| match call {
+                ChatCompletionMessageToolCalls::Function(f) => {
+                    Some(InputItem::Item(Item::FunctionCall(FunctionToolCall {
+                        call_id: f.id.clone(),
+                        name: f.function.name.clone(),
+                        arguments: f.function.arguments.clone(),
+                        ..Default::default()
+                    })))
+                }
+                ChatCompletionMessageToolCalls::Custom(_) => None,
+            });
+            (!text.is_empty())
+                .then(|| said(Role::Assistant, text))
+                .into_iter()
+                .chain(calls)
+                .collect()
+        }
+        ChatCompletionRequestMessage::Tool(m) => {
+            vec![InputItem::Item(Item::FunctionCallOutput(
+                FunctionCallOutputItemParam {
+                    call_id: Some(m.tool_call_id.clone()),
+                    output: FunctionCallOutput::Text(text_of(&m.content)),
+                    id: None,
+                    status: None,
+                    name: None,
+                    namespace: None,
+                    caller: None,
+                },
+            ))]
+        }
+        ChatCompletionRequestMessage::Function(m) => {
+            vec![said(Role::User, m.content.clone().unwrap_or_default())]
+        }
+    }
+}
+
+/// The text of a message's content, a plain string or parts: read from its JSON form, so every
+/// content type async-openai has reads the same way.
+fn text_of(content: &impl serde::Serialize) -> String {
+    match serde_json::to_value(content).unwrap_or_default() {
+        serde_json::Value::String(text) => text,
+        serde_json::Value::Array(parts) => parts
+            .iter()
+            .filter_map(|part| part.get("text").and_then(|t| t.as_str()))
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+/// The events kiln reads; every other kind (`response.in_progress`, content parts, reasoning
+/// summaries, kinds newer than this code) is passed over.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+pub(super) enum Event {
+    #[serde(rename = "response.created")]
+    Created { response: Response },
+    #[serde(rename = "response.output_text.delta")]
+    TextDelta { delta: String },
+    #[serde(rename = "response.function_call_arguments.delta")]
+    ArgumentsDelta {
+        #[serde(default)]
+        output_index: u64,
+        delta: String,
+    },
+    #[serde(rename = "response.function_call_arguments.done")]
+    ArgumentsDone {
+        #[serde(default)]
+        output_index: u64,
+        arguments: String,
+    },
+    #[serde(rename = "response.output_item.added")]
+    ItemAdded {
+        #[serde(default)]
+        output_index: u64,
+        item: OutputItem,
+    },
+    #[serde(rename = "response.output_item.done")]
+    ItemDone {
+        #[serde(default)]
+        output_index: u64,
+        item: OutputItem,
+    },
+    #[serde(rename = "response.completed")]
+    Completed { response: Response },
+    /// Ended early, e.g. at `max_output_tokens`: complete as far as it goes, like chat's
+    /// `length`.
+    #[serde(rename = "response.incomplete")]
+    Incomplete { response: Response },
+    #[serde(rename = "response.failed")]
+    Failed { response: Response },
+    #[serde(rename = "error")]
+    Error {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// A response object, as a whole reply (not streamed) or inside the events that frame a stream.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Response {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    output: Vec<OutputItem>,
+    #[serde(default)]
+    usage: Option<ResponseUsage>,
+    #[serde(default)]
+    error: Option<ResponseError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+pub(super) enum OutputItem {
+    #[serde(rename = "message")]
+    Message {
+        #[serde(default)]
+        content: Vec<OutputContent>,
+    },
+    #[serde(rename = "function_call")]
+    FunctionCall {
+        #[serde(default)]
+        call_id: String,
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        arguments: String,
+    },
+    /// Reasoning items and the like: the server keeps them for the next turn; kiln needs none.
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+pub(super) enum OutputContent {
+    #[serde(rename = "output_text")]
+    Text { text: String },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResponseUsage {
+    input_tokens: u64,
+    output_tokens: u64,
+    #[serde(default)]
+    input_tokens_details: Option<InputTokensDetails>,
+    #[serde(default)]
+    output_tokens_details: Option<OutputTokensDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InputTokensDetails {
+    #[serde(default)]
+    cached_tokens: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct OutputTokensDetails {
+    #[serde(default)]
+    reasoning_tokens: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResponseError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: String,
+}
+
+impl From<ResponseUsage> for Usage {
+    fn from(usage: ResponseUsage) -> Usage {
+        Usage {
+            cached_tokens: usage.input_tokens_details.map_or(0, |d| d.cached_tokens),
+            reasoning_tokens: usage
+                .output_tokens_details
+                .map_or(0, |d| d.reasoning_tokens),
+            ..Usage::reported(usage.input_tokens, usage.output_tokens)
+        }
+    }
+}
+
+/// A whole response as a [`Reply`]. `finish_reason` takes chat's names (`stop`, `tool_calls`,
+/// `length`) so the loop reads both wires' replies alike.
+pub(super) fn reply_of(response: Response) -> Reply {
+    let mut reply = Reply {
+        response_id: (!response.id.is_empty()).then_some(response.id),
+        usage: response.usage.map(Usage::from),
+        ..Reply::default()
+    };
+    for item in response.output {
+        match item {
+            OutputItem::Message { content } => {
+                for part in content {
+                    if let OutputContent::Text { text } = part {
+                        reply.content.push_str(&text);
+                    }
+                }
+            }
+            OutputItem::FunctionCall {
+                call_id,
+                name,
+                arguments,
+            } => reply.tool_calls.push(ToolCall {
+                id: call_id,
+                name,
+                arguments,
+            }),
+            OutputItem::Other => {}
+        }
+    }
+    reply.finish_reason = Some(
+        match response.status.as_deref() {
+            Some("incomplete") => "length",
+            _ if !reply.tool_calls.is_empty() => "tool_calls",
+            _ => "stop",
+        }
+        .to_string(),
+    );
+    reply
+}
+
+/// A failed response's error, sorted like an HTTP error would be.
+fn failure(error: Option<ResponseError>) -> LlmError {
+    let error = error.unwrap_or_default();
+    LlmError::from_failed_reply(error.code.as_deref(), error.message)
+}
+
+/// Builds a [`Reply`] from Responses stream events. Function calls are keyed by their output
+/// index, which every argument piece names; a call's `.done` events carry its whole arguments,
+/// which replace the pieces.
+#[derive(Debug, Default)]
+pub(super) struct ResponsesAssembler {
+    reply: Reply,
+    calls: BTreeMap<u64, ToolCall>,
+    events_seen: usize,
+    ended: bool,
+}
+
+impl ResponsesAssembler {
+    fn call(&mut self, output_index: u64) -> &mut ToolCall {
+        self.calls.entry(output_index).or_insert_with(|| ToolCall {
+            id: String::new(),
+            name: String::new(),
+            arguments: String::new(),
+        })
+    }
+
+    /// Takes an item's id and name once (never appended to), and with `done` its whole
+    /// arguments.
+    fn note_item(&mut self, output_index: u64, item: OutputItem, done: bool) {
+        let OutputItem::FunctionCall {
+            call_id,
+            name,
+            arguments,
+        } = item
+        else {
+            return;
+        };
+        let call = self.call(output_index);
+        if !call_id.is_empty() {
+            call.id = call_id;
+        }
+        if !name.is_empty() {
+            call.name = name;
+        }
+        if done && !arguments.is_empty() {
+            call.arguments = arguments;
+        }
+    }
+
+    /// The final response: its usage, id and status; and its output where the stream carried
+    /// no pieces of it (a server may send the items whole, only at the end).
+    fn end(&mut self, response: Response) {
+        self.ended = true;
+        let whole = reply_of(response);
+        if self.reply.content.is_empty() && self.calls.is_empty() {
+            self.reply.content = whole.content;
+            for (index, call) in (0u64..).zip(whole.tool_calls) {
+                self.calls.insert(index, call);
+            }
+        }
+        self.reply.usage = whole.usage;
+        self.reply.response_id = whole.response_id.or(self.reply.response_id.take());
+        self.reply.finish_reason = match whole.finish_reason.as_deref() {
+            Some("length") => Some("length".to_string()),
+            _ if !self.calls.is_empty() => Some("tool_calls".to_string()),
+            _ => Some("stop".to_string()),
+        };
+    }
+}
+
+impl Assemble for ResponsesAssembler {
+    type Chunk = Event;
+
+    fn push(&mut self, event: Event) -> Result<ChunkDelta, LlmError> {
+        self.events_seen += 1;
+        let mut delta = ChunkDelta::default();
+        match event {
+            Event::Created { response } => {
+                self.reply.response_id = (!response.id.is_empty()).then_some(response.id);
+            }
+            Event::TextDelta { delta: text } => {
+                self.reply.content.push_str(&text);
+                delta.content = text;
+                delta.before_end = true;
+            }
+            Event::ArgumentsDelta {
+                output_index,
+                delta: piece,
+            } => {
+                self.call(output_index).arguments.push_str(&piece);
+                delta.arguments = piece;
+                delta.before_end = true;
+            }
+            Event::ArgumentsDone {
+                output_index,
+                arguments,
+            } => self.call(output_index).arguments = arguments,
+            Event::ItemAdded { output_index, item } => {
+                self.note_item(output_index, item, false);
+                delta.before_end = true;
+            }
+            Event::ItemDone { output_index, item } => self.note_item(output_index, item, true),
+            Event::Completed { response } | Event::Incomplete { response } => self.end(response),
+            Event::Failed { response } => return Err(failure(response.error)),
+            Event::Error { code, message } => {
+                return Err(LlmError::from_failed_reply(code.as_deref(), message))
+            }
+            Event::Other => {}
+        }
+        Ok(delta)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events_seen == 0
+    }
+
+    /// Events came, but no `response.completed` (or `.incomplete`): the stream was cut.
+    fn cut_short(&self) -> bool {
+        self.events_seen > 0 && !self.ended
+    }
+
+    fn finish(mut self) -> Reply {
+        self.reply.tool_calls = self.calls.into_values().collect();
+        for (i, call) in self.reply.tool_calls.iter_mut().enumerate() {
+            if call.id.is_empty() {
+                call.id = format!("call_{i}");
+            }
+        }
+        self.reply
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::config::Tier;
+    use crate::llm::{messages, tools, Previous};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn event(value: serde_json::Value) -> Event {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_streamed_function_call_is_assembled_with_usage_and_id() {
+        let mut assembler = ResponsesAssembler::default();
+        assert!(assembler.is_empty());
+        let events = [
+            json!({"type": "response.created", "response": {"id": "resp_1", "status": "in_progress"}}),
+            json!({"type": "response.in_progress", "sequence_number": 1}),
+            json!({"type": "response.output_item.added", "output_index": 1,
+                   "item": {"type": "function_call", "call_id": "call_9", "name": "run_code", "arguments": ""}}),
+            json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{\"co"}),
+            json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "de\": 1}"}),
+        ];
+        let deltas: Vec<ChunkDelta> = events
+            .into_iter()
+            .map(|e| assembler.push(event(e)).unwrap())
+            .collect();
+        assert_eq!(deltas[3].arguments, "{\"co");
+        assert!(!deltas[0].before_end && deltas[2].before_end);
+        assert!(assembler.cut_short(), "no response.completed yet");
+        assembler
+            .push(event(json!({"type": "response.completed", "response": {
+                "id": "resp_1", "status": "completed", "output": [],
+                "usage": {"input_tokens": 100, "output_tokens": 20,
+                          "input_tokens_details": {"cached_tokens": 64},
+                          "output_tokens_details": {"reasoning_tokens": 12}}}})))
+            .unwrap();
+        assert!(!assembler.cut_short());
+        let reply = assembler.finish();
+        assert_eq!(
+            reply.tool_calls,
+            vec![ToolCall {
+                id: "call_9".to_string(),
+                name: "run_code".to_string(),
+                arguments: "{\"code\": 1}".to_string()
+            }]
+        );
+        assert_eq!(reply.response_id.as_deref(), Some("resp_1"));
+        assert_eq!(reply.finish_reason.as_deref(), Some("tool_calls"));
+        let usage = reply.usage.unwrap();
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.cached_tokens,
+                usage.reasoning_tokens
+            ),
+            (100, 64, 12)
+        );
+    }
+
+    #[test]
+    fn a_failed_response_and_an_error_event_are_errors_sorted_by_code() {
+        let mut assembler = ResponsesAssembler::default();
+        let failed = assembler.push(event(json!({"type": "response.failed", "response": {
+            "id": "resp_2", "status": "failed",
+            "error": {"code": "server_error", "message": "the model crashed"}}})));
+        let failed = failed.unwrap_err();
+        assert!(failed.is_retryable(), "{failed}");
+        assert!(failed.to_string().contains("the model crashed"), "{failed}");
+        let limited = assembler
+            .push(event(
+                json!({"type": "error", "code": "rate_limit_exceeded",
+                "message": "Please try again in 20ms."}),
+            ))
+            .unwrap_err();
+        assert!(
+            matches!(limited, LlmError::RateLimited { retry_after: Some(d), .. } if d.as_millis() == 20),
+            "{limited:?}"
+        );
+        let refused = assembler
+            .push(event(
+                json!({"type": "error", "code": "invalid_prompt", "message": "no"}),
+            ))
+            .unwrap_err();
+        assert!(!refused.is_retryable(), "{refused}");
+    }
+
+    #[test]
+    fn items_sent_whole_at_the_end_are_the_reply() {
+        let mut assembler = ResponsesAssembler::default();
+        assembler
+            .push(event(
+                json!({"type": "response.completed", "response": {"id": "r",
+                "status": "completed", "output": [
+                    {"type": "reasoning", "summary": []},
+                    {"type": "message", "role": "assistant",
+                     "content": [{"type": "output_text", "text": "no tool today"}]}]}}),
+            ))
+            .unwrap();
+        let reply = assembler.finish();
+        assert_eq!(reply.content, "no tool today");
+        assert_eq!(reply.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(reply.usage, None, "no usage reported: kiln estimates it");
+    }
+
+    #[test]
+    fn a_continued_turn_sends_only_the_new_items_and_the_previous_id() {
+        let first = Reply {
+            tool_calls: vec![ToolCall {
+                id: "call_1".to_string(),
+                name: "run_code".to_string(),
+                arguments: "{}".to_string(),
+            }],
+            ..Reply::default()
+        };
+        let conversation = vec![
+            messages::system("sys"),
+            messages::user("write a test"),
+            messages::assistant(&first),
+            messages::tool_result("call_1", "error[E0425]"),
+        ];
+        let tools = vec![tools::run_code_tool("runs code")];
+        let mut request = ChatRequest {
+            tier: Tier::Mini,
+            messages: &conversation,
+            tools: &tools,
+            force_tool: Some("run_code"),
+            previous: None,
+        };
+        let whole = serde_json::to_value(encode("m", &request, None, true)).unwrap();
+        assert_eq!(whole["input"].as_array().unwrap().len(), 4);
+        assert_eq!(whole["input"][2]["type"], "function_call");
+        assert_eq!(whole["input"][2]["call_id"], "call_1");
+        assert_eq!(whole["tools"][0]["type"], "function");
+        assert_eq!(whole["tools"][0]["name"], "run_code");
+        assert_eq!(
+            whole["tool_choice"],
+            json!({"type": "function", "name": "run_code"})
+        );
+        assert!(whole.get("previous_response_id").is_none());
+
+        request.previous = Some(Previous {
+            response_id: "resp_1",
+            messages_held: 3,
+        });
+        let chained = serde_json::to_value(encode("m", &request, Some(64), true)).unwrap();
+        assert_eq!(chained["previous_response_id"], "resp_1");
+        assert_eq!(
+            chained["input"],
+            json!([{"type": "function_call_output", "call_id": "call_1", "output": "error[E0425]"}])
+        );
+        assert_eq!(chained["max_output_tokens"], 64);
+    }
+}
