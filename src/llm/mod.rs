@@ -340,7 +340,7 @@ impl LlmClient {
                 )
                 .await?
                 .map_err(openai)?,
-            ),
+            )?,
         };
         Ok(unstreamed(reply, on_event))
     }

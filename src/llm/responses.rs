@@ -286,9 +286,13 @@ impl From<ResponseUsage> for Usage {
     }
 }
 
-/// A whole response as a [`Reply`]. `finish_reason` takes chat's names (`stop`, `tool_calls`,
-/// `length`) so the loop reads both wires' replies alike.
-pub(super) fn reply_of(response: Response) -> Reply {
+/// A whole response as a [`Reply`]: `Err` when the server says it failed. `finish_reason`
+/// takes chat's names (`stop`, `tool_calls`, `length`) so the loop reads both wires' replies
+/// alike.
+pub(super) fn reply_of(response: Response) -> Result<Reply, LlmError> {
+    if response.status.as_deref() == Some("failed") {
+        return Err(failure(response.error));
+    }
     let mut reply = Reply {
         response_id: (!response.id.is_empty()).then_some(response.id),
         usage: response.usage.map(Usage::from),
@@ -323,7 +327,7 @@ pub(super) fn reply_of(response: Response) -> Reply {
         }
         .to_string(),
     );
-    reply
+    Ok(reply)
 }
 
 /// A failed response's error, sorted like an HTTP error would be.
@@ -377,9 +381,9 @@ impl ResponsesAssembler {
 
     /// The final response: its usage, id and status; and its output where the stream carried
     /// no pieces of it (a server may send the items whole, only at the end).
-    fn end(&mut self, response: Response) {
+    fn end(&mut self, response: Response) -> Result<(), LlmError> {
         self.ended = true;
-        let whole = reply_of(response);
+        let whole = reply_of(response)?;
         if self.reply.content.is_empty() && self.calls.is_empty() {
             self.reply.content = whole.content;
             for (index, call) in (0u64..).zip(whole.tool_calls) {
@@ -393,6 +397,7 @@ impl ResponsesAssembler {
             _ if !self.calls.is_empty() => Some("tool_calls".to_string()),
             _ => Some("stop".to_string()),
         };
+        Ok(())
     }
 }
 
@@ -428,7 +433,7 @@ impl Assemble for ResponsesAssembler {
                 delta.before_end = true;
             }
             Event::ItemDone { output_index, item } => self.note_item(output_index, item, true),
-            Event::Completed { response } | Event::Incomplete { response } => self.end(response),
+            Event::Completed { response } | Event::Incomplete { response } => self.end(response)?,
             Event::Failed { response } => return Err(failure(response.error)),
             Event::Error { code, message } => {
                 return Err(LlmError::from_failed_reply(code.as_deref(), message))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use kiln::config::Config;
+use kiln::config::{Config, Tier, WireApi};
 use kiln::llm::{ClassifyPath, LlmClient};
 
 use super::{Reply, ScriptedServer};
@@ -27,7 +27,16 @@ pub fn config(base_url: &str, overrides: &[(&str, &str)]) -> Config {
 }
 
 pub fn client(base_url: &str, overrides: &[(&str, &str)]) -> LlmClient {
-    LlmClient::new(&config(base_url, overrides)).unwrap()
+    client_on(WireApi::Chat, base_url, overrides)
+}
+
+/// [`client`] with every tier speaking `wire`.
+pub fn client_on(wire: WireApi, base_url: &str, overrides: &[(&str, &str)]) -> LlmClient {
+    let mut config = config(base_url, overrides);
+    for tier in Tier::ALL {
+        config.tiers.entry(tier).or_default().wire_api = Some(wire);
+    }
+    LlmClient::new(&config).unwrap()
 }
 
 /// The nano gate meets `rejection` on its structured-output request: it must answer q1 on the
