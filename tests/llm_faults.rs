@@ -378,3 +378,52 @@ async fn cached_and_reasoning_tokens_are_counted(wire: WireApi) {
     );
 }
 on_both_wires!(cached_and_reasoning_tokens_are_counted);
+
+/// A server that kept no reply to continue (`store` off, say) refuses `previous_response_id`;
+/// the turn is sent again whole, once, rather than failing the task.
+#[tokio::test]
+async fn a_refused_continuation_is_sent_again_whole() {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::http_error(
+        400,
+        "Previous response with id 'resp_1' not found.",
+    ));
+    server.push(Reply::tool_code(CODE));
+    let llm = llm_client_on(
+        WireApi::Responses,
+        &server.base_url(),
+        &[("KILN_MAX_RETRIES", "2")],
+    );
+    let first = ModelReply {
+        tool_calls: vec![kiln::llm::ToolCall {
+            id: "call_1".to_string(),
+            name: RUN_CODE.to_string(),
+            arguments: "{}".to_string(),
+        }],
+        ..ModelReply::default()
+    };
+    let conversation = vec![
+        messages::user("write a test"),
+        messages::assistant(&first),
+        messages::tool_result("call_1", "does not compile"),
+    ];
+    let tools = vec![run_code_tool("runs code")];
+    let request = ChatRequest {
+        tier: Tier::Mini,
+        messages: &conversation,
+        tools: &tools,
+        force_tool: Some(RUN_CODE),
+        previous: Some(kiln::llm::Previous {
+            response_id: "resp_1",
+            messages_held: 2,
+        }),
+    };
+    let reply = llm.chat(&request, &mut |_| {}).await.unwrap();
+    assert_eq!(code_of(&reply), CODE);
+    let sent = server.responses_requests();
+    assert_eq!(sent.len(), 2, "no retry of the refusal, one whole request");
+    assert_eq!(sent[0]["previous_response_id"], "resp_1");
+    assert_eq!(sent[0]["input"].as_array().unwrap().len(), 1);
+    assert!(sent[1].get("previous_response_id").is_none(), "{}", sent[1]);
+    assert_eq!(sent[1]["input"].as_array().unwrap().len(), 3, "{}", sent[1]);
+}

@@ -69,6 +69,7 @@ pub enum LlmEvent {
     BadChunkSkipped(String),
 }
 
+#[derive(Clone, Copy)]
 pub struct ChatRequest<'a> {
     pub tier: Tier,
     pub messages: &'a [Message],
@@ -182,7 +183,20 @@ impl LlmClient {
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
-        self.with_retries(Call::Chat(request), on_event).await
+        match self.with_retries(Call::Chat(request), on_event).await {
+            // A server that keeps no replies (`store` off, a zero-retention organisation, or a
+            // reply it has dropped) refuses to continue one; the whole conversation still works.
+            Err(LlmError::Rejected { message, .. })
+                if request.previous.is_some() && message.contains("revious response") =>
+            {
+                let whole = ChatRequest {
+                    previous: None,
+                    ..*request
+                };
+                self.with_retries(Call::Chat(&whole), on_event).await
+            }
+            other => other,
+        }
     }
 
     /// One fill-in-the-middle completion (`POST /completions` with `suffix`), retried like a

@@ -453,6 +453,11 @@ impl Assemble for ResponsesAssembler {
     }
 
     fn finish(mut self) -> Reply {
+        // A cut reply never completed on the server either: continuing it would build on a
+        // response the server may not have kept.
+        if !self.ended {
+            self.reply.response_id = None;
+        }
         self.reply.tool_calls = self.calls.into_values().collect();
         for (i, call) in self.reply.tool_calls.iter_mut().enumerate() {
             if call.id.is_empty() {
