@@ -230,11 +230,12 @@ async fn auth_and_not_found_are_not_retried_and_say_what_to_check(wire: WireApi)
 
 on_both_wires!(auth_and_not_found_are_not_retried_and_say_what_to_check);
 
-#[tokio::test]
-async fn classify_uses_structured_output_and_falls_back_when_rejected() {
+/// The nano gate asks on its tier's wire: the schema goes in `response_format` on chat and in
+/// `text.format` on the Responses API.
+async fn classify_uses_structured_output_and_falls_back_when_rejected(wire: WireApi) {
     let server = ScriptedServer::start().await;
     server.push(Reply::text("{\"answer\": \"no\"}"));
-    let llm = llm_client(&server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
+    let llm = llm_client_on(wire, &server.base_url(), &[("KILN_MAX_RETRIES", "0")]);
     let answer = llm
         .classify(
             "Does `fn id(x: u8) -> u8 { x }` need tests?",
@@ -245,20 +246,32 @@ async fn classify_uses_structured_output_and_falls_back_when_rejected() {
         .unwrap();
     assert_eq!(answer.answer, "no");
     assert_eq!(answer.path, kiln::llm::ClassifyPath::StructuredOutput);
-    let sent = &server.chat_requests()[0];
+    let sent = &server.model_requests()[0];
     assert_eq!(sent["model"], "gpt-5.4-nano");
-    assert_eq!(sent["response_format"]["type"], "json_schema");
+    let format = match wire {
+        WireApi::Chat => {
+            assert_eq!(sent["response_format"]["type"], "json_schema", "{sent}");
+            &sent["response_format"]["json_schema"]
+        }
+        WireApi::Responses => {
+            assert_eq!(sent["text"]["format"]["type"], "json_schema", "{sent}");
+            assert_eq!(sent["max_output_tokens"], 32, "{sent}");
+            &sent["text"]["format"]
+        }
+    };
     assert_eq!(
-        sent["response_format"]["json_schema"]["schema"]["properties"]["answer"]["enum"][1],
-        "no"
+        format["schema"]["properties"]["answer"]["enum"][1], "no",
+        "{sent}"
     );
 
     classify_falls_back_to_prompt_only_after(
+        wire,
         Reply::http_error(400, "response_format json_schema is not supported"),
         "0",
     )
     .await;
 }
+on_both_wires!(classify_uses_structured_output_and_falls_back_when_rejected);
 
 /// llama-cpp-python was seen cutting streams of the same request again and again; a third ask
 /// would only repeat it, so the second cut reply goes on as it is.

@@ -259,11 +259,23 @@ impl LlmClient {
             Call::Completion(request) => self.complete_once(request, on_event).await,
             Call::Plain { tier, request } => {
                 let tier = self.tier(*tier);
-                let response = self
-                    .whole_reply(tier.client.chat().create((*request).clone()))
-                    .await?
-                    .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-                Ok(Reply::from_response(response))
+                let openai = |e| LlmError::from_openai(e, &tier.base_url);
+                match tier.wire {
+                    WireApi::Chat => Ok(Reply::from_response(
+                        self.whole_reply(tier.client.chat().create((*request).clone()))
+                            .await?
+                            .map_err(openai)?,
+                    )),
+                    WireApi::Responses => responses::reply_of(
+                        self.whole_reply(
+                            tier.client
+                                .responses()
+                                .create_byot(responses::encode_plain(request)),
+                        )
+                        .await?
+                        .map_err(openai)?,
+                    ),
+                }
             }
         }
     }

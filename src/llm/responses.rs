@@ -12,12 +12,15 @@
 
 use std::collections::BTreeMap;
 
-use async_openai::types::chat::ChatCompletionRequestMessage;
-use async_openai::types::chat::{ChatCompletionMessageToolCalls, ChatCompletionTools};
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCalls, ChatCompletionRequestMessage, ChatCompletionTools,
+    CreateChatCompletionRequest, ResponseFormat,
+};
 use async_openai::types::responses::{
     CreateResponse, EasyInputContent, EasyInputMessage, FunctionCallOutput,
-    FunctionCallOutputItemParam, FunctionTool, FunctionToolCall, InputItem, InputParam, Item, Role,
-    Tool, ToolChoiceFunction, ToolChoiceParam,
+    FunctionCallOutputItemParam, FunctionTool, FunctionToolCall, InputItem, InputParam, Item,
+    ResponseTextParam, Role, TextResponseFormatConfiguration, Tool, ToolChoiceFunction,
+    ToolChoiceParam,
 };
 use serde::Deserialize;
 
@@ -53,6 +56,33 @@ pub(super) fn encode(
         }),
         max_output_tokens,
         stream: Some(stream),
+        ..Default::default()
+    }
+}
+
+/// A prebuilt request without tools (the nano gate's question) on the Responses wire, not
+/// streamed: its messages as input items, its cap, and its structured-output schema, which
+/// the Responses API takes as `text.format`.
+pub(super) fn encode_plain(request: &CreateChatCompletionRequest) -> CreateResponse {
+    // The gate sets the old field (see LlmClient::build); either one is the cap.
+    #[allow(deprecated)]
+    let cap = request.max_tokens.or(request.max_completion_tokens);
+    let format = request.response_format.clone().map(|format| match format {
+        ResponseFormat::Text => TextResponseFormatConfiguration::Text,
+        ResponseFormat::JsonObject => TextResponseFormatConfiguration::JsonObject,
+        ResponseFormat::JsonSchema { json_schema } => {
+            TextResponseFormatConfiguration::JsonSchema(json_schema)
+        }
+    });
+    CreateResponse {
+        model: Some(request.model.clone()),
+        input: InputParam::Items(request.messages.iter().flat_map(input_items).collect()),
+        max_output_tokens: cap,
+        text: format.map(|format| ResponseTextParam {
+            format,
+            verbosity: None,
+        }),
+        stream: Some(false),
         ..Default::default()
     }
 }
