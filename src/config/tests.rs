@@ -146,6 +146,8 @@ fn the_readme_example_config_loads() {
         "https://api.openai.com/v1"
     );
     assert!(config.price(Tier::Full).is_some());
+    assert_eq!(config.wire_api(Tier::Full), WireApi::Responses);
+    assert_eq!(config.wire_api(Tier::Mini), WireApi::Chat);
 }
 
 #[test]
