@@ -259,21 +259,19 @@ impl LlmClient {
             Call::Completion(request) => self.complete_once(request, on_event).await,
             Call::Plain { tier, request } => {
                 let tier = self.tier(*tier);
-                let openai = |e| LlmError::from_openai(e, &tier.base_url);
                 match tier.wire {
                     WireApi::Chat => Ok(Reply::from_response(
-                        self.whole_reply(tier.client.chat().create((*request).clone()))
-                            .await?
-                            .map_err(openai)?,
+                        self.whole_reply(tier, tier.client.chat().create((*request).clone()))
+                            .await?,
                     )),
                     WireApi::Responses => responses::reply_of(
                         self.whole_reply(
+                            tier,
                             tier.client
                                 .responses()
                                 .create_byot(responses::encode_plain(request)),
                         )
-                        .await?
-                        .map_err(openai)?,
+                        .await?,
                     ),
                 }
             }
@@ -284,12 +282,14 @@ impl LlmClient {
     /// the whole: several idle periods, enough for a long answer from a slow local model.
     async fn whole_reply<T>(
         &self,
-        request: impl std::future::Future<Output = T>,
+        tier: &TierClient,
+        request: impl std::future::Future<Output = Result<T, async_openai::error::OpenAIError>>,
     ) -> Result<T, LlmError> {
         let limit = self.stream_idle * WHOLE_REPLY_IDLE_PERIODS;
         tokio::time::timeout(limit, request)
             .await
-            .map_err(|_| LlmError::Idle(limit))
+            .map_err(|_| LlmError::Idle(limit))?
+            .map_err(|e| LlmError::from_openai(e, &tier.base_url))
     }
 
     async fn complete_once(
@@ -299,16 +299,18 @@ impl LlmClient {
     ) -> Result<Reply, LlmError> {
         let tier = self.tier(request.tier);
         let response = self
-            .whole_reply(tier.client.completions().create(CreateCompletionRequest {
-                model: tier.model.clone(),
-                prompt: Prompt::String(request.prompt.to_string()),
-                suffix: Some(request.suffix.to_string()),
-                max_tokens: Some(COMPLETION_MAX_TOKENS),
-                stream: Some(false),
-                ..Default::default()
-            }))
-            .await?
-            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
+            .whole_reply(
+                tier,
+                tier.client.completions().create(CreateCompletionRequest {
+                    model: tier.model.clone(),
+                    prompt: Prompt::String(request.prompt.to_string()),
+                    suffix: Some(request.suffix.to_string()),
+                    max_tokens: Some(COMPLETION_MAX_TOKENS),
+                    stream: Some(false),
+                    ..Default::default()
+                }),
+            )
+            .await?;
         Ok(unstreamed(Reply::from_completion(response), on_event))
     }
 
@@ -318,28 +320,31 @@ impl LlmClient {
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
         let tier = self.tier(request.tier);
-        let openai = |e| LlmError::from_openai(e, &tier.base_url);
         if !self.streaming_broken.load(Ordering::Relaxed) {
+            // The chat() and responses() handles borrow the client only as long as the
+            // statement that opens and reads the stream.
             let streamed = match tier.wire {
                 WireApi::Chat => {
-                    let stream = tier
-                        .client
-                        .chat()
-                        .create_stream(self.build(request, Streaming::Yes))
-                        .await
-                        .map_err(openai)?;
-                    self.read_stream(stream, ChatAssembler::default(), tier, on_event)
-                        .await?
+                    self.read_stream(
+                        tier.client
+                            .chat()
+                            .create_stream(self.build(request, Streaming::Yes)),
+                        ChatAssembler::default(),
+                        tier,
+                        on_event,
+                    )
+                    .await?
                 }
                 WireApi::Responses => {
-                    let stream = tier
-                        .client
-                        .responses()
-                        .create_stream_byot(self.encode_responses(request, Streaming::Yes))
-                        .await
-                        .map_err(openai)?;
-                    self.read_stream(stream, ResponsesAssembler::default(), tier, on_event)
-                        .await?
+                    self.read_stream(
+                        tier.client
+                            .responses()
+                            .create_stream_byot(self.encode_responses(request, Streaming::Yes)),
+                        ResponsesAssembler::default(),
+                        tier,
+                        on_event,
+                    )
+                    .await?
                 }
             };
             if let Some(reply) = streamed {
@@ -351,39 +356,46 @@ impl LlmClient {
         let reply = match tier.wire {
             WireApi::Chat => Reply::from_response(
                 self.whole_reply(
+                    tier,
                     tier.client
                         .chat()
                         .create(self.build(request, Streaming::No)),
                 )
-                .await?
-                .map_err(openai)?,
+                .await?,
             ),
             WireApi::Responses => responses::reply_of(
                 self.whole_reply(
+                    tier,
                     tier.client
                         .responses()
                         .create_byot(self.encode_responses(request, Streaming::No)),
                 )
-                .await?
-                .map_err(openai)?,
+                .await?,
             )?,
         };
         Ok(unstreamed(reply, on_event))
     }
 
-    /// Reads a streamed reply, either wire's, event by event. `None`: the server sent nothing
+    /// Opens a streamed reply, either wire's, and reads it event by event; the time to first
+    /// token counts from the request. `None`: the server sent nothing
     /// at all. A stream silent for `stream_idle` is abandoned; an event that cannot be read is
     /// skipped (async-openai passes it on as an error while the stream goes on, and one odd
     /// event must not cost the whole reply); a stream that began and never ended is
     /// [`LlmError::CutShort`], holding what arrived.
-    async fn read_stream<A: Assemble>(
+    async fn read_stream<A: Assemble, S>(
         &self,
-        mut stream: impl Stream<Item = Result<A::Chunk, async_openai::error::OpenAIError>> + Unpin,
+        opening: impl std::future::Future<Output = Result<S, async_openai::error::OpenAIError>>,
         mut assembler: A,
         tier: &TierClient,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
-    ) -> Result<Option<Reply>, LlmError> {
+    ) -> Result<Option<Reply>, LlmError>
+    where
+        S: Stream<Item = Result<A::Chunk, async_openai::error::OpenAIError>> + Unpin,
+    {
         let started = Instant::now();
+        let mut stream = opening
+            .await
+            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
         let mut first_token_seen = false;
         loop {
             let next = tokio::time::timeout(self.stream_idle, stream.next())

@@ -207,12 +207,17 @@ impl Assemble for ChatAssembler {
     }
 
     fn finish(mut self) -> Reply {
-        for (i, call) in self.reply.tool_calls.iter_mut().enumerate() {
-            if call.id.is_empty() {
-                call.id = format!("call_{i}");
-            }
-        }
+        name_unnamed_calls(&mut self.reply.tool_calls);
         self.reply
+    }
+}
+
+/// Gives a call the server sent without an id one of its own: the tool's answer must name it.
+pub(super) fn name_unnamed_calls(calls: &mut [ToolCall]) {
+    for (i, call) in calls.iter_mut().enumerate() {
+        if call.id.is_empty() {
+            call.id = format!("call_{i}");
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use async_openai::types::responses::{
 };
 use serde::Deserialize;
 
-use super::reply::{Assemble, ChunkDelta};
+use super::reply::{name_unnamed_calls, Assemble, ChunkDelta};
 use super::{ChatRequest, LlmError, Reply, ToolCall, Usage};
 
 /// The request for `request` on the Responses wire. With a previous reply to continue, only
@@ -489,11 +489,7 @@ impl Assemble for ResponsesAssembler {
             self.reply.response_id = None;
         }
         self.reply.tool_calls = self.calls.into_values().collect();
-        for (i, call) in self.reply.tool_calls.iter_mut().enumerate() {
-            if call.id.is_empty() {
-                call.id = format!("call_{i}");
-            }
-        }
+        name_unnamed_calls(&mut self.reply.tool_calls);
         self.reply
     }
 }
