@@ -5,13 +5,14 @@
 #   benches/run.sh           release build, full samples: the numbers to publish (a few minutes)
 #   benches/run.sh --smoke   debug build, one sample each: checks that every figure is still
 #                            produced; asserts nothing about time (what .ci/run calls). Leaves
-#                            out gen_tests_scale: a sample is 79 sandboxed cargo runs (~15 s).
+#                            out gen_tests_scale (a sample is 79 sandboxed cargo runs, ~15 s) and
+#                            real_crate (its first build of clap_builder takes about a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # sandbox_round prints two figures (demo, ~25 deps), figures seven (two of them prompt tokens),
 # hook_noop one; gen_tests_scale five more in a full run (two of them the preparation of a big
-# file).
+# file), real_crate one.
 EXPECTED_FIGURES=10
 
 profile=()
@@ -29,6 +30,8 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# The machine's load moves every ratio; the table states it.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 run() {
     cargo bench "${profile[@]}" "$@" -- "${bench_args[@]}" | tee -a "$out"
 }
@@ -37,13 +40,22 @@ run --bench figures
 run --bench hook_noop
 if [[ "$smoke" == false ]]; then
     run --bench gen_tests_scale
-    EXPECTED_FIGURES=$((EXPECTED_FIGURES + 5))
+    run --bench real_crate
+    EXPECTED_FIGURES=$((EXPECTED_FIGURES + 6))
 fi
 
 echo
 echo "| figure | measured | reference (same run) | comparison | target | verdict |"
 echo "| --- | --- | --- | --- | --- | --- |"
 grep '^FIGURE' "$out" | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7 }'
+echo
+echo "Load average (1, 5, 15 min) before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
+if grep -q '^BREAKDOWN' "$out"; then
+    echo
+    echo "Where the end-to-end runs' time went (from kiln's --json timings):"
+    echo
+    grep '^BREAKDOWN' "$out" | cut -f2 | sed 's/^/- /'
+fi
 
 produced=$(grep -c '^FIGURE' "$out" || true)
 if [[ "$produced" -ne "$EXPECTED_FIGURES" ]]; then

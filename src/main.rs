@@ -35,7 +35,7 @@ enum Command {
     /// budget; 2 usage, input or local error; 3 the model server failed; 130, 143, 129 stopped by
     /// SIGINT (Ctrl-C), SIGTERM or SIGHUP, nothing written.
     #[command(
-        after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json\n  kiln gen-tests src/big.rs --batch-size 4 --jobs 2   (many functions: concurrent batches, one diff)\n  kiln gen-tests src/big.rs --max-functions 20          (the first 20 functions; the plan is printed first)"
+        after_help = "Examples:\n  kiln gen-tests src/parser.rs\n  kiln gen-tests src/parser.rs --fn parse_header --fn split_fields\n  kiln gen-tests src/lib.rs --dry-run --json\n  kiln gen-tests src/lib.rs --message-format json --yes  (one JSON event per line, for editors and CI)\n  kiln gen-tests src/big.rs --batch-size 4 --jobs 2   (many functions: concurrent batches, one diff)\n  kiln gen-tests src/big.rs --max-functions 20          (the first 20 functions; the plan is printed first)"
     )]
     GenTests(gen_tests::GenTestsArgs),
     /// Write `///` docs for the items in a file that have none; doctests run in a sandbox.

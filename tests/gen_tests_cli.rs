@@ -318,6 +318,59 @@ async fn json_reports_outcome_attempts_tokens_and_diff() {
     );
 }
 
+/// The summary says where the time went, per kind of sandbox run, from the sandbox's own
+/// clocks: one failing candidate and one passing one, its re-runs, the mutants.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_says_where_the_time_went() {
+    let demo = DemoCrate::new();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(FAILS_AN_ASSERTION));
+    server.push(Reply::tool_code(PASSES));
+    let started = std::time::Instant::now();
+    let run = kiln(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            demo.lib_rs().to_str().unwrap(),
+            "--fn",
+            "mean_floor",
+            "--json",
+        ],
+    )
+    .await;
+    let wall_ms = started.elapsed().as_millis() as u64;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let timings = &result["timings"];
+    let runs = |purpose: &str| timings["runs"][purpose]["runs"].as_u64().unwrap_or(0);
+    assert_eq!(runs("candidate"), 2, "{timings:#}");
+    assert_eq!(runs("rerun"), 3, "{timings:#}");
+    assert!(runs("mutant_build") >= 1, "{timings:#}");
+    assert!(runs("mutant_round") >= 1, "{timings:#}");
+    let mut sandbox_ms = timings["copy_ms"].as_u64().expect("the copy is timed");
+    for (purpose, times) in timings["runs"].as_object().unwrap() {
+        let (ms, build_ms) = (
+            times["ms"].as_u64().unwrap(),
+            times["build_ms"].as_u64().unwrap(),
+        );
+        assert!(build_ms <= ms, "{purpose}: {times}");
+        sandbox_ms += ms;
+    }
+    assert!(
+        timings["runs"]["candidate"]["build_ms"].as_u64().unwrap() > 0,
+        "{timings:#}"
+    );
+    assert!(sandbox_ms <= wall_ms, "{sandbox_ms} ms of {wall_ms} ms");
+    assert!(timings["kiln_cpu_ms"].is_u64(), "{timings:#}");
+    assert!(
+        run.stderr.contains("kiln: time in the sandbox ")
+            && run.stderr.contains("candidate 2 runs")
+            && run.stderr.contains("re-runs 3 runs"),
+        "{}",
+        run.describe()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn fenced_code_without_a_tool_call_is_used_as_the_candidate() {
     let demo = DemoCrate::new();

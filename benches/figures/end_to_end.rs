@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{median, Figure, Mode, Result, Verdict};
+use crate::common::{Figure, Mode, Result, Verdict};
 use crate::support::{
     kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer, MEAN_FLOOR_TESTS,
 };
@@ -22,7 +22,7 @@ use crate::support::{
 const FULL_RUNS: usize = 3;
 const FIRST_TOKEN_MS: u64 = 270;
 const TOKENS_PER_SEC: u64 = 80;
-const TARGET_SHARE: f64 = 0.25;
+const TARGET_SHARE: f64 = 0.20;
 
 const FAILS_FIRST: &str = "#[cfg(test)]
 mod tests {
@@ -47,10 +47,60 @@ mod tests {
 }
 ";
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Run {
     wall: Duration,
     model_delays: Duration,
+    /// The `timings` object of kiln's `--json` summary: the sandbox's own clocks, per kind of run.
+    timings: serde_json::Value,
+}
+
+impl Run {
+    /// One line of where the time went: the model, each part the sandbox timed, kiln's own CPU,
+    /// and what none of them covers (start-up, prompts, parsing, the diff and the apply, and
+    /// waiting between them).
+    fn breakdown(&self, label: &str) -> String {
+        let ms = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
+        let secs = |ms: u64| format!("{:.2} s", ms as f64 / 1_000.0);
+        let mut parts = vec![format!(
+            "model {}",
+            secs(self.model_delays.as_millis() as u64)
+        )];
+        let mut timed = self.model_delays.as_millis() as u64 + ms(&self.timings["copy_ms"]);
+        parts.push(format!("copy {}", secs(ms(&self.timings["copy_ms"]))));
+        // In the order a validation makes them (the JSON object's keys are sorted by name).
+        let order = [
+            "untouched",
+            "candidate",
+            "rerun",
+            "mutant_build",
+            "mutant_round",
+            "confirm",
+        ];
+        for purpose in order {
+            let times = &self.timings["runs"][purpose];
+            if times.is_object() {
+                timed += ms(&times["ms"]);
+                parts.push(format!(
+                    "{purpose} {}x {} (build {})",
+                    ms(&times["runs"]),
+                    secs(ms(&times["ms"])),
+                    secs(ms(&times["build_ms"]))
+                ));
+            }
+        }
+        let wall = self.wall.as_millis() as u64;
+        parts.push(format!(
+            "kiln CPU {}",
+            secs(ms(&self.timings["kiln_cpu_ms"]))
+        ));
+        parts.push(format!("rest {}", secs(wall.saturating_sub(timed))));
+        format!(
+            "BREAKDOWN\t{label}, {} wall: {}",
+            secs(wall),
+            parts.join(" · ")
+        )
+    }
 }
 
 pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
@@ -93,6 +143,7 @@ pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
                 "--fn",
                 "mean_floor",
                 "--yes",
+                "--json",
             ],
             &[("KILN_CACHE_DIR", &cache_dir)],
         )
@@ -107,23 +158,30 @@ pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
             )
             .into());
         }
+        let summary: serde_json::Value = serde_json::from_str(&run.stdout)?;
         Ok::<Run, Box<dyn std::error::Error>>(Run {
             wall,
             model_delays: Duration::from_millis(delays.iter().sum()),
+            timings: summary["timings"].clone(),
         })
     };
 
     let cold = once().await?;
+    println!("{}", cold.breakdown("cold cache"));
     let mut runs = vec![];
     if mode == Mode::Full {
         for _ in 0..FULL_RUNS {
             runs.push(once().await?);
         }
     } else {
-        runs.push(cold);
+        runs.push(cold.clone());
     }
-    let mut walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
-    let wall = median(&mut walls);
+    runs.sort_by_key(|r| r.wall);
+    let median_run = &runs[runs.len() / 2];
+    if mode == Mode::Full {
+        println!("{}", median_run.breakdown("median warm run"));
+    }
+    let wall = median_run.wall;
     let model = runs[0].model_delays;
     let share = wall.saturating_sub(model).as_secs_f64() / wall.as_secs_f64();
     let cold_note = match mode {
@@ -135,7 +193,7 @@ pub async fn figure(mode: Mode) -> Result<Figure<'static>> {
         measured: format!("{:.2} s wall{cold_note}", wall.as_secs_f64()),
         reference: format!("model delays {:.2} s", model.as_secs_f64()),
         comparison: format!("kiln's share {:.0}%", share * 100.0),
-        target: "kiln's share < 25%",
+        target: "kiln's share < 20%",
         verdict: Verdict::of(share < TARGET_SHARE),
     })
 }

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::time::Duration;
+use std::time::Instant;
 
 use crate::capped::CappedText;
 use crate::cause::CauseScan;
@@ -46,6 +46,8 @@ pub(crate) struct Collector {
     output: CappedText,
     errors: Vec<CompilerDiagnostic>,
     build_finished_ok: Option<bool>,
+    /// When cargo said the build was done, for [`RunReport::build_time`].
+    build_finished_at: Option<Instant>,
     libtest: LibtestParser,
     totals: Counts,
     open_binary: Option<OpenBinary>,
@@ -68,6 +70,7 @@ impl Collector {
             output: CappedText::new(output_cap_bytes),
             errors: Vec::new(),
             build_finished_ok: None,
+            build_finished_at: None,
             libtest: LibtestParser::new(),
             totals: Counts::default(),
             open_binary: None,
@@ -97,7 +100,10 @@ impl Collector {
                     }
                 }
                 CargoMessage::OtherDiagnostic { rendered } => self.output.push_str(&rendered),
-                CargoMessage::BuildFinished { success } => self.build_finished_ok = Some(success),
+                CargoMessage::BuildFinished { success } => {
+                    self.build_finished_ok = Some(success);
+                    self.build_finished_at = Some(Instant::now());
+                }
                 CargoMessage::Ignored => {}
             }
             return;
@@ -203,9 +209,10 @@ impl Collector {
     pub(crate) fn finish(
         mut self,
         termination: Termination,
-        duration: Duration,
+        started: Instant,
         redactor: &Redactor,
     ) -> RunReport {
+        let duration = started.elapsed();
         let mut events = Vec::new();
         self.libtest.finish(&mut |e| events.push(e));
         for event in events {
@@ -272,6 +279,9 @@ impl Collector {
             passed_tests: self.passed_names,
             output: self.output.render(),
             duration,
+            build_time: self
+                .build_finished_at
+                .map(|at| at.saturating_duration_since(started)),
             redactions: 0,
         };
         clean_report(&mut report, redactor);
@@ -342,7 +352,7 @@ mod tests {
             c.stdout_line(line, &mut on_progress);
         }
         (
-            c.finish(termination, Duration::ZERO, &Redactor::default()),
+            c.finish(termination, Instant::now(), &Redactor::default()),
             progress,
         )
     }

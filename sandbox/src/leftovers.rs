@@ -115,16 +115,22 @@ pub(crate) fn remove_dead(temp_dir: &Path, now: &Owner) {
     }
 }
 
-/// overlayfs leaves `cache-work/work` with mode 000, which a removal cannot enter as a user other
-/// than root. Only a real directory is changed: never a symlink's target.
+/// overlayfs leaves `cache-work/work` with mode 000 (and, for a `volatile` mount, the
+/// `incompat/volatile/dirty` chain below it too), which a removal cannot enter as a user other
+/// than root. Only real directories are changed, from the top down: never a symlink's target.
 pub(crate) fn make_removable(sandbox_root: &Path) {
-    let work_parent = sandbox_root.join(crate::CACHE_WORK_SUBDIR);
-    let work = work_parent.join("work");
     let real_dir =
         |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_dir());
-    if real_dir(&work_parent) && real_dir(&work) {
-        let _ =
-            std::fs::set_permissions(&work, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let mut dir = sandbox_root.join(crate::CACHE_WORK_SUBDIR);
+    if !real_dir(&dir) {
+        return;
+    }
+    for name in ["work", "incompat", "volatile", "dirty"] {
+        dir.push(name);
+        if !real_dir(&dir) {
+            return;
+        }
+        let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
     }
 }
 

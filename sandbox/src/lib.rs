@@ -79,6 +79,8 @@ const VIEW_SUBDIR: &str = "view";
 /// The sandbox's layer over a shared build cache, and overlayfs's work dir beside it.
 const CACHE_UPPER_SUBDIR: &str = "cache-upper";
 const CACHE_WORK_SUBDIR: &str = "cache-work";
+/// Where every run in a view sees the crate copy (see [`confine::view::Relocated`]).
+const CRATE_SHOWN_AT: &str = "/kiln/crate";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -255,6 +257,12 @@ impl Sandbox {
         );
         if shared_cache.is_some() {
             visible.overlay = Some(shared_cache_overlay(&root, &target_dir)?);
+            // Only a shared cache outlives the sandbox, so only then do the paths its
+            // incremental state records need to stay the same from one sandbox to the next.
+            visible.relocated = Some(confine::view::Relocated {
+                from: crate_dir.clone(),
+                to: PathBuf::from(CRATE_SHOWN_AT),
+            });
         }
         let untouched_fingerprint = shared_cache
             .as_ref()

@@ -100,6 +100,9 @@ pub struct RunReport {
     /// text), capped with a `[... N bytes cut ...]` marker in the middle.
     pub output: String,
     pub duration: Duration,
+    /// How much of `duration` the build took, up to cargo's `build-finished`; the rest is the
+    /// test binaries and cargo starting them. `None`: cargo never said (killed, or crashed).
+    pub build_time: Option<Duration>,
     /// How many secrets were replaced with `[redacted]` in this report's text (see
     /// [`crate::Redactor`]).
     pub redactions: usize,
@@ -232,6 +235,7 @@ mod tests {
             passed_tests: Vec::new(),
             output: String::new(),
             duration: Duration::from_secs(1),
+            build_time: None,
             redactions: 0,
         }
     }

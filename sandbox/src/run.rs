@@ -130,7 +130,8 @@ pub(crate) async fn cargo_test(
         )));
     };
 
-    let mut collector = Collector::new(plan.crate_dir.to_path_buf(), plan.output_cap_bytes);
+    let seen_at = confinement.relocated_to().unwrap_or(plan.crate_dir);
+    let mut collector = Collector::new(seen_at.to_path_buf(), plan.output_cap_bytes);
     let mut on_progress = |progress: Progress| on_progress(clean_progress(progress, plan.redactor));
     let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
     let (mut out_buf, mut err_buf) = (vec![0u8; READ_CHUNK_BYTES], vec![0u8; READ_CHUNK_BYTES]);
@@ -200,7 +201,7 @@ pub(crate) async fn cargo_test(
 
     // The loop only ends with `termination` set; TimedOut is the safe reading.
     let termination = termination.unwrap_or(Termination::TimedOut);
-    Ok(collector.finish(termination, started.elapsed(), plan.redactor))
+    Ok(collector.finish(termination, started.into_std(), plan.redactor))
 }
 
 fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Command {

@@ -206,6 +206,58 @@ async fn the_overlay_is_mounted_once_per_sandbox_and_never_on_the_host() {
     again_as_unprivileged_user("the_overlay_is_mounted_once_per_sandbox_and_never_on_the_host");
 }
 
+/// Every sandbox of a crate shows its copy at one path, whatever the copy's own path: the
+/// incremental state the shared cache keeps names sources by absolute path, and the first build of
+/// a later sandbox reuses it only if those paths are the same. What kiln reports stays relative.
+#[tokio::test]
+async fn every_sandbox_of_a_crate_shows_its_copy_at_one_path() {
+    if !require("no planting in the shared build cache") {
+        return;
+    }
+    let krate = tiny_crate("placed", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    let mut copies = Vec::new();
+    for _ in 0..2 {
+        let sandbox = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+        let body = r#"        let dir = std::env::current_dir().unwrap();
+        assert_eq!(dir.to_str().unwrap(), env!("CARGO_MANIFEST_DIR"));
+        panic!("seen at {}", dir.display());"#;
+        sandbox
+            .write_file(Path::new("src/lib.rs"), &candidate_lib(body))
+            .unwrap();
+        let report = sandbox.cargo_test(&lib_args(), &mut |_| {}).await.unwrap();
+        assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
+        let failure = &report.failures[0];
+        assert_eq!(
+            failure.panicked_at.as_ref().map(|at| at.file.clone()),
+            Some("src/lib.rs".to_string()),
+            "{failure:?}"
+        );
+        seen.push(failure.message.clone());
+        copies.push(sandbox.crate_dir().to_path_buf());
+
+        sandbox
+            .write_file(Path::new("src/lib.rs"), "pub fn one() -> u8 { \"one\" }\n")
+            .unwrap();
+        let report = sandbox.cargo_test(&lib_args(), &mut |_| {}).await.unwrap();
+        assert_eq!(report.outcome, RunOutcome::BuildFailed, "{}", report.output);
+        assert_eq!(
+            report.compiler_errors[0].file.as_deref(),
+            Some(Path::new("src/lib.rs")),
+            "{:?}",
+            report.compiler_errors
+        );
+    }
+    assert_ne!(copies[0], copies[1]);
+    assert_eq!(seen[0], seen[1]);
+    assert!(
+        !seen[0].contains(copies[0].to_str().unwrap()),
+        "{}",
+        seen[0]
+    );
+}
+
 /// An untouched build that passed is known good for an identical copy into the same cache, and
 /// stops being known once a source changes or the build fails.
 #[tokio::test]

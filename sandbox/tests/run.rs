@@ -56,6 +56,53 @@ async fn passing_tests_written_into_the_copy_run_and_report_progress() {
     assert_eq!(original, ADD_LIB);
 }
 
+/// A re-run writes the same text again: the copy is left as it was, so cargo finds the build
+/// fresh and only runs the tests; a changed text is compiled again.
+#[tokio::test]
+async fn the_same_text_written_again_runs_without_compiling() {
+    let krate = tiny_crate("again", ADD_LIB);
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let with_test = |expected: i32| {
+        format!(
+            "{ADD_LIB}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn adds() {{ assert_eq!(super::add(2, 2), {expected}); }}\n}}\n"
+        )
+    };
+    let compiles = |text: String| {
+        let sandbox = &sandbox;
+        async move {
+            sandbox.write_file(Path::new("src/lib.rs"), &text).unwrap();
+            let mut compiled = Vec::new();
+            let report = sandbox
+                .cargo_test(&lib_args(), &mut |progress| {
+                    if let Progress::Compiling { unit } = progress {
+                        compiled.push(unit);
+                    }
+                })
+                .await
+                .unwrap();
+            (report.outcome, compiled)
+        }
+    };
+    let (outcome, compiled) = compiles(with_test(4)).await;
+    assert_eq!(
+        (outcome, compiled.len()),
+        (RunOutcome::Passed, 1),
+        "{compiled:?}"
+    );
+    let (outcome, compiled) = compiles(with_test(4)).await;
+    assert_eq!(outcome, RunOutcome::Passed);
+    assert!(
+        compiled.is_empty(),
+        "the same text was compiled again: {compiled:?}"
+    );
+    let (outcome, compiled) = compiles(with_test(5)).await;
+    assert_eq!(
+        (outcome, compiled.len()),
+        (RunOutcome::TestsFailed, 1),
+        "{compiled:?}"
+    );
+}
+
 #[tokio::test]
 async fn compile_error_is_build_failed_with_message_and_line() {
     let krate = tiny_crate(

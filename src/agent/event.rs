@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::config::{Price, Tier};
 use crate::llm::{Counted, LlmEvent, TokenTotal, Usage, UsageSource};
-use crate::task::ProposedTests;
+use crate::task::{ProposedTests, RunPurpose};
 
 #[derive(Debug, Clone)]
 pub enum AgentEvent {
@@ -49,6 +49,13 @@ pub enum AgentEvent {
     /// A validation that needs several runs starts its next kind of run (re-runs, mutants).
     ValidationStep {
         what: String,
+    },
+    /// One sandbox run ended: what it was for, how long it took, and how much of that was the
+    /// build (`None`: cargo never said).
+    SandboxRun {
+        purpose: RunPurpose,
+        took: Duration,
+        build: Option<Duration>,
     },
     /// A candidate's validation ended: its last run, and where the proposal is the tests
     /// themselves (gen-tests), how many of the tests written it keeps.

@@ -8,6 +8,7 @@ mod batch;
 mod conversation;
 mod event;
 mod failure;
+mod per_result;
 mod sandbox;
 
 use kiln_sandbox::SandboxConfig;
@@ -18,6 +19,7 @@ pub use batch::{perform_batch, Work};
 pub use event::{
     AgentEvent, Cost, Outcome, Proposal, ReplyKind, RequestStats, RunSummary, TierStats,
 };
+pub use per_result::{cost_per_result, CostPerResult, PerResult, Produced};
 
 use crate::config::{Config, FimMode, Tier};
 use crate::llm::{LlmClient, UsageSource};

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AgentEvent, AgentSettings, BuildCache};
 use crate::project::SourceLocation;
-use crate::task::{first_line, whole_suite, SandboxRuns};
+use crate::task::{first_line, whole_suite, RunPurpose, SandboxRuns};
 
 /// A sandbox copy shared by every conversation of a run. Runs take turns: they write the same
 /// file, and cargo would serialise them on the build cache's lock anyway.
@@ -126,6 +126,7 @@ async fn check_untouched_build(
         .build_untouched(&whole_suite(location), &mut on_progress)
         .await
         .map_err(|e| format!("cannot build the crate in the sandbox: {e}"))?;
+    send_run(events, RunPurpose::Untouched, &report);
     if report.outcome != RunOutcome::BuildFailed {
         return Ok(());
     }
@@ -159,6 +160,7 @@ impl SandboxRuns for AgentSandbox<'_> {
 
     fn run<'a>(
         &'a self,
+        purpose: RunPurpose,
         text: &'a str,
         args: &'a TestArgs,
         env: &'a [(String, String)],
@@ -180,6 +182,7 @@ impl SandboxRuns for AgentSandbox<'_> {
                 .cargo_test_with_env(args, env, &mut on_progress)
                 .await
                 .map_err(|e| format!("cannot run cargo in the sandbox: {e}"))?;
+            send_run(events, purpose, &report);
             if report.redactions > 0 {
                 let _ = events.send(AgentEvent::SecretsRedacted {
                     count: report.redactions,
@@ -188,4 +191,12 @@ impl SandboxRuns for AgentSandbox<'_> {
             Ok(report)
         })
     }
+}
+
+fn send_run(events: &UnboundedSender<AgentEvent>, purpose: RunPurpose, report: &RunReport) {
+    let _ = events.send(AgentEvent::SandboxRun {
+        purpose,
+        took: report.duration,
+        build: report.build_time,
+    });
 }

@@ -1,7 +1,9 @@
-//! One-shot commands: run a task, show progress on stderr, the diff on stdout, ask, apply.
+//! One-shot commands: run a task, show progress on stderr, the diff (or JSON) on stdout, ask,
+//! apply.
 
 pub mod doc;
 pub mod doctor;
+mod events_json;
 pub mod fim;
 pub mod gen_tests;
 mod json;

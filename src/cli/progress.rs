@@ -7,6 +7,7 @@ use std::io::Write;
 use kiln_sandbox::Progress as SandboxProgress;
 
 use crate::agent::AgentEvent;
+use crate::frontend::timings::Timings;
 use crate::frontend::wording::{
     counted, describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
     describe_escalation, describe_redactions, describe_rejection, describe_reply, describe_report,
@@ -25,6 +26,7 @@ pub struct ProgressPrinter<W: Write> {
     /// "[2/4] " while printing an event of a batch's second part.
     part_prefix: String,
     redactions: usize,
+    timings: Timings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,7 @@ impl<W: Write> ProgressPrinter<W> {
             tests_passed: 0,
             part_prefix: String::new(),
             redactions: 0,
+            timings: Timings::default(),
         }
     }
 
@@ -55,7 +58,17 @@ impl<W: Write> ProgressPrinter<W> {
         self.redactions
     }
 
+    /// Where the time went so far, for the summary.
+    pub fn timings(&self) -> &Timings {
+        &self.timings
+    }
+
     pub fn handle(&mut self, event: &AgentEvent) {
+        self.timings.record(event);
+        self.render(event);
+    }
+
+    fn render(&mut self, event: &AgentEvent) {
         match event {
             AgentEvent::Started {
                 title,
@@ -98,6 +111,8 @@ impl<W: Write> ProgressPrinter<W> {
                 report,
                 proposed_tests,
             } => self.line(&describe_report(report, *proposed_tests)),
+            // Summed up in `timings`, printed once at the end.
+            AgentEvent::SandboxRun { .. } => {}
             AgentEvent::SecretsRedacted { count } => {
                 self.redactions += count;
                 self.line(&describe_redactions(*count));
@@ -119,7 +134,7 @@ impl<W: Write> ProgressPrinter<W> {
                 self.part_prefix = part_prefix(*index, *total);
                 match event.as_ref() {
                     AgentEvent::Started { title, .. } => self.line(title),
-                    inner => self.handle(inner),
+                    inner => self.render(inner),
                 }
                 self.part_prefix.clear();
             }

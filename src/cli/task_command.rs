@@ -1,20 +1,26 @@
 //! What every one-shot task command does once it has a task: load the config, build the model
 //! client, run the agent with live progress, show the diff, ask (or obey `--yes`/`--dry-run`),
-//! apply atomically, and print the `--json` result. Each command only parses its own arguments
-//! and builds its task.
+//! apply atomically, and print the `--json` result or the `--message-format json` event lines.
+//! Each command only parses its own arguments and builds its task.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
+use super::events_json::EventLines;
 use super::json::{JsonResult, ResultKind};
 use super::progress::{Live, ProgressPrinter};
-use crate::agent::{AgentEvent, Outcome, Proposal, RunSummary, Work};
+use crate::agent::{
+    cost_per_result, AgentEvent, Outcome, Produced, Proposal, RunSummary, TierStats, Work,
+};
 use crate::config::{Config, Tier};
 use crate::diff::{self, Colour};
 use crate::frontend::session::{self, Planned, Session};
 use crate::frontend::signal::{Stop, StopSignals};
+use crate::frontend::timings::Timings;
 use crate::frontend::wording::{
-    describe_outcome, missing_protections_warning, over_max_functions, plan_line, usage_line, Form,
+    describe_cost_per_result, describe_outcome, missing_protections_warning, over_max_functions,
+    plan_line, usage_line, Form,
 };
 use crate::frontend::Exit;
 use crate::project::{self, Features};
@@ -32,10 +38,17 @@ pub struct TaskFlags {
     /// max_functions limit).
     #[arg(long)]
     pub dry_run: bool,
-    /// Print one JSON object (outcome, attempts, tokens per tier, diff) on stdout instead of text.
-    /// Without --yes nothing is applied.
-    #[arg(long)]
+    /// Print one JSON object (outcome, attempts, tokens per tier, cost per result, diff) on
+    /// stdout at the end instead of text. Without --yes nothing is applied.
+    #[arg(long, conflicts_with = "message_format")]
     pub json: bool,
+    /// `json`: every event as one JSON object per line on stdout, as it happens (attempt, reply
+    /// with its tool-call outcome, usage, sandbox start and finish, escalation, proposal with the
+    /// diff), the last line being what --json prints, with "type": "summary"; also when
+    /// interrupted. The progress lines stay on stderr. Without --yes nothing is applied. The
+    /// line types are in the README and assets/events.schema.json.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
     /// How many model replies to try before giving up [default: 4, or max_attempts in kiln.toml];
     /// with gen-tests batches, per batch.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
@@ -59,7 +72,41 @@ pub struct TaskFlags {
     pub no_default_features: bool,
 }
 
+/// What a one-shot command writes on stdout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// The diff, for people (with --json: one JSON object at the end).
+    #[default]
+    Human,
+    /// JSON lines: one object per event as it happens, the summary last.
+    Json,
+}
+
+/// [`TaskFlags`]' stdout as one choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stdout {
+    Diff,
+    /// `--json`.
+    Summary,
+    /// `--message-format json`.
+    EventLines,
+}
+
 impl TaskFlags {
+    fn stdout(&self) -> Stdout {
+        match (self.json, self.message_format) {
+            (_, MessageFormat::Json) => Stdout::EventLines,
+            (true, MessageFormat::Human) => Stdout::Summary,
+            (false, MessageFormat::Human) => Stdout::Diff,
+        }
+    }
+
+    /// A program reads stdout: nothing is asked on the terminal, and nothing is applied
+    /// without --yes.
+    fn for_a_program(&self) -> bool {
+        self.stdout() != Stdout::Diff
+    }
+
     fn features(&self) -> Features {
         Features {
             enabled: self.features.clone(),
@@ -100,23 +147,35 @@ where
             tiers: Default::default(),
             diff: None,
             validation: None,
+            per_result: None,
             secrets_redacted: 0,
+            timings: Timings::default(),
         },
+        produced: Produced::default(),
     };
     let exit = command.execute(file, result_noun, build).await;
-    if args.json {
-        match serde_json::to_string_pretty(&command.result) {
+    match args.stdout() {
+        Stdout::Diff => {}
+        Stdout::Summary => match serde_json::to_string_pretty(&command.result) {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("kiln: cannot encode the JSON result: {e}"),
-        }
+        },
+        Stdout::EventLines => event_lines().summary(&command.result),
     }
     exit
+}
+
+/// Lines for what is known only after the events: the proposal and the summary.
+fn event_lines() -> EventLines<std::io::Stdout> {
+    EventLines::new(std::io::stdout(), BTreeMap::new())
 }
 
 struct TaskCommand<'a> {
     args: &'a TaskFlags,
     stops: StopSignals,
     result: JsonResult,
+    /// What the run produced, counted as the proposal is shown and applied.
+    produced: Produced,
 }
 
 impl TaskCommand<'_> {
@@ -154,15 +213,24 @@ impl TaskCommand<'_> {
         self.result.attempts = summary.attempts;
         self.result.tiers = summary.stats.clone();
         eprintln!("kiln: {}", usage_line(summary.attempts, &summary.stats));
+        if let Some(time) = self.result.timings.describe() {
+            eprintln!("kiln: {time}");
+        }
+        let exit = self.conclude(summary.outcome, &work, result_noun).await;
+        self.report_cost_per_result(&summary.stats);
+        exit
+    }
 
+    /// Shows and applies a proposal, or says why there is none.
+    async fn conclude(&mut self, outcome: Outcome, work: &Work, result_noun: &str) -> Exit {
         let label = work.location().relative_path.display().to_string();
         let words = describe_outcome(
-            &summary.outcome,
-            summary.attempts,
+            &outcome,
+            self.result.attempts,
             result_noun,
             Form::Full { label: &label },
         );
-        match summary.outcome {
+        match outcome {
             Outcome::Proposed(proposal) => self.propose(&proposal, &label, &words).await,
             Outcome::Exhausted { .. } | Outcome::BudgetSpent { .. } => {
                 self.finish(ResultKind::NoPassingResult, Exit::NoPassingResult, &words)
@@ -170,6 +238,16 @@ impl TaskCommand<'_> {
             Outcome::ModelFailed(_) => self.finish(ResultKind::ModelError, Exit::Model, &words),
             Outcome::SandboxFailed(_) => self.input_error(&words),
         }
+    }
+
+    /// What the spend bought, once the proposal was applied or not: on stderr and in the result.
+    fn report_cost_per_result(&mut self, stats: &BTreeMap<Tier, TierStats>) {
+        if stats.is_empty() {
+            return;
+        }
+        let per_result = cost_per_result(stats, self.produced);
+        eprintln!("kiln: {}", describe_cost_per_result(&per_result));
+        self.result.per_result = Some(per_result);
     }
 
     /// The config, the work `build` makes, the model client and the agent settings as the flags
@@ -230,8 +308,9 @@ impl TaskCommand<'_> {
         }
     }
 
-    /// Performs `work`, printing its events as progress on stderr. `Err`: a signal stopped it
-    /// (the work is dropped, which cancels its request and kills and removes its sandbox).
+    /// Performs `work`, printing its events as progress on stderr, and with
+    /// `--message-format json` as lines on stdout. `Err`: a signal stopped it (the work is
+    /// dropped, which cancels its request and kills and removes its sandbox).
     async fn watch(&mut self, work: &Work, session: &Session) -> Result<RunSummary, Stop> {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<AgentEvent>();
         let live = if std::io::stderr().is_terminal() {
@@ -239,24 +318,38 @@ impl TaskCommand<'_> {
         } else {
             Live::LinesOnly
         };
+        let mut lines = (self.args.stdout() == Stdout::EventLines).then(|| {
+            let prices = Tier::ALL
+                .into_iter()
+                .filter_map(|tier| Some((tier, session.llm.price(tier)?)))
+                .collect();
+            EventLines::new(std::io::stdout(), prices)
+        });
         let printer = tokio::spawn(async move {
             let mut printer = ProgressPrinter::new(std::io::stderr(), live);
             while let Some(event) = receiver.recv().await {
                 printer.handle(&event);
+                if let Some(lines) = &mut lines {
+                    lines.event(&event);
+                }
             }
-            printer.redactions()
+            (printer.redactions(), printer.timings().clone())
         });
         let summary = tokio::select! {
             summary = work.perform(&session.llm, &session.settings, &sender) => Ok(summary),
             stop = self.stops.recv() => Err(stop),
         };
         drop(sender);
-        self.result.secrets_redacted = printer.await.unwrap_or_default();
+        let (redactions, mut timings) = printer.await.unwrap_or_default();
+        timings.finish();
+        self.result.secrets_redacted = redactions;
+        self.result.timings = timings;
         summary
     }
 
     /// A validated proposal: its findings and diff shown, then applied if approved.
     async fn propose(&mut self, proposal: &Proposal, label: &str, words: &str) -> Exit {
+        self.produced = Produced::of(Some(proposal), 0);
         self.result.summary = Some(proposal.summary.clone());
         if let Some(notes) = &proposal.notes {
             for line in &notes.lines {
@@ -264,13 +357,12 @@ impl TaskCommand<'_> {
             }
             self.result.validation = Some(notes.json.clone());
         }
-        self.result.diff = Some(diff::unified(
-            label,
-            &proposal.original,
-            &proposal.new_text,
-            Colour::Never,
-        ));
-        if !self.args.json {
+        let plain = diff::unified(label, &proposal.original, &proposal.new_text, Colour::Never);
+        if self.args.stdout() == Stdout::EventLines {
+            event_lines().proposal(label, proposal, &plain);
+        }
+        self.result.diff = Some(plain);
+        if !self.args.for_a_program() {
             let mut stdout = std::io::stdout();
             let coloured = diff::unified(
                 label,
@@ -285,11 +377,15 @@ impl TaskCommand<'_> {
         match self.approval(label).await {
             Approval::Apply => {
                 match diff::apply(&proposal.file, &proposal.original, &proposal.new_text) {
-                    Ok(()) => self.finish(
-                        ResultKind::Applied,
-                        Exit::Ok,
-                        &format!("applied to {label}"),
-                    ),
+                    Ok(()) => {
+                        self.produced.applied_hunks =
+                            diff::hunks(&proposal.original, &proposal.new_text).len();
+                        self.finish(
+                            ResultKind::Applied,
+                            Exit::Ok,
+                            &format!("applied to {label}"),
+                        )
+                    }
                     Err(e) => self.input_error(&e.to_string()),
                 }
             }
@@ -307,7 +403,7 @@ impl TaskCommand<'_> {
             return Ok(());
         }
         let refusal = over_max_functions(plan, config.max_functions);
-        if self.args.json || !std::io::stdin().is_terminal() {
+        if self.args.for_a_program() || !std::io::stdin().is_terminal() {
             return Err(self.input_error(&refusal));
         }
         eprintln!("kiln: {refusal}");
@@ -329,8 +425,8 @@ impl TaskCommand<'_> {
         if self.args.yes {
             return Approval::Apply;
         }
-        if self.args.json {
-            return Approval::Skip("not applied (pass --yes with --json to apply)".to_string());
+        if self.args.for_a_program() {
+            return Approval::Skip("not applied (pass --yes to apply)".to_string());
         }
         if !std::io::stdin().is_terminal() {
             return Approval::Skip(

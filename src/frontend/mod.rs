@@ -7,11 +7,13 @@
 //!   probe, and how gen-tests work is split into batches;
 //! - [`wording`]: the words for events and outcomes, usage lines, the protections summary;
 //! - [`exit`]: the exit codes scripts rely on;
-//! - [`signal`]: the signals that stop the work cleanly, and the exit code each gives.
+//! - [`signal`]: the signals that stop the work cleanly, and the exit code each gives;
+//! - [`timings`]: where a run's time went (sandbox copy, each kind of run, kiln's own CPU).
 
 pub mod exit;
 pub mod session;
 pub mod signal;
+pub mod timings;
 pub mod wording;
 
 pub use exit::Exit;

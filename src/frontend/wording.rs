@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use kiln_sandbox::{Protection, RunOutcome, RunReport, NO_READS_OUTSIDE};
 
-use crate::agent::{Cost, Outcome, Proposal, ReplyKind, TierStats};
+use crate::agent::{Cost, CostPerResult, Outcome, PerResult, Proposal, ReplyKind, TierStats};
 use crate::config::{Price, Tier};
 use crate::llm::{Counted, TokenTotal};
 pub use crate::task::first_line;
@@ -323,6 +323,44 @@ pub fn usage_line(attempts: u32, stats: &BTreeMap<Tier, TierStats>) -> String {
     }
 }
 
+/// What the run's spend bought: "cost per result: $0.0300 per kept test (4 kept) · $0.0120
+/// per caught mutant (10 caught) · no hunk applied". Tokens stand in for dollars where a tier
+/// has no prices; "(estimated)" after "cost per result" and a `~` on each figure when kiln
+/// counted tokens the server did not report. A count of zero is said, never divided by.
+pub fn describe_cost_per_result(per: &CostPerResult) -> String {
+    let (label, mark) = match per.usage_source {
+        None | Some(Counted::Server) => ("cost per result", ""),
+        Some(Counted::Estimated) => ("cost per result (estimated)", "~"),
+        Some(Counted::Mixed) => ("cost per result (partly estimated)", "~"),
+    };
+    let each = |result: &PerResult, noun: &str, verb: &str, none: &str| {
+        let count = thousands(result.count);
+        match (result.usd_each, result.tokens_each) {
+            _ if result.count == 0 => none.to_string(),
+            (Some(usd), _) => format!("{mark}${usd:.4} per {noun} ({count} {verb})"),
+            (None, Some(tokens)) => format!(
+                "{mark}{} tokens per {noun} ({count} {verb})",
+                thousands(tokens.round() as u64)
+            ),
+            (None, None) => format!("- per {noun} ({count} {verb})"),
+        }
+    };
+    let mut parts = Vec::new();
+    if let Some(kept) = &per.kept_tests {
+        parts.push(each(kept, "kept test", "kept", "no test kept"));
+    }
+    if let Some(caught) = &per.caught_mutants {
+        parts.push(each(caught, "caught mutant", "caught", "no mutant caught"));
+    }
+    parts.push(each(
+        &per.applied_hunks,
+        "applied hunk",
+        "applied",
+        "no hunk applied",
+    ));
+    format!("{label}: {}", parts.join(" · "))
+}
+
 fn median(values: &[u64]) -> Option<u64> {
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
@@ -518,6 +556,46 @@ mod tests {
         let mut mixed = TokenTotal::default();
         mixed.add(usage(1_200, 340, UsageSource::Estimated));
         assert_eq!(describe_tokens_briefly(&mixed), "~1,200+340 tok");
+    }
+
+    #[test]
+    fn cost_per_result_says_dollars_or_tokens_marks_estimates_and_names_a_zero() {
+        let price = Some(Price {
+            input_per_mtok: 10.0,
+            output_per_mtok: 0.0,
+        });
+        let produced = crate::agent::Produced {
+            kept_tests: Some(4),
+            caught_mutants: Some(0),
+            applied_hunks: 1,
+        };
+        let line = |requests: &[RequestStats], price| {
+            let stats = BTreeMap::from([(Tier::Mini, tier(requests, price))]);
+            describe_cost_per_result(&crate::agent::cost_per_result(&stats, produced))
+        };
+        let server = request(usage(12_000, 0, UsageSource::Server), None);
+        assert_eq!(
+            line(&[server], price),
+            "cost per result: $0.0300 per kept test (4 kept) · no mutant caught · \
+             $0.1200 per applied hunk (1 applied)"
+        );
+        assert_eq!(
+            line(&[server], None),
+            "cost per result: 3,000 tokens per kept test (4 kept) · no mutant caught · \
+             12,000 tokens per applied hunk (1 applied)"
+        );
+        let estimated = request(usage(12_000, 0, UsageSource::Estimated), None);
+        assert_eq!(
+            line(&[estimated], None),
+            "cost per result (estimated): ~3,000 tokens per kept test (4 kept) · no mutant \
+             caught · ~12,000 tokens per applied hunk (1 applied)"
+        );
+        let stats = BTreeMap::from([(Tier::Mini, tier(&[server], price))]);
+        let nothing = crate::agent::cost_per_result(&stats, crate::agent::Produced::default());
+        assert_eq!(
+            describe_cost_per_result(&nothing),
+            "cost per result: no hunk applied"
+        );
     }
 
     fn protection(name: &'static str, status: ProtectionStatus) -> Protection {

@@ -89,6 +89,25 @@ pub struct Round {
     pub tier: Tier,
 }
 
+/// What a sandbox run is for, so a front end can say where a validation's time went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunPurpose {
+    /// The crate before any change, built once per sandbox.
+    Untouched,
+    /// A candidate's first build and run (and the rebuilds after dropping tests that do not
+    /// compile).
+    Candidate,
+    /// The same build run again, to catch flaky tests.
+    Rerun,
+    /// The build with every mutant behind a dispatcher.
+    MutantBuild,
+    /// One run against a round of mutants.
+    MutantRound,
+    /// The module as it will be proposed, once tests were dropped after the last passing run.
+    Confirm,
+}
+
 /// The sandbox as a task's validation sees it. The agent owns the sandbox and its events; a task
 /// that needs more than one run (re-runs, mutants) asks through this.
 pub trait SandboxRuns: Send + Sync {
@@ -99,6 +118,7 @@ pub trait SandboxRuns: Send + Sync {
     /// adding `env` to the scrubbed environment. `Err`: the sandbox itself failed, not the code.
     fn run<'a>(
         &'a self,
+        purpose: RunPurpose,
         text: &'a str,
         args: &'a TestArgs,
         env: &'a [(String, String)],
@@ -132,6 +152,18 @@ pub struct ValidationNotes {
     pub json: serde_json::Value,
     /// The findings in one line, for a header (gen-tests: the mutants of every function).
     pub headline: Option<String>,
+    /// For a task whose proposal is tests: how many it keeps and how many mutants they catch,
+    /// what the cost of a run is divided by.
+    pub tests: Option<KeptTests>,
+}
+
+/// What a proposal of tests holds that a user pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KeptTests {
+    pub kept: usize,
+    /// `None` when no mutant was judged (`--no-mutation`, or mutation testing was skipped):
+    /// zero catches would claim the tests were tried and caught nothing.
+    pub mutants_caught: Option<usize>,
 }
 
 /// The start of every task's conversation: the system prompt and the task's own prompt. The
@@ -230,7 +262,12 @@ pub trait Task: Send + Sync {
     ) -> BoxFuture<'a, Result<Validated, String>> {
         Box::pin(async move {
             let report = sandbox
-                .run(&placement.new_text, &placement.test_args, &[])
+                .run(
+                    RunPurpose::Candidate,
+                    &placement.new_text,
+                    &placement.test_args,
+                    &[],
+                )
                 .await?;
             let verdict = self.judge(&placement, &report);
             Ok(Validated {

@@ -17,6 +17,7 @@ pub fn run_report(outcome: RunOutcome, passed: usize) -> RunReport {
         output: String::new(),
         cause: None,
         duration: std::time::Duration::from_millis(1_500),
+        build_time: Some(std::time::Duration::from_millis(1_000)),
         redactions: 0,
     }
 }

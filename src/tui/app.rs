@@ -466,6 +466,7 @@ impl App {
         }
         if let Some(task) = self.tasks.get_mut(id) {
             task.state = TaskState::Applied;
+            task.applied_hunks = merge.accepted;
         }
         let label = merge.file.strip_prefix(&self.root).unwrap_or(&merge.file);
         self.status.say(strings::applied(

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use kiln_sandbox::Progress;
 
-use crate::agent::{AgentEvent, Outcome, Proposal, ReplyKind, RequestStats, RunSummary, TierStats};
+use crate::agent::{
+    cost_per_result, AgentEvent, Outcome, Produced, Proposal, ReplyKind, RequestStats, RunSummary,
+    TierStats,
+};
 use crate::config::{Price, Tier};
 use crate::frontend::wording::{
     self, describe_attempt, describe_batch_plan, describe_combining, describe_copy_note,
@@ -51,6 +54,8 @@ pub struct TaskView {
     /// agent's own totals when the run ends.
     pub stats: BTreeMap<Tier, TierStats>,
     pub proposal: Option<Box<Proposal>>,
+    /// How many of the proposal's hunks the user accepted and kiln wrote.
+    pub applied_hunks: usize,
     /// A batch's parts by index: the attempt each is on. Their sum is the task's attempt.
     part_attempts: BTreeMap<usize, u32>,
     /// The part whose model output `streamed` shows: the one whose attempt started last. Parts
@@ -73,6 +78,7 @@ impl TaskView {
             tokens: TokenTotal::default(),
             stats: BTreeMap::new(),
             proposal: None,
+            applied_hunks: 0,
             part_attempts: BTreeMap::new(),
             streaming_part: None,
         }
@@ -82,13 +88,19 @@ impl TaskView {
         matches!(self.state, TaskState::Queued | TaskState::Running)
     }
 
-    /// The CLI's end-of-run line for this task so far (cost only when its tiers have prices);
-    /// `None` before the model has answered.
+    /// The CLI's end-of-run line for this task so far (cost only when its tiers have prices),
+    /// and once it has ended what that cost per result; `None` before the model has answered.
     pub fn usage_line(&self) -> Option<String> {
         if self.stats.is_empty() {
             return None;
         }
-        Some(wording::usage_line(self.attempt, &self.stats))
+        let usage = wording::usage_line(self.attempt, &self.stats);
+        if self.is_active() || self.state == TaskState::Cancelled {
+            return Some(usage);
+        }
+        let produced = Produced::of(self.proposal.as_deref(), self.applied_hunks);
+        let per_result = wording::describe_cost_per_result(&cost_per_result(&self.stats, produced));
+        Some(format!("{usage} · {per_result}"))
     }
 
     /// Updates the view; returns the tokens a reply used, for the session total.
@@ -180,6 +192,9 @@ impl TaskView {
                 self.log.push(describe_combining(*proposed, *total));
             }
             AgentEvent::ValidationStep { what } => self.log.push(format!("  {what}")),
+            // The per-run durations are for the one-shot summary and `--json`; the task log
+            // already shows each step as it starts.
+            AgentEvent::SandboxRun { .. } => {}
             AgentEvent::SecretsRedacted { count } => self.log.push(describe_redactions(*count)),
         }
         None

@@ -116,6 +116,8 @@ pub(crate) struct Confinement {
     /// The mounted overlay whose namespace the child joins, kept the same way.
     _overlay: Option<Arc<HeldOverlay>>,
     setup: ChildSetup,
+    /// Where the run sees the crate copy, when a view shows it elsewhere than its own path.
+    relocated_to: Option<PathBuf>,
 }
 
 impl Confinement {
@@ -178,6 +180,10 @@ impl Confinement {
             .map_err(io::Error::other)?,
             Err(_) => None,
         };
+        let relocated_to = view
+            .is_some()
+            .then(|| visible.relocated.as_ref().map(|r| r.to.clone()))
+            .flatten();
         let enters_any = namespaces.net || namespaces.mount || namespaces.pid;
         let setup = ChildSetup {
             new_session: true,
@@ -198,11 +204,18 @@ impl Confinement {
             _ruleset: ruleset,
             _overlay: overlay,
             setup,
+            relocated_to,
         })
     }
 
     pub(crate) fn child_setup(&self) -> ChildSetup {
         self.setup.clone()
+    }
+
+    /// Where the run sees the crate copy when that is not its own path (see
+    /// [`view::Relocated`]): the prefix rustc's absolute paths then carry.
+    pub(crate) fn relocated_to(&self) -> Option<&Path> {
+        self.relocated_to.as_deref()
     }
 
     /// Kills every process of the run, including those that left cargo's

@@ -36,7 +36,8 @@ impl Overlay {
             .is_some_and(|text| !text.contains([',', ':', '\\']))
     }
 
-    fn options(&self) -> io::Result<CString> {
+    /// The mount options; `volatile` adds overlayfs's option of that name (see [`HeldOverlay`]).
+    fn options(&self, volatile: bool) -> io::Result<CString> {
         for path in [&self.shown, &self.upper, &self.work] {
             if !Overlay::layerable(path) {
                 return Err(io::Error::other(format!(
@@ -46,10 +47,11 @@ impl Overlay {
             }
         }
         CString::new(format!(
-            "lowerdir={},upperdir={},workdir={}",
+            "lowerdir={},upperdir={},workdir={}{}",
             self.shown.display(),
             self.upper.display(),
-            self.work.display()
+            self.work.display(),
+            if volatile { ",volatile" } else { "" }
         ))
         .map_err(|_| io::Error::other("an overlay path contains a NUL byte"))
     }
@@ -66,6 +68,13 @@ impl Overlay {
 /// view, the pid, network and mount namespaces, and the copy of the mount that the run can unmount
 /// without touching the held one.
 ///
+/// Mounted `volatile` where the kernel has it (5.10 on): overlayfs then skips its fsyncs, which
+/// made copying a file up to the upper layer ~6x slower (498 incremental-compilation files of
+/// clap_builder, 95 MB: 1.6 s synced, 0.28 s volatile). rustc hard-links its whole previous
+/// incremental session into a new one on every build, so the first build of each sandbox copies
+/// all of it up. The price of volatile is that the upper layer is lost in a crash, and the upper
+/// layer is thrown away with the sandbox anyway.
+///
 /// The namespace is made by a short-lived `cat` that unshares and mounts between fork and exec;
 /// kiln opens its namespace files and kills it at once. Nothing is left running, nothing shows in
 /// the host's mount table, and closing the files (dropping this) unmounts the overlay.
@@ -77,7 +86,8 @@ pub(crate) struct HeldOverlay {
 
 impl HeldOverlay {
     pub(crate) fn hold(overlay: &Overlay) -> io::Result<HeldOverlay> {
-        let options = overlay.options()?;
+        let volatile = overlay.options(true)?;
+        let synced = overlay.options(false)?;
         let target = c_path(&overlay.shown)?;
         let namespaces = Namespaces::for_current_user(false, true, false);
         let creates_user = namespaces.via_user_namespace();
@@ -96,13 +106,20 @@ impl HeldOverlay {
                 init::die_with_parent(parent)?;
                 namespaces.unshare()?;
                 mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)?;
-                mount(
-                    Some(c"kiln-cache"),
-                    &target,
-                    Some(c"overlay"),
-                    libc::MS_NOSUID | libc::MS_NODEV,
-                    Some(&options),
-                )
+                let mount_with = |options: &CString| {
+                    mount(
+                        Some(c"kiln-cache"),
+                        &target,
+                        Some(c"overlay"),
+                        libc::MS_NOSUID | libc::MS_NODEV,
+                        Some(options),
+                    )
+                };
+                // EINVAL: a kernel before 5.10, which does not know `volatile`.
+                match mount_with(&volatile) {
+                    Err(error) if error.raw_os_error() == Some(libc::EINVAL) => mount_with(&synced),
+                    mounted => mounted,
+                }
             });
         }
         // spawn returns once the child has exec'd, so the namespace is ready, or with the error

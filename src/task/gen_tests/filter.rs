@@ -9,7 +9,7 @@ use kiln_sandbox::{RunOutcome, RunReport, TestArgs};
 
 use super::report::{DropReason, DroppedTest, MutantResult};
 use crate::code::{self, FnItem, TestFn};
-use crate::task::{Merit, SandboxRuns, Verdict};
+use crate::task::{Merit, RunPurpose, SandboxRuns, Verdict};
 
 /// A build failure is narrowed to the tests (or mutants) it blames at most this many times.
 pub(super) const BUILD_ROUNDS_MAX: usize = 3;
@@ -75,10 +75,11 @@ impl Filter<'_> {
 
     pub(super) async fn run(
         &self,
+        purpose: RunPurpose,
         text: &str,
         env: &[(String, String)],
     ) -> Result<RunReport, String> {
-        self.sandbox.run(text, self.args, env).await
+        self.sandbox.run(purpose, text, self.args, env).await
     }
 
     pub(super) fn drop_tests(
@@ -129,7 +130,9 @@ impl Filter<'_> {
     /// Builds and runs the tests; a compile error inside a test drops that test and builds again.
     pub async fn build(&mut self, targets: &[FnItem]) -> Result<Step, String> {
         for _ in 0..BUILD_ROUNDS_MAX {
-            let report = self.run(&self.text.clone(), &[]).await?;
+            let report = self
+                .run(RunPurpose::Candidate, &self.text.clone(), &[])
+                .await?;
             if report.outcome != RunOutcome::BuildFailed {
                 return Ok(Step::Ran(report));
             }
@@ -165,7 +168,9 @@ impl Filter<'_> {
                 return Ok(Step::Stop(report, None));
             }
         }
-        let report = self.run(&self.text.clone(), &[]).await?;
+        let report = self
+            .run(RunPurpose::Candidate, &self.text.clone(), &[])
+            .await?;
         Ok(match report.outcome {
             RunOutcome::BuildFailed => stop_with_summary(report),
             _ => Step::Ran(report),
@@ -177,7 +182,7 @@ impl Filter<'_> {
     pub async fn confirm(&self) -> Result<Step, String> {
         self.sandbox
             .step("running the kept tests once more, as they will be proposed");
-        let report = self.run(&self.text, &[]).await?;
+        let report = self.run(RunPurpose::Confirm, &self.text, &[]).await?;
         Ok(match report.outcome {
             RunOutcome::Passed => Step::Ran(report),
             _ => stop_with_summary(report),
@@ -195,7 +200,7 @@ impl Filter<'_> {
             ));
         }
         for _ in 0..reruns {
-            let report = self.run(&self.text.clone(), &[]).await?;
+            let report = self.run(RunPurpose::Rerun, &self.text.clone(), &[]).await?;
             for test in self.failed_tests(&report) {
                 let message = report
                     .failures

@@ -11,6 +11,7 @@ use super::filter::{Filter, BUILD_ROUNDS_MAX, FEEDBACK_MAX_BYTES};
 use super::kill::{self, OwnCode, Reaction};
 use super::report::{DropReason, MutantOutcome, MutantResult};
 use crate::code::{self, FnItem, Mutant, TestFn};
+use crate::task::RunPurpose;
 
 /// The mutants of the tested functions, and in which round each runs.
 struct Plan<'a> {
@@ -176,7 +177,7 @@ impl Filter<'_> {
     async fn build_mutants(&self, plan: &mut Plan<'_>) -> Result<Result<String, String>, String> {
         for _ in 0..BUILD_ROUNDS_MAX {
             let (text, arms) = mutant_text(&self.text, plan)?;
-            let report = self.run(&text, &[]).await?;
+            let report = self.run(RunPurpose::MutantBuild, &text, &[]).await?;
             if report.outcome == RunOutcome::Passed {
                 return Ok(Ok(text));
             }
@@ -225,7 +226,7 @@ impl Filter<'_> {
         let mut reactions: BTreeMap<usize, Vec<Reaction>> = BTreeMap::new();
         for round in rounds {
             let env = [(code::MUTANT_ENV.to_string(), round.to_string())];
-            let report = self.run(text, &env).await?;
+            let report = self.run(RunPurpose::MutantRound, text, &env).await?;
             let each = tests.iter().map(|t| self.reaction(&report, t, &own));
             reactions.insert(round, each.collect());
         }

@@ -2,12 +2,12 @@
 //! tests dropped and why, each mutant and how the tests took it (unviable, caught and by
 //! which test, crashed only, survived), and the attempts per tier.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::config::Tier;
-use crate::task::ValidationNotes;
+use crate::task::{KeptTests, ValidationNotes};
 
 /// Why a generated test was not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -277,10 +277,20 @@ pub fn notes(functions: &[FunctionReport]) -> ValidationNotes {
             .fold(MutantCounts::default(), MutantCounts::add)
             .words("")
     });
+    // A test may exercise several functions and be kept for each: counted once.
+    let kept: BTreeSet<&str> = functions
+        .iter()
+        .flat_map(|f| f.kept.iter().map(String::as_str))
+        .collect();
+    let tests = KeptTests {
+        kept: kept.len(),
+        mutants_caught: (!judged.is_empty()).then(|| judged.iter().map(|f| f.counts.caught).sum()),
+    };
     ValidationNotes {
         lines: functions.iter().map(FunctionReport::line).collect(),
         json: serde_json::json!({ "functions": functions }),
         headline,
+        tests: Some(tests),
     }
 }
 

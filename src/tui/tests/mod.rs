@@ -157,6 +157,10 @@ fn proposal(demo: &Demo) -> Proposal {
             lines: vec!["mean_floor: 1 kept (mean_floor_rounds_down), mutants 3/4 caught (75%; by mean_floor_rounds_down 3), 1 survived; survivors: `/` -> `*` at 5:20".to_string()],
             json: serde_json::json!({}),
             headline: Some("mutants 3/4 caught (75%), 1 survived".to_string()),
+            tests: Some(crate::task::KeptTests {
+                kept: 1,
+                mutants_caught: Some(3),
+            }),
         }),
     }
 }

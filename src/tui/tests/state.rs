@@ -307,11 +307,47 @@ fn the_selected_tasks_usage_counts_live_and_the_agents_totals_replace_it() {
     finish_with_stats(&mut app, id, failed, stats);
     assert_eq!(
         app.status.task_usage.as_deref(),
-        Some("1 attempt(s) · mini: 1 request(s), 1,200 in / 340 out tokens, first token 80 ms, $0.0024")
+        Some(
+            "1 attempt(s) · mini: 1 request(s), 1,200 in / 340 out tokens, first token 80 ms, \
+              $0.0024 · cost per result: no hunk applied"
+        )
     );
     // A new task is selected and has used nothing yet.
     start_gen_tests(&mut app);
     assert_eq!(app.status.task_usage, None);
+}
+
+/// Once a task has proposed, the status bar divides its cost over the proposal's kept tests and
+/// caught mutants, and over the hunks once the user applied them.
+#[test]
+fn the_selected_tasks_usage_says_what_its_cost_bought() {
+    let demo = Demo::new();
+    let (mut app, id) = running_on(priced(demo.app()));
+    let stats = app.tasks.get(id).unwrap().stats.clone();
+    finish_with_stats(
+        &mut app,
+        id,
+        Outcome::Proposed(Box::new(proposal(&demo))),
+        stats,
+    );
+    let per_result = |app: &App| {
+        let usage = app.status.task_usage.clone().unwrap_or_default();
+        usage
+            .split_once(" · cost per result: ")
+            .map(|(_, per)| per.to_string())
+    };
+    assert_eq!(
+        per_result(&app).as_deref(),
+        Some("$0.0024 per kept test (1 kept) · $0.0008 per caught mutant (3 caught) · no hunk applied")
+    );
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.tasks.get(id).unwrap().state, TaskState::Applied);
+    assert_eq!(
+        per_result(&app).as_deref(),
+        Some("$0.0024 per kept test (1 kept) · $0.0008 per caught mutant (3 caught) · $0.0012 per applied hunk (2 applied)")
+    );
 }
 
 #[test]
