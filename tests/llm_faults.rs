@@ -47,6 +47,25 @@ fn retries(events: &[LlmEvent]) -> Vec<Duration> {
         .collect()
 }
 
+/// A good reply with `fault`, then the same reply whole, asked for with up to 2 retries and
+/// `settings`: the reply kiln settles on and its events. Exactly two requests reached the
+/// server.
+async fn one_fault_then_a_good_reply(
+    wire: WireApi,
+    fault: ReplyOptions,
+    settings: &[(&str, &str)],
+) -> (ModelReply, Vec<LlmEvent>) {
+    let server = ScriptedServer::start().await;
+    server.push_with(Reply::tool_code(CODE), fault);
+    server.push(Reply::tool_code(CODE));
+    let mut settings = settings.to_vec();
+    settings.push(("KILN_MAX_RETRIES", "2"));
+    let llm = llm_client_on(wire, &server.base_url(), &settings);
+    let (result, events) = ask(&llm).await;
+    assert_eq!(server.model_requests().len(), 2, "{events:?}");
+    (result.unwrap(), events)
+}
+
 fn code_of(reply: &ModelReply) -> String {
     let args: serde_json::Value = serde_json::from_str(&reply.tool_calls[0].arguments).unwrap();
     args["code"].as_str().unwrap().to_string()
@@ -121,19 +140,13 @@ async fn retries_are_bounded_and_the_last_error_is_reported(wire: WireApi) {
 on_both_wires!(retries_are_bounded_and_the_last_error_is_reported);
 
 async fn connection_dropped_mid_stream_is_retried(wire: WireApi) {
-    let server = ScriptedServer::start().await;
-    server.push_with(
-        Reply::tool_code(CODE),
-        ReplyOptions {
-            truncate_after_events: Some(3),
-            ..ReplyOptions::default()
-        },
-    );
-    server.push(Reply::tool_code(CODE));
-    let llm = llm_client_on(wire, &server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
-    let (result, events) = ask(&llm).await;
+    let cut = ReplyOptions {
+        truncate_after_events: Some(3),
+        ..ReplyOptions::default()
+    };
+    let (reply, events) = one_fault_then_a_good_reply(wire, cut, &[]).await;
     assert_eq!(
-        code_of(&result.unwrap()),
+        code_of(&reply),
         CODE,
         "the retry's whole reply, not the cut one"
     );
@@ -174,22 +187,13 @@ async fn empty_choices_is_an_empty_reply_not_a_crash(wire: WireApi) {
 on_both_wires!(empty_choices_is_an_empty_reply_not_a_crash);
 
 async fn an_idle_stream_is_abandoned_and_retried(wire: WireApi) {
-    let server = ScriptedServer::start().await;
-    server.push_with(
-        Reply::tool_code(CODE),
-        ReplyOptions {
-            delay_ms_between_chunks: 3_000,
-            ..ReplyOptions::default()
-        },
-    );
-    server.push(Reply::tool_code(CODE));
-    let llm = llm_client_on(
-        wire,
-        &server.base_url(),
-        &[("KILN_MAX_RETRIES", "1"), ("KILN_STREAM_IDLE_SECS", "1")],
-    );
-    let (result, events) = ask(&llm).await;
-    assert_eq!(code_of(&result.unwrap()), CODE);
+    let slow = ReplyOptions {
+        delay_ms_between_chunks: 3_000,
+        ..ReplyOptions::default()
+    };
+    let (reply, events) =
+        one_fault_then_a_good_reply(wire, slow, &[("KILN_STREAM_IDLE_SECS", "1")]).await;
+    assert_eq!(code_of(&reply), CODE);
     assert_eq!(retries(&events).len(), 1);
     assert!(events.iter().any(
         |e| matches!(e, LlmEvent::Retrying { reason, .. } if reason.contains("sent nothing for"))
@@ -332,20 +336,13 @@ on_both_wires!(the_turn_goes_to_its_wires_endpoint);
 /// A reply the server ends as failed mid-stream (`response.failed` with `server_error`; on
 /// chat, an error chunk where the end should be) is asked again, like any cut reply.
 async fn a_reply_the_server_fails_midway_is_retried(wire: WireApi) {
-    let server = ScriptedServer::start().await;
-    server.push_with(
-        Reply::tool_code(CODE),
-        ReplyOptions {
-            fail_with_code: Some("server_error".to_string()),
-            ..ReplyOptions::default()
-        },
-    );
-    server.push(Reply::tool_code(CODE));
-    let llm = llm_client_on(wire, &server.base_url(), &[("KILN_MAX_RETRIES", "2")]);
-    let (result, events) = ask(&llm).await;
-    assert_eq!(code_of(&result.unwrap()), CODE);
+    let failed = ReplyOptions {
+        fail_with_code: Some("server_error".to_string()),
+        ..ReplyOptions::default()
+    };
+    let (reply, events) = one_fault_then_a_good_reply(wire, failed, &[]).await;
+    assert_eq!(code_of(&reply), CODE);
     assert_eq!(retries(&events).len(), 1, "{events:?}");
-    assert_eq!(server.model_requests().len(), 2);
 }
 on_both_wires!(a_reply_the_server_fails_midway_is_retried);
 
