@@ -1,5 +1,5 @@
 //! Talking to an OpenAI-compatible server through async-openai, over either wire a tier is
-//! configured for: chat completions, or the Responses API (`responses.rs`).
+//! configured for: chat completions, or the Responses API (`responses/`).
 //!
 //! kiln owns retries (async-openai's built-in retry layer is replaced by a plain transport), so
 //! every retry is visible as an event and bounded by kiln's own settings. Streaming is the
