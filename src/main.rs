@@ -15,7 +15,9 @@ use kiln::{hook, tui};
 ///
 /// Endpoint: OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL for any OpenAI-compatible server
 /// (Ollama, llama.cpp, vLLM). Models per tier: KILN_MODEL_NANO, KILN_MODEL_MINI, KILN_MODEL_FULL,
-/// or [tiers] in kiln.toml.
+/// or [tiers] in kiln.toml. Each tier speaks chat completions, or OpenAI's Responses API with
+/// `wire_api = "responses"` in its [tiers.NAME] table (repairs then continue the model's kept
+/// reply instead of resending the conversation); `kiln doctor` shows which wire each tier uses.
 ///
 /// Without a command, kiln opens the interactive TUI in the current directory (`kiln tui .`).
 #[derive(Debug, Parser)]
@@ -71,6 +73,8 @@ enum Command {
     /// terminal; no network; no writes outside the sandbox; no planting in the shared build
     /// cache; limits; no process outliving its run or kiln. An UNAVAILABLE line says why and
     /// what is exposed instead; gen-tests and the other tasks warn in one line when any is off.
+    /// Then each model tier: its model, its endpoint and the wire it speaks (`wire_api`: chat
+    /// completions or the Responses API), as the config here resolves them.
     Doctor,
     /// The git pre-commit hook: install, uninstall, or run it on the staged changes.
     #[command(

@@ -5,6 +5,7 @@ mod support;
 
 use std::path::Path;
 
+use kiln::config::WireApi;
 use serde_json::Value;
 use support::{
     kiln, kiln_with_env, last_message, DemoCrate, Reply, ReplyOptions, Run, ScriptedServer,
@@ -55,6 +56,82 @@ async fn broken_tool_json_and_unknown_tools_go_back_as_tool_errors() {
         "--json without --yes writes nothing"
     );
 }
+
+/// The last thing a request told the model, and how: a user message, or a tool's answer.
+fn feedback(wire: WireApi, request: &Value) -> (&'static str, String) {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    match wire {
+        WireApi::Chat => {
+            let last = request["messages"].as_array().unwrap().last().unwrap();
+            let how = if last["role"] == "tool" {
+                "tool"
+            } else {
+                "user"
+            };
+            (how, text(&last["content"]))
+        }
+        WireApi::Responses => {
+            let last = request["input"].as_array().unwrap().last().unwrap();
+            match last["type"].as_str() {
+                Some("function_call_output") => ("tool", text(&last["output"])),
+                _ => ("user", text(&last["content"])),
+            }
+        }
+    }
+}
+
+/// A reply with no tool call and no code, then a call whose arguments cannot be read: on either
+/// wire each gets its feedback the same way (a user message; the tool's answer with the schema)
+/// and the same count, and the run goes on to pass.
+async fn prose_and_broken_arguments_get_the_same_feedback_on_both_wires(wire: WireApi) {
+    let demo = DemoCrate::new();
+    demo.write(
+        "kiln.toml",
+        &format!("[tiers.mini]\nwire_api = \"{}\"\n", wire.name()),
+    );
+    let server = ScriptedServer::start().await;
+    server.push(Reply::text("I cannot do that."));
+    server.push(Reply::tool_call("run_code", "{\"code\": \"fn a("));
+    server.push(Reply::tool_code(SPLIT_TEST));
+    let lib = demo.lib_rs();
+    let args = [
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--fn",
+        "split_fields",
+        "--json",
+        "--tier",
+        "mini",
+    ];
+    let run = kiln(&server.base_url(), &args).await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let requests = server.model_requests();
+    assert_eq!(requests.len(), 3, "{}", run.describe());
+    let (how, text) = feedback(wire, &requests[1]);
+    assert_eq!(how, "user", "{}", requests[1]);
+    assert!(
+        text.contains("did not contain a `run_code` tool call"),
+        "{text}"
+    );
+    let (how, text) = feedback(wire, &requests[2]);
+    assert_eq!(how, "tool", "{}", requests[2]);
+    assert!(text.contains("\"required\":[\"code\"]"), "{text}");
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mini = &result["tiers"]["mini"];
+    assert_eq!(
+        [
+            &mini["no_tool_call"],
+            &mini["tool_calls_rejected"],
+            &mini["tool_calls_well_formed"]
+        ],
+        [1, 1, 1],
+        "{result:#}"
+    );
+}
+on_both_wires!(
+    #[tokio::test(flavor = "multi_thread")]
+    prose_and_broken_arguments_get_the_same_feedback_on_both_wires
+);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_failures_on_mini_escalate_to_full_with_a_summary() {

@@ -159,3 +159,57 @@ fn a_closed_pipe_ends_kiln_quietly_on_stdout_and_on_stderr() {
         assert!(!other.contains("panicked"), "{args:?}: {other}");
     }
 }
+
+/// `kiln doctor` in a crate whose kiln.toml puts mini on the Responses API.
+fn doctor_with(kiln_toml: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kiln.toml"), kiln_toml).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .arg("doctor")
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("no-user-config"))
+        .env_remove("KILN_CONFIG")
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn doctor_says_which_wire_each_tier_speaks() {
+    let output = doctor_with("[tiers.mini]\nmodel = \"m\"\nwire_api = \"responses\"\n");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let tier_line = |tier: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{tier} ")))
+            .unwrap_or_else(|| panic!("no line for {tier}:\n{stdout}"))
+            .to_string()
+    };
+    assert!(
+        tier_line("mini")
+            .contains("m at http://127.0.0.1:9/v1/responses (wire_api = \"responses\""),
+        "{stdout}"
+    );
+    for tier in ["nano", "full"] {
+        assert!(
+            tier_line(tier).contains("/v1/chat/completions (wire_api = \"chat\""),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn doctor_reports_an_unknown_wire_api_naming_the_file_and_key() {
+    let output = doctor_with("[tiers.nano]\nwire_api = \"grpc\"\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for part in [
+        "kiln.toml",
+        "tiers.nano.wire_api",
+        "\"grpc\"",
+        "\"responses\"",
+    ] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
+}

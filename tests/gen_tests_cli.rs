@@ -446,3 +446,114 @@ async fn a_crate_known_to_build_is_built_beside_the_first_request() {
         "the second time, the request went out while the build ran"
     );
 }
+
+/// `wire_api = "responses"` for mini: the same repair loop over the Responses API, repairing
+/// twice. Each repair continues the kept reply (`previous_response_id`) and sends only the
+/// tool's output for its call, never the conversation again; cached and reasoning tokens reach
+/// `--json` and the usage line.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_responses_api_repairs_continue_the_kept_reply() {
+    let demo = DemoCrate::new();
+    // Three rounds on mini: escalating would start afresh on full, with nothing to continue.
+    demo.write(
+        "kiln.toml",
+        "escalate_after = 3\n[tiers.mini]\nwire_api = \"responses\"\n",
+    );
+    let server = ScriptedServer::start().await;
+    for (round, code) in [DOES_NOT_COMPILE, FAILS_AN_ASSERTION, PASSES]
+        .into_iter()
+        .enumerate()
+    {
+        let round = round as u32;
+        server.push_with(
+            Reply::tool_code(code),
+            ReplyOptions {
+                usage: Some((2_000 + 100 * round, 300)),
+                usage_details: Some((1_024 * round, 120)),
+                ..ReplyOptions::default()
+            },
+        );
+    }
+
+    let (run, result) = kiln_json(
+        &server.base_url(),
+        &["gen-tests", demo.lib_rs().to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(result["outcome"], "applied", "{result:#}");
+    assert_eq!(result["attempts"], 3, "{result:#}");
+    assert!(server.chat_requests().is_empty(), "{}", run.describe());
+    let sent = server.responses_requests();
+    assert_eq!(sent.len(), 3, "{}", run.describe());
+
+    let first = &sent[0];
+    assert!(first.get("previous_response_id").is_none(), "{first}");
+    assert_eq!(first["tools"][0]["name"], "run_code", "{first}");
+    assert!(
+        message_text_of_input(first).contains("mean_floor"),
+        "{first}"
+    );
+    for (round, request) in sent.iter().enumerate().skip(1) {
+        assert_eq!(
+            request["previous_response_id"],
+            support::response_id(round),
+            "round {round} continues the reply before it: {request}"
+        );
+        let input = request["input"].as_array().unwrap();
+        assert_eq!(input.len(), 1, "only the tool's output: {request}");
+        assert_eq!(input[0]["type"], "function_call_output", "{request}");
+        assert_eq!(input[0]["call_id"], format!("call_{round}"), "{request}");
+    }
+    let feedback = |round: usize| {
+        sent[round]["input"][0]["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        feedback(1).contains("undefined_expected_value"),
+        "{}",
+        feedback(1)
+    );
+    assert!(feedback(2).contains("Some(34)"), "{}", feedback(2));
+    assert!(
+        !message_text_of_input(&sent[2]).contains("mean_floor(&[1, 2])"),
+        "round 3 does not resend the earlier candidates: {}",
+        sent[2]
+    );
+
+    let mini = &result["tiers"]["mini"];
+    assert_eq!(mini["prompt_tokens"], 2_000 + 2_100 + 2_200, "{result:#}");
+    assert_eq!(mini["cached_tokens"], 1_024 + 2_048, "{result:#}");
+    assert_eq!(mini["reasoning_tokens"], 360, "{result:#}");
+    assert_eq!(mini["per_request"][2]["cached_tokens"], 2_048, "{result:#}");
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("request(s)"))
+        .unwrap_or_else(|| panic!("no usage line:\n{}", run.describe()));
+    assert!(
+        line.contains("3,072 cached") && line.contains("360 reasoning"),
+        "{line}"
+    );
+    assert!(demo.read_lib().contains("fn percent_rounds_to_nearest()"));
+}
+
+/// Every text a Responses request carries in its input items, joined.
+fn message_text_of_input(request: &Value) -> String {
+    request["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            let text = item["content"].as_str().or(item["output"].as_str());
+            let arguments = item["arguments"].as_str();
+            format!(
+                "{}{}",
+                text.unwrap_or_default(),
+                arguments.unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

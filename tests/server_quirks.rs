@@ -6,6 +6,7 @@
 
 mod support;
 
+use kiln::config::WireApi;
 use serde_json::Value;
 use support::{
     classify_falls_back_to_prompt_only_after, kiln_with_env, DemoCrate, Reply, ReplyOptions,
@@ -191,7 +192,7 @@ async fn a_500_refusing_json_schema_sends_the_nano_gate_to_the_prompt_only_path_
         "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), \
          'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}",
     );
-    let sent = classify_falls_back_to_prompt_only_after(rejection, "3").await;
+    let sent = classify_falls_back_to_prompt_only_after(WireApi::Chat, rejection, "3").await;
     // A small model asked yes/no on the prompt-only path otherwise writes paragraphs.
     for request in &sent {
         assert!(

@@ -1,6 +1,7 @@
 //! Soak: 500 scripted tasks with faults mixed at random (fixed seed). Every task must end with a
 //! clear outcome, nothing may panic or hang, and the counters must add up against what the
-//! scripted server actually received.
+//! scripted server actually received. The same soak runs on both wires (chat completions and the
+//! Responses API).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -8,12 +9,12 @@ mod support;
 use std::time::Duration;
 
 use kiln::agent::{self, AgentEvent, AgentSettings, BuildCache, Escalation, Outcome};
-use kiln::config::{FimMode, Tier};
+use kiln::config::{FimMode, Tier, WireApi};
 use kiln::llm::{messages, LlmEvent, Message};
 use kiln::project::SourceLocation;
 use kiln::task::{Placement, Task, TaskFile, Verdict};
 use kiln_sandbox::{RunOutcome, RunReport, SandboxConfig, TestArgs};
-use support::{llm_client, DemoCrate, Reply, ReplyOptions, ScriptedServer};
+use support::{llm_client_on, DemoCrate, Reply, ReplyOptions, ScriptedServer};
 
 const TASKS: usize = 500;
 const GOOD: &str = "KILN_SOAK_GOOD";
@@ -78,7 +79,7 @@ impl Rng {
 
 fn random_reply(rng: &mut Rng, good_allowed: bool) -> (Reply, ReplyOptions) {
     let plain = ReplyOptions::default();
-    match rng.below(14) {
+    match rng.below(15) {
         0 if good_allowed => (Reply::tool_code(&format!("// {GOOD}")), plain),
         0 | 1 => (Reply::tool_code("#[test] fn t() {}"), plain),
         2 => (Reply::http_error(500, "boom"), plain),
@@ -104,6 +105,13 @@ fn random_reply(rng: &mut Rng, good_allowed: bool) -> (Reply, ReplyOptions) {
         10 => (Reply::text("I cannot do that."), plain),
         11 => (Reply::NoChoices, plain),
         12 => (Reply::http_error(400, "bad request"), plain),
+        13 => (
+            Reply::tool_code("#[test] fn t() {}"),
+            ReplyOptions {
+                fail_with_code: Some("server_error".to_string()),
+                ..plain
+            },
+        ),
         _ => (
             Reply::tool_code("#[test] fn t() {}"),
             ReplyOptions {
@@ -114,8 +122,7 @@ fn random_reply(rng: &mut Rng, good_allowed: bool) -> (Reply, ReplyOptions) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
+async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up(wire: WireApi) {
     let demo = DemoCrate::new();
     let location = SourceLocation::find(&demo.lib_rs()).unwrap();
     let task = SoakTask {
@@ -126,6 +133,7 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
     };
     let mut rng = Rng(0x5eed_1234_abcd_0042);
     let mut outcomes = [0usize; 4];
+    let mut chained = 0;
     let soak = async {
         for index in 0..TASKS {
             let server = ScriptedServer::start().await;
@@ -135,7 +143,8 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                 let (reply, options) = random_reply(&mut rng, good_allowed);
                 server.push_with(reply, options);
             }
-            let llm = llm_client(
+            let llm = llm_client_on(
+                wire,
                 &server.base_url(),
                 &[("KILN_MAX_RETRIES", "2"), ("KILN_RETRY_BASE_MS", "1")],
             );
@@ -212,8 +221,25 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
                     panic!("task {index}: unexpected outcome {other:?}");
                 }
             };
+            let sent = server.model_requests();
+            for (i, request) in sent.iter().enumerate() {
+                // A continued round names a reply the server gave earlier in this task and does
+                // not send the task's opening message again.
+                if let Some(previous) = request["previous_response_id"].as_str() {
+                    let earlier: Vec<String> = (1..=i).map(support::response_id).collect();
+                    assert!(
+                        earlier.iter().any(|id| id == previous),
+                        "task {index}: {request}"
+                    );
+                    assert_ne!(
+                        request["input"][0]["content"], "soak",
+                        "task {index}: {request}"
+                    );
+                    chained += 1;
+                }
+            }
             assert_eq!(
-                server.chat_requests().len() as u32,
+                sent.len() as u32,
                 requests + retries + fallbacks + failed_request,
                 "task {index}: every request the server saw is accounted for"
             );
@@ -223,12 +249,20 @@ async fn five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up() {
         .await
         .expect("the soak must not hang");
     eprintln!(
-        "soak outcomes: proposed {}, exhausted {}, model failed {}",
+        "soak outcomes on {wire:?}: proposed {}, exhausted {}, model failed {}; {chained} chained request(s)",
         outcomes[0], outcomes[1], outcomes[2]
     );
+    match wire {
+        WireApi::Chat => assert_eq!(chained, 0, "chat completions keep no replies"),
+        WireApi::Responses => assert!(chained > 0, "repair rounds continue the kept reply"),
+    }
     assert_eq!(outcomes.iter().sum::<usize>(), TASKS);
     assert!(
         outcomes[0] > 0 && outcomes[1] > 0 && outcomes[2] > 0,
         "the mix reaches every outcome: {outcomes:?}"
     );
 }
+on_both_wires!(
+    #[tokio::test(flavor = "multi_thread")]
+    five_hundred_faulty_tasks_all_end_cleanly_and_counters_add_up
+);

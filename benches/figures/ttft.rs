@@ -54,6 +54,7 @@ async fn kiln_first_token(server: &ScriptedServer, client: &LlmClient) -> Result
         messages: &conversation,
         tools: &[],
         force_tool: None,
+        previous: None,
     };
     let started = Instant::now();
     let mut first_token = None;

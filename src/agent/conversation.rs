@@ -15,7 +15,9 @@ use super::{
 use crate::code;
 use crate::config::{FimMode, Tier};
 use crate::llm::tools::{self, ArgsQuality, RUN_CODE};
-use crate::llm::{messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Reply};
+use crate::llm::{
+    messages, ChatRequest, CompletionRequest, LlmClient, LlmEvent, Message, Previous, Reply,
+};
 use crate::prompt;
 use crate::task::{
     first_line, FimPrompt, Merit, Placement, Recheck, Round, Task, Validated, Verdict,
@@ -26,6 +28,7 @@ enum Question<'a> {
     Chat {
         conversation: &'a [Message],
         tools: &'a [async_openai::types::chat::ChatCompletionTools],
+        previous: Option<Previous<'a>>,
     },
     Fill(&'a FimPrompt),
 }
@@ -86,6 +89,9 @@ struct Conversation<'a> {
 struct Transcript {
     /// What the next chat request sends.
     messages: Vec<Message>,
+    /// The last reply, where the server keeps it (the Responses API), and how many of
+    /// `messages` it holds: the next request sends only what came after.
+    kept_reply: Option<(String, usize)>,
     last_failure: LastFailure,
     /// One line per failed attempt: what a stronger tier is told when the task escalates.
     history: Vec<String>,
@@ -135,6 +141,7 @@ impl Conversation<'_> {
         let tools = vec![tools::run_code_tool(self.task.tool_description())];
         let mut transcript = Transcript {
             messages: self.task.messages(),
+            kept_reply: None,
             last_failure: LastFailure::default(),
             history: Vec::new(),
             tier: self.settings.tier,
@@ -199,6 +206,8 @@ impl Conversation<'_> {
             });
             transcript.tier = to;
             transcript.failures_on_tier = 0;
+            // A fresh conversation, maybe on another server: nothing of the old one to continue.
+            transcript.kept_reply = None;
             transcript.messages = escalated_conversation(
                 self.task,
                 &transcript.history,
@@ -232,12 +241,20 @@ impl Conversation<'_> {
                 Question::Chat {
                     conversation: &transcript.messages,
                     tools,
+                    previous: transcript.kept_reply.as_ref().map(|(id, held)| Previous {
+                        response_id: id,
+                        messages_held: *held,
+                    }),
                 },
                 Asked::Chat,
             ),
         };
         let (reply, first_token_ms) = self.ask(tier, question).await?;
         transcript.messages.push(messages::assistant(&reply));
+        transcript.kept_reply = reply
+            .response_id
+            .clone()
+            .map(|id| (id, transcript.messages.len()));
         Ok(Answer {
             reply,
             asked,
@@ -402,12 +419,14 @@ impl Conversation<'_> {
             Question::Chat {
                 conversation,
                 tools,
+                previous,
             } => {
                 let request = ChatRequest {
                     tier,
                     messages: conversation,
                     tools,
                     force_tool: Some(RUN_CODE),
+                    previous,
                 };
                 self.llm.chat(&request, &mut on_event).await
             }

@@ -114,6 +114,7 @@ mod tests {
                 prompt_tokens: tokens,
                 completion_tokens: 0,
                 source: Some(source),
+                ..TokenTotal::default()
             },
             cost_usd,
             ..TierStats::default()

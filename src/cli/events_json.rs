@@ -91,6 +91,8 @@ enum Event<'a> {
         tier: Tier,
         prompt_tokens: u64,
         completion_tokens: u64,
+        cached_tokens: u64,
+        reasoning_tokens: u64,
         usage_source: UsageSource,
         cost_usd: Option<f64>,
     },
@@ -308,6 +310,8 @@ impl<W: Write> EventLines<W> {
                     tier,
                     prompt_tokens: usage.prompt_tokens,
                     completion_tokens: usage.completion_tokens,
+                    cached_tokens: usage.cached_tokens,
+                    reasoning_tokens: usage.reasoning_tokens,
                     usage_source: usage.source,
                     cost_usd: self
                         .prices

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use std::time::Duration;
 
-use super::{at_least_one, set, Config, FimMode, Price, Tier};
+use super::{at_least_one, set, Config, FimMode, Price, Tier, WireApi};
 
 /// The shape of a config file; every field is optional so a file only says what it changes.
 #[derive(Debug, Default, Deserialize)]
@@ -53,10 +53,21 @@ struct FileTierTable {
     api_key_env: Option<String>,
     price_in_per_mtok: Option<f64>,
     price_out_per_mtok: Option<f64>,
+    /// Read as any value and checked by hand: inside the untagged [`FileTier`], a value serde
+    /// refuses would only say that the table matches no variant, naming neither key nor value.
+    wire_api: Option<toml::Value>,
+}
+
+/// A value of the right type that means nothing: the key, what it said, and what it may say.
+#[derive(Debug)]
+pub(super) struct BadValue {
+    pub key: String,
+    pub value: String,
+    pub expected: &'static str,
 }
 
 impl Config {
-    pub(super) fn apply_file(&mut self, file: FileConfig) {
+    pub(super) fn apply_file(&mut self, file: FileConfig) -> Result<(), BadValue> {
         let FileConfig {
             base_url,
             api_key_env,
@@ -108,12 +119,27 @@ impl Config {
             match file_tier {
                 None => {}
                 Some(FileTier::Model(model)) => self.models.set(tier, model),
-                Some(FileTier::Table(table)) => self.apply_tier_table(tier, table),
+                Some(FileTier::Table(table)) => self.apply_tier_table(tier, table)?,
             }
         }
+        Ok(())
     }
 
-    fn apply_tier_table(&mut self, tier: Tier, table: FileTierTable) {
+    fn apply_tier_table(&mut self, tier: Tier, table: FileTierTable) -> Result<(), BadValue> {
+        let wire_api = table
+            .wire_api
+            .map(|value| {
+                value
+                    .as_str()
+                    .and_then(|text| text.parse::<WireApi>().ok())
+                    .ok_or_else(|| BadValue {
+                        key: format!("tiers.{tier}.wire_api"),
+                        value: value.to_string(),
+                        expected:
+                            "\"chat\" (chat completions) or \"responses\" (the Responses API)",
+                    })
+            })
+            .transpose()?;
         if let Some(model) = table.model {
             self.models.set(tier, model);
         }
@@ -126,5 +152,7 @@ impl Config {
                 output_per_mtok: output,
             });
         }
+        set(&mut settings.wire_api, wire_api.map(Some));
+        Ok(())
     }
 }

@@ -46,6 +46,13 @@ pub enum ConfigError {
     },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("config file {path}: `{key} = {value}` is not valid: expected {expected}")]
+    Value {
+        path: PathBuf,
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("environment variable {name}={value:?} is not valid: expected {expected}")]
     Env {
         name: String,
@@ -111,6 +118,47 @@ impl std::str::FromStr for FimMode {
     }
 }
 
+/// Which API a tier's requests speak. Chat completions is what every OpenAI-compatible server
+/// (llama.cpp, Ollama, vLLM) serves; the Responses API is OpenAI's, where a reasoning model keeps
+/// its reasoning from one turn to the next (`previous_response_id`), so a repair round resends
+/// neither the conversation nor the thinking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WireApi {
+    #[default]
+    Chat,
+    Responses,
+}
+
+impl WireApi {
+    /// How kiln.toml spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WireApi::Chat => "chat",
+            WireApi::Responses => "responses",
+        }
+    }
+
+    /// The endpoint under the base URL, as `kiln doctor` shows it.
+    pub fn path(self) -> &'static str {
+        match self {
+            WireApi::Chat => "/chat/completions",
+            WireApi::Responses => "/responses",
+        }
+    }
+}
+
+impl std::str::FromStr for WireApi {
+    type Err = ();
+
+    fn from_str(text: &str) -> std::result::Result<WireApi, ()> {
+        match text {
+            "chat" => Ok(WireApi::Chat),
+            "responses" => Ok(WireApi::Responses),
+            _ => Err(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Models {
     pub nano: String,
@@ -159,6 +207,8 @@ pub struct TierSettings {
     pub api_key_env: Option<String>,
     pub api_key: Option<String>,
     pub price: Option<Price>,
+    /// `None`: chat completions.
+    pub wire_api: Option<WireApi>,
 }
 
 /// Where one tier's requests go.
@@ -276,7 +326,12 @@ impl Config {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-            config.apply_file(file);
+            config.apply_file(file).map_err(|bad| ConfigError::Value {
+                path: path.clone(),
+                key: bad.key,
+                value: bad.value,
+                expected: bad.expected,
+            })?;
             config.sources.push(path);
         }
         config.apply_env(env)?;
@@ -364,6 +419,13 @@ impl Config {
 
     pub fn price(&self, tier: Tier) -> Option<Price> {
         self.tiers.get(&tier).and_then(|t| t.price)
+    }
+
+    pub fn wire_api(&self, tier: Tier) -> WireApi {
+        self.tiers
+            .get(&tier)
+            .and_then(|t| t.wire_api)
+            .unwrap_or_default()
     }
 }
 

@@ -146,6 +146,8 @@ fn the_readme_example_config_loads() {
         "https://api.openai.com/v1"
     );
     assert!(config.price(Tier::Full).is_some());
+    assert_eq!(config.wire_api(Tier::Full), WireApi::Responses);
+    assert_eq!(config.wire_api(Tier::Mini), WireApi::Chat);
 }
 
 #[test]
@@ -191,4 +193,38 @@ fn every_key_the_config_holds_is_listed_for_redaction() {
     let mut keys = config.api_keys();
     keys.sort();
     assert_eq!(keys, ["sk-default", "sk-full-x"]);
+}
+
+#[test]
+fn wire_api_is_chat_unless_a_tier_asks_for_responses() {
+    let repo = tempfile::tempdir().unwrap();
+    let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+    assert_eq!(config.wire_api(Tier::Mini), WireApi::Chat);
+    std::fs::write(
+        repo.path().join("kiln.toml"),
+        "[tiers.mini]\nmodel = \"m\"\nwire_api = \"responses\"\n\
+         [tiers.full]\nwire_api = \"chat\"\n",
+    )
+    .unwrap();
+    let config = Config::load(repo.path(), &env_of(&[])).unwrap();
+    let wires = Tier::ALL.map(|tier| config.wire_api(tier));
+    assert_eq!(wires, [WireApi::Chat, WireApi::Responses, WireApi::Chat]);
+}
+
+#[test]
+fn an_unknown_wire_api_names_the_file_the_key_and_the_choices() {
+    for value in ["\"respones\"", "3"] {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::write(
+            repo.path().join("kiln.toml"),
+            format!("[tiers.full]\nmodel = \"big\"\nwire_api = {value}\n"),
+        )
+        .unwrap();
+        let message = Config::load(repo.path(), &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        for part in ["kiln.toml", "tiers.full.wire_api", value, "\"responses\""] {
+            assert!(message.contains(part), "{part} missing: {message}");
+        }
+    }
 }

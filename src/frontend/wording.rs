@@ -248,18 +248,30 @@ fn indent(text: &str) -> String {
 
 /// `1,200 in / 340 out tokens` as the server reported them; `~1,200 in / ~340 out tokens
 /// (estimated)` when kiln counted them itself, `(partly estimated)` for a sum of both. Nothing
-/// counted yet is zero.
+/// counted yet is zero. Cached input and reasoning output, where a server reported any, are
+/// shown inside their totals: `1,200 in (1,024 cached) / 340 out (120 reasoning) tokens`.
 pub fn describe_tokens(tokens: &TokenTotal) -> String {
+    let part = |total: u64, direction: &str, of: u64, what: &str| match of {
+        0 => format!("{} {direction}", thousands(total)),
+        of => format!(
+            "{} {direction} ({} {what})",
+            thousands(total),
+            thousands(of)
+        ),
+    };
     let (prompt, completion) = (
-        thousands(tokens.prompt_tokens),
-        thousands(tokens.completion_tokens),
+        part(tokens.prompt_tokens, "in", tokens.cached_tokens, "cached"),
+        part(
+            tokens.completion_tokens,
+            "out",
+            tokens.reasoning_tokens,
+            "reasoning",
+        ),
     );
     match tokens.source {
-        None | Some(Counted::Server) => format!("{prompt} in / {completion} out tokens"),
-        Some(Counted::Estimated) => format!("~{prompt} in / ~{completion} out tokens (estimated)"),
-        Some(Counted::Mixed) => {
-            format!("~{prompt} in / ~{completion} out tokens (partly estimated)")
-        }
+        None | Some(Counted::Server) => format!("{prompt} / {completion} tokens"),
+        Some(Counted::Estimated) => format!("~{prompt} / ~{completion} tokens (estimated)"),
+        Some(Counted::Mixed) => format!("~{prompt} / ~{completion} tokens (partly estimated)"),
     }
 }
 
@@ -466,9 +478,8 @@ mod tests {
 
     fn usage(prompt_tokens: u64, completion_tokens: u64, source: UsageSource) -> Usage {
         Usage {
-            prompt_tokens,
-            completion_tokens,
             source,
+            ..Usage::reported(prompt_tokens, completion_tokens)
         }
     }
 
@@ -491,6 +502,21 @@ mod tests {
             "3 attempt(s) · mini: 3 request(s), 100 in / 20 out tokens, first token 50 ms, $0.0015"
         );
         assert_eq!(usage_line(0, &BTreeMap::new()), "0 attempt(s)");
+    }
+
+    #[test]
+    fn cached_and_reasoning_tokens_are_shown_inside_their_totals() {
+        let details = Usage {
+            cached_tokens: 1_024,
+            reasoning_tokens: 120,
+            ..usage(2_000, 300, UsageSource::Server)
+        };
+        let stats = BTreeMap::from([(Tier::Mini, tier(&[request(details, None)], None))]);
+        assert_eq!(
+            usage_line(1, &stats),
+            "1 attempt(s) · mini: 1 request(s), 2,000 in (1,024 cached) / 300 out (120 reasoning) \
+             tokens, first token -"
+        );
     }
 
     #[test]

@@ -3,6 +3,9 @@
 use async_openai::error::OpenAIError;
 use std::time::Duration;
 
+/// OpenAI's code for a failure on its side, in a failed response or an error event.
+const SERVER_ERROR_CODE: &str = "server_error";
+
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     #[error("cannot reach the model server at {url}: {detail}\n  Is it running? Check OPENAI_BASE_URL (or `base_url` in kiln.toml).")]
@@ -28,6 +31,10 @@ pub enum LlmError {
     Rejected { status: u16, message: String },
     #[error("the conversation no longer fits the model's context (HTTP {status}): {message}\n  Use fewer attempts (--max-attempts), cap replies (max_output_tokens), or a model with a larger context.")]
     ContextTooLong { status: u16, message: String },
+    /// The server began a reply (HTTP 200) and then ended it as failed: the Responses API's
+    /// `response.failed` and `error` events.
+    #[error("the model server failed the reply ({code}): {message}")]
+    ReplyFailed { code: String, message: String },
     #[error("the model server sent something kiln cannot read: {0}")]
     Protocol(String),
 }
@@ -43,13 +50,29 @@ impl LlmError {
                 | LlmError::Idle(_)
                 | LlmError::RateLimited { .. }
                 | LlmError::Server { .. }
-        )
+        ) || matches!(self, LlmError::ReplyFailed { code, .. } if code == SERVER_ERROR_CODE)
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             LlmError::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// A reply the server ended as failed, by the error code it gave: a rate limit waits as a
+    /// 429 would, the server's own failure (`server_error`, or no code at all) is worth another
+    /// try, anything else (a refused prompt, say) would fail the same way again.
+    pub fn from_failed_reply(code: Option<&str>, message: String) -> LlmError {
+        match code.filter(|c| !c.is_empty()) {
+            Some("rate_limit_exceeded") => LlmError::RateLimited {
+                retry_after: parse_try_again_in(&message),
+                message,
+            },
+            code => LlmError::ReplyFailed {
+                code: code.unwrap_or(SERVER_ERROR_CODE).to_string(),
+                message,
+            },
         }
     }
 

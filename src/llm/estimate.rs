@@ -10,7 +10,7 @@
 //! - a tokenize endpoint counts raw text, not the chat template the server applies, so even the
 //!   model's own tokenizer gives an estimate, and it would still have to be labelled one;
 //! - it is exact for the default tiers (gpt-5.4 uses o200k) and within tens of percent for
-//!   others, and the result is always labelled [`UsageSource::Estimated`].
+//!   others, and the result is always labelled [`super::UsageSource::Estimated`].
 //!
 //! The prompt is what the request sent: every message's text, its tool calls' names and
 //! arguments, a few tokens of framing per message as chat templates add them, and the tool
@@ -27,7 +27,7 @@ use serde_json::Value;
 use tiktoken_rs::CoreBPE;
 
 use super::reply::Reply;
-use super::usage::{Usage, UsageSource};
+use super::usage::Usage;
 use super::Message;
 
 /// What a chat template adds around each message (`<|im_start|>`, the role, `<|im_end|>`, a
@@ -57,21 +57,16 @@ pub(super) fn chat(
     if !tools.is_empty() {
         prompt += count(bpe, &serde_json::to_string(tools).unwrap_or_default());
     }
-    Some(Usage {
-        prompt_tokens: prompt,
-        completion_tokens: reply_tokens(bpe, reply),
-        source: UsageSource::Estimated,
-    })
+    Some(Usage::estimated(prompt, reply_tokens(bpe, reply)))
 }
 
 /// A fill-in-the-middle completion's tokens: the text around the hole, and the middle.
 pub(super) fn completion(prompt: &str, suffix: &str, reply: &Reply) -> Option<Usage> {
     let bpe = O200K.as_ref()?;
-    Some(Usage {
-        prompt_tokens: count(bpe, prompt) + count(bpe, suffix),
-        completion_tokens: reply_tokens(bpe, reply),
-        source: UsageSource::Estimated,
-    })
+    Some(Usage::estimated(
+        count(bpe, prompt) + count(bpe, suffix),
+        reply_tokens(bpe, reply),
+    ))
 }
 
 /// The text of one message as the request carries it, whatever its role: read from its JSON
@@ -111,7 +106,7 @@ fn reply_tokens(bpe: &CoreBPE, reply: &Reply) -> u64 {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::llm::{messages, tools, ToolCall};
+    use crate::llm::{messages, tools, ToolCall, UsageSource};
 
     #[test]
     fn every_message_the_tools_and_the_reply_are_counted() {

@@ -1,15 +1,19 @@
-//! Talking to an OpenAI-compatible chat completions server through async-openai.
+//! Talking to an OpenAI-compatible server through async-openai, over either wire a tier is
+//! configured for: chat completions, or the Responses API (`responses/`).
 //!
 //! kiln owns retries (async-openai's built-in retry layer is replaced by a plain transport), so
 //! every retry is visible as an event and bounded by kiln's own settings. Streaming is the
 //! default for a low time to first token; a server that answers a streamed request with nothing
-//! at all is asked again without streaming, and remembered.
+//! at all is asked again without streaming, and remembered. The two wires differ only in how a
+//! turn is encoded and how its events are assembled ([`reply::Assemble`]): the retry loop, the
+//! idle timeout, a cut stream and the fallback are one code path for both.
 
 mod classify;
 mod error;
 mod estimate;
 pub mod messages;
 mod reply;
+mod responses;
 pub mod tools;
 mod transport;
 mod usage;
@@ -24,13 +28,15 @@ use async_openai::types::chat::{
 };
 use async_openai::types::completions::CreateCompletionRequest;
 use async_openai::Client;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 
-use crate::config::{Config, ConfigError, Price, Tier};
+use crate::config::{Config, ConfigError, Price, Tier, WireApi};
 pub use classify::{Classification, ClassifyPath};
 pub use error::LlmError;
 pub use messages::Message;
-pub use reply::{Reply, StreamAssembler, ToolCall};
+use reply::{Assemble, ChatAssembler};
+pub use reply::{Reply, ToolCall};
+use responses::ResponsesAssembler;
 pub use usage::{Counted, TokenTotal, Usage, UsageSource};
 
 /// A fill is at most a function body; a server left to run on would write the rest of the file.
@@ -63,12 +69,24 @@ pub enum LlmEvent {
     BadChunkSkipped(String),
 }
 
+#[derive(Clone, Copy)]
 pub struct ChatRequest<'a> {
     pub tier: Tier,
     pub messages: &'a [Message],
     pub tools: &'a [ChatCompletionTools],
     /// Forces this tool: small models answer in prose otherwise.
     pub force_tool: Option<&'a str>,
+    /// The reply these messages continue, on a wire whose server keeps replies (the Responses
+    /// API): only the messages after it are sent. Chat completions send every message anyway.
+    pub previous: Option<Previous<'a>>,
+}
+
+/// A reply the server keeps, and how much of the conversation it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Previous<'a> {
+    pub response_id: &'a str,
+    /// The leading messages that reply already holds: its input and its own answer.
+    pub messages_held: usize,
 }
 
 /// A native fill-in-the-middle request: the model writes what goes between `prompt` and `suffix`.
@@ -84,6 +102,7 @@ struct TierClient {
     base_url: String,
     model: String,
     price: Option<Price>,
+    wire: WireApi,
 }
 
 struct TierClients {
@@ -116,6 +135,7 @@ impl LlmClient {
                 base_url: endpoint.base_url,
                 model: config.models.for_tier(tier).to_string(),
                 price: config.price(tier),
+                wire: config.wire_api(tier),
             })
         };
         Ok(LlmClient {
@@ -153,13 +173,30 @@ impl LlmClient {
         self.tier(tier).price
     }
 
+    pub fn wire_api(&self, tier: Tier) -> WireApi {
+        self.tier(tier).wire
+    }
+
     /// One model turn, retried on transient failures.
     pub async fn chat(
         &self,
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
-        self.with_retries(Call::Chat(request), on_event).await
+        match self.with_retries(Call::Chat(request), on_event).await {
+            // A server that keeps no replies (`store` off, a zero-retention organisation, or a
+            // reply it has dropped) refuses to continue one; the whole conversation still works.
+            Err(LlmError::Rejected { message, .. })
+                if request.previous.is_some() && message.contains("revious response") =>
+            {
+                let whole = ChatRequest {
+                    previous: None,
+                    ..*request
+                };
+                self.with_retries(Call::Chat(&whole), on_event).await
+            }
+            other => other,
+        }
     }
 
     /// One fill-in-the-middle completion (`POST /completions` with `suffix`), retried like a
@@ -222,11 +259,21 @@ impl LlmClient {
             Call::Completion(request) => self.complete_once(request, on_event).await,
             Call::Plain { tier, request } => {
                 let tier = self.tier(*tier);
-                let response = self
-                    .whole_reply(tier.client.chat().create((*request).clone()))
-                    .await?
-                    .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-                Ok(Reply::from_response(response))
+                match tier.wire {
+                    WireApi::Chat => Ok(Reply::from_response(
+                        self.whole_reply(tier, tier.client.chat().create((*request).clone()))
+                            .await?,
+                    )),
+                    WireApi::Responses => responses::reply_of(
+                        self.whole_reply(
+                            tier,
+                            tier.client
+                                .responses()
+                                .create_byot(responses::encode_plain(request)),
+                        )
+                        .await?,
+                    ),
+                }
             }
         }
     }
@@ -235,12 +282,14 @@ impl LlmClient {
     /// the whole: several idle periods, enough for a long answer from a slow local model.
     async fn whole_reply<T>(
         &self,
-        request: impl std::future::Future<Output = T>,
+        tier: &TierClient,
+        request: impl std::future::Future<Output = Result<T, async_openai::error::OpenAIError>>,
     ) -> Result<T, LlmError> {
         let limit = self.stream_idle * WHOLE_REPLY_IDLE_PERIODS;
         tokio::time::timeout(limit, request)
             .await
-            .map_err(|_| LlmError::Idle(limit))
+            .map_err(|_| LlmError::Idle(limit))?
+            .map_err(|e| LlmError::from_openai(e, &tier.base_url))
     }
 
     async fn complete_once(
@@ -250,16 +299,18 @@ impl LlmClient {
     ) -> Result<Reply, LlmError> {
         let tier = self.tier(request.tier);
         let response = self
-            .whole_reply(tier.client.completions().create(CreateCompletionRequest {
-                model: tier.model.clone(),
-                prompt: Prompt::String(request.prompt.to_string()),
-                suffix: Some(request.suffix.to_string()),
-                max_tokens: Some(COMPLETION_MAX_TOKENS),
-                stream: Some(false),
-                ..Default::default()
-            }))
-            .await?
-            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
+            .whole_reply(
+                tier,
+                tier.client.completions().create(CreateCompletionRequest {
+                    model: tier.model.clone(),
+                    prompt: Prompt::String(request.prompt.to_string()),
+                    suffix: Some(request.suffix.to_string()),
+                    max_tokens: Some(COMPLETION_MAX_TOKENS),
+                    stream: Some(false),
+                    ..Default::default()
+                }),
+            )
+            .await?;
         Ok(unstreamed(Reply::from_completion(response), on_event))
     }
 
@@ -268,40 +319,83 @@ impl LlmClient {
         request: &ChatRequest<'_>,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
     ) -> Result<Reply, LlmError> {
+        let tier = self.tier(request.tier);
         if !self.streaming_broken.load(Ordering::Relaxed) {
-            let assembler = self.stream(request, on_event).await?;
-            if !assembler.is_empty() {
-                return Ok(assembler.finish());
+            // The chat() and responses() handles borrow the client only as long as the
+            // statement that opens and reads the stream.
+            let streamed = match tier.wire {
+                WireApi::Chat => {
+                    self.read_stream(
+                        tier.client
+                            .chat()
+                            .create_stream(self.build(request, Streaming::Yes)),
+                        ChatAssembler::default(),
+                        tier,
+                        on_event,
+                    )
+                    .await?
+                }
+                WireApi::Responses => {
+                    self.read_stream(
+                        tier.client
+                            .responses()
+                            .create_stream_byot(self.encode_responses(request, Streaming::Yes)),
+                        ResponsesAssembler::default(),
+                        tier,
+                        on_event,
+                    )
+                    .await?
+                }
+            };
+            if let Some(reply) = streamed {
+                return Ok(reply);
             }
             self.streaming_broken.store(true, Ordering::Relaxed);
             on_event(LlmEvent::StreamFallback);
         }
-        let tier = self.tier(request.tier);
-        let response = self
-            .whole_reply(
-                tier.client
-                    .chat()
-                    .create(self.build(request, Streaming::No)),
-            )
-            .await?
-            .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        Ok(unstreamed(Reply::from_response(response), on_event))
+        let reply = match tier.wire {
+            WireApi::Chat => Reply::from_response(
+                self.whole_reply(
+                    tier,
+                    tier.client
+                        .chat()
+                        .create(self.build(request, Streaming::No)),
+                )
+                .await?,
+            ),
+            WireApi::Responses => responses::reply_of(
+                self.whole_reply(
+                    tier,
+                    tier.client
+                        .responses()
+                        .create_byot(self.encode_responses(request, Streaming::No)),
+                )
+                .await?,
+            )?,
+        };
+        Ok(unstreamed(reply, on_event))
     }
 
-    async fn stream(
+    /// Opens a streamed reply, either wire's, and reads it event by event; the time to first
+    /// token counts from the request. `None`: the server sent nothing
+    /// at all. A stream silent for `stream_idle` is abandoned; an event that cannot be read is
+    /// skipped (async-openai passes it on as an error while the stream goes on, and one odd
+    /// event must not cost the whole reply); a stream that began and never ended is
+    /// [`LlmError::CutShort`], holding what arrived.
+    async fn read_stream<A: Assemble, S>(
         &self,
-        request: &ChatRequest<'_>,
+        opening: impl std::future::Future<Output = Result<S, async_openai::error::OpenAIError>>,
+        mut assembler: A,
+        tier: &TierClient,
         on_event: &mut (dyn FnMut(LlmEvent) + Send),
-    ) -> Result<StreamAssembler, LlmError> {
+    ) -> Result<Option<Reply>, LlmError>
+    where
+        S: Stream<Item = Result<A::Chunk, async_openai::error::OpenAIError>> + Unpin,
+    {
         let started = Instant::now();
-        let tier = self.tier(request.tier);
-        let mut stream = tier
-            .client
-            .chat()
-            .create_stream(self.build(request, Streaming::Yes))
+        let mut stream = opening
             .await
             .map_err(|e| LlmError::from_openai(e, &tier.base_url))?;
-        let mut assembler = StreamAssembler::default();
         let mut first_token_seen = false;
         loop {
             let next = tokio::time::timeout(self.stream_idle, stream.next())
@@ -310,15 +404,13 @@ impl LlmClient {
             let chunk = match next {
                 None => break,
                 Some(Ok(chunk)) => chunk,
-                // A chunk async-openai cannot parse arrives as an error while the stream goes
-                // on; one odd chunk must not cost the whole reply.
                 Some(Err(async_openai::error::OpenAIError::JSONDeserialize(e, content))) => {
                     on_event(LlmEvent::BadChunkSkipped(format!("{e}: {content}")));
                     continue;
                 }
                 Some(Err(e)) => return Err(LlmError::from_openai(e, &tier.base_url)),
             };
-            let delta = assembler.push(chunk);
+            let delta = assembler.push(chunk)?;
             if delta.before_end && !first_token_seen {
                 first_token_seen = true;
                 on_event(LlmEvent::FirstToken {
@@ -332,10 +424,26 @@ impl LlmClient {
                 on_event(LlmEvent::ToolArgumentsDelta(delta.arguments));
             }
         }
+        if assembler.is_empty() {
+            return Ok(None);
+        }
         if assembler.cut_short() {
             return Err(LlmError::CutShort(Box::new(assembler.finish())));
         }
-        Ok(assembler)
+        Ok(Some(assembler.finish()))
+    }
+
+    fn encode_responses(
+        &self,
+        request: &ChatRequest<'_>,
+        streaming: Streaming,
+    ) -> async_openai::types::responses::CreateResponse {
+        responses::encode(
+            self.model(request.tier),
+            request,
+            self.max_output_tokens,
+            matches!(streaming, Streaming::Yes),
+        )
     }
 
     fn build(

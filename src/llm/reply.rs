@@ -1,12 +1,13 @@
 //! A model's reply, and how streamed chunks become one.
 
 use async_openai::types::chat::{
-    ChatCompletionMessageToolCalls, CreateChatCompletionResponse,
+    ChatCompletionMessageToolCalls, CompletionUsage, CreateChatCompletionResponse,
     CreateChatCompletionStreamResponse,
 };
 use async_openai::types::completions::CreateCompletionResponse;
 
-use super::usage::{Usage, UsageSource};
+use super::usage::Usage;
+use super::LlmError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
@@ -15,12 +16,21 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
-/// The usage a server reported.
-fn reported(prompt_tokens: u32, completion_tokens: u32) -> Usage {
+/// The usage a chat or completions server reported, with the cache and reasoning details that
+/// OpenAI adds (most local servers send none).
+fn reported(usage: CompletionUsage) -> Usage {
     Usage {
-        prompt_tokens: prompt_tokens.into(),
-        completion_tokens: completion_tokens.into(),
-        source: UsageSource::Server,
+        cached_tokens: usage
+            .prompt_tokens_details
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0)
+            .into(),
+        reasoning_tokens: usage
+            .completion_tokens_details
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0)
+            .into(),
+        ..Usage::reported(usage.prompt_tokens.into(), usage.completion_tokens.into())
     }
 }
 
@@ -32,13 +42,14 @@ pub struct Reply {
     /// [`super::estimate`]); `None` only while a reply is being assembled.
     pub usage: Option<Usage>,
     pub finish_reason: Option<String>,
+    /// The id the server keeps this reply under, for the next turn to continue from
+    /// (`previous_response_id`): only the Responses API has one.
+    pub response_id: Option<String>,
 }
 
 impl Reply {
     pub fn from_response(response: CreateChatCompletionResponse) -> Reply {
-        let usage = response
-            .usage
-            .map(|u| reported(u.prompt_tokens, u.completion_tokens));
+        let usage = response.usage.map(reported);
         let Some(choice) = response.choices.into_iter().next() else {
             return Reply {
                 usage,
@@ -64,14 +75,13 @@ impl Reply {
             tool_calls,
             usage,
             finish_reason: choice.finish_reason.map(finish_reason_name),
+            response_id: None,
         }
     }
 
     /// A native completion: its text is the reply's content.
     pub fn from_completion(response: CreateCompletionResponse) -> Reply {
-        let usage = response
-            .usage
-            .map(|u| reported(u.prompt_tokens, u.completion_tokens));
+        let usage = response.usage.map(reported);
         let choice = response.choices.into_iter().next();
         Reply {
             finish_reason: choice
@@ -81,6 +91,7 @@ impl Reply {
             content: choice.map(|c| c.text).unwrap_or_default(),
             tool_calls: Vec::new(),
             usage,
+            response_id: None,
         }
     }
 }
@@ -93,12 +104,35 @@ fn finish_reason_name(reason: impl serde::Serialize) -> String {
         .unwrap_or_default()
 }
 
-/// Builds a [`Reply`] from stream chunks.
+/// What reading a streamed reply takes, whichever wire it came over: each event says what it
+/// added (for live display), and at the end the stream tells an empty answer (the server's
+/// quirk, answered by asking without streaming) from a cut one (retried). The loop that reads,
+/// times out an idle stream and skips an unreadable event is the same for both wires
+/// (`LlmClient::read_stream`).
+pub(super) trait Assemble {
+    type Chunk;
+
+    /// Takes one event. `Err`: the server ended the reply as failed (the Responses API says so
+    /// in the stream, after a 200).
+    fn push(&mut self, chunk: Self::Chunk) -> Result<ChunkDelta, LlmError>;
+
+    /// True when the server sent nothing at all: llama-cpp-python answers some streamed tool
+    /// requests with an empty 200.
+    fn is_empty(&self) -> bool;
+
+    /// The reply started but never said it was complete: the connection was cut and its end
+    /// may be missing.
+    fn cut_short(&self) -> bool;
+
+    fn finish(self) -> Reply;
+}
+
+/// Builds a [`Reply`] from chat completion chunks.
 ///
 /// Tool calls are keyed by their index. Some servers (llama-cpp-python) repeat the id and the
 /// name in every chunk, so a name is set once and never appended to; only arguments accumulate.
 #[derive(Debug, Default)]
-pub struct StreamAssembler {
+pub(super) struct ChatAssembler {
     reply: Reply,
     chunks_seen: usize,
     choices_seen: usize,
@@ -106,7 +140,7 @@ pub struct StreamAssembler {
 
 /// What one chunk added, for live display.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct ChunkDelta {
+pub(super) struct ChunkDelta {
     pub content: String,
     pub arguments: String,
     /// The chunk is part of the answer and not its end: the first such chunk is the first
@@ -115,12 +149,14 @@ pub struct ChunkDelta {
     pub before_end: bool,
 }
 
-impl StreamAssembler {
-    pub fn push(&mut self, chunk: CreateChatCompletionStreamResponse) -> ChunkDelta {
+impl Assemble for ChatAssembler {
+    type Chunk = CreateChatCompletionStreamResponse;
+
+    fn push(&mut self, chunk: CreateChatCompletionStreamResponse) -> Result<ChunkDelta, LlmError> {
         self.chunks_seen += 1;
         let mut delta_out = ChunkDelta::default();
         if let Some(u) = chunk.usage {
-            self.reply.usage = Some(reported(u.prompt_tokens, u.completion_tokens));
+            self.reply.usage = Some(reported(u));
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             self.choices_seen += 1;
@@ -157,28 +193,31 @@ impl StreamAssembler {
                 }
             }
         }
-        delta_out
+        Ok(delta_out)
     }
 
-    /// True when the server sent nothing at all: llama-cpp-python answers some streamed tool
-    /// requests with an empty 200.
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.chunks_seen == 0
     }
 
-    /// The reply started but never said it was complete (no finish_reason): the connection was
-    /// cut and its end may be missing. A stream with no choices at all is merely empty.
-    pub fn cut_short(&self) -> bool {
+    /// No finish_reason after some choice arrived. A stream with no choices at all is merely
+    /// empty.
+    fn cut_short(&self) -> bool {
         self.choices_seen > 0 && self.reply.finish_reason.is_none()
     }
 
-    pub fn finish(mut self) -> Reply {
-        for (i, call) in self.reply.tool_calls.iter_mut().enumerate() {
-            if call.id.is_empty() {
-                call.id = format!("call_{i}");
-            }
-        }
+    fn finish(mut self) -> Reply {
+        name_unnamed_calls(&mut self.reply.tool_calls);
         self.reply
+    }
+}
+
+/// Gives a call the server sent without an id one of its own: the tool's answer must name it.
+pub(super) fn name_unnamed_calls(calls: &mut [ToolCall]) {
+    for (i, call) in calls.iter_mut().enumerate() {
+        if call.id.is_empty() {
+            call.id = format!("call_{i}");
+        }
     }
 }
 
@@ -199,16 +238,20 @@ mod tests {
 
     #[test]
     fn repeated_names_are_not_concatenated() {
-        let mut assembler = StreamAssembler::default();
+        let mut assembler = ChatAssembler::default();
         for piece in ["{\"co", "de\": \"x\"}"] {
-            assembler.push(chunk(
-                json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+            assembler
+                .push(chunk(
+                    json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
                     "function": {"name": "run_code", "arguments": piece}}],
                     "function_call": {"name": "run_code", "arguments": piece}}),
-                None,
-            ));
+                    None,
+                ))
+                .unwrap();
         }
-        assembler.push(chunk(json!({}), Some("tool_calls")));
+        assembler
+            .push(chunk(json!({}), Some("tool_calls")))
+            .unwrap();
         let reply = assembler.finish();
         assert_eq!(
             reply.tool_calls,
@@ -223,10 +266,14 @@ mod tests {
 
     #[test]
     fn text_accumulates_and_reports_each_delta() {
-        let mut assembler = StreamAssembler::default();
+        let mut assembler = ChatAssembler::default();
         assert!(assembler.is_empty());
-        let first = assembler.push(chunk(json!({"role": "assistant", "content": "Hel"}), None));
-        let last = assembler.push(chunk(json!({"content": "lo"}), Some("stop")));
+        let first = assembler
+            .push(chunk(json!({"role": "assistant", "content": "Hel"}), None))
+            .unwrap();
+        let last = assembler
+            .push(chunk(json!({"content": "lo"}), Some("stop")))
+            .unwrap();
         assert_eq!(first.content, "Hel");
         assert!(first.before_end && !last.before_end);
         assert!(!assembler.is_empty());

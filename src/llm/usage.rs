@@ -19,8 +19,34 @@ pub enum UsageSource {
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Of `prompt_tokens`, those the server read from its prompt cache (billed cheaper); 0 when
+    /// it says nothing of a cache.
+    pub cached_tokens: u64,
+    /// Of `completion_tokens`, those a reasoning model spent thinking, never shown.
+    pub reasoning_tokens: u64,
     #[serde(rename = "usage_source")]
     pub source: UsageSource,
+}
+
+impl Usage {
+    /// What a server reported; the details are 0 where it gave none.
+    pub fn reported(prompt_tokens: u64, completion_tokens: u64) -> Usage {
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            source: UsageSource::Server,
+        }
+    }
+
+    /// kiln's own count; it cannot know a server's cache or a model's hidden reasoning.
+    pub fn estimated(prompt_tokens: u64, completion_tokens: u64) -> Usage {
+        Usage {
+            source: UsageSource::Estimated,
+            ..Usage::reported(prompt_tokens, completion_tokens)
+        }
+    }
 }
 
 /// Who counted the requests behind a sum.
@@ -67,6 +93,8 @@ impl Counted {
 pub struct TokenTotal {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
     #[serde(rename = "usage_source")]
     pub source: Option<Counted>,
 }
@@ -75,12 +103,16 @@ impl TokenTotal {
     pub fn add(&mut self, usage: Usage) {
         self.prompt_tokens += usage.prompt_tokens;
         self.completion_tokens += usage.completion_tokens;
+        self.cached_tokens += usage.cached_tokens;
+        self.reasoning_tokens += usage.reasoning_tokens;
         self.source = Counted::combine(self.source, Some(usage.source.into()));
     }
 
     pub fn absorb(&mut self, other: TokenTotal) {
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.cached_tokens += other.cached_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
         self.source = Counted::combine(self.source, other.source);
     }
 }
@@ -93,9 +125,8 @@ mod tests {
 
     fn usage(prompt_tokens: u64, source: UsageSource) -> Usage {
         Usage {
-            prompt_tokens,
-            completion_tokens: 1,
             source,
+            ..Usage::reported(prompt_tokens, 1)
         }
     }
 
@@ -103,13 +134,19 @@ mod tests {
     fn a_sum_says_whether_its_parts_were_reported_estimated_or_both() {
         let mut server = TokenTotal::default();
         assert_eq!(server.source, None);
-        server.add(usage(10, UsageSource::Server));
+        server.add(Usage {
+            cached_tokens: 8,
+            reasoning_tokens: 1,
+            ..usage(10, UsageSource::Server)
+        });
         server.add(usage(5, UsageSource::Server));
         assert_eq!(
             server,
             TokenTotal {
                 prompt_tokens: 15,
                 completion_tokens: 2,
+                cached_tokens: 8,
+                reasoning_tokens: 1,
                 source: Some(Counted::Server)
             }
         );

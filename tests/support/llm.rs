@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use kiln::config::Config;
+use kiln::config::{Config, Tier, WireApi};
 use kiln::llm::{ClassifyPath, LlmClient};
 
 use super::{Reply, ScriptedServer};
@@ -27,13 +27,23 @@ pub fn config(base_url: &str, overrides: &[(&str, &str)]) -> Config {
 }
 
 pub fn client(base_url: &str, overrides: &[(&str, &str)]) -> LlmClient {
-    LlmClient::new(&config(base_url, overrides)).unwrap()
+    client_on(WireApi::Chat, base_url, overrides)
+}
+
+/// [`client`] with every tier speaking `wire`.
+pub fn client_on(wire: WireApi, base_url: &str, overrides: &[(&str, &str)]) -> LlmClient {
+    let mut config = config(base_url, overrides);
+    for tier in Tier::ALL {
+        config.tiers.entry(tier).or_default().wire_api = Some(wire);
+    }
+    LlmClient::new(&config).unwrap()
 }
 
 /// The nano gate meets `rejection` on its structured-output request: it must answer q1 on the
 /// prompt-only path with no retry of the rejection (even with `max_retries` allowed), and
 /// remember it, sending q2 straight to the prompt-only path. Returns the requests sent.
 pub async fn classify_falls_back_to_prompt_only_after(
+    wire: WireApi,
     rejection: Reply,
     max_retries: &str,
 ) -> Vec<serde_json::Value> {
@@ -41,7 +51,11 @@ pub async fn classify_falls_back_to_prompt_only_after(
     server.push(rejection);
     server.push(Reply::text("Yes."));
     server.push(Reply::text("no"));
-    let llm = client(&server.base_url(), &[("KILN_MAX_RETRIES", max_retries)]);
+    let llm = client_on(
+        wire,
+        &server.base_url(),
+        &[("KILN_MAX_RETRIES", max_retries)],
+    );
     let first = llm
         .classify("q1", &["yes", "no"], &mut |_| {})
         .await
@@ -58,13 +72,16 @@ pub async fn classify_falls_back_to_prompt_only_after(
         (second.answer.as_str(), second.path),
         ("no", ClassifyPath::PromptOnly)
     );
-    let sent = server.chat_requests();
+    let sent = server.model_requests();
     assert_eq!(
         sent.len(),
         3,
         "no retry of the rejection, and q2 goes straight to the prompt-only path"
     );
-    assert!(sent[1].get("response_format").is_none(), "{}", sent[1]);
-    assert!(sent[2].get("response_format").is_none(), "{}", sent[2]);
+    for prompt_only in &sent[1..] {
+        for format in ["response_format", "text"] {
+            assert!(prompt_only.get(format).is_none(), "{prompt_only}");
+        }
+    }
     sent
 }

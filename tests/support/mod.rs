@@ -21,12 +21,39 @@
 #![allow(unused_imports)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Runs `async fn $name(wire: WireApi)` as two tests, `$name::chat` and `$name::responses`:
+/// one body for both wires, so a fault suite cannot drift between them. The attribute
+/// (default `#[tokio::test]`) is the test harness for both.
+#[macro_export]
+macro_rules! on_both_wires {
+    (#[$test:meta] $name:ident) => {
+        mod $name {
+            #[$test]
+            async fn chat() {
+                super::$name(kiln::config::WireApi::Chat).await
+            }
+
+            #[$test]
+            async fn responses() {
+                super::$name(kiln::config::WireApi::Responses).await
+            }
+        }
+    };
+    ($name:ident) => {
+        $crate::on_both_wires!(
+            #[tokio::test]
+            $name
+        );
+    };
+}
+
 mod cli;
 mod git_repo;
 mod lib_text;
 mod llm;
 mod real;
 mod reply;
+mod responses;
 mod server;
 mod tmux;
 mod tokens;
@@ -41,10 +68,12 @@ pub use git_repo::{
 };
 pub use lib_text::{demo_with, last_message, message_text, EXISTING_TESTS, MEAN_FLOOR_TESTS};
 pub use llm::{
-    classify_falls_back_to_prompt_only_after, client as llm_client, config as test_config,
+    classify_falls_back_to_prompt_only_after, client as llm_client, client_on as llm_client_on,
+    config as test_config,
 };
 pub use real::{cli_dry_run_ends_clearly, cli_env, RealModel, SERVER_TURN};
 pub use reply::{Reply, ReplyOptions};
+pub use responses::response_id;
 pub use server::{RecordedRequest, ScriptedServer};
 pub use tmux::{Tmux, POLL_MS, WAIT_LIMIT_SECS};
 pub use tokens::{

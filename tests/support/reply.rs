@@ -1,14 +1,15 @@
 //! Scripted replies and how they are rendered as OpenAI chat-completions
-//! responses (plain JSON or server-sent events).
+//! responses (plain JSON or server-sent events). The same script answers the
+//! Responses API too, encoded by `responses.rs`.
 
 use serde_json::{json, Value};
 
 /// `created` timestamp used on every object (any integer that fits a u32).
-const CREATED: u64 = 1_700_000_000;
+pub(crate) const CREATED: u64 = 1_700_000_000;
 /// Default number of characters per streamed delta piece.
 const DEFAULT_CHUNK_CHARS: usize = 8;
 
-/// One scripted answer to a `POST /v1/chat/completions` request.
+/// One scripted answer to a `POST /v1/chat/completions` or `POST /v1/responses` request.
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// An assistant message with this content (`finish_reason: "stop"`).
@@ -96,6 +97,10 @@ pub struct ReplyOptions {
     /// `(prompt_tokens, completion_tokens)` to report; `None` makes them up
     /// from text lengths (about 4 characters a token, at least 1).
     pub usage: Option<(u32, u32)>,
+    /// `(cached_tokens, reasoning_tokens)` inside the usage: chat's
+    /// `prompt_tokens_details` / `completion_tokens_details`, the Responses API's
+    /// `input_tokens_details` / `output_tokens_details`. `None` sends no details.
+    pub usage_details: Option<(u32, u32)>,
     /// Sends no usage at all, even when the request asks with `stream_options.include_usage`:
     /// llama-cpp-python 0.3.36 and several proxies answer so.
     pub omit_usage: bool,
@@ -108,8 +113,14 @@ pub struct ReplyOptions {
     pub garbage_event_before: Option<usize>,
     /// Overrides `finish_reason` ("stop" / "tool_calls" by default). Must be
     /// one of stop, length, tool_calls, content_filter, function_call or
-    /// async-openai fails to parse the answer.
+    /// async-openai fails to parse the answer. On the Responses API only
+    /// `length` means something: the response ends `incomplete`.
     pub finish_reason: Option<String>,
+    /// The reply ends as failed with this error code instead of completing:
+    /// the Responses API sends `response.failed` (status `failed` when not
+    /// streamed); chat, which has no such event, an `{"error": ..}` chunk in
+    /// place of its end, as OpenAI does.
+    pub fail_with_code: Option<String>,
 }
 
 /// What the server writes for one chat request.
@@ -133,7 +144,8 @@ pub(crate) struct RequestInfo {
     pub model: String,
     pub stream: bool,
     pub include_usage: bool,
-    /// Characters in the request's `messages` (serialized), for fake usage.
+    /// Characters in the request's `messages`, `prompt` or `input` (serialized),
+    /// for fake usage.
     pub prompt_chars: usize,
 }
 
@@ -154,6 +166,7 @@ impl RequestInfo {
             prompt_chars: body
                 .get("messages")
                 .or_else(|| body.get("prompt"))
+                .or_else(|| body.get("input"))
                 .map_or(0, |m| m.to_string().len()),
         }
     }
@@ -167,13 +180,51 @@ fn tokens(chars: usize) -> u32 {
     u32::try_from(chars / 4).unwrap_or(u32::MAX).max(1)
 }
 
+/// `(prompt, completion)` tokens to report for a reply with this text and call:
+/// the scripted ones, or made up from lengths.
+pub(crate) fn token_counts(
+    text: Option<&str>,
+    call: Option<(&str, &str)>,
+    opts: &ReplyOptions,
+    req: &RequestInfo,
+) -> (u32, u32) {
+    let out_chars = text.map_or(0, str::len) + call.map_or(0, |(n, a)| n.len() + a.len());
+    opts.usage
+        .unwrap_or((tokens(req.prompt_chars), tokens(out_chars)))
+}
+
+/// A streamed text or argument string in pieces of `chunk_chars`.
+pub(crate) fn pieces(s: &str, opts: &ReplyOptions) -> Vec<String> {
+    let n = if opts.chunk_chars == 0 {
+        DEFAULT_CHUNK_CHARS
+    } else {
+        opts.chunk_chars
+    };
+    split_chars(s, n)
+}
+
 fn split_chars(s: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
     chars.chunks(n.max(1)).map(|c| c.iter().collect()).collect()
 }
 
+/// The stream faults of `opts` applied to a stream's SSE events, on either wire:
+/// a garbage event, and a connection cut after some events.
+pub(crate) fn with_stream_faults(mut out: Vec<String>, opts: &ReplyOptions) -> Vec<String> {
+    if let Some(index) = opts.garbage_event_before {
+        out.insert(
+            index.min(out.len()),
+            "data: {this is not json\n\n".to_string(),
+        );
+    }
+    if let Some(keep) = opts.truncate_after_events {
+        out.truncate(keep);
+    }
+    out
+}
+
 /// The pieces of a reply that produces a message: (text, tool call).
-fn parts(reply: &Reply) -> (Option<&str>, Option<(&str, &str)>) {
+pub(crate) fn parts(reply: &Reply) -> (Option<&str>, Option<(&str, &str)>) {
     match reply {
         Reply::Text(t) => (Some(t), None),
         Reply::ToolCall { name, arguments } => (None, Some((name, arguments))),
@@ -285,16 +336,18 @@ pub(crate) fn render(reply: &Reply, opts: &ReplyOptions, req: &RequestInfo) -> R
                 .finish_reason
                 .clone()
                 .unwrap_or_else(|| if call.is_some() { "tool_calls" } else { "stop" }.to_string());
-            let out_chars = text.map_or(0, str::len) + call.map_or(0, |(n, a)| n.len() + a.len());
-            let (prompt_tokens, completion_tokens) = opts
-                .usage
-                .unwrap_or((tokens(req.prompt_chars), tokens(out_chars)));
+            let (prompt_tokens, completion_tokens) = token_counts(text, call, opts, req);
             let usage = (!opts.omit_usage).then(|| {
-                json!({
+                let mut usage = json!({
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
                     "total_tokens": prompt_tokens + completion_tokens,
-                })
+                });
+                if let Some((cached, reasoning)) = opts.usage_details {
+                    usage["prompt_tokens_details"] = json!({"cached_tokens": cached});
+                    usage["completion_tokens_details"] = json!({"reasoning_tokens": reasoning});
+                }
+                usage
             });
             if req.stream {
                 Rendered::Sse(stream_events(text, call, &finish, usage, opts, req))
@@ -309,7 +362,7 @@ pub(crate) fn render(reply: &Reply, opts: &ReplyOptions, req: &RequestInfo) -> R
     }
 }
 
-fn call_id(req: &RequestInfo) -> String {
+pub(crate) fn call_id(req: &RequestInfo) -> String {
     format!("call_{}", req.seq)
 }
 
@@ -351,11 +404,6 @@ fn stream_events(
     opts: &ReplyOptions,
     req: &RequestInfo,
 ) -> Vec<String> {
-    let n = if opts.chunk_chars == 0 {
-        DEFAULT_CHUNK_CHARS
-    } else {
-        opts.chunk_chars
-    };
     let chunk = |choices: Value| {
         let mut c = json!({
             "id": format!("chatcmpl-scripted-{}", req.seq),
@@ -373,11 +421,11 @@ fn stream_events(
 
     let mut deltas: Vec<Value> = Vec::new();
     if let Some(text) = text {
-        let pieces = split_chars(text, n);
-        if pieces.is_empty() {
+        let text_pieces = pieces(text, opts);
+        if text_pieces.is_empty() {
             deltas.push(json!({"content": ""}));
         }
-        for p in pieces {
+        for p in text_pieces {
             deltas.push(json!({ "content": p }));
         }
     }
@@ -394,7 +442,7 @@ fn stream_events(
             first["function_call"] = json!({"name": name, "arguments": ""});
         }
         deltas.push(first);
-        for p in split_chars(arguments, n) {
+        for p in pieces(arguments, opts) {
             let mut d = if quirk {
                 json!({"tool_calls": [{
                     "index": 0,
@@ -420,6 +468,14 @@ fn stream_events(
     }
 
     let mut events: Vec<Value> = deltas.into_iter().map(|d| chunk(choice(d, None))).collect();
+    if let Some(code) = &opts.fail_with_code {
+        events.push(json!({"error": {"message": "scripted failure", "type": code, "code": code}}));
+        let out = events
+            .into_iter()
+            .map(|e| format!("data: {e}\n\n"))
+            .collect();
+        return with_stream_faults(out, opts);
+    }
     events.push(chunk(choice(json!({}), Some(finish))));
     if let Some(usage) = usage.filter(|_| req.include_usage) {
         let mut last = chunk(json!([]));
@@ -431,14 +487,5 @@ fn stream_events(
         .map(|e| format!("data: {e}\n\n"))
         .collect();
     out.push("data: [DONE]\n\n".to_string());
-    if let Some(index) = opts.garbage_event_before {
-        out.insert(
-            index.min(out.len()),
-            "data: {this is not json\n\n".to_string(),
-        );
-    }
-    if let Some(keep) = opts.truncate_after_events {
-        out.truncate(keep);
-    }
-    out
+    with_stream_faults(out, opts)
 }

@@ -1,5 +1,6 @@
 //! A minimal hand-written HTTP/1.1 server (tokio only) that answers
-//! OpenAI chat-completions requests from a FIFO queue of scripted replies.
+//! OpenAI chat-completions and Responses API requests from one FIFO queue of
+//! scripted replies, each encoded for the endpoint that asked.
 //!
 //! One request per connection: every response carries `Connection: close`
 //! and the socket is closed after it, so clients open a new connection for
@@ -17,6 +18,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::reply::{
     error_body, render, render_text_completion, Rendered, Reply, ReplyOptions, RequestInfo,
 };
+use super::responses::render_response;
 
 /// Largest request head (request line + headers) accepted.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -130,8 +132,8 @@ impl ScriptedServer {
         self.addr
     }
 
-    /// Queues a reply for the next `POST /v1/chat/completions` or `POST /v1/completions`
-    /// (one FIFO for both).
+    /// Queues a reply for the next `POST /v1/chat/completions`, `POST /v1/responses` or
+    /// `POST /v1/completions` (one FIFO for all).
     pub fn push(&self, reply: Reply) {
         self.push_with(reply, ReplyOptions::default());
     }
@@ -174,10 +176,25 @@ impl ScriptedServer {
     /// Bodies of the `POST /v1/chat/completions` requests so far, parsed
     /// (a body that is not JSON shows up as `Value::String` of the raw text).
     pub fn chat_requests(&self) -> Vec<Value> {
+        self.bodies(is_chat)
+    }
+
+    /// Bodies of the `POST /v1/responses` requests so far, parsed.
+    pub fn responses_requests(&self) -> Vec<Value> {
+        self.bodies(is_responses)
+    }
+
+    /// Bodies of the model turns so far, on either wire (chat completions or the
+    /// Responses API), in arrival order.
+    pub fn model_requests(&self) -> Vec<Value> {
+        self.bodies(|method, path| is_chat(method, path) || is_responses(method, path))
+    }
+
+    fn bodies(&self, route: impl Fn(&str, &str) -> bool) -> Vec<Value> {
         self.lock()
             .requests
             .iter()
-            .filter(|r| is_chat(&r.method, &r.path))
+            .filter(|r| route(&r.method, &r.path))
             .map(|r| {
                 serde_json::from_str(&r.body).unwrap_or_else(|_| Value::String(r.body.clone()))
             })
@@ -194,14 +211,7 @@ impl ScriptedServer {
 
     /// Bodies of the `POST /v1/completions` requests so far (native fill-in-the-middle), parsed.
     pub fn completion_requests(&self) -> Vec<Value> {
-        self.lock()
-            .requests
-            .iter()
-            .filter(|r| is_completion(&r.method, &r.path))
-            .map(|r| {
-                serde_json::from_str(&r.body).unwrap_or_else(|_| Value::String(r.body.clone()))
-            })
-            .collect()
+        self.bodies(is_completion)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -226,6 +236,10 @@ fn is_chat(method: &str, path: &str) -> bool {
 
 fn is_completion(method: &str, path: &str) -> bool {
     method == "POST" && route(path) == "/v1/completions"
+}
+
+fn is_responses(method: &str, path: &str) -> bool {
+    method == "POST" && route(path) == "/v1/responses"
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -256,7 +270,8 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> std::i
     let action = {
         let mut st = lock(&state);
         st.requests.push(request.clone());
-        if is_chat(&method, &path) || is_completion(&method, &path) {
+        if is_chat(&method, &path) || is_completion(&method, &path) || is_responses(&method, &path)
+        {
             st.chat_count += 1;
             st.in_flight += 1;
             st.peak_in_flight = st.peak_in_flight.max(st.in_flight);
@@ -284,6 +299,8 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> std::i
             }
             let rendered = if is_completion(&method, &path) {
                 render_text_completion(&reply, &opts, &info)
+            } else if is_responses(&method, &path) {
+                render_response(&reply, &opts, &info)
             } else {
                 render(&reply, &opts, &info)
             };

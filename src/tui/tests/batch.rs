@@ -7,7 +7,7 @@ use ratatui::crossterm::event::KeyCode;
 use super::*;
 use crate::agent::{ReplyKind, Work};
 use crate::config::Tier;
-use crate::llm::{LlmEvent, Usage, UsageSource};
+use crate::llm::{LlmEvent, Usage};
 
 /// Seven untested functions: more than one batch holds by default.
 const SEVEN_FNS: &str = "pub fn one() -> u32 { 1 }
@@ -102,11 +102,7 @@ fn attempt(attempt: u32, tier: Tier) -> AgentEvent {
 fn reply() -> AgentEvent {
     AgentEvent::ReplyReceived {
         kind: ReplyKind::ToolCallWellFormed,
-        usage: Some(Usage {
-            prompt_tokens: 900,
-            completion_tokens: 200,
-            source: UsageSource::Server,
-        }),
+        usage: Some(Usage::reported(900, 200)),
         first_token_ms: Some(30),
     }
 }

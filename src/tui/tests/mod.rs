@@ -125,9 +125,8 @@ fn scripted_attempt_counted_by(
         AgentEvent::ReplyReceived {
             kind: crate::agent::ReplyKind::ToolCallWellFormed,
             usage: Some(Usage {
-                prompt_tokens: 1_200,
-                completion_tokens: 340,
                 source,
+                ..Usage::reported(1_200, 340)
             }),
             first_token_ms,
         },

@@ -274,7 +274,7 @@ fn estimated_tokens_are_labelled_in_the_status_line_and_the_task_row() {
 fn the_selected_tasks_usage_counts_live_and_the_agents_totals_replace_it() {
     use crate::agent::{ReplyKind, RequestStats, TierStats};
     use crate::config::Tier;
-    use crate::llm::{Usage, UsageSource};
+    use crate::llm::Usage;
 
     let demo = Demo::new();
     let (app, _) = running(&demo);
@@ -293,11 +293,7 @@ fn the_selected_tasks_usage_counts_live_and_the_agents_totals_replace_it() {
     // The agent's totals are the truth once the run ends (here with a first-token time).
     let mut mini = TierStats::default();
     let request = RequestStats {
-        usage: Some(Usage {
-            prompt_tokens: 1_200,
-            completion_tokens: 340,
-            source: UsageSource::Server,
-        }),
+        usage: Some(Usage::reported(1_200, 340)),
         first_token_ms: Some(80),
     };
     mini.count_reply(
