@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Figure, Mode, Verdict};
+use common::{breakdown, Figure, Mode, Verdict};
 use support::{KilnHomes, Reply, ScriptedServer};
 
 const CRATE: &str = "clap_builder-4.6.7";
@@ -171,43 +171,8 @@ async fn measure(mode: Mode) -> common::Result<(Figure<'static>, String)> {
             target: "<= 2x",
             verdict: Verdict::of(ratio <= TARGET_RATIO),
         },
-        breakdown(kiln_wall, &timings),
+        breakdown("clap_builder, median run", kiln_wall, None, &timings),
     ))
-}
-
-/// Where the median kiln run's time went, from its `--json` timings.
-fn breakdown(wall: Duration, timings: &serde_json::Value) -> String {
-    let ms = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
-    let secs = |ms: u64| format!("{:.2} s", ms as f64 / 1_000.0);
-    let mut parts = vec![format!("copy {}", secs(ms(&timings["copy_ms"])))];
-    let mut timed = ms(&timings["copy_ms"]);
-    for purpose in [
-        "untouched",
-        "candidate",
-        "rerun",
-        "mutant_build",
-        "mutant_round",
-        "confirm",
-    ] {
-        let times = &timings["runs"][purpose];
-        if times.is_object() {
-            timed += ms(&times["ms"]);
-            parts.push(format!(
-                "{purpose} {}x {} (build {})",
-                ms(&times["runs"]),
-                secs(ms(&times["ms"])),
-                secs(ms(&times["build_ms"]))
-            ));
-        }
-    }
-    let wall_ms = wall.as_millis() as u64;
-    parts.push(format!("kiln CPU {}", secs(ms(&timings["kiln_cpu_ms"]))));
-    parts.push(format!("rest {}", secs(wall_ms.saturating_sub(timed))));
-    format!(
-        "BREAKDOWN\tclap_builder, median run, {} wall: {}",
-        secs(wall_ms),
-        parts.join(" · ")
-    )
 }
 
 /// Cargo's registry: the crate's source is in `src/*/`, the downloaded crates in `cache/*/`.

@@ -117,3 +117,53 @@ pub fn status_kib(status: &str, field: &str) -> Result<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| format!("no {field} in /proc status:\n{status}").into())
 }
+
+/// A `BREAKDOWN` line (listed by `benches/run.sh` under the table): where one kiln run's `wall`
+/// time went, from the `timings` of its `--json` summary, with the scripted `model`'s waits where
+/// there were any. `rest` is the wall time none of the parts covers.
+pub fn breakdown(
+    label: &str,
+    wall: Duration,
+    model: Option<Duration>,
+    timings: &serde_json::Value,
+) -> String {
+    let ms = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
+    let secs = |ms: u64| format!("{:.2} s", ms as f64 / 1_000.0);
+    let mut parts = Vec::new();
+    let mut timed = 0;
+    if let Some(model) = model {
+        let model = model.as_millis() as u64;
+        timed += model;
+        parts.push(format!("model {}", secs(model)));
+    }
+    timed += ms(&timings["copy_ms"]);
+    parts.push(format!("copy {}", secs(ms(&timings["copy_ms"]))));
+    // In the order a validation makes them (the JSON object's keys are sorted by name).
+    for purpose in [
+        "untouched",
+        "candidate",
+        "rerun",
+        "mutant_build",
+        "mutant_round",
+        "confirm",
+    ] {
+        let times = &timings["runs"][purpose];
+        if times.is_object() {
+            timed += ms(&times["ms"]);
+            parts.push(format!(
+                "{purpose} {}x {} (build {})",
+                ms(&times["runs"]),
+                secs(ms(&times["ms"])),
+                secs(ms(&times["build_ms"]))
+            ));
+        }
+    }
+    let wall = wall.as_millis() as u64;
+    parts.push(format!("kiln CPU {}", secs(ms(&timings["kiln_cpu_ms"]))));
+    parts.push(format!("rest {}", secs(wall.saturating_sub(timed))));
+    format!(
+        "BREAKDOWN\t{label}, {} wall: {}",
+        secs(wall),
+        parts.join(" · ")
+    )
+}

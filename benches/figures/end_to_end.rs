@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Figure, Mode, Result, Verdict};
+use crate::common::{breakdown, Figure, Mode, Result, Verdict};
 use crate::support::{
     kiln_with_env, DemoCrate, Reply, ReplyOptions, ScriptedServer, MEAN_FLOOR_TESTS,
 };
@@ -56,50 +56,8 @@ struct Run {
 }
 
 impl Run {
-    /// One line of where the time went: the model, each part the sandbox timed, kiln's own CPU,
-    /// and what none of them covers (start-up, prompts, parsing, the diff and the apply, and
-    /// waiting between them).
     fn breakdown(&self, label: &str) -> String {
-        let ms = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
-        let secs = |ms: u64| format!("{:.2} s", ms as f64 / 1_000.0);
-        let mut parts = vec![format!(
-            "model {}",
-            secs(self.model_delays.as_millis() as u64)
-        )];
-        let mut timed = self.model_delays.as_millis() as u64 + ms(&self.timings["copy_ms"]);
-        parts.push(format!("copy {}", secs(ms(&self.timings["copy_ms"]))));
-        // In the order a validation makes them (the JSON object's keys are sorted by name).
-        let order = [
-            "untouched",
-            "candidate",
-            "rerun",
-            "mutant_build",
-            "mutant_round",
-            "confirm",
-        ];
-        for purpose in order {
-            let times = &self.timings["runs"][purpose];
-            if times.is_object() {
-                timed += ms(&times["ms"]);
-                parts.push(format!(
-                    "{purpose} {}x {} (build {})",
-                    ms(&times["runs"]),
-                    secs(ms(&times["ms"])),
-                    secs(ms(&times["build_ms"]))
-                ));
-            }
-        }
-        let wall = self.wall.as_millis() as u64;
-        parts.push(format!(
-            "kiln CPU {}",
-            secs(ms(&self.timings["kiln_cpu_ms"]))
-        ));
-        parts.push(format!("rest {}", secs(wall.saturating_sub(timed))));
-        format!(
-            "BREAKDOWN\t{label}, {} wall: {}",
-            secs(wall),
-            parts.join(" · ")
-        )
+        breakdown(label, self.wall, Some(self.model_delays), &self.timings)
     }
 }
 
