@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::json::JsonResult;
 use crate::agent::{AgentEvent, Proposal, ReplyKind};
 use crate::config::{Price, Tier};
-use crate::llm::{LlmEvent, UsageSource};
+use crate::llm::{LlmEvent, Usage, UsageSource};
 use crate::task::{ProposedTests, RunPurpose};
 
 /// One line: an event, marked with the part of a batch it belongs to, if any.
@@ -292,33 +292,10 @@ impl<W: Write> EventLines<W> {
                 kind,
                 usage,
                 first_token_ms,
-            } => {
-                let (answer, tool_call, detail) = reply(kind);
-                self.write(Line {
-                    event: Event::Reply {
-                        answer,
-                        tool_call,
-                        detail: detail.map(neutralise_controls),
-                        first_token_ms: *first_token_ms,
-                    },
-                    part,
-                });
-                let (Some(usage), Some(tier)) = (usage, self.tiers.get(&key).copied()) else {
-                    return;
-                };
-                Event::Usage {
-                    tier,
-                    prompt_tokens: usage.prompt_tokens,
-                    completion_tokens: usage.completion_tokens,
-                    cached_tokens: usage.cached_tokens,
-                    reasoning_tokens: usage.reasoning_tokens,
-                    usage_source: usage.source,
-                    cost_usd: self
-                        .prices
-                        .get(&tier)
-                        .map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens)),
-                }
-            }
+            } => match self.reply_then_usage(kind, usage.as_ref(), *first_token_ms, part) {
+                Some(line) => line,
+                None => return,
+            },
             AgentEvent::CandidateRejected { reason } => Event::CandidateRejected {
                 reason: neutralise_controls(reason),
             },
@@ -376,6 +353,41 @@ impl<W: Write> EventLines<W> {
             },
         };
         self.write(Line { event: line, part });
+    }
+
+    /// Writes the `reply` line; returns the `usage` line that follows it, when the reply's
+    /// tokens are known and so is the tier that answered.
+    fn reply_then_usage(
+        &mut self,
+        kind: &ReplyKind,
+        usage: Option<&Usage>,
+        first_token_ms: Option<u64>,
+        part: Option<PartOf>,
+    ) -> Option<Event<'static>> {
+        let (answer, tool_call, detail) = reply(kind);
+        self.write(Line {
+            event: Event::Reply {
+                answer,
+                tool_call,
+                detail: detail.map(neutralise_controls),
+                first_token_ms,
+            },
+            part,
+        });
+        let usage = usage?;
+        let tier = self.tiers.get(&part.map(|p| p.index)).copied()?;
+        Some(Event::Usage {
+            tier,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cached_tokens: usage.cached_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            usage_source: usage.source,
+            cost_usd: self
+                .prices
+                .get(&tier)
+                .map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens)),
+        })
     }
 
     /// The validated proposal for `file` (as the user names it), with its unified `diff`.
