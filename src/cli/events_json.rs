@@ -228,6 +228,18 @@ impl<'a> Verdict<'a> {
     }
 }
 
+/// Cargo's progress, as it streams in.
+fn progress_event(progress: &Progress) -> Event<'_> {
+    match progress {
+        Progress::Compiling { unit } => Event::Compiling { unit },
+        Progress::TestsStarted { total } => Event::TestsStarted { total: *total },
+        Progress::TestFinished { name, passed } => Event::TestFinished {
+            name,
+            passed: *passed,
+        },
+    }
+}
+
 /// Writes the lines of one run on `out`, a line at a time, flushed, so a reader sees each event
 /// when it happens.
 pub struct EventLines<W: Write> {
@@ -302,14 +314,7 @@ impl<W: Write> EventLines<W> {
             AgentEvent::SandboxStarted { summary } => Event::SandboxStart {
                 summary: neutralise_controls(summary),
             },
-            AgentEvent::Sandbox(progress) => match progress {
-                Progress::Compiling { unit } => Event::Compiling { unit },
-                Progress::TestsStarted { total } => Event::TestsStarted { total: *total },
-                Progress::TestFinished { name, passed } => Event::TestFinished {
-                    name,
-                    passed: *passed,
-                },
-            },
+            AgentEvent::Sandbox(progress) => progress_event(progress),
             AgentEvent::ValidationStep { what } => Event::ValidationStep {
                 what: neutralise_controls(what),
             },
