@@ -305,6 +305,60 @@ async fn without_prices_the_cost_per_result_is_in_tokens() {
     );
 }
 
+/// The mutant build is made beside the passing candidate's build and re-runs, in a copy of its
+/// own: by the time the mutant build's run comes, nothing is left for it to compile. (Made after
+/// the re-runs, as before, that run compiled the crate again with the mutants in it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
+    let demo = DemoCrate::new();
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
+    let lib = demo.lib_rs();
+    let run = kiln_with_env(
+        &server.base_url(),
+        &[
+            "gen-tests",
+            lib.to_str().unwrap(),
+            "--fn",
+            "mean_floor",
+            "--dry-run",
+            "--message-format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let lines = checked_lines(&run);
+    let purposes: Vec<&str> = of_type(&lines, "sandbox_run")
+        .iter()
+        .map(|l| l["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes.iter().filter(|p| **p == "mutant_build_ahead").count(),
+        1,
+        "{purposes:?}"
+    );
+    let last_rerun = lines
+        .iter()
+        .rposition(|l| l["type"] == "sandbox_run" && l["purpose"] == "rerun")
+        .unwrap_or_else(|| panic!("no re-run: {purposes:?}"));
+    let mutant_build = lines
+        .iter()
+        .position(|l| l["type"] == "sandbox_run" && l["purpose"] == "mutant_build")
+        .unwrap_or_else(|| panic!("no mutant build: {purposes:?}"));
+    assert!(last_rerun < mutant_build, "{purposes:?}");
+    let compiled: Vec<&Value> = lines[last_rerun..mutant_build]
+        .iter()
+        .filter(|l| l["type"] == "compiling")
+        .collect();
+    assert!(compiled.is_empty(), "the mutant build compiled: {compiled:?}");
+    // The mutants still ran and judged the test.
+    assert!(purposes.contains(&"mutant_round"), "{purposes:?}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["outcome"], "proposed", "{summary:#}");
+}
+
 /// SIGINT while the model is still answering: the stream still ends with the summary, whose
 /// outcome is `interrupted`, and nothing is written.
 #[tokio::test(flavor = "multi_thread")]

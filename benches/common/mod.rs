@@ -143,13 +143,17 @@ pub fn breakdown(
         "untouched",
         "candidate",
         "rerun",
+        "mutant_build_ahead",
         "mutant_build",
         "mutant_round",
         "confirm",
     ] {
         let times = &timings["runs"][purpose];
         if times.is_object() {
-            timed += ms(&times["ms"]);
+            // The build ahead overlaps the candidate's runs: shown, not counted twice.
+            if purpose != "mutant_build_ahead" {
+                timed += ms(&times["ms"]);
+            }
             parts.push(format!(
                 "{purpose} {}x {} (build {})",
                 ms(&times["runs"]),

@@ -347,6 +347,27 @@ impl Sandbox {
             .is_some_and(|fingerprint| known_good::is_known_good(&self.target_dir, fingerprint))
     }
 
+    /// Builds the tests of the copy as it is now (`cargo test --no-run`), confined like every
+    /// other run of generated code: work done ahead, so that a later run of the same text only
+    /// runs. A failing build is a `BuildFailed` report.
+    pub async fn build_tests(
+        &self,
+        args: &TestArgs,
+        on_progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunReport> {
+        let plan = run::RunPlan {
+            build_only: true,
+            ..self.plan(&self.visible, &[])
+        };
+        run::cargo_test(&plan, args, on_progress).await
+    }
+
+    /// Whether the runs build in the shared cache given as [`SandboxConfig::target_dir`] (through
+    /// this sandbox's overlay), rather than in a target dir of their own that starts empty.
+    pub fn builds_in_shared_cache(&self) -> bool {
+        self.visible.overlay.is_some()
+    }
+
     /// Runs `cargo test <target_flags> --message-format=json [-- <filter>]`
     /// in the copy, within the configured limits, and returns a report.
     ///

@@ -1,11 +1,11 @@
 //! The one sandbox copy a run works in, and how it is lent to a task's validation.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use kiln_sandbox::{RunOutcome, RunReport, Sandbox, TestArgs};
+use kiln_sandbox::{RunOutcome, RunReport, Sandbox, SandboxConfig, TestArgs};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{AgentEvent, AgentSettings, BuildCache};
@@ -22,6 +22,43 @@ pub(super) struct SharedSandbox {
     overlapped: Option<tokio::task::JoinHandle<()>>,
     /// Why the overlapped build refused the crate: every run then fails with it.
     refused: Arc<std::sync::OnceLock<String>>,
+    /// Held for writing while the untouched build fills the shared cache beside the first
+    /// request: the mutants' copy layers over that cache, so its first run waits for it.
+    filling: Arc<tokio::sync::RwLock<()>>,
+    /// Where the mutants are built and run, when the build cache is shared.
+    mutants: Option<MutantCopy>,
+}
+
+/// A second copy of the crate over the same shared build cache, made at its first use, in which
+/// the mutant build and rounds run. With a copy and a build state of its own, the mutant build
+/// runs beside the candidate's build and re-runs (on the machine's other core) instead of after
+/// them, and the two builds stop undoing each other: the candidate's copy keeps the plain build
+/// its re-runs, the confirmation and the next round start from.
+///
+/// What is proven stays the same: the candidate's verdict and re-runs come from the plain build
+/// of exactly the proposed text in the first copy, and the mutant verdicts from the build of
+/// exactly that text plus the dispatcher in this one. Both copies start as the same untouched
+/// crate, and each run writes its whole file into the copy it runs in.
+struct MutantCopy {
+    root: PathBuf,
+    config: SandboxConfig,
+    sandbox: tokio::sync::OnceCell<Arc<Sandbox>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl MutantCopy {
+    async fn sandbox(&self) -> Result<&Arc<Sandbox>, String> {
+        self.sandbox
+            .get_or_try_init(|| async {
+                let (root, config) = (self.root.clone(), self.config.clone());
+                match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await {
+                    Ok(Ok(sandbox)) => Ok(Arc::new(sandbox)),
+                    Ok(Err(e)) => Err(format!("cannot create the mutants' sandbox copy: {e}")),
+                    Err(e) => Err(format!("sandbox setup stopped: {e}")),
+                }
+            })
+            .await
+    }
 }
 
 impl Drop for SharedSandbox {
@@ -52,6 +89,12 @@ impl SharedSandbox {
             config.target_dir = kiln_sandbox::cache::target_dir_from_process(workspace_root);
         }
         let root = workspace_root.to_path_buf();
+        let mutants = (settings.build_cache == BuildCache::PerCrate).then(|| MutantCopy {
+            root: root.clone(),
+            config: config.clone(),
+            sandbox: tokio::sync::OnceCell::new(),
+            turn: tokio::sync::Mutex::new(()),
+        });
         let sandbox =
             match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await {
                 Ok(Ok(sandbox)) => sandbox,
@@ -63,9 +106,12 @@ impl SharedSandbox {
             took: started.elapsed(),
             notes: sandbox.copy_notes().to_vec(),
         });
+        // A copy of its own is worth making only where it starts from the warm shared cache.
+        let mutants = mutants.filter(|_| sandbox.builds_in_shared_cache());
         let sandbox = Arc::new(sandbox);
         let turn = Arc::new(tokio::sync::Mutex::new(()));
         let refused = Arc::new(std::sync::OnceLock::new());
+        let filling = Arc::new(tokio::sync::RwLock::new(()));
         let mut overlapped = None;
         if settings.build_first && sandbox.untouched_build_known_good() {
             // This exact copy built before, so the build will pass and is mostly a fingerprint
@@ -73,6 +119,7 @@ impl SharedSandbox {
             // the first candidate waits for it. Should it fail after all (a toolchain update),
             // every run reports why.
             let held = Arc::clone(&turn).lock_owned().await;
+            let filled = Arc::clone(&filling).write_owned().await;
             let (sandbox, refused, location, events) = (
                 Arc::clone(&sandbox),
                 Arc::clone(&refused),
@@ -80,7 +127,7 @@ impl SharedSandbox {
                 events.clone(),
             );
             overlapped = Some(tokio::spawn(async move {
-                let _held = held;
+                let _held = (held, filled);
                 if let Err(message) = check_untouched_build(&sandbox, &location, &events).await {
                     let _ = refused.set(message);
                 }
@@ -93,6 +140,8 @@ impl SharedSandbox {
             turn,
             overlapped,
             refused,
+            filling,
+            mutants,
         })
     }
 
@@ -166,11 +215,21 @@ impl SandboxRuns for AgentSandbox<'_> {
         env: &'a [(String, String)],
     ) -> BoxFuture<'a, Result<RunReport, String>> {
         Box::pin(async move {
-            let _turn = self.shared.turn.lock().await;
+            let mutants = self
+                .shared
+                .mutants
+                .as_ref()
+                .filter(|_| matches!(purpose, RunPurpose::MutantBuild | RunPurpose::MutantRound));
+            let (sandbox, _turn) = match mutants {
+                Some(copy) => {
+                    let sandbox = self.mutants_sandbox(copy).await?;
+                    (sandbox, copy.turn.lock().await)
+                }
+                None => (&self.shared.sandbox, self.shared.turn.lock().await),
+            };
             if let Some(message) = self.shared.refused.get() {
                 return Err(message.clone());
             }
-            let sandbox = &self.shared.sandbox;
             sandbox
                 .write_file(self.relative_path, text)
                 .map_err(|e| format!("cannot write into the sandbox: {e}"))?;
@@ -190,6 +249,35 @@ impl SandboxRuns for AgentSandbox<'_> {
             }
             Ok(report)
         })
+    }
+
+    fn build_mutants_ahead<'a>(&'a self, text: &'a str, args: &'a TestArgs) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(copy) = &self.shared.mutants else {
+                return;
+            };
+            let Ok(sandbox) = self.mutants_sandbox(copy).await else {
+                return;
+            };
+            let _turn = copy.turn.lock().await;
+            if self.shared.refused.get().is_some()
+                || sandbox.write_file(self.relative_path, text).is_err()
+            {
+                return;
+            }
+            // No progress events: the candidate's build, beside it, is what the user follows.
+            if let Ok(report) = sandbox.build_tests(args, &mut |_| {}).await {
+                send_run(self.events, RunPurpose::MutantBuildAhead, &report);
+            }
+        })
+    }
+}
+
+impl AgentSandbox<'_> {
+    /// The mutants' copy, once the shared cache it layers over is filled.
+    async fn mutants_sandbox<'s>(&'s self, copy: &'s MutantCopy) -> Result<&'s Arc<Sandbox>, String> {
+        drop(self.shared.filling.read().await);
+        copy.sandbox().await
     }
 }
 

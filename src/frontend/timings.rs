@@ -64,7 +64,14 @@ impl Timings {
         if self.runs.is_empty() {
             return None;
         }
-        let total: u64 = self.copy_ms.unwrap_or(0) + self.runs.values().map(|t| t.ms).sum::<u64>();
+        // A build made ahead ran beside other runs, so its time is not added a second time.
+        let total: u64 = self.copy_ms.unwrap_or(0)
+            + self
+                .runs
+                .iter()
+                .filter(|(purpose, _)| **purpose != RunPurpose::MutantBuildAhead)
+                .map(|(_, t)| t.ms)
+                .sum::<u64>();
         let mut parts = Vec::new();
         if let Some(copy) = self.copy_ms {
             parts.push(format!("copy {}", seconds(copy)));
@@ -98,6 +105,7 @@ fn purpose_words(purpose: RunPurpose) -> &'static str {
         RunPurpose::Candidate => "candidate",
         RunPurpose::Rerun => "re-runs",
         RunPurpose::MutantBuild => "mutant build",
+        RunPurpose::MutantBuildAhead => "mutant build ahead, beside the candidate's runs,",
         RunPurpose::MutantRound => "mutant rounds",
         RunPurpose::Confirm => "confirmation",
         RunPurpose::Subset => "accepted hunks",
@@ -165,6 +173,20 @@ mod tests {
             line.contains("candidate 2 runs 2.00 s (build 1.70 s)")
                 && line.contains("re-runs 1 run 0.15 s (build 0.02 s)")
                 && line.contains("time in the sandbox 2.15 s"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_build_made_ahead_is_shown_but_not_added_to_the_sandbox_time() {
+        let mut timings = Timings::default();
+        timings.record(&run(RunPurpose::Candidate, 700, Some(650)));
+        timings.record(&run(RunPurpose::MutantBuildAhead, 600, Some(600)));
+        timings.record(&run(RunPurpose::MutantRound, 100, Some(0)));
+        let line = timings.describe().unwrap();
+        assert!(
+            line.contains("time in the sandbox 0.80 s")
+                && line.contains("mutant build ahead, beside the candidate's runs, 1 run 0.60 s"),
             "{line}"
         );
     }

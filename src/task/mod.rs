@@ -102,6 +102,9 @@ pub enum RunPurpose {
     Rerun,
     /// The build with every mutant behind a dispatcher.
     MutantBuild,
+    /// The same build made ahead, beside the candidate's build and runs rather than after them
+    /// (see [`SandboxRuns::build_mutants_ahead`]); its time overlaps theirs.
+    MutantBuildAhead,
     /// One run against a round of mutants.
     MutantRound,
     /// The module as it will be proposed, once tests were dropped after the last passing run.
@@ -125,6 +128,15 @@ pub trait SandboxRuns: Send + Sync {
         args: &'a TestArgs,
         env: &'a [(String, String)],
     ) -> BoxFuture<'a, Result<RunReport, String>>;
+    /// Builds `text`, the file with the mutants behind their dispatcher, where the
+    /// [`RunPurpose::MutantBuild`] run will be made, without running it, while the caller goes on
+    /// with the candidate's runs: when the candidate passes, that run finds its build done.
+    /// Only a speed-up: the later run still builds whatever this did not, and failures are
+    /// that run's to report. Dropping the future stops the build. The default does nothing, for
+    /// a sandbox whose mutant runs share the candidate's copy and would only wait for its turn.
+    fn build_mutants_ahead<'a>(&'a self, _text: &'a str, _args: &'a TestArgs) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// What validation found: the verdict on a placement, which may be smaller than the candidate

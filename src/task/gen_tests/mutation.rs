@@ -129,33 +129,17 @@ impl Filter<'_> {
     /// Returns why mutation could not run, if so.
     pub async fn drop_survivors(&mut self, targets: &[FnItem]) -> Result<Option<String>, String> {
         let tests = self.tests();
-        let tested: Vec<&FnItem> = targets
-            .iter()
-            .filter(|f| tests.iter().any(|t| t.exercises(f)))
-            .collect();
-        let sets: Vec<Vec<Mutant>> = tested
-            .iter()
-            .map(|f| code::mutants(&self.text, f).unwrap_or_default())
-            .collect();
-        if sets.iter().all(Vec::is_empty) {
+        let Some(mut plan) = self.plan(targets, &tests) else {
             // Nothing to kill (e.g. only `const fn`s): the tests stay, unjudged.
             return Ok(Some(
                 "no mutants could be made of the functions under test".to_string(),
             ));
-        }
-        let made: usize = sets.iter().map(Vec::len).sum();
+        };
+        let made: usize = plan.sets.iter().map(Vec::len).sum();
         self.sandbox.step(&format!(
             "building {made} mutant(s) of {} function(s) in one binary",
-            tested.len()
+            plan.tested.len()
         ));
-        let reach = Reach::of(&self.text, &tested, &tests);
-        let mut plan = Plan {
-            first: first_rounds(&sets, &reach),
-            viable: sets.iter().map(|s| vec![true; s.len()]).collect(),
-            tested,
-            sets,
-            reach,
-        };
         let text = match self.build_mutants(&mut plan).await? {
             Ok(text) => text,
             Err(why) => return Ok(Some(why)),
@@ -168,6 +152,38 @@ impl Filter<'_> {
         let doomed = verdicts(&tests, &plan, &results);
         self.drop_tests(targets, doomed);
         Ok(None)
+    }
+
+    /// The file [`Filter::drop_survivors`] will build if every test of the file as it stands
+    /// passes and every mutant compiles: the text to build ahead (see
+    /// [`crate::task::SandboxRuns::build_mutants_ahead`]). `None`: there is nothing to mutate.
+    pub fn mutant_text_ahead(&self, targets: &[FnItem]) -> Option<String> {
+        let plan = self.plan(targets, &self.tests())?;
+        mutant_text(&self.text, &plan).ok().map(|(text, _)| text)
+    }
+
+    /// The mutants of the functions `tests` exercise, every one taken as viable until a build
+    /// says otherwise. `None`: no mutant can be made of them.
+    fn plan<'t>(&self, targets: &'t [FnItem], tests: &[TestFn]) -> Option<Plan<'t>> {
+        let tested: Vec<&FnItem> = targets
+            .iter()
+            .filter(|f| tests.iter().any(|t| t.exercises(f)))
+            .collect();
+        let sets: Vec<Vec<Mutant>> = tested
+            .iter()
+            .map(|f| code::mutants(&self.text, f).unwrap_or_default())
+            .collect();
+        if sets.iter().all(Vec::is_empty) {
+            return None;
+        }
+        let reach = Reach::of(&self.text, &tested, tests);
+        Some(Plan {
+            first: first_rounds(&sets, &reach),
+            viable: sets.iter().map(|s| vec![true; s.len()]).collect(),
+            tested,
+            sets,
+            reach,
+        })
     }
 
     /// The file with every viable mutant behind a dispatcher, built with the tests. A mutant a

@@ -84,6 +84,42 @@ enum Together {
 /// Why a candidate goes back whole: the build or one of its tests failed.
 type SentBack = BTreeMap<usize, String>;
 
+/// How the candidate's own runs went: done with it, or on to the mutants with what passed.
+enum Flow {
+    Done(Together),
+    Mutants(Passed),
+}
+
+/// The candidate's runs, passed by at least some of its tests.
+struct Passed {
+    /// Its first run.
+    report: RunReport,
+    /// The file as that run had it.
+    text: String,
+    sent_back: SentBack,
+    /// The run in which the members sent back failed.
+    sent_back_report: Option<RunReport>,
+}
+
+/// Runs `runs` with `ahead` (the mutant build made ahead) beside it. When the runs end on the
+/// way to the mutants, the build ahead is waited for, since the mutant build is next and would
+/// wait for it anyway; otherwise it is stopped: those mutants will not be run.
+async fn beside(
+    runs: impl std::future::Future<Output = Result<Flow, String>>,
+    ahead: impl std::future::Future<Output = ()>,
+) -> Result<Flow, String> {
+    let (runs, ahead) = (std::pin::pin!(runs), std::pin::pin!(ahead));
+    match futures::future::select(runs, ahead).await {
+        futures::future::Either::Left((flow, ahead)) => {
+            if matches!(flow, Ok(Flow::Mutants(_))) {
+                ahead.await;
+            }
+            flow
+        }
+        futures::future::Either::Right(((), runs)) => runs.await,
+    }
+}
+
 impl GenTests {
     /// Runs the filter (duplicates, build, re-runs, mutants) over one candidate; a batch part's
     /// candidate waits for the other parts' and is validated with them.
@@ -235,36 +271,27 @@ impl GenTests {
                 members.len()
             ));
         }
-        let report = match filter.build(&targets).await? {
-            Step::Ran(report) => report,
-            Step::Stop(_, Some(_)) if !alone => return Ok(Together::Apart),
-            Step::Stop(report, feedback) => {
-                let all = (0..members.len())
-                    .filter_map(|i| Some((i, feedback.clone()?)))
-                    .collect();
-                return Ok(Together::Done(
-                    self.finish(&members, &owned, &filter, report, &all, None),
-                ));
+        let ahead = (self.filter.mutation == Mutation::On)
+            .then(|| filter.mutant_text_ahead(&targets))
+            .flatten();
+        let runs = self.candidate_runs(&mut filter, &members, &owned, &targets);
+        let flow = match &ahead {
+            Some(text) => {
+                let ahead = sandbox.build_mutants_ahead(text, &first.placement.test_args);
+                beside(runs, ahead).await?
             }
+            None => runs.await?,
         };
-        let passed_text = filter.text.clone();
-        let mut sent_back = SentBack::new();
-        let mut sent_back_report = None;
-        if report.outcome != RunOutcome::Passed {
-            sent_back = match self.send_back_failing(&mut filter, &report, &owned, alone)? {
-                Some(sent_back) => sent_back,
-                None => return Ok(Together::Apart),
-            };
-            if filter.tests().is_empty() {
-                return Ok(Together::Done(
-                    self.finish(&members, &owned, &filter, report, &sent_back, None),
-                ));
-            }
-            sent_back_report = Some(report.clone());
-            // The others passed in this run; the re-runs and the confirmation run without the
-            // failing ones.
-        }
-        let mutation_error = self.drop_flaky_and_survivors(&mut filter, &targets).await?;
+        let Passed {
+            report,
+            text: passed_text,
+            sent_back,
+            sent_back_report,
+        } = match flow {
+            Flow::Done(together) => return Ok(together),
+            Flow::Mutants(passed) => passed,
+        };
+        let mutation_error = self.drop_survivors(&mut filter, &targets).await?;
         let mut report = report;
         let changed = filter.text != passed_text || !sent_back.is_empty();
         if changed && !filter.tests().is_empty() {
@@ -293,13 +320,60 @@ impl GenTests {
         Ok(Together::Done(validated))
     }
 
-    /// Re-runs, then mutants, over the tests that passed. Returns why mutation could not run.
-    async fn drop_flaky_and_survivors(
+    /// The candidate's build and run, then the re-runs of the tests that passed: everything
+    /// before the mutants, which may be building beside it (see [`beside`]).
+    async fn candidate_runs(
+        &self,
+        filter: &mut Filter<'_>,
+        members: &[&Candidate],
+        owned: &[Vec<String>],
+        targets: &[FnItem],
+    ) -> Result<Flow, String> {
+        let alone = members.len() == 1;
+        let report = match filter.build(targets).await? {
+            Step::Ran(report) => report,
+            Step::Stop(_, Some(_)) if !alone => return Ok(Flow::Done(Together::Apart)),
+            Step::Stop(report, feedback) => {
+                let all = (0..members.len())
+                    .filter_map(|i| Some((i, feedback.clone()?)))
+                    .collect();
+                return Ok(Flow::Done(Together::Done(
+                    self.finish(members, owned, filter, report, &all, None),
+                )));
+            }
+        };
+        let passed_text = filter.text.clone();
+        let mut sent_back = SentBack::new();
+        let mut sent_back_report = None;
+        if report.outcome != RunOutcome::Passed {
+            sent_back = match self.send_back_failing(filter, &report, owned, alone)? {
+                Some(sent_back) => sent_back,
+                None => return Ok(Flow::Done(Together::Apart)),
+            };
+            if filter.tests().is_empty() {
+                return Ok(Flow::Done(Together::Done(
+                    self.finish(members, owned, filter, report, &sent_back, None),
+                )));
+            }
+            sent_back_report = Some(report.clone());
+            // The others passed in this run; the re-runs and the confirmation run without the
+            // failing ones.
+        }
+        filter.drop_flaky(targets, self.filter.reruns).await?;
+        Ok(Flow::Mutants(Passed {
+            report,
+            text: passed_text,
+            sent_back,
+            sent_back_report,
+        }))
+    }
+
+    /// Mutants over the tests that passed, where mutation is on. Returns why it could not run.
+    async fn drop_survivors(
         &self,
         filter: &mut Filter<'_>,
         targets: &[FnItem],
     ) -> Result<Option<String>, String> {
-        filter.drop_flaky(targets, self.filter.reruns).await?;
         if self.filter.mutation == Mutation::On && !filter.tests().is_empty() {
             return filter.drop_survivors(targets).await;
         }
