@@ -335,7 +335,10 @@ async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
         .map(|l| l["purpose"].as_str().unwrap())
         .collect();
     assert_eq!(
-        purposes.iter().filter(|p| **p == "mutant_build_ahead").count(),
+        purposes
+            .iter()
+            .filter(|p| **p == "mutant_build_ahead")
+            .count(),
         1,
         "{purposes:?}"
     );
@@ -352,7 +355,10 @@ async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
         .iter()
         .filter(|l| l["type"] == "compiling")
         .collect();
-    assert!(compiled.is_empty(), "the mutant build compiled: {compiled:?}");
+    assert!(
+        compiled.is_empty(),
+        "the mutant build compiled: {compiled:?}"
+    );
     // The mutants still ran and judged the test.
     assert!(purposes.contains(&"mutant_round"), "{purposes:?}");
     let summary = lines.last().unwrap();

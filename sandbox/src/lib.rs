@@ -182,6 +182,8 @@ pub struct Sandbox {
     /// The untouched copy's fingerprint, where a shared cache can record that it built (see
     /// [`known_good`]).
     untouched_fingerprint: Option<String>,
+    /// Whether the dependencies were fetched for this copy (skipped when it is known good).
+    fetched: std::sync::atomic::AtomicBool,
     /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
     touched: std::sync::atomic::AtomicBool,
     copy_notes: Vec<String>,
@@ -249,7 +251,20 @@ impl Sandbox {
             path: target_dir.clone(),
             source,
         })?;
-        fetch::fetch_dependencies(&crate_dir);
+        // Before the fetch, which may write a lockfile into the copy: the fingerprint is of the
+        // copy as the user's tree made it.
+        let untouched_fingerprint = shared_cache
+            .as_ref()
+            .and_then(|_| known_good::fingerprint(&crate_dir, &config.cargo_args));
+        let known_good = untouched_fingerprint
+            .as_ref()
+            .is_some_and(|fingerprint| known_good::is_known_good(&target_dir, fingerprint));
+        // A copy whose untouched build passed before had its dependencies fetched then, and they
+        // are still in the registry: the fetch (a cargo start-up on the way to the first run) is
+        // skipped. Should one be gone after all, `build_untouched` fetches and builds again.
+        if !known_good {
+            fetch::fetch_dependencies(&crate_dir);
+        }
         let mut visible = confine::view::Visible::for_run(
             &env::toolchain_paths_from_process(),
             &[&root],
@@ -264,9 +279,6 @@ impl Sandbox {
                 to: PathBuf::from(CRATE_SHOWN_AT),
             });
         }
-        let untouched_fingerprint = shared_cache
-            .as_ref()
-            .and_then(|_| known_good::fingerprint(&crate_dir, &config.cargo_args));
         Ok(Sandbox {
             _dir: dir,
             crate_dir,
@@ -277,6 +289,7 @@ impl Sandbox {
             visible,
             overlay_mount: confine::overlay::OverlayMount::default(),
             untouched_fingerprint,
+            fetched: std::sync::atomic::AtomicBool::new(!known_good),
             touched: std::sync::atomic::AtomicBool::new(false),
             copy_notes,
             redactor: Redactor::from_process(&config.redact),
@@ -327,7 +340,17 @@ impl Sandbox {
             build_only: true,
             ..self.plan(&trusted, &[])
         };
-        let report = run::cargo_test(&plan, args, on_progress).await?;
+        let mut report = run::cargo_test(&plan, args, on_progress).await?;
+        let fetched = self.fetched.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if report.outcome == RunOutcome::BuildFailed && !fetched {
+            // The fetch was skipped for a copy known to build, and it does not: perhaps a
+            // dependency left the registry since. Fetched, it may build after all.
+            let crate_dir = self.crate_dir.clone();
+            let fetch = tokio::task::spawn_blocking(move || fetch::fetch_dependencies(&crate_dir));
+            if fetch.await.is_ok() {
+                report = run::cargo_test(&plan, args, on_progress).await?;
+            }
+        }
         if let Some(fingerprint) = &self.untouched_fingerprint {
             let passed = !matches!(
                 report.outcome,

@@ -304,3 +304,83 @@ async fn an_untouched_build_is_known_good_until_the_crate_changes_or_fails() {
         .unwrap()
         .untouched_build_known_good());
 }
+
+/// A copy known to build is not fetched for (its dependencies were, when it first built): the
+/// lockfile `cargo fetch` writes into a copy that has none is the trace of a fetch.
+#[tokio::test]
+async fn a_copy_known_to_build_skips_the_fetch() {
+    let krate = tiny_crate("unfetched", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let first = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(
+        first.crate_dir().join("Cargo.lock").exists(),
+        "a copy not known to build is fetched for"
+    );
+    let built = first
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_ne!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    drop(first);
+    let second = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(second.untouched_build_known_good());
+    assert!(
+        !second.crate_dir().join("Cargo.lock").exists(),
+        "a copy known to build was fetched for"
+    );
+    let built = second
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_ne!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+}
+
+/// When a copy known to build fails its untouched build anyway (here a build script that fails
+/// once a marker appears in the cache, which the fingerprint cannot see), the skipped fetch is
+/// made and the build tried once more before the failure is reported.
+#[tokio::test]
+async fn a_known_copy_that_fails_to_build_is_fetched_for_and_built_again() {
+    let krate = tiny_crate("refetched", "pub fn one() -> u8 { 1 }\n");
+    common::write(
+        krate.path(),
+        "build.rs",
+        r#"fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let marker = out.ancestors().nth(4).unwrap().join("fail-the-build");
+    println!("cargo:rerun-if-changed={}", marker.display());
+    assert!(!marker.exists(), "the marker is there");
+}
+"#,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let first = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    let built = first
+        .build_untouched(&lib_args(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_ne!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    drop(first);
+    std::fs::write(cache.path().join("fail-the-build"), "").unwrap();
+    let second = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(second.untouched_build_known_good());
+    let mut builds = 0;
+    let built = second
+        .build_untouched(&lib_args(), &mut |progress| {
+            if matches!(&progress, kiln_sandbox::Progress::Compiling { unit } if unit.starts_with("refetched")) {
+                builds += 1;
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    assert_eq!(
+        builds, 2,
+        "built once more after the fetch: {}",
+        built.output
+    );
+    assert!(
+        second.crate_dir().join("Cargo.lock").exists(),
+        "the fetch was made"
+    );
+    assert!(!second.untouched_build_known_good());
+}

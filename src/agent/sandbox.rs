@@ -215,11 +215,10 @@ impl SandboxRuns for AgentSandbox<'_> {
         env: &'a [(String, String)],
     ) -> BoxFuture<'a, Result<RunReport, String>> {
         Box::pin(async move {
-            let mutants = self
-                .shared
-                .mutants
-                .as_ref()
-                .filter(|_| matches!(purpose, RunPurpose::MutantBuild | RunPurpose::MutantRound));
+            let mutants =
+                self.shared.mutants.as_ref().filter(|_| {
+                    matches!(purpose, RunPurpose::MutantBuild | RunPurpose::MutantRound)
+                });
             let (sandbox, _turn) = match mutants {
                 Some(copy) => {
                     let sandbox = self.mutants_sandbox(copy).await?;
@@ -275,7 +274,10 @@ impl SandboxRuns for AgentSandbox<'_> {
 
 impl AgentSandbox<'_> {
     /// The mutants' copy, once the shared cache it layers over is filled.
-    async fn mutants_sandbox<'s>(&'s self, copy: &'s MutantCopy) -> Result<&'s Arc<Sandbox>, String> {
+    async fn mutants_sandbox<'s>(
+        &'s self,
+        copy: &'s MutantCopy,
+    ) -> Result<&'s Arc<Sandbox>, String> {
         drop(self.shared.filling.read().await);
         copy.sandbox().await
     }
