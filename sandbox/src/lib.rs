@@ -33,6 +33,7 @@ mod collect;
 mod confine;
 mod copy;
 mod diagnostics;
+mod direct;
 mod env;
 mod fetch;
 mod gitignore;
@@ -184,6 +185,11 @@ pub struct Sandbox {
     untouched_fingerprint: Option<String>,
     /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
     touched: std::sync::atomic::AtomicBool,
+    /// Bumped by every change to the copy (see [`direct::Recorded`]).
+    generation: std::sync::atomic::AtomicU64,
+    /// The test binaries of the last successful build, which a re-run of the same copy starts
+    /// without cargo.
+    recorded: std::sync::Mutex<Option<direct::Recorded>>,
     copy_notes: Vec<String>,
     redactor: Redactor,
     config: SandboxConfig,
@@ -278,6 +284,8 @@ impl Sandbox {
             overlay_mount: confine::overlay::OverlayMount::default(),
             untouched_fingerprint,
             touched: std::sync::atomic::AtomicBool::new(false),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            recorded: std::sync::Mutex::new(None),
             copy_notes,
             redactor: Redactor::from_process(&config.redact),
             config,
@@ -302,11 +310,24 @@ impl Sandbox {
 
     /// Writes `contents` to `relative` inside the copy atomically (temp file
     /// and rename), creating parent directories. Errors if `relative` is
-    /// absolute, contains `..`, or passes through a symlink.
+    /// absolute, contains `..`, or passes through a symlink. The same bytes as the file already
+    /// holds leave it alone (mtime included), so the next run builds nothing.
     pub fn write_file(&self, relative: &Path, contents: &str) -> Result<()> {
         self.touched
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        copy::write_atomic(&self.crate_dir, relative, contents)
+        let written = copy::write_atomic(&self.crate_dir, relative, contents);
+        // A failed write may have left new directories behind: a change too.
+        if !matches!(written, Ok(false)) {
+            self.copy_changed();
+        }
+        written.map(|_| ())
+    }
+
+    /// To be called by everything that changes the copy: what an earlier build recorded is
+    /// then no longer a build of it (see [`direct::Recorded`]).
+    fn copy_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Builds the tests of the untouched copy (`cargo test --no-run`), writing a shared build
@@ -327,7 +348,7 @@ impl Sandbox {
             build_only: true,
             ..self.plan(&trusted, &[])
         };
-        let report = run::cargo_test(&plan, args, on_progress).await?;
+        let (report, _) = run::cargo_test(&plan, args, on_progress).await?;
         if let Some(fingerprint) = &self.untouched_fingerprint {
             let passed = !matches!(
                 report.outcome,
@@ -368,13 +389,45 @@ impl Sandbox {
 
     /// [`Sandbox::cargo_test`] with `extra_env` added to the scrubbed environment, e.g. a
     /// switch the code under test reads at run time. The caller must not pass secrets.
+    ///
+    /// A run of a copy unchanged since a successful build with the same target flags starts
+    /// that build's test binaries itself instead of cargo, in the same confinement and as cargo
+    /// would (see [`direct`]): the report reads the same, with a [`RunReport::build_time`] of
+    /// zero. Where that cannot be done, cargo runs as usual.
     pub async fn cargo_test_with_env(
         &self,
         args: &TestArgs,
         extra_env: &[(String, String)],
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunReport> {
-        run::cargo_test(&self.plan(&self.visible, extra_env), args, on_progress).await
+        let plan = self.plan(&self.visible, extra_env);
+        // Read before the run: a change made while cargo builds makes the record stale.
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let recorded = self
+            .recorded_lock()
+            .as_ref()
+            .filter(|recorded| recorded.stands_for(generation, args, &self.config.cargo_args))
+            .map(|recorded| recorded.binaries.clone());
+        if let Some(binaries) = recorded {
+            if let Some(report) = direct::run(&plan, &binaries, args, on_progress).await? {
+                return Ok(report);
+            }
+        }
+        let (report, binaries) = run::cargo_test(&plan, args, on_progress).await?;
+        *self.recorded_lock() = binaries.map(|binaries| direct::Recorded {
+            generation,
+            target_flags: args.target_flags.clone(),
+            cargo_args: self.config.cargo_args.clone(),
+            binaries,
+        });
+        Ok(report)
+    }
+
+    fn recorded_lock(&self) -> std::sync::MutexGuard<'_, Option<direct::Recorded>> {
+        // The record is replaced whole, so one left by a panicking holder is still consistent.
+        self.recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn plan<'a>(
