@@ -416,7 +416,7 @@ impl TestBinary {
         let mut command = confined_command(
             self.executable.as_os_str(),
             plan,
-            confinement.child_setup(),
+            confinement.child_setup().with_reaper_init(),
             Some(c_path(&self.cwd)?),
         );
         command

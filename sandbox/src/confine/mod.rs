@@ -48,6 +48,8 @@ pub(crate) struct ChildSetup {
     new_session: bool,
     /// Die with this process (kiln), see [`init`].
     parent: Option<libc::pid_t>,
+    /// In a pid namespace, init stays a reaper and a child of it execs (see [`init`]).
+    reaper_init: bool,
     cgroup_procs: Option<CString>,
     limits: Option<Limits>,
     namespaces: Option<Namespaces>,
@@ -61,6 +63,13 @@ pub(crate) struct ChildSetup {
 }
 
 impl ChildSetup {
+    /// For a program that may rely on a signal's default action (a test binary that aborts),
+    /// which the kernel withholds from a pid namespace's init.
+    pub(crate) fn with_reaper_init(mut self) -> ChildSetup {
+        self.reaper_init = true;
+        self
+    }
+
     /// Runs in the forked child before exec; see the module doc. The order
     /// matters: leave the terminal's session and tie the child to kiln first; join the cgroup
     /// and enter namespaces while /proc and /sys are still writable and the capabilities for it
@@ -85,7 +94,7 @@ impl ChildSetup {
         if let Some(namespaces) = &self.namespaces {
             namespaces.unshare()?;
             if namespaces.pid {
-                init::split()?;
+                init::split(self.reaper_init)?;
             }
         }
         if let Some(view) = &self.view {
@@ -190,6 +199,7 @@ impl Confinement {
         let setup = ChildSetup {
             new_session: true,
             parent: Some(current_pid()),
+            reaper_init: false,
             cgroup_procs: cgroup.as_ref().map(|group| group.procs_path().clone()),
             limits: Some(*limits),
             drop_caps: caps_to_drop(&namespaces),
