@@ -536,7 +536,7 @@ mod tests {
     #[test]
     fn binaries_are_ordered_as_cargo_runs_them() {
         let id = "path+file:///kiln/crate#demo@0.1.0";
-        let mut artifacts = vec![
+        let mut artifacts = [
             artifact(id, "test", "b_it"),
             artifact(id, "bin", "tool"),
             artifact(id, "test", "a_it"),
