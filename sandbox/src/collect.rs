@@ -13,6 +13,7 @@ use crate::capped::CappedText;
 use crate::cause::CauseScan;
 use crate::clean::{clean_report, Redactor};
 use crate::diagnostics::{parse_cargo_line, relativize_text, CargoMessage};
+use crate::direct::BuiltTests;
 use crate::libtest::{Counts, LibtestEvent, LibtestParser, TestResult};
 use crate::report::{CompilerDiagnostic, RunOutcome, RunReport, TestFailure, MAX_PASSED_NAMES};
 use crate::Progress;
@@ -48,6 +49,9 @@ pub(crate) struct Collector {
     build_finished_ok: Option<bool>,
     /// When cargo said the build was done, for [`RunReport::build_time`].
     build_finished_at: Option<Instant>,
+    /// The run starts binaries built earlier: its build took no time at all.
+    prebuilt: bool,
+    built: BuiltTests,
     libtest: LibtestParser,
     totals: Counts,
     open_binary: Option<OpenBinary>,
@@ -71,6 +75,8 @@ impl Collector {
             errors: Vec::new(),
             build_finished_ok: None,
             build_finished_at: None,
+            prebuilt: false,
+            built: BuiltTests::default(),
             libtest: LibtestParser::new(),
             totals: Counts::default(),
             open_binary: None,
@@ -104,6 +110,8 @@ impl Collector {
                     self.build_finished_ok = Some(success);
                     self.build_finished_at = Some(Instant::now());
                 }
+                CargoMessage::TestExecutable(artifact) => self.built.artifact(artifact),
+                CargoMessage::BuildScriptRan(output) => self.built.build_script(output),
                 CargoMessage::Ignored => {}
             }
             return;
@@ -131,10 +139,45 @@ impl Collector {
             }
             return;
         }
+        self.note(line);
+    }
+
+    /// Cargo-level stderr text, which explains a failure that has no compiler message or
+    /// libtest block.
+    fn note(&mut self, line: &str) {
         if self.first_cargo_error.is_none() && line.starts_with("error") {
             self.first_cargo_error = Some(line.to_string());
         }
         self.stderr_notes.push_line(line);
+    }
+
+    /// For a run of binaries built earlier: its report says the build took no time.
+    pub(crate) fn nothing_to_build(&mut self) {
+        self.prebuilt = true;
+        self.build_finished_ok = Some(true);
+    }
+
+    /// A test binary is started, as cargo's `Running DISPLAY` line would say; `display` is
+    /// e.g. `unittests src/lib.rs (/t/debug/deps/x-1a)`.
+    pub(crate) fn binary_running(&mut self, display: &str) {
+        self.output
+            .push_line(&format!("{:>12} {display}", "Running"));
+        self.binary_label = strip_paren_suffix(display).to_string();
+    }
+
+    /// What cargo would print on stderr when a test binary failed (see [`crate::direct`]).
+    pub(crate) fn cargo_error(&mut self, text: &str) {
+        for line in text.lines() {
+            self.output.push_line(line);
+            self.causes.line(line);
+            self.note(line);
+        }
+    }
+
+    /// The test executables of a build that succeeded; `None` if it did not.
+    pub(crate) fn take_built(&mut self) -> Option<BuiltTests> {
+        let built = std::mem::take(&mut self.built);
+        (self.build_finished_ok == Some(true) && self.errors.is_empty()).then_some(built)
     }
 
     fn libtest_event(&mut self, event: LibtestEvent, on_progress: &mut dyn FnMut(Progress)) {
@@ -279,9 +322,12 @@ impl Collector {
             passed_tests: self.passed_names,
             output: self.output.render(),
             duration,
-            build_time: self
-                .build_finished_at
-                .map(|at| at.saturating_duration_since(started)),
+            build_time: if self.prebuilt {
+                Some(std::time::Duration::ZERO)
+            } else {
+                self.build_finished_at
+                    .map(|at| at.saturating_duration_since(started))
+            },
             redactions: 0,
         };
         clean_report(&mut report, redactor);

@@ -232,11 +232,12 @@ pub(crate) fn validate_relative(relative: &Path) -> Result<()> {
 
 /// Writes `contents` to `root/relative` via a temp file and rename, so a
 /// reader (or a cargo run after a crash) never sees a half-written file.
+/// Returns whether it wrote: `false` when the file already held exactly these bytes.
 ///
 /// Existing ancestors must be real directories, not symlinks: code that ran
 /// in an earlier round could have planted `src -> /home/user` to make this
 /// write land outside the copy.
-pub(crate) fn write_atomic(root: &Path, relative: &Path, contents: &str) -> Result<()> {
+pub(crate) fn write_atomic(root: &Path, relative: &Path, contents: &str) -> Result<bool> {
     validate_relative(relative)?;
     let dest = root.join(relative);
     let parent = dest
@@ -272,7 +273,7 @@ pub(crate) fn write_atomic(root: &Path, relative: &Path, contents: &str) -> Resu
             && meta.len() == contents.len() as u64
             && fs::read(&dest).is_ok_and(|bytes| bytes == contents.as_bytes())
         {
-            return Ok(());
+            return Ok(false);
         }
     }
     let permissions = match existing {
@@ -289,7 +290,7 @@ pub(crate) fn write_atomic(root: &Path, relative: &Path, contents: &str) -> Resu
         path: dest.clone(),
         source: e.error,
     })?;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -312,7 +313,7 @@ mod tests {
     fn writing_the_same_bytes_leaves_the_file_and_its_mtime_alone() {
         let dir = tempfile::tempdir().unwrap();
         let rel = Path::new("src/lib.rs");
-        write_atomic(dir.path(), rel, "fn a() {}\n").unwrap();
+        assert!(write_atomic(dir.path(), rel, "fn a() {}\n").unwrap());
         let file = dir.path().join(rel);
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
         fs::File::options()
@@ -321,10 +322,10 @@ mod tests {
             .unwrap()
             .set_modified(old)
             .unwrap();
-        write_atomic(dir.path(), rel, "fn a() {}\n").unwrap();
+        assert!(!write_atomic(dir.path(), rel, "fn a() {}\n").unwrap());
         let mtime = |f: &Path| fs::metadata(f).unwrap().modified().unwrap();
         assert_eq!(mtime(&file), old);
-        write_atomic(dir.path(), rel, "fn b() {}\n").unwrap();
+        assert!(write_atomic(dir.path(), rel, "fn b() {}\n").unwrap());
         assert_ne!(mtime(&file), old);
         assert_eq!(fs::read_to_string(&file).unwrap(), "fn b() {}\n");
     }

@@ -25,8 +25,35 @@ pub(crate) enum CargoMessage {
     OtherDiagnostic { rendered: String },
     /// `build-finished`: whether the build part succeeded.
     BuildFinished { success: bool },
-    /// Artifacts, build-script output, unknown reasons.
+    /// A `compiler-artifact` that cargo runs as tests.
+    TestExecutable(TestArtifact),
+    /// A `build-script-executed`: what a package's build script set for its tests to run with.
+    BuildScriptRan(BuildScriptOutput),
+    /// Other artifacts, unknown reasons.
     Ignored,
+}
+
+/// A test executable as cargo reported it, its paths as the run sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TestArtifact {
+    pub(crate) package_id: String,
+    pub(crate) manifest_path: PathBuf,
+    /// cargo's target kinds, e.g. `["lib"]`, `["test"]`, `["bin"]`.
+    pub(crate) kind: Vec<String>,
+    pub(crate) crate_types: Vec<String>,
+    pub(crate) name: String,
+    pub(crate) src_path: PathBuf,
+    pub(crate) executable: PathBuf,
+}
+
+/// The part of a build script's output that reaches the package's test runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BuildScriptOutput {
+    pub(crate) package_id: String,
+    /// `cargo:rustc-env=K=V`.
+    pub(crate) env: Vec<(String, String)>,
+    /// `cargo:rustc-link-search=[KIND=]PATH`.
+    pub(crate) linked_paths: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +63,37 @@ struct RawMessage {
     message: Option<RawDiagnostic>,
     #[serde(default)]
     success: Option<bool>,
+    #[serde(default)]
+    package_id: String,
+    #[serde(default)]
+    manifest_path: PathBuf,
+    #[serde(default)]
+    target: Option<RawTarget>,
+    #[serde(default)]
+    profile: Option<RawProfile>,
+    #[serde(default)]
+    executable: Option<PathBuf>,
+    #[serde(default)]
+    env: Vec<(String, String)>,
+    #[serde(default)]
+    linked_paths: Vec<String>,
+}
+
+/// Every field optional: other reasons (`compiler-message`) carry a shorter `target`, and a line
+/// that fails to deserialize would be taken for libtest text.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTarget {
+    kind: Vec<String>,
+    crate_types: Vec<String>,
+    name: String,
+    src_path: PathBuf,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawProfile {
+    test: bool,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +148,25 @@ pub(crate) fn parse_cargo_line(line: &str, crate_dir: &Path) -> Option<CargoMess
         "build-finished" => CargoMessage::BuildFinished {
             success: raw.success.unwrap_or(false),
         },
+        "compiler-artifact" => match (raw.target, raw.profile, raw.executable) {
+            (Some(target), Some(RawProfile { test: true }), Some(executable)) => {
+                CargoMessage::TestExecutable(TestArtifact {
+                    package_id: raw.package_id,
+                    manifest_path: raw.manifest_path,
+                    kind: target.kind,
+                    crate_types: target.crate_types,
+                    name: target.name,
+                    src_path: target.src_path,
+                    executable,
+                })
+            }
+            _ => CargoMessage::Ignored,
+        },
+        "build-script-executed" => CargoMessage::BuildScriptRan(BuildScriptOutput {
+            package_id: raw.package_id,
+            env: raw.env,
+            linked_paths: raw.linked_paths,
+        }),
         _ => CargoMessage::Ignored,
     };
     Some(parsed)
@@ -176,5 +253,28 @@ mod tests {
         );
         assert_eq!(parse_cargo_line("{ not json", dir), None);
         assert_eq!(parse_cargo_line("test a ... ok", dir), None);
+    }
+
+    #[test]
+    fn test_executables_and_build_script_env_are_read() {
+        let dir = Path::new("/sb");
+        let artifact = r#"{"reason":"compiler-artifact","package_id":"path+file:///sb/c#0.1.0","manifest_path":"/sb/c/Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"c","src_path":"/sb/c/src/lib.rs","edition":"2024","doc":true,"doctest":true,"test":true},"profile":{"opt_level":"0","debuginfo":2,"debug_assertions":true,"overflow_checks":true,"test":true},"features":[],"filenames":["/t/debug/deps/c-d4"],"executable":"/t/debug/deps/c-d4","fresh":false}"#;
+        let Some(CargoMessage::TestExecutable(test)) = parse_cargo_line(artifact, dir) else {
+            panic!("not a test executable");
+        };
+        assert_eq!(test.executable, PathBuf::from("/t/debug/deps/c-d4"));
+        assert_eq!(test.src_path, PathBuf::from("/sb/c/src/lib.rs"));
+        // The same target built as a plain binary is not run by `cargo test`.
+        let plain = artifact.replace(r#""test":true},"features""#, r#""test":false},"features""#);
+        assert_eq!(parse_cargo_line(&plain, dir), Some(CargoMessage::Ignored));
+        let script = r#"{"reason":"build-script-executed","package_id":"p","linked_libs":[],"linked_paths":["native=/t/debug/build/x/out"],"cfgs":[],"env":[["FROM_SCRIPT","1"]],"out_dir":"/t/o"}"#;
+        assert_eq!(
+            parse_cargo_line(script, dir),
+            Some(CargoMessage::BuildScriptRan(BuildScriptOutput {
+                package_id: "p".into(),
+                env: vec![("FROM_SCRIPT".into(), "1".into())],
+                linked_paths: vec!["native=/t/debug/build/x/out".into()],
+            }))
+        );
     }
 }

@@ -105,6 +105,11 @@ pub(crate) fn child_env_from_process(dirs: &ChildDirs<'_>) -> Vec<(OsString, OsS
     child_env(|name| std::env::var_os(name), dirs)
 }
 
+/// The `CARGO_HOME` a run's cargo uses (resolved as [`child_env`] resolves it).
+pub(crate) fn cargo_home_from_process() -> Option<PathBuf> {
+    ToolHomes::from_env(&|name: &str| std::env::var_os(name)).cargo
+}
+
 /// [`toolchain_paths`] of the real process environment.
 pub(crate) fn toolchain_paths_from_process() -> Vec<PathBuf> {
     toolchain_paths(|name| std::env::var_os(name))

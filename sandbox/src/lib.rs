@@ -33,6 +33,7 @@ mod collect;
 mod confine;
 mod copy;
 mod diagnostics;
+mod direct;
 mod env;
 mod fetch;
 mod gitignore;
@@ -186,6 +187,11 @@ pub struct Sandbox {
     fetched: std::sync::atomic::AtomicBool,
     /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
     touched: std::sync::atomic::AtomicBool,
+    /// Bumped by every change to the copy (see [`direct::Recorded`]).
+    generation: std::sync::atomic::AtomicU64,
+    /// The test binaries of the last successful build, which a re-run of the same copy starts
+    /// without cargo.
+    recorded: std::sync::Mutex<Option<direct::Recorded>>,
     copy_notes: Vec<String>,
     redactor: Redactor,
     config: SandboxConfig,
@@ -291,6 +297,8 @@ impl Sandbox {
             untouched_fingerprint,
             fetched: std::sync::atomic::AtomicBool::new(!known_good),
             touched: std::sync::atomic::AtomicBool::new(false),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            recorded: std::sync::Mutex::new(None),
             copy_notes,
             redactor: Redactor::from_process(&config.redact),
             config,
@@ -315,11 +323,24 @@ impl Sandbox {
 
     /// Writes `contents` to `relative` inside the copy atomically (temp file
     /// and rename), creating parent directories. Errors if `relative` is
-    /// absolute, contains `..`, or passes through a symlink.
+    /// absolute, contains `..`, or passes through a symlink. The same bytes as the file already
+    /// holds leave it alone (mtime included), so the next run builds nothing.
     pub fn write_file(&self, relative: &Path, contents: &str) -> Result<()> {
         self.touched
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        copy::write_atomic(&self.crate_dir, relative, contents)
+        let written = copy::write_atomic(&self.crate_dir, relative, contents);
+        // A failed write may have left new directories behind: a change too.
+        if !matches!(written, Ok(false)) {
+            self.copy_changed();
+        }
+        written.map(|_| ())
+    }
+
+    /// To be called by everything that changes the copy: what an earlier build recorded is
+    /// then no longer a build of it (see [`direct::Recorded`]).
+    fn copy_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Builds the tests of the untouched copy (`cargo test --no-run`), writing a shared build
@@ -340,7 +361,7 @@ impl Sandbox {
             build_only: true,
             ..self.plan(&trusted, &[])
         };
-        let mut report = run::cargo_test(&plan, args, on_progress).await?;
+        let (mut report, _) = run::cargo_test(&plan, args, on_progress).await?;
         let fetched = self.fetched.swap(true, std::sync::atomic::Ordering::SeqCst);
         if report.outcome == RunOutcome::BuildFailed && !fetched {
             // The fetch was skipped for a copy known to build, and it does not: perhaps a
@@ -348,7 +369,7 @@ impl Sandbox {
             let crate_dir = self.crate_dir.clone();
             let fetch = tokio::task::spawn_blocking(move || fetch::fetch_dependencies(&crate_dir));
             if fetch.await.is_ok() {
-                report = run::cargo_test(&plan, args, on_progress).await?;
+                report = run::cargo_test(&plan, args, on_progress).await?.0;
             }
         }
         if let Some(fingerprint) = &self.untouched_fingerprint {
@@ -382,7 +403,10 @@ impl Sandbox {
             build_only: true,
             ..self.plan(&self.visible, &[])
         };
-        run::cargo_test(&plan, args, on_progress).await
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let (report, binaries) = run::cargo_test(&plan, args, on_progress).await?;
+        self.record(generation, args, binaries);
+        Ok(report)
     }
 
     /// Whether the runs build in the shared cache given as [`SandboxConfig::target_dir`] (through
@@ -412,13 +436,51 @@ impl Sandbox {
 
     /// [`Sandbox::cargo_test`] with `extra_env` added to the scrubbed environment, e.g. a
     /// switch the code under test reads at run time. The caller must not pass secrets.
+    ///
+    /// A run of a copy unchanged since a successful build with the same target flags starts
+    /// that build's test binaries itself instead of cargo, in the same confinement and as cargo
+    /// would (see [`direct`]): the report reads the same, with a [`RunReport::build_time`] of
+    /// zero. Where that cannot be done, cargo runs as usual.
     pub async fn cargo_test_with_env(
         &self,
         args: &TestArgs,
         extra_env: &[(String, String)],
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunReport> {
-        run::cargo_test(&self.plan(&self.visible, extra_env), args, on_progress).await
+        let plan = self.plan(&self.visible, extra_env);
+        // Read before the run: a change made while cargo builds makes the record stale.
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let recorded = self
+            .recorded_lock()
+            .as_ref()
+            .filter(|recorded| recorded.stands_for(generation, args, &self.config.cargo_args))
+            .map(|recorded| recorded.binaries.clone());
+        if let Some(binaries) = recorded {
+            if let Some(report) = direct::run(&plan, &binaries, args, on_progress).await? {
+                return Ok(report);
+            }
+        }
+        let (report, binaries) = run::cargo_test(&plan, args, on_progress).await?;
+        self.record(generation, args, binaries);
+        Ok(report)
+    }
+
+    /// Keeps what a run built of the copy at `generation` for the next runs (see
+    /// [`direct::Recorded`]); a run that built nothing to run forgets the last record.
+    fn record(&self, generation: u64, args: &TestArgs, binaries: Option<Vec<direct::TestBinary>>) {
+        *self.recorded_lock() = binaries.map(|binaries| direct::Recorded {
+            generation,
+            target_flags: args.target_flags.clone(),
+            cargo_args: self.config.cargo_args.clone(),
+            binaries,
+        });
+    }
+
+    fn recorded_lock(&self) -> std::sync::MutexGuard<'_, Option<direct::Recorded>> {
+        // The record is replaced whole, so one left by a panicking holder is still consistent.
+        self.recorded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn plan<'a>(

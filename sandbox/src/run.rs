@@ -6,6 +6,7 @@
 //! escapes the group but not the run's pid namespace or pids cgroup, which end it too where the
 //! machine has them (see [`crate::confine`]).
 
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::path::Path;
 use std::process::Stdio;
@@ -20,6 +21,7 @@ use crate::collect::{Collector, Termination};
 use crate::confine::overlay::OverlayMount;
 use crate::confine::view::Visible;
 use crate::confine::{ChildSetup, Confinement};
+use crate::direct::{self, TestBinary};
 use crate::env::{child_env_from_process, ChildDirs};
 use crate::limits::Limits;
 use crate::lines::LineSplitter;
@@ -102,43 +104,74 @@ impl Drop for GroupKiller {
     }
 }
 
-/// Runs `cargo test` as described in [`crate::Sandbox::cargo_test`].
-pub(crate) async fn cargo_test(
-    plan: &RunPlan<'_>,
-    args: &TestArgs,
-    on_progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<RunReport> {
-    let started = Instant::now();
-    let confinement = Confinement::prepare(
+/// Prepares the confinement of one run of `plan` (see [`Confinement::prepare`]).
+pub(crate) fn prepare_confinement(plan: &RunPlan<'_>) -> Result<Confinement> {
+    Confinement::prepare(
         plan.visible,
         plan.view_root,
         plan.limits,
         plan.overlay_mount,
     )
-    .map_err(Error::Spawn)?;
-    let mut child = build_command(plan, args, confinement.child_setup())
-        .spawn()
-        .map_err(Error::Spawn)?;
+    .map_err(Error::Spawn)
+}
+
+/// Runs `cargo test` as described in [`crate::Sandbox::cargo_test`]; with the report come the
+/// test binaries it built, when they can stand in for a later run (see [`direct::record`]).
+pub(crate) async fn cargo_test(
+    plan: &RunPlan<'_>,
+    args: &TestArgs,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(RunReport, Option<Vec<TestBinary>>)> {
+    let started = Instant::now();
+    let confinement = prepare_confinement(plan)?;
+    let seen_at = confinement.relocated_to().unwrap_or(plan.crate_dir);
+    let mut collector = Collector::new(seen_at.to_path_buf(), plan.output_cap_bytes);
+    let command = cargo_command(plan, args, confinement.child_setup());
+    let termination = run_confined(
+        command,
+        &confinement,
+        &mut collector,
+        started + plan.timeout,
+        plan.redactor,
+        on_progress,
+    )
+    .await?;
+    let binaries = collector
+        .take_built()
+        .and_then(|built| direct::record(built, plan, args, &confinement));
+    let report = collector.finish(termination, started.into_std(), plan.redactor);
+    Ok((report, binaries))
+}
+
+/// Starts `command` (made by [`confined_command`] with `confinement`'s setup), feeds its output
+/// to `collector` and waits for it, killing it and everything it started at `deadline`.
+pub(crate) async fn run_confined(
+    mut command: Command,
+    confinement: &Confinement,
+    collector: &mut Collector,
+    deadline: Instant,
+    redactor: &Redactor,
+    on_progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Termination> {
+    let mut child = command.spawn().map_err(Error::Spawn)?;
     let pgid = child
         .id()
         .and_then(|pid| libc::pid_t::try_from(pid).ok())
-        .ok_or_else(|| Error::Spawn(io::Error::other("cargo's pid is unavailable")))?;
+        .ok_or_else(|| Error::Spawn(io::Error::other("the child's pid is unavailable")))?;
     let mut group = GroupKiller { pgid, armed: true };
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(Error::Spawn(io::Error::other(
-            "cargo's output pipes are missing",
+            "the child's output pipes are missing",
         )));
     };
 
-    let seen_at = confinement.relocated_to().unwrap_or(plan.crate_dir);
-    let mut collector = Collector::new(seen_at.to_path_buf(), plan.output_cap_bytes);
-    let mut on_progress = |progress: Progress| on_progress(clean_progress(progress, plan.redactor));
+    let mut on_progress = |progress: Progress| on_progress(clean_progress(progress, redactor));
     let (mut out_lines, mut err_lines) = (LineSplitter::new(), LineSplitter::new());
     let (mut out_buf, mut err_buf) = (vec![0u8; READ_CHUNK_BYTES], vec![0u8; READ_CHUNK_BYTES]);
     let (mut out_open, mut err_open) = (true, true);
     let mut phase = Phase::Running;
     let mut termination: Option<Termination> = None;
-    let deadline = tokio::time::sleep(plan.timeout);
+    let deadline = tokio::time::sleep_until(deadline);
     tokio::pin!(deadline);
 
     while out_open || err_open || termination.is_none() {
@@ -165,8 +198,8 @@ pub(crate) async fn cargo_test(
             }
             status = child.wait(), if termination.is_none() => {
                 let status = status.map_err(Error::Wait)?;
-                // Cargo is done; anything left in its group or cgroup is a
-                // straggler.
+                // The child is done; anything left in its group or cgroup is
+                // a straggler.
                 group.kill_and_disarm();
                 confinement.kill_all();
                 termination = Some(match phase {
@@ -200,12 +233,11 @@ pub(crate) async fn cargo_test(
     }
 
     // The loop only ends with `termination` set; TimedOut is the safe reading.
-    let termination = termination.unwrap_or(Termination::TimedOut);
-    Ok(collector.finish(termination, started.into_std(), plan.redactor))
+    Ok(termination.unwrap_or(Termination::TimedOut))
 }
 
-fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Command {
-    let mut command = Command::new("cargo");
+fn cargo_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Command {
+    let mut command = confined_command(OsStr::new("cargo"), plan, setup, None);
     // --offline: the run has no network anyway; dependencies were fetched
     // outside the sandbox when it was created.
     command
@@ -218,6 +250,20 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
     if let Some(filter) = &args.filter {
         command.arg("--").arg(filter);
     }
+    command
+}
+
+/// `program` set up as every process kiln starts for a run: in the copy, with the scrubbed
+/// environment and `plan`'s extra variables, no stdin, piped output, and `setup` applied between
+/// fork and exec; then, when `cwd` is given, in that directory as the run sees it (inside its
+/// filesystem view, where the copy may be shown elsewhere than on the host).
+pub(crate) fn confined_command(
+    program: &OsStr,
+    plan: &RunPlan<'_>,
+    setup: ChildSetup,
+    cwd: Option<CString>,
+) -> Command {
+    let mut command = Command::new(program);
     command
         .current_dir(plan.crate_dir)
         .env_clear()
@@ -234,9 +280,18 @@ fn build_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
         .kill_on_drop(true);
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe operations are allowed; `ChildSetup::apply` only
-    // makes raw syscalls on data prepared in the parent.
+    // makes raw syscalls on data prepared in the parent, and chdir takes the
+    // string prepared here.
     unsafe {
-        command.pre_exec(move || setup.apply());
+        command.pre_exec(move || {
+            setup.apply()?;
+            if let Some(cwd) = &cwd {
+                if libc::chdir(cwd.as_ptr()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
     }
     command
 }

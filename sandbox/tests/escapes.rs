@@ -13,7 +13,10 @@ mod common;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use common::{again_as_unprivileged_user, candidate_lib, require, run_lib_tests, tiny_crate_in};
+use common::{
+    again_as_unprivileged_user, candidate_lib, require, run_lib_tests, run_lib_tests_both_ways,
+    tiny_crate_in,
+};
 use kiln_sandbox::{Progress, RunOutcome, RunReport, SandboxConfig};
 
 /// A file holding a marker that must never come back out of the sandbox; removed on drop.
@@ -55,15 +58,21 @@ fn report_text(report: &RunReport) -> String {
 }
 
 /// Runs a crate at `root` whose only test is `body`, which must end in a panic that reports what
-/// it got; returns the report and the failing test's message.
-async fn attack(root: &Path, body: &str) -> (RunReport, String) {
+/// it got, through cargo and again from the binaries cargo built (see
+/// `common::run_lib_tests_both_ways`); returns each report with its failing test's message.
+async fn attack(root: &Path, body: &str) -> Vec<(RunReport, String)> {
     if !root.join("Cargo.toml").exists() {
         tiny_crate_in(root, "attacker", &candidate_lib(body));
     }
-    let (_sandbox, report, _) = run_lib_tests(root, SandboxConfig::default()).await;
-    assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
-    let message = report.failures[0].message.clone();
-    (report, message)
+    let (_sandbox, reports) = run_lib_tests_both_ways(root, SandboxConfig::default()).await;
+    reports
+        .into_iter()
+        .map(|report| {
+            assert_eq!(report.outcome, RunOutcome::TestsFailed, "{}", report.output);
+            let message = report.failures[0].message.clone();
+            (report, message)
+        })
+        .collect()
 }
 
 /// A candidate body that reads each of `paths` and panics with what it read or why not.
@@ -103,13 +112,15 @@ async fn reading_a_secret_in_home_directly_through_a_symlink_or_a_hard_link_fail
     std::os::unix::fs::symlink(&secret.path, krate.path().join("data")).unwrap();
     // A hard link needs one filesystem; where home and the temp dir differ the check is skipped.
     let hard = std::fs::hard_link(&secret.path, krate.path().join("notes.txt")).is_ok();
-    let (report, message) = attack(
+    for (report, message) in attack(
         krate.path(),
         &read_each(&[&secret.path, Path::new("data"), Path::new("notes.txt")]),
     )
-    .await;
-    assert_not_leaked(&report, &secret);
-    assert!(!message.contains("READ"), "{message}");
+    .await
+    {
+        assert_not_leaked(&report, &secret);
+        assert!(!message.contains("READ"), "{message}");
+    }
     if !hard {
         eprintln!("hard link not tried: home and the temp dir are on different filesystems");
     }
@@ -126,17 +137,19 @@ async fn kilns_environment_other_processes_and_shadow_are_unreadable() {
     // kiln's own pid on the host, and pid 1 (the host's init, or the run's own cargo inside its
     // pid namespace, whose environment is the scrubbed one).
     let kiln = PathBuf::from(format!("/proc/{}/environ", std::process::id()));
-    let (report, message) = attack(
+    let path = std::env::var("PATH").unwrap();
+    for (report, message) in attack(
         tempfile::tempdir().unwrap().path(),
         &read_each(&[&kiln, Path::new("/etc/shadow")]),
     )
-    .await;
-    assert!(!message.contains("READ"), "{message}");
-    let path = std::env::var("PATH").unwrap();
-    assert!(
-        !report_text(&report).contains(&format!("PATH={path}")),
-        "kiln's environment came out"
-    );
+    .await
+    {
+        assert!(!message.contains("READ"), "{message}");
+        assert!(
+            !report_text(&report).contains(&format!("PATH={path}")),
+            "kiln's environment came out"
+        );
+    }
     again_as_unprivileged_user("kilns_environment_other_processes_and_shadow_are_unreadable");
 }
 
@@ -160,11 +173,12 @@ async fn listing_home_and_reading_a_sibling_project_fail() {
         panic!("home: {{listing}}; sibling: {{sibling}}");"#,
         sibling = sibling.path.display().to_string(),
     );
-    let (report, message) = attack(&krate, &body).await;
-    assert_not_leaked(&report, &sibling);
     let probe_name = secret.path.file_name().unwrap().to_string_lossy();
-    assert!(!message.contains(probe_name.as_ref()), "{message}");
-    assert!(message.contains("home: "), "{message}");
+    for (report, message) in attack(&krate, &body).await {
+        assert_not_leaked(&report, &sibling);
+        assert!(!message.contains(probe_name.as_ref()), "{message}");
+        assert!(message.contains("home: "), "{message}");
+    }
     again_as_unprivileged_user("listing_home_and_reading_a_sibling_project_fail");
 }
 
@@ -187,12 +201,13 @@ async fn connecting_to_a_host_unix_socket_fails() {
         panic!("connect: {{result:?}}");"#,
         socket = socket.display().to_string(),
     );
-    let (_report, message) = attack(tempfile::tempdir().unwrap().path(), &body).await;
-    assert!(!message.contains("Ok(())"), "{message}");
-    assert!(
-        matches!(listener.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
-        "the host's socket saw a connection from the sandbox: {message}"
-    );
+    for (_report, message) in attack(tempfile::tempdir().unwrap().path(), &body).await {
+        assert!(!message.contains("Ok(())"), "{message}");
+        assert!(
+            matches!(listener.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
+            "the host's socket saw a connection from the sandbox: {message}"
+        );
+    }
     again_as_unprivileged_user("connecting_to_a_host_unix_socket_fails");
 }
 
@@ -208,8 +223,9 @@ async fn the_terminal_cannot_be_opened() {
     extern "C" {
         fn getsid(pid: i32) -> i32;
         fn getpid() -> i32;"#;
-    let (_report, message) = attack(tempfile::tempdir().unwrap().path(), body).await;
-    assert!(!message.contains("OPENED"), "{message}");
+    for (_report, message) in attack(tempfile::tempdir().unwrap().path(), body).await {
+        assert!(!message.contains("OPENED"), "{message}");
+    }
     again_as_unprivileged_user("the_terminal_cannot_be_opened");
 }
 
@@ -218,11 +234,12 @@ async fn escape_sequences_in_a_panic_message_come_out_escaped() {
     // OSC 52 (write the clipboard), clear the screen, set the title, a carriage return that would
     // hide the line, a C1 CSI.
     let body = r#"        panic!("{}", "\x1b]52;c;dG91Y2ggL3RtcC9wd25lZA==\x07\x1b[2J\x1b]0;owned\x07\rhidden\u{9b}2J");"#;
-    let (report, message) = attack(tempfile::tempdir().unwrap().path(), body).await;
-    let text = report_text(&report);
-    assert!(!text.contains('\x1b'), "an ESC byte came out: {text:?}");
-    assert!(!text.contains('\r') && !text.contains('\u{9b}'), "{text:?}");
-    assert!(message.contains("\\u{1b}]52;c;"), "{message}");
+    for (report, message) in attack(tempfile::tempdir().unwrap().path(), body).await {
+        let text = report_text(&report);
+        assert!(!text.contains('\x1b'), "an ESC byte came out: {text:?}");
+        assert!(!text.contains('\r') && !text.contains('\u{9b}'), "{text:?}");
+        assert!(message.contains("\\u{1b}]52;c;"), "{message}");
+    }
 }
 
 #[tokio::test]

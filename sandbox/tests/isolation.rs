@@ -10,7 +10,8 @@ use std::io::ErrorKind;
 use std::path::PathBuf;
 
 use common::{
-    assert_lib_tests_pass, assert_run_ends, candidate_crate, candidate_lib, require, tiny_crate_in,
+    assert_lib_tests_pass, assert_runs_end_both_ways, candidate_crate, candidate_lib, require,
+    tiny_crate_in,
 };
 use kiln_sandbox::{Cause, RunOutcome, SandboxConfig};
 
@@ -39,7 +40,7 @@ async fn tcp_connections_to_the_machine_and_beyond_are_denied() {
         panic!("connect failed: local: {{}}; outside: {{}}", show(local), show(outside));"#
         ),
     );
-    let report = assert_run_ends(
+    let reports = assert_runs_end_both_ways(
         krate.path(),
         SandboxConfig::default(),
         RunOutcome::TestsFailed,
@@ -51,10 +52,12 @@ async fn tcp_connections_to_the_machine_and_beyond_are_denied() {
         no_connection,
         "the listener saw a connection from the sandbox"
     );
-    let message = &report.failures[0].message;
-    assert!(message.contains("connect failed"), "{message}");
-    assert!(!message.contains("CONNECTED"), "{message}");
-    assert!(message.contains("Network is unreachable"), "{message}");
+    for report in &reports {
+        let message = &report.failures[0].message;
+        assert!(message.contains("connect failed"), "{message}");
+        assert!(!message.contains("CONNECTED"), "{message}");
+        assert!(message.contains("Network is unreachable"), "{message}");
+    }
 }
 
 #[tokio::test]
@@ -115,7 +118,7 @@ async fn writes_to_home_the_real_crate_and_shared_tmp_are_denied() {
         panic!("{{results:#?}}");"#
         )),
     );
-    let report = assert_run_ends(
+    let reports = assert_runs_end_both_ways(
         krate.path(),
         SandboxConfig::default(),
         RunOutcome::TestsFailed,
@@ -127,15 +130,17 @@ async fn writes_to_home_the_real_crate_and_shared_tmp_are_denied() {
         escaped.is_empty(),
         "written outside the sandbox: {escaped:?}"
     );
-    let message = &report.failures[0].message;
-    // Denied outright (Landlock: permission denied; the view: read-only or not there); only a
-    // view's /tmp, which is the run's own tmpfs, may take the third write, and the host's /tmp
-    // saw nothing of it (checked above).
-    for denied in &targets.0[..2] {
-        assert!(
-            !message.contains(&format!("WROTE {}", denied.display())),
-            "{message}"
-        );
+    for report in &reports {
+        let message = &report.failures[0].message;
+        // Denied outright (Landlock: permission denied; the view: read-only or not there); only
+        // a view's /tmp, which is the run's own tmpfs, may take the third write, and the host's
+        // /tmp saw nothing of it (checked above).
+        for denied in &targets.0[..2] {
+            assert!(
+                !message.contains(&format!("WROTE {}", denied.display())),
+                "{message}"
+            );
+        }
     }
 }
 

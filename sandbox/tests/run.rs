@@ -3,11 +3,14 @@
 
 mod common;
 
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{lib_args, run_lib_tests, survivors_after_grace, tiny_crate};
-use kiln_sandbox::{Progress, RunOutcome, Sandbox, SandboxConfig, TestArgs};
+use common::{
+    again_as_unprivileged_user, lib_args, run_lib_tests, survivors_after_grace, tiny_crate,
+};
+use kiln_sandbox::{Progress, RunOutcome, RunReport, Sandbox, SandboxConfig, TestArgs};
 
 const ADD_LIB: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 
@@ -294,4 +297,322 @@ async fn cargo_test_future_is_send() {
     let mut on_progress = |_: Progress| {};
     let future = sandbox.cargo_test(&args, &mut on_progress);
     assert_send(&future);
+}
+
+/// A `cargo` first on the run's `PATH` that logs each call before handing it to the real one:
+/// how a test sees whether a run started cargo at all. It lives in the sandbox's private tmp,
+/// which every run can see.
+struct CargoCalls {
+    log: PathBuf,
+    path: String,
+}
+
+impl CargoCalls {
+    fn in_sandbox(sandbox: &Sandbox) -> CargoCalls {
+        let bin = sandbox.tmp_dir().join("logging-bin");
+        std::fs::create_dir(&bin).unwrap();
+        let log = sandbox.tmp_dir().join("cargo-calls");
+        let path = std::env::var("PATH").unwrap();
+        let real = std::env::split_paths(&path)
+            .map(|dir| dir.join("cargo"))
+            .find(|cargo| cargo.is_file())
+            .unwrap();
+        let wrapper = bin.join("cargo");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+                log.display(),
+                real.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        CargoCalls {
+            log,
+            path: format!("{}:{path}", bin.display()),
+        }
+    }
+
+    /// The run's extra environment: the logging cargo's `PATH`, and `more`.
+    fn env(&self, more: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env = vec![("PATH".to_string(), self.path.clone())];
+        env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+
+    fn count(&self) -> usize {
+        std::fs::read_to_string(&self.log).map_or(0, |log| log.lines().count())
+    }
+}
+
+/// A failure message as it would read in any run: libtest names the thread in a panic line with
+/// its id since Rust 1.84, which differs from one run to the next, and only the first panic of a
+/// process says how to get a backtrace, whichever test's thread finishes first.
+fn comparable(message: &str) -> String {
+    message
+        .lines()
+        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+        .map(|line| {
+            let Some((head, rest)) = line.split_once("' (") else {
+                return line.to_string();
+            };
+            match rest.split_once(") panicked at ") {
+                Some((id, tail)) if id.bytes().all(|b| b.is_ascii_digit()) => {
+                    format!("{head}' panicked at {tail}")
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Everything a report says about the tests, as the front end and the model read it; in name
+/// order, since tests run in parallel finish in any order.
+fn reading(report: &RunReport) -> impl PartialEq + std::fmt::Debug {
+    let mut failures: Vec<_> = report
+        .failures
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                comparable(&f.message),
+                f.panicked_at.clone(),
+            )
+        })
+        .collect();
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut passed = report.passed_tests.clone();
+    passed.sort();
+    (
+        report.outcome,
+        report.cause,
+        (report.passed, report.failed, report.ignored),
+        passed,
+        failures,
+        report.compiler_errors.clone(),
+    )
+}
+
+const MIXED_TESTS: &str = "#[cfg(test)]\nmod tests {\n    #[test]\n    fn adds() { assert_eq!(2 + 2, 4); }\n    #[test]\n    fn adds_wrong() { assert_eq!(2 + 2, 5, \"a message\"); }\n    #[test]\n    fn sees_what_cargo_sets() {\n        let vars = [\"CARGO_MANIFEST_DIR\", \"CARGO_MANIFEST_PATH\", \"CARGO_PKG_NAME\", \"CARGO_PKG_VERSION\", \"CARGO_PKG_VERSION_MAJOR\", \"CARGO_PKG_VERSION_MINOR\", \"CARGO_PKG_VERSION_PATCH\", \"CARGO_PKG_VERSION_PRE\", \"CARGO_CRATE_NAME\", \"CARGO_TARGET_DIR\", \"HOME\", \"TMPDIR\", \"KILN_EXTRA\"].map(|k| (k, std::env::var(k).ok()));\n        panic!(\"{vars:?} cwd {:?}\", std::env::current_dir().unwrap());\n    }\n    #[test]\n    #[ignore]\n    fn slow() {}\n}\n";
+
+/// A re-run of unchanged text starts the test binaries cargo built, not cargo, and its report
+/// reads as cargo's: the same names, messages, panic sites and counts, and the environment and
+/// working directory cargo gives a test. A changed text goes through cargo again.
+#[tokio::test]
+async fn an_unchanged_copy_runs_again_without_cargo_and_reads_the_same() {
+    let krate = tiny_crate("direct", ADD_LIB);
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let calls = CargoCalls::in_sandbox(&sandbox);
+    let env = calls.env(&[("KILN_EXTRA", "3")]);
+    let run = |text: String| {
+        let (sandbox, env) = (&sandbox, &env);
+        async move {
+            sandbox.write_file(Path::new("src/lib.rs"), &text).unwrap();
+            let mut progress = Vec::new();
+            let report = sandbox
+                .cargo_test_with_env(&lib_args(), env, &mut |p| progress.push(p))
+                .await
+                .unwrap();
+            (report, progress)
+        }
+    };
+
+    let (by_cargo, _) = run(MIXED_TESTS.to_string()).await;
+    assert_eq!(calls.count(), 1);
+    assert_eq!(
+        by_cargo.outcome,
+        RunOutcome::TestsFailed,
+        "{}",
+        by_cargo.output
+    );
+    assert_eq!(
+        (by_cargo.passed, by_cargo.failed, by_cargo.ignored),
+        (1, 2, 1)
+    );
+    let (direct, progress) = run(MIXED_TESTS.to_string()).await;
+    assert_eq!(
+        calls.count(),
+        1,
+        "the re-run started cargo: {}",
+        direct.output
+    );
+    assert_eq!(reading(&direct), reading(&by_cargo));
+    let env_seen = &direct
+        .failures
+        .iter()
+        .find(|f| f.name == "tests::sees_what_cargo_sets")
+        .unwrap()
+        .message;
+    assert!(
+        env_seen.contains("(\"CARGO_PKG_NAME\", Some(\"direct\"))"),
+        "{env_seen}"
+    );
+    assert!(
+        env_seen.contains("(\"KILN_EXTRA\", Some(\"3\"))"),
+        "{env_seen}"
+    );
+    assert_eq!(direct.build_time, Some(Duration::ZERO));
+    assert!(
+        direct
+            .output
+            .contains("     Running unittests src/lib.rs ("),
+        "{}",
+        direct.output
+    );
+    assert!(
+        progress.contains(&Progress::TestsStarted { total: 4 }),
+        "{progress:?}"
+    );
+    assert!(progress.contains(&Progress::TestFinished {
+        name: "tests::adds".into(),
+        passed: true
+    }));
+
+    let fixed = MIXED_TESTS.replace("2 + 2, 5", "2 + 2, 4");
+    let (changed, _) = run(fixed).await;
+    assert_eq!(calls.count(), 2, "a changed text did not go through cargo");
+    assert_eq!(
+        (changed.passed, changed.failed),
+        (2, 1),
+        "{}",
+        changed.output
+    );
+    again_as_unprivileged_user("an_unchanged_copy_runs_again_without_cargo_and_reads_the_same");
+}
+
+#[tokio::test]
+async fn a_direct_run_honours_the_filter_and_its_own_extra_variables() {
+    let krate = tiny_crate(
+        "direct_filter",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn a_one() {}\n    #[test]\n    fn a_two() { assert_eq!(std::env::var(\"KILN_MUTANT\").as_deref(), Ok(\"3\")); }\n    #[test]\n    fn b() {}\n}\n",
+    );
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let calls = CargoCalls::in_sandbox(&sandbox);
+    let run = |filter: Option<&str>, more: &[(&str, &str)]| {
+        let args = TestArgs {
+            filter: filter.map(str::to_string),
+            ..lib_args()
+        };
+        let env = calls.env(more);
+        let sandbox = &sandbox;
+        async move {
+            sandbox
+                .cargo_test_with_env(&args, &env, &mut |_| {})
+                .await
+                .unwrap()
+        }
+    };
+    let all = run(None, &[]).await;
+    assert_eq!((all.passed, all.failed), (2, 1), "{}", all.output);
+    let filtered = run(Some("a_"), &[("KILN_MUTANT", "3")]).await;
+    assert_eq!(filtered.outcome, RunOutcome::Passed, "{}", filtered.output);
+    let mut passed = filtered.passed_tests.clone();
+    passed.sort();
+    assert_eq!(passed, ["tests::a_one", "tests::a_two"]);
+    let without = run(Some("a_two"), &[]).await;
+    assert_eq!(
+        without.outcome,
+        RunOutcome::TestsFailed,
+        "{}",
+        without.output
+    );
+    assert_eq!(calls.count(), 1, "a re-run started cargo");
+}
+
+/// A test binary that aborts reads as it does under cargo (its failure carries cargo's "process
+/// didn't exit successfully" line), and the binaries after it are not run; when nothing fails,
+/// every binary runs, in cargo's order.
+#[tokio::test]
+async fn a_crashing_binary_and_the_order_of_binaries_read_as_under_cargo() {
+    let krate = tiny_crate(
+        "direct_crash",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn crashes_when_asked() {\n        if std::env::var_os(\"KILN_CRASH\").is_some() {\n            eprintln!(\"about to abort\");\n            std::process::abort();\n        }\n    }\n}\n",
+    );
+    common::write(krate.path(), "tests/it.rs", "#[test]\nfn it_passes() {}\n");
+    let sandbox = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    let calls = CargoCalls::in_sandbox(&sandbox);
+    let args = TestArgs {
+        target_flags: vec!["--tests".into()],
+        filter: None,
+    };
+    let run = |more: &[(&str, &str)]| {
+        let env = calls.env(more);
+        let (sandbox, args) = (&sandbox, &args);
+        async move {
+            sandbox
+                .cargo_test_with_env(args, &env, &mut |_| {})
+                .await
+                .unwrap()
+        }
+    };
+    let mut crash_by_cargo = run(&[("KILN_CRASH", "1")]).await;
+    assert_eq!(
+        crash_by_cargo.outcome,
+        RunOutcome::TestsFailed,
+        "{}",
+        crash_by_cargo.output
+    );
+    // Under cargo, the binary's `running 1 test` (stdout) and cargo's `Running` line (stderr)
+    // come on two pipes, and under load the first may be read first: the crash is then named
+    // with the collector's default label. A direct run names its binaries before starting them.
+    if crash_by_cargo.failures[0].name == "test binary" {
+        crash_by_cargo.failures[0].name = "unittests src/lib.rs".into();
+    }
+    assert_eq!(crash_by_cargo.failures[0].name, "unittests src/lib.rs");
+    assert!(
+        crash_by_cargo.failures[0].message.contains("SIGABRT"),
+        "{:?}",
+        crash_by_cargo.failures
+    );
+    let crash_direct = run(&[("KILN_CRASH", "1")]).await;
+    assert_eq!(reading(&crash_direct), reading(&crash_by_cargo));
+    let direct = run(&[]).await;
+    assert_eq!(calls.count(), 1, "a re-run started cargo");
+    assert_eq!(
+        direct.passed_tests,
+        ["tests::crashes_when_asked", "it_passes"]
+    );
+    // Any change to the copy sends the run to cargo, even one cargo would find builds nothing.
+    sandbox
+        .write_file(Path::new("notes.txt"), "changed")
+        .unwrap();
+    let by_cargo = run(&[]).await;
+    assert_eq!(calls.count(), 2);
+    assert_eq!(reading(&direct), reading(&by_cargo));
+}
+
+#[tokio::test]
+async fn a_direct_run_that_hangs_is_killed_at_the_timeout() {
+    let krate = tiny_crate(
+        "direct_hang",
+        "#[cfg(test)]\nmod tests {\n    #[test]\n    fn hangs_when_asked() {\n        if std::env::var_os(\"KILN_HANG\").is_some() {\n            let _child = std::process::Command::new(\"sleep\").arg(\"600\").spawn().unwrap();\n            loop {\n                std::thread::sleep(std::time::Duration::from_millis(50));\n            }\n        }\n    }\n}\n",
+    );
+    let timeout = Duration::from_secs(8);
+    let config = SandboxConfig {
+        timeout,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::create(krate.path(), config).unwrap();
+    let calls = CargoCalls::in_sandbox(&sandbox);
+    let passes = sandbox
+        .cargo_test_with_env(&lib_args(), &calls.env(&[]), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(passes.outcome, RunOutcome::Passed, "{}", passes.output);
+    let started = Instant::now();
+    let hangs = sandbox
+        .cargo_test_with_env(&lib_args(), &calls.env(&[("KILN_HANG", "1")]), &mut |_| {})
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(calls.count(), 1, "the re-run started cargo");
+    assert_eq!(hangs.outcome, RunOutcome::TimedOut, "{}", hangs.output);
+    assert!(hangs.duration >= timeout, "{:?}", hangs.duration);
+    assert!(
+        elapsed < timeout + Duration::from_secs(4),
+        "took {elapsed:?}"
+    );
+    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
 }

@@ -27,7 +27,7 @@ use self::cgroup::PidsCgroup;
 use self::landlock::{DenyTcp, FsRules, RulesetSpec};
 use self::mechanisms::landlock_readable;
 use self::namespaces::Namespaces;
-use self::overlay::{HeldOverlay, OverlayMount};
+use self::overlay::{HeldOverlay, Overlay, OverlayMount};
 use self::view::{View, Visible};
 use crate::limits::{apply_rlimits, limit_processes, Limits};
 
@@ -48,6 +48,8 @@ pub(crate) struct ChildSetup {
     new_session: bool,
     /// Die with this process (kiln), see [`init`].
     parent: Option<libc::pid_t>,
+    /// In a pid namespace, init stays a reaper and a child of it execs (see [`init`]).
+    reaper_init: bool,
     cgroup_procs: Option<CString>,
     limits: Option<Limits>,
     namespaces: Option<Namespaces>,
@@ -61,6 +63,13 @@ pub(crate) struct ChildSetup {
 }
 
 impl ChildSetup {
+    /// For a program that may rely on a signal's default action (a test binary that aborts),
+    /// which the kernel withholds from a pid namespace's init.
+    pub(crate) fn with_reaper_init(mut self) -> ChildSetup {
+        self.reaper_init = true;
+        self
+    }
+
     /// Runs in the forked child before exec; see the module doc. The order
     /// matters: leave the terminal's session and tie the child to kiln first; join the cgroup
     /// and enter namespaces while /proc and /sys are still writable and the capabilities for it
@@ -85,7 +94,7 @@ impl ChildSetup {
         if let Some(namespaces) = &self.namespaces {
             namespaces.unshare()?;
             if namespaces.pid {
-                init::split()?;
+                init::split(self.reaper_init)?;
             }
         }
         if let Some(view) = &self.view {
@@ -115,6 +124,8 @@ pub(crate) struct Confinement {
     _ruleset: Option<OwnedFd>,
     /// The mounted overlay whose namespace the child joins, kept the same way.
     _overlay: Option<Arc<HeldOverlay>>,
+    /// The layers of that overlay.
+    overlaid: Option<Overlay>,
     setup: ChildSetup,
     /// Where the run sees the crate copy, when a view shows it elsewhere than its own path.
     relocated_to: Option<PathBuf>,
@@ -188,6 +199,7 @@ impl Confinement {
         let setup = ChildSetup {
             new_session: true,
             parent: Some(current_pid()),
+            reaper_init: false,
             cgroup_procs: cgroup.as_ref().map(|group| group.procs_path().clone()),
             limits: Some(*limits),
             drop_caps: caps_to_drop(&namespaces),
@@ -202,6 +214,7 @@ impl Confinement {
         Ok(Confinement {
             cgroup,
             _ruleset: ruleset,
+            overlaid: overlay.is_some().then(|| visible.overlay.clone()).flatten(),
             _overlay: overlay,
             setup,
             relocated_to,
@@ -216,6 +229,22 @@ impl Confinement {
     /// [`view::Relocated`]): the prefix rustc's absolute paths then carry.
     pub(crate) fn relocated_to(&self) -> Option<&Path> {
         self.relocated_to.as_deref()
+    }
+
+    /// Whether the run has a filesystem view of its own (see [`view`]).
+    pub(crate) fn has_view(&self) -> bool {
+        self.setup.view.is_some()
+    }
+
+    /// Where the host finds the file the run sees at `seen`: in the sandbox's layer of the
+    /// overlaid cache when the run wrote it there, else at the same path.
+    pub(crate) fn host_path(&self, seen: &Path) -> PathBuf {
+        let upper = self.overlaid.as_ref().and_then(|overlay| {
+            let below = seen.strip_prefix(&overlay.shown).ok()?;
+            let upper = overlay.upper.join(below);
+            std::fs::symlink_metadata(&upper).is_ok().then_some(upper)
+        });
+        upper.unwrap_or_else(|| seen.to_path_buf())
     }
 
     /// Kills every process of the run, including those that left cargo's

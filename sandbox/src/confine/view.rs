@@ -469,7 +469,7 @@ fn kept_mount_flags(path: &Path) -> io::Result<libc::c_ulong> {
         .fold(0, |flags, (_, ms)| flags | ms))
 }
 
-pub(super) fn c_path(path: &Path) -> io::Result<CString> {
+pub(crate) fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::other(format!("{} contains a NUL byte", path.display())))
 }

@@ -51,6 +51,30 @@ pub async fn run_lib_tests(
     (sandbox, report, progress)
 }
 
+/// Runs `cargo test --lib` in a fresh sandbox of `crate_root` through cargo, then once more on
+/// the unchanged copy, which starts the test binaries the first run built without cargo (and
+/// says so: no build time). A check of what a test body can do holds for both ways of running it.
+pub async fn run_lib_tests_both_ways(
+    crate_root: &Path,
+    config: SandboxConfig,
+) -> (Sandbox, Vec<RunReport>) {
+    let (sandbox, first, _) = run_lib_tests(crate_root, config).await;
+    let second = sandbox.cargo_test(&lib_args(), &mut |_| {}).await.unwrap();
+    assert_ne!(
+        first.build_time,
+        Some(std::time::Duration::ZERO),
+        "{}",
+        first.output
+    );
+    assert_eq!(
+        second.build_time,
+        Some(std::time::Duration::ZERO),
+        "the second run went through cargo: {}",
+        second.output
+    );
+    (sandbox, vec![first, second])
+}
+
 /// Whether the machine provides the protection `name`; if not, prints why the calling test is
 /// skipped, so a missing protection never passes silently.
 pub fn require(name: &str) -> bool {
@@ -145,10 +169,33 @@ pub async fn assert_run_ends(
     cause: Option<kiln_sandbox::Cause>,
 ) -> RunReport {
     let (sandbox, report, _) = run_lib_tests(crate_root, config).await;
+    assert_ended(&sandbox, &report, outcome, cause).await;
+    report
+}
+
+/// [`assert_run_ends`] for both ways of running the tests (see [`run_lib_tests_both_ways`]).
+pub async fn assert_runs_end_both_ways(
+    crate_root: &Path,
+    config: SandboxConfig,
+    outcome: kiln_sandbox::RunOutcome,
+    cause: Option<kiln_sandbox::Cause>,
+) -> Vec<RunReport> {
+    let (sandbox, reports) = run_lib_tests_both_ways(crate_root, config).await;
+    for report in &reports {
+        assert_ended(&sandbox, report, outcome, cause).await;
+    }
+    reports
+}
+
+async fn assert_ended(
+    sandbox: &Sandbox,
+    report: &RunReport,
+    outcome: kiln_sandbox::RunOutcome,
+    cause: Option<kiln_sandbox::Cause>,
+) {
     assert_eq!(report.outcome, outcome, "{}", report.output);
     assert_eq!(report.cause, cause, "{}", report.output);
-    assert_eq!(survivors_after_grace(&sandbox).await, Vec::<String>::new());
-    report
+    assert_eq!(survivors_after_grace(sandbox).await, Vec::<String>::new());
 }
 
 /// Set in the copy of a test binary that [`again_as_unprivileged_user`] starts.
