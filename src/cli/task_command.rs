@@ -163,6 +163,7 @@ where
             timings: Timings::default(),
         },
         produced: Produced::default(),
+        protections_warning: None,
     };
     let exit = command.execute(file, result_noun, build).await;
     match args.stdout() {
@@ -187,6 +188,9 @@ struct TaskCommand<'a> {
     result: JsonResult,
     /// What the run produced, counted as the proposal is shown and applied.
     produced: Produced,
+    /// The sandbox probe, started with the command and shown by the first progress printer
+    /// when it ends (see [`TaskCommand::prepare`]).
+    protections_warning: Option<tokio::task::JoinHandle<Option<String>>>,
 }
 
 impl TaskCommand<'_> {
@@ -277,6 +281,13 @@ impl TaskCommand<'_> {
     {
         self.check_patch()
             .map_err(|message| self.input_error(&message))?;
+        // The probe tries each protection on a child process (about 0.1 s). Nothing waits for
+        // it: what it finds is only a warning, shown as soon as it is known, which is before
+        // the first model reply and so before any generated code runs.
+        self.protections_warning = Some(tokio::spawn(async {
+            let protections = session::probe_sandbox().await.ok()?;
+            missing_protections_warning(&protections)
+        }));
         let config =
             session::config_for_file(file).map_err(|e| self.input_error(&e.to_string()))?;
         let Planned { work, plan } = match build(&config) {
@@ -304,12 +315,6 @@ impl TaskCommand<'_> {
         session.settings.sandbox.cargo_args = features.cargo_args();
         if let Some(plan) = &plan {
             self.consent(plan, &config).await?;
-        }
-
-        if let Ok(protections) = session::probe_sandbox().await {
-            if let Some(warning) = missing_protections_warning(&protections) {
-                eprintln!("kiln: {warning}");
-            }
         }
         Ok((work, session))
     }
@@ -391,13 +396,32 @@ impl TaskCommand<'_> {
                 .collect();
             EventLines::new(std::io::stdout(), prices)
         });
+        let mut warning = self.protections_warning.take();
         let printer = tokio::spawn(async move {
             let mut printer = ProgressPrinter::new(std::io::stderr(), live);
-            while let Some(event) = receiver.recv().await {
-                printer.handle(&event);
-                if let Some(lines) = &mut lines {
-                    lines.event(&event);
+            let warn = |printer: &mut ProgressPrinter<_>, text: Option<String>| {
+                if let Some(text) = text {
+                    printer.line(&format!("kiln: {text}"));
                 }
+            };
+            loop {
+                tokio::select! {
+                    text = async { warning.as_mut()?.await.ok().flatten() }, if warning.is_some() => {
+                        warning = None;
+                        warn(&mut printer, text);
+                    }
+                    event = receiver.recv() => {
+                        let Some(event) = event else { break };
+                        printer.handle(&event);
+                        if let Some(lines) = &mut lines {
+                            lines.event(&event);
+                        }
+                    }
+                }
+            }
+            // A run that ended first (an early error) still shows the warning.
+            if let Some(probe) = warning {
+                warn(&mut printer, probe.await.ok().flatten());
             }
             (printer.redactions(), printer.timings().clone())
         });
