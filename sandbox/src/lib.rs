@@ -393,7 +393,8 @@ impl Sandbox {
 
     /// Builds the tests of the copy as it is now (`cargo test --no-run`), confined like every
     /// other run of generated code: work done ahead, so that a later run of the same text only
-    /// runs. A failing build is a `BuildFailed` report.
+    /// runs. It runs at the lowest CPU priority with one job, beside the runs someone waits for
+    /// rather than in their way. A failing build is a `BuildFailed` report.
     pub async fn build_tests(
         &self,
         args: &TestArgs,
@@ -401,6 +402,7 @@ impl Sandbox {
     ) -> Result<RunReport> {
         let plan = run::RunPlan {
             build_only: true,
+            in_background: true,
             ..self.plan(&self.visible, &[])
         };
         let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
@@ -503,6 +505,7 @@ impl Sandbox {
             redactor: &self.redactor,
             cargo_args: &self.config.cargo_args,
             build_only: false,
+            in_background: false,
         }
     }
 }

@@ -37,6 +37,9 @@ const DRAIN_GRACE: Duration = Duration::from_millis(2_000);
 /// Only exceeded if a process is stuck in uninterruptible sleep.
 const REAP_GRACE: Duration = Duration::from_millis(5_000);
 
+/// The niceness of work made ahead (see [`RunPlan::in_background`]): the lowest priority.
+const BACKGROUND_NICENESS: libc::c_int = 19;
+
 /// Everything a run needs from the [`crate::Sandbox`].
 pub(crate) struct RunPlan<'a> {
     pub(crate) crate_dir: &'a Path,
@@ -57,6 +60,9 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) redactor: &'a Redactor,
     /// `cargo test --no-run`: build the test targets, run nothing.
     pub(crate) build_only: bool,
+    /// Work made ahead of need, beside a run someone waits for: at the lowest CPU priority and
+    /// one job, so it takes only what that run leaves of the machine.
+    pub(crate) in_background: bool,
     /// The caller's own cargo arguments (features).
     pub(crate) cargo_args: &'a [String],
 }
@@ -246,6 +252,7 @@ fn cargo_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
         .args(&args.target_flags)
         .args(plan.cargo_args)
         .args(plan.build_only.then_some("--no-run"))
+        .args(plan.in_background.then_some("--jobs=1"))
         .arg("--message-format=json");
     if let Some(filter) = &args.filter {
         command.arg("--").arg(filter);
@@ -282,8 +289,14 @@ pub(crate) fn confined_command(
     // async-signal-safe operations are allowed; `ChildSetup::apply` only
     // makes raw syscalls on data prepared in the parent, and chdir takes the
     // string prepared here.
+    let background = plan.in_background;
     unsafe {
         command.pre_exec(move || {
+            // Inherited by everything the run starts. Lowering one's own priority needs no
+            // privilege, and a failure only leaves the work at the normal priority.
+            if background {
+                libc::setpriority(libc::PRIO_PROCESS as _, 0, BACKGROUND_NICENESS);
+            }
             setup.apply()?;
             if let Some(cwd) = &cwd {
                 if libc::chdir(cwd.as_ptr()) != 0 {
