@@ -305,12 +305,20 @@ async fn without_prices_the_cost_per_result_is_in_tokens() {
     );
 }
 
-/// The mutant build is made beside the passing candidate's build and re-runs, in a copy of its
-/// own: by the time the mutant build's run comes, nothing is left for it to compile. (Made after
-/// the re-runs, as before, that run compiled the crate again with the mutants in it.)
+/// In a crate big enough (here the demo with 300 KB more source), the mutant build is made
+/// beside the passing candidate's build and re-runs, in a copy of its own: by the time the
+/// mutant build's run comes, nothing is left for it to compile. (Made after the re-runs, as
+/// before, that run compiled the crate again with the mutants in it.) The demo alone is too
+/// small for a build beside its candidate's to pay.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
     let demo = DemoCrate::new();
+    let lib = demo.read_lib();
+    let bulk: String = (0..3_000)
+        .map(|i| format!("pub const BULK_{i}: &str = \"{}\";\n", ".".repeat(80)))
+        .collect();
+    demo.write("src/bulk.rs", &bulk);
+    demo.write("src/lib.rs", &format!("{lib}\nmod bulk;\n"));
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
     let lib = demo.lib_rs();

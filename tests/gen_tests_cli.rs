@@ -346,8 +346,9 @@ async fn json_says_where_the_time_went() {
     assert_eq!(runs("candidate"), 2, "{timings:#}");
     assert_eq!(runs("rerun"), 3, "{timings:#}");
     assert!(runs("mutant_build") >= 1, "{timings:#}");
-    assert!(runs("mutant_build_ahead") >= 1, "{timings:#}");
     assert!(runs("mutant_round") >= 1, "{timings:#}");
+    // The demo is too small for its mutants to be built ahead (see events_json.rs).
+    assert_eq!(runs("mutant_build_ahead"), 0, "{timings:#}");
     let mut sandbox_ms = timings["copy_ms"].as_u64().expect("the copy is timed");
     for (purpose, times) in timings["runs"].as_object().unwrap() {
         let (ms, build_ms) = (

@@ -393,8 +393,8 @@ impl Sandbox {
 
     /// Builds the tests of the copy as it is now (`cargo test --no-run`), confined like every
     /// other run of generated code: work done ahead, so that a later run of the same text only
-    /// runs. It runs at the lowest CPU priority with one job, beside the runs someone waits for
-    /// rather than in their way. A failing build is a `BuildFailed` report.
+    /// runs. It runs at the lowest CPU priority, beside the runs someone waits for rather than
+    /// in their way. A failing build is a `BuildFailed` report.
     pub async fn build_tests(
         &self,
         args: &TestArgs,

@@ -60,8 +60,8 @@ pub(crate) struct RunPlan<'a> {
     pub(crate) redactor: &'a Redactor,
     /// `cargo test --no-run`: build the test targets, run nothing.
     pub(crate) build_only: bool,
-    /// Work made ahead of need, beside a run someone waits for: at the lowest CPU priority and
-    /// one job, so it takes only what that run leaves of the machine.
+    /// Work made ahead of need, beside a run someone waits for: at the lowest CPU priority, so
+    /// it takes only what that run leaves of the machine.
     pub(crate) in_background: bool,
     /// The caller's own cargo arguments (features).
     pub(crate) cargo_args: &'a [String],
@@ -252,7 +252,6 @@ fn cargo_command(plan: &RunPlan<'_>, args: &TestArgs, setup: ChildSetup) -> Comm
         .args(&args.target_flags)
         .args(plan.cargo_args)
         .args(plan.build_only.then_some("--no-run"))
-        .args(plan.in_background.then_some("--jobs=1"))
         .arg("--message-format=json");
     if let Some(filter) = &args.filter {
         command.arg("--").arg(filter);
