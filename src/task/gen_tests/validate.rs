@@ -87,7 +87,7 @@ type SentBack = BTreeMap<usize, String>;
 /// How the candidate's own runs went: done with it, or on to the mutants with what passed.
 enum Flow {
     Done(Together),
-    Mutants(Passed),
+    Mutants(Box<Passed>),
 }
 
 /// The candidate's runs, passed by at least some of its tests.
@@ -289,7 +289,7 @@ impl GenTests {
             sent_back_report,
         } = match flow {
             Flow::Done(together) => return Ok(together),
-            Flow::Mutants(passed) => passed,
+            Flow::Mutants(passed) => *passed,
         };
         let mutation_error = self.drop_survivors(&mut filter, &targets).await?;
         let mut report = report;
@@ -360,12 +360,12 @@ impl GenTests {
             // failing ones.
         }
         filter.drop_flaky(targets, self.filter.reruns).await?;
-        Ok(Flow::Mutants(Passed {
+        Ok(Flow::Mutants(Box::new(Passed {
             report,
             text: passed_text,
             sent_back,
             sent_back_report,
-        }))
+        })))
     }
 
     /// Mutants over the tests that passed, where mutation is on. Returns why it could not run.
