@@ -81,8 +81,12 @@ impl Timings {
                 1 => "1 run".to_string(),
                 n => format!("{n} runs"),
             };
+            let beside = match purpose {
+                RunPurpose::MutantBuildAhead => ", beside the candidate's runs",
+                _ => "",
+            };
             parts.push(format!(
-                "{} {runs} {} (build {})",
+                "{} {runs} {} (build {}{beside})",
                 purpose_words(*purpose),
                 seconds(times.ms),
                 seconds(times.build_ms)
@@ -105,7 +109,7 @@ fn purpose_words(purpose: RunPurpose) -> &'static str {
         RunPurpose::Candidate => "candidate",
         RunPurpose::Rerun => "re-runs",
         RunPurpose::MutantBuild => "mutant build",
-        RunPurpose::MutantBuildAhead => "mutant build ahead, beside the candidate's runs,",
+        RunPurpose::MutantBuildAhead => "mutant build ahead",
         RunPurpose::MutantRound => "mutant rounds",
         RunPurpose::Confirm => "confirmation",
         RunPurpose::Subset => "accepted hunks",
@@ -186,7 +190,9 @@ mod tests {
         let line = timings.describe().unwrap();
         assert!(
             line.contains("time in the sandbox 0.80 s")
-                && line.contains("mutant build ahead, beside the candidate's runs, 1 run 0.60 s"),
+                && line.contains(
+                    "mutant build ahead 1 run 0.60 s (build 0.60 s, beside the candidate's runs)"
+                ),
             "{line}"
         );
     }
