@@ -305,13 +305,9 @@ async fn without_prices_the_cost_per_result_is_in_tokens() {
     );
 }
 
-/// In a crate big enough (here the demo with 300 KB more source), the mutant build is made
-/// beside the passing candidate's build and re-runs, in a copy of its own: by the time the
-/// mutant build's run comes, nothing is left for it to compile. (Made after the re-runs, as
-/// before, that run compiled the crate again with the mutants in it.) The demo alone is too
-/// small for a build beside its candidate's to pay.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
+/// The demo with 300 KB more source (`src/bulk.rs`): as big as a crate whose mutants are built
+/// ahead.
+fn big_demo() -> DemoCrate {
     let demo = DemoCrate::new();
     let lib = demo.read_lib();
     let bulk: String = (0..3_000)
@@ -319,6 +315,17 @@ async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
         .collect();
     demo.write("src/bulk.rs", &bulk);
     demo.write("src/lib.rs", &format!("{lib}\nmod bulk;\n"));
+    demo
+}
+
+/// In a crate big enough (here the demo with 300 KB more source), the mutant build is made
+/// beside the passing candidate's build and re-runs, in a copy of its own: by the time the
+/// mutant build's run comes, nothing is left for it to compile. (Made after the re-runs, as
+/// before, that run compiled the crate again with the mutants in it.) The demo alone is too
+/// small for a build beside its candidate's to pay.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
+    let demo = big_demo();
     let server = ScriptedServer::start().await;
     server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
     let lib = demo.lib_rs();
@@ -371,6 +378,75 @@ async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
     assert!(purposes.contains(&"mutant_round"), "{purposes:?}");
     let summary = lines.last().unwrap();
     assert_eq!(summary["outcome"], "proposed", "{summary:#}");
+}
+
+/// A file saved while the model answers (after the candidates' copy was made, before the
+/// mutants' copy is): the mutants' copy would be of another tree, so it is not used, and the
+/// mutants build and run in the candidates' copy as in a small crate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_saved_during_the_run_keeps_the_mutants_in_the_candidates_copy() {
+    let demo = big_demo();
+    let server = ScriptedServer::start().await;
+    let slow = ReplyOptions {
+        delay_ms_before_first_byte: 3_000,
+        ..ReplyOptions::default()
+    };
+    server.push_with(Reply::tool_code(MEAN_FLOOR_TESTS), slow);
+    let lib = demo.lib_rs();
+    let bulk = lib.with_file_name("bulk.rs");
+    let args = [
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--fn",
+        "mean_floor",
+        "--dry-run",
+        "--message-format",
+        "json",
+    ];
+    let homes = KilnHomes::new();
+    let kiln = homes
+        .command(&server.base_url(), &args, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The request comes after the candidates' copy is made.
+    let asked = tokio::time::timeout(Duration::from_secs(240), async {
+        while server.chat_requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(asked.is_ok(), "kiln never asked the model");
+    let saved_later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&bulk)
+        .unwrap()
+        .set_modified(saved_later)
+        .unwrap();
+    let run: Run = tokio::time::timeout(Duration::from_secs(240), kiln.wait_with_output())
+        .await
+        .expect("kiln did not finish")
+        .unwrap()
+        .into();
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let lines = checked_lines(&run);
+    let purposes: Vec<&str> = of_type(&lines, "sandbox_run")
+        .iter()
+        .map(|l| l["purpose"].as_str().unwrap())
+        .collect();
+    assert!(!purposes.contains(&"mutant_build_ahead"), "{purposes:?}");
+    assert!(
+        purposes.contains(&"mutant_build") && purposes.contains(&"mutant_round"),
+        "{purposes:?}"
+    );
+    assert_eq!(
+        lines.last().unwrap()["outcome"],
+        "proposed",
+        "{}",
+        run.stdout
+    );
 }
 
 /// SIGINT while the model is still answering: the stream still ends with the summary, whose

@@ -411,6 +411,15 @@ impl Sandbox {
         Ok(report)
     }
 
+    /// Whether `other` is a copy of the same tree as this one, every file's size and mtime alike
+    /// (what [`known_good`] fingerprints): a second copy made later is only worth using beside
+    /// this one if nothing changed in between. `false` where there is no fingerprint (no shared
+    /// cache, or a copy that could not be read whole).
+    pub fn same_copy_as(&self, other: &Sandbox) -> bool {
+        self.untouched_fingerprint.is_some()
+            && self.untouched_fingerprint == other.untouched_fingerprint
+    }
+
     /// Whether the runs build in the shared cache given as [`SandboxConfig::target_dir`] (through
     /// this sandbox's overlay), rather than in a target dir of their own that starts empty.
     pub fn builds_in_shared_cache(&self) -> bool {

@@ -384,3 +384,29 @@ async fn a_known_copy_that_fails_to_build_is_fetched_for_and_built_again() {
     );
     assert!(!second.untouched_build_known_good());
 }
+
+/// Two copies of one tree are the same copy; a file saved between them (a new mtime, even with
+/// the same bytes) makes them differ, and without a shared cache nothing is fingerprinted.
+#[test]
+fn copies_of_one_tree_are_the_same_copy_until_a_file_is_saved_between_them() {
+    let krate = tiny_crate("twins", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let first = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    let second = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(first.same_copy_as(&second));
+    let lib = krate.path().join("src/lib.rs");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&lib)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let third = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(!first.same_copy_as(&third), "a file was saved in between");
+    let unshared = Sandbox::create(krate.path(), SandboxConfig::default()).unwrap();
+    assert!(
+        !unshared.same_copy_as(&unshared),
+        "no fingerprint without a shared cache"
+    );
+}

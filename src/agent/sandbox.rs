@@ -45,27 +45,31 @@ pub(super) struct SharedSandbox {
 ///
 /// What is proven stays the same: the candidate's verdict and re-runs come from the plain build
 /// of exactly the proposed text in the first copy, and the mutant verdicts from the build of
-/// exactly that text plus the dispatcher in this one. Both copies start as the same untouched
-/// crate, and each run writes its whole file into the copy it runs in.
+/// exactly that text plus the dispatcher in this one. Both copies are of one tree (checked
+/// when this one is made), and each run writes its whole file into the copy it runs in.
 struct MutantCopy {
     root: PathBuf,
     config: SandboxConfig,
-    sandbox: tokio::sync::OnceCell<Arc<Sandbox>>,
+    sandbox: tokio::sync::OnceCell<Option<Arc<Sandbox>>>,
     turn: tokio::sync::Mutex<()>,
 }
 
 impl MutantCopy {
-    async fn sandbox(&self) -> Result<&Arc<Sandbox>, String> {
+    /// The copy, made at the first call. `None` when it cannot be made, or when the crate changed
+    /// since the candidates' copy was made (the user saved a file meanwhile): the mutants then
+    /// run in the candidates' copy, so that both verdicts are about one tree.
+    async fn sandbox(&self, candidates: &Sandbox) -> Option<&Arc<Sandbox>> {
         self.sandbox
-            .get_or_try_init(|| async {
+            .get_or_init(|| async {
                 let (root, config) = (self.root.clone(), self.config.clone());
-                match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await {
-                    Ok(Ok(sandbox)) => Ok(Arc::new(sandbox)),
-                    Ok(Err(e)) => Err(format!("cannot create the mutants' sandbox copy: {e}")),
-                    Err(e) => Err(format!("sandbox setup stopped: {e}")),
+                let made = tokio::task::spawn_blocking(move || Sandbox::create(&root, config));
+                match made.await {
+                    Ok(Ok(sandbox)) if sandbox.same_copy_as(candidates) => Some(Arc::new(sandbox)),
+                    _ => None,
                 }
             })
             .await
+            .as_ref()
     }
 }
 
@@ -227,15 +231,12 @@ impl SandboxRuns for AgentSandbox<'_> {
         env: &'a [(String, String)],
     ) -> BoxFuture<'a, Result<RunReport, String>> {
         Box::pin(async move {
-            let mutants =
-                self.shared.mutants.as_ref().filter(|_| {
-                    matches!(purpose, RunPurpose::MutantBuild | RunPurpose::MutantRound)
-                });
+            let mutants = match purpose {
+                RunPurpose::MutantBuild | RunPurpose::MutantRound => self.mutants_sandbox().await,
+                _ => None,
+            };
             let (sandbox, _turn) = match mutants {
-                Some(copy) => {
-                    let sandbox = self.mutants_sandbox(copy).await?;
-                    (sandbox, copy.turn.lock().await)
-                }
+                Some((sandbox, copy)) => (sandbox, copy.turn.lock().await),
                 None => (&self.shared.sandbox, self.shared.turn.lock().await),
             };
             if let Some(message) = self.shared.refused.get() {
@@ -264,10 +265,7 @@ impl SandboxRuns for AgentSandbox<'_> {
 
     fn build_mutants_ahead<'a>(&'a self, text: &'a str, args: &'a TestArgs) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let Some(copy) = &self.shared.mutants else {
-                return;
-            };
-            let Ok(sandbox) = self.mutants_sandbox(copy).await else {
+            let Some((sandbox, copy)) = self.mutants_sandbox().await else {
                 return;
             };
             let _turn = copy.turn.lock().await;
@@ -285,13 +283,12 @@ impl SandboxRuns for AgentSandbox<'_> {
 }
 
 impl AgentSandbox<'_> {
-    /// The mutants' copy, once the shared cache it layers over is filled.
-    async fn mutants_sandbox<'s>(
-        &'s self,
-        copy: &'s MutantCopy,
-    ) -> Result<&'s Arc<Sandbox>, String> {
+    /// The mutants' copy, once the shared cache it layers over is filled; `None`: the mutants
+    /// run in the candidates' copy (see [`MutantCopy::sandbox`]).
+    async fn mutants_sandbox(&self) -> Option<(&Arc<Sandbox>, &MutantCopy)> {
+        let copy = self.shared.mutants.as_ref()?;
         drop(self.shared.filling.read().await);
-        copy.sandbox().await
+        Some((copy.sandbox(&self.shared.sandbox).await?, copy))
     }
 }
 
