@@ -107,12 +107,18 @@ impl SharedSandbox {
             sandbox: tokio::sync::OnceCell::new(),
             turn: tokio::sync::Mutex::new(()),
         });
-        let sandbox =
-            match tokio::task::spawn_blocking(move || Sandbox::create(&root, config)).await {
-                Ok(Ok(sandbox)) => sandbox,
-                Ok(Err(e)) => return Err(format!("cannot create the sandbox copy: {e}")),
-                Err(e) => return Err(format!("sandbox setup stopped: {e}")),
-            };
+        // With the copy, off the async threads too: the size of its Rust sources.
+        let made = tokio::task::spawn_blocking(move || {
+            Sandbox::create(&root, config).map(|sandbox| {
+                let bytes = rust_source_bytes(sandbox.crate_dir());
+                (sandbox, bytes)
+            })
+        });
+        let (sandbox, source_bytes) = match made.await {
+            Ok(Ok(made)) => made,
+            Ok(Err(e)) => return Err(format!("cannot create the sandbox copy: {e}")),
+            Err(e) => return Err(format!("sandbox setup stopped: {e}")),
+        };
         let _ = events.send(AgentEvent::SandboxReady {
             path: sandbox.crate_dir().to_path_buf(),
             took: started.elapsed(),
@@ -120,10 +126,8 @@ impl SharedSandbox {
         });
         // A copy of its own is worth making only where it starts from the warm shared cache, and
         // only for a crate whose build takes long enough to be worth a second one beside it.
-        let mutants = mutants.filter(|_| {
-            sandbox.builds_in_shared_cache()
-                && rust_source_bytes(sandbox.crate_dir()) >= BUILD_AHEAD_FROM_BYTES
-        });
+        let mutants = mutants
+            .filter(|_| sandbox.builds_in_shared_cache() && source_bytes >= BUILD_AHEAD_FROM_BYTES);
         let sandbox = Arc::new(sandbox);
         let turn = Arc::new(tokio::sync::Mutex::new(()));
         let refused = Arc::new(std::sync::OnceLock::new());
