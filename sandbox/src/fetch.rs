@@ -19,12 +19,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(2);
 /// Makes the copy's dependencies available offline: a quick offline fetch
 /// first (everything already cached: the usual case, no network touched),
 /// an online one only if that fails. Failures are not errors here: the
-/// sandboxed build reports what is missing.
-pub(crate) fn fetch_dependencies(crate_dir: &Path) {
-    if cargo_fetch(crate_dir, &["--offline"]) {
-        return;
-    }
-    cargo_fetch(crate_dir, &[]);
+/// sandboxed build reports what is missing. `true`: one of them succeeded.
+pub(crate) fn fetch_dependencies(crate_dir: &Path) -> bool {
+    cargo_fetch(crate_dir, &["--offline"]) || cargo_fetch(crate_dir, &[])
 }
 
 fn cargo_fetch(crate_dir: &Path, extra: &[&str]) -> bool {

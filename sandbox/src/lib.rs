@@ -183,7 +183,7 @@ pub struct Sandbox {
     /// The untouched copy's fingerprint, where a shared cache can record that it built (see
     /// [`known_good`]).
     untouched_fingerprint: Option<String>,
-    /// Whether the dependencies were fetched for this copy (skipped when it is known good).
+    /// Whether the dependencies were fetched for this copy (skipped when they were before).
     fetched: std::sync::atomic::AtomicBool,
     /// Set by the first [`Sandbox::write_file`]: from then on the copy holds generated code.
     touched: std::sync::atomic::AtomicBool,
@@ -257,19 +257,29 @@ impl Sandbox {
             path: target_dir.clone(),
             source,
         })?;
-        // Before the fetch, which may write a lockfile into the copy: the fingerprint is of the
+        // Before the fetch, which may write a lockfile into the copy: the fingerprints are of the
         // copy as the user's tree made it.
-        let untouched_fingerprint = shared_cache
+        let fingerprints = shared_cache
             .as_ref()
-            .and_then(|_| known_good::fingerprint(&crate_dir, &config.cargo_args));
-        let known_good = untouched_fingerprint
-            .as_ref()
-            .is_some_and(|fingerprint| known_good::is_known_good(&target_dir, fingerprint));
-        // A copy whose untouched build passed before had its dependencies fetched then, and they
-        // are still in the registry: the fetch (a cargo start-up on the way to the first run) is
-        // skipped. Should one be gone after all, `build_untouched` fetches and builds again.
-        if !known_good {
-            fetch::fetch_dependencies(&crate_dir);
+            .and_then(|_| known_good::fingerprints(&crate_dir, &config.cargo_args));
+        let known_good = fingerprints.as_ref().is_some_and(|fingerprints| {
+            known_good::Record::untouched_builds(&target_dir).holds(&fingerprints.all_files)
+        });
+        // A copy whose untouched build passed before, or whose manifests, lockfile and cargo
+        // configs are those of a fetch that succeeded, has its dependencies in the registry
+        // already: the fetch (a cargo start-up on the way to the first run) is skipped. Should
+        // one be gone after all, `build_untouched` fetches and builds again.
+        let fetched_before = known_good
+            || fingerprints.as_ref().is_some_and(|fingerprints| {
+                known_good::Record::fetched_dependencies(&target_dir)
+                    .holds(&fingerprints.dependencies)
+            });
+        if !fetched_before {
+            let fetched = fetch::fetch_dependencies(&crate_dir);
+            if let Some(fingerprints) = &fingerprints {
+                known_good::Record::fetched_dependencies(&target_dir)
+                    .set(&fingerprints.dependencies, fetched);
+            }
         }
         let mut visible = confine::view::Visible::for_run(
             &env::toolchain_paths_from_process(),
@@ -294,8 +304,8 @@ impl Sandbox {
             view_root,
             visible,
             overlay_mount: confine::overlay::OverlayMount::default(),
-            untouched_fingerprint,
-            fetched: std::sync::atomic::AtomicBool::new(!known_good),
+            untouched_fingerprint: fingerprints.map(|fingerprints| fingerprints.all_files),
+            fetched: std::sync::atomic::AtomicBool::new(!fetched_before),
             touched: std::sync::atomic::AtomicBool::new(false),
             generation: std::sync::atomic::AtomicU64::new(0),
             recorded: std::sync::Mutex::new(None),
@@ -363,9 +373,12 @@ impl Sandbox {
         };
         let (mut report, _) = run::cargo_test(&plan, args, on_progress).await?;
         let fetched = self.fetched.swap(true, std::sync::atomic::Ordering::SeqCst);
-        if report.outcome == RunOutcome::BuildFailed && !fetched {
-            // The fetch was skipped for a copy known to build, and it does not: perhaps a
-            // dependency left the registry since. Fetched, it may build after all.
+        // An error in the crate's own code (one with a file) is not for want of a dependency.
+        let points_at_no_code = report.compiler_errors.iter().all(|e| e.file.is_none());
+        if report.outcome == RunOutcome::BuildFailed && !fetched && points_at_no_code {
+            // The fetch was skipped, as the dependencies were there before, and the build failed
+            // without pointing at code: perhaps a dependency left the registry since. Fetched,
+            // the crate may build after all.
             let crate_dir = self.crate_dir.clone();
             let fetch = tokio::task::spawn_blocking(move || fetch::fetch_dependencies(&crate_dir));
             if fetch.await.is_ok() {
@@ -377,7 +390,7 @@ impl Sandbox {
                 report.outcome,
                 RunOutcome::BuildFailed | RunOutcome::TimedOut
             );
-            known_good::remember(&self.target_dir, fingerprint, passed);
+            known_good::Record::untouched_builds(&self.target_dir).set(fingerprint, passed);
         }
         Ok(report)
     }
@@ -388,7 +401,9 @@ impl Sandbox {
     pub fn untouched_build_known_good(&self) -> bool {
         self.untouched_fingerprint
             .as_ref()
-            .is_some_and(|fingerprint| known_good::is_known_good(&self.target_dir, fingerprint))
+            .is_some_and(|fingerprint| {
+                known_good::Record::untouched_builds(&self.target_dir).holds(fingerprint)
+            })
     }
 
     /// Builds the tests of the copy as it is now (`cargo test --no-run`), confined like every

@@ -410,3 +410,55 @@ fn copies_of_one_tree_are_the_same_copy_until_a_file_is_saved_between_them() {
         "no fingerprint without a shared cache"
     );
 }
+
+/// What decides the dependencies (manifests, lockfile, cargo configs) is what a fetch is
+/// remembered by: a copy whose sources changed since a fetch that succeeded skips it, one whose
+/// manifest changed is fetched for. And a build that then fails in the crate's own code is not
+/// for want of a dependency: it is reported, not fetched for and built again.
+#[tokio::test]
+async fn a_copy_whose_dependencies_were_fetched_skips_the_fetch_until_its_manifest_changes() {
+    let krate = tiny_crate("fetched", "pub fn one() -> u8 { 1 }\n");
+    let cache = tempfile::tempdir().unwrap();
+    let lockfile = |sandbox: &Sandbox| sandbox.crate_dir().join("Cargo.lock").exists();
+    assert!(
+        lockfile(&Sandbox::create(krate.path(), shared(cache.path())).unwrap()),
+        "the first copy is fetched for"
+    );
+    common::write(
+        krate.path(),
+        "src/lib.rs",
+        "pub fn one() -> u8 { \"one\" }\n",
+    );
+    let edited = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
+    assert!(!edited.untouched_build_known_good());
+    assert!(
+        !lockfile(&edited),
+        "a copy with only its sources changed was fetched for"
+    );
+    let mut builds = 0;
+    let built = edited
+        .build_untouched(&lib_args(), &mut |progress| {
+            if matches!(&progress, kiln_sandbox::Progress::Compiling { unit } if unit.starts_with("fetched")) {
+                builds += 1;
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
+    assert_eq!(
+        builds, 1,
+        "an error in the crate's code was built again: {}",
+        built.output
+    );
+    drop(edited);
+    let manifest = std::fs::read_to_string(krate.path().join("Cargo.toml")).unwrap();
+    common::write(
+        krate.path(),
+        "Cargo.toml",
+        &format!("{manifest}\n[features]\nextra = []\n"),
+    );
+    assert!(
+        lockfile(&Sandbox::create(krate.path(), shared(cache.path())).unwrap()),
+        "a copy whose manifest changed was not fetched for"
+    );
+}
