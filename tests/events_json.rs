@@ -258,27 +258,28 @@ fn cost_per_result_line(run: &Run) -> String {
         .to_string()
 }
 
+/// `kiln gen-tests --fn mean_floor --dry-run` on `demo` with `output`'s flags, against a model
+/// that answers with good tests at once.
+async fn dry_run_of_good_tests(demo: &DemoCrate, output: &[&str]) -> Run {
+    let server = ScriptedServer::start().await;
+    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
+    let lib = demo.lib_rs();
+    let mut args = vec![
+        "gen-tests",
+        lib.to_str().unwrap(),
+        "--fn",
+        "mean_floor",
+        "--dry-run",
+    ];
+    args.extend_from_slice(output);
+    kiln_with_env(&server.base_url(), &args, &[]).await
+}
+
 /// Without prices the cost per result is in tokens: the run's tokens over the tests kept; and
 /// a dry run applied no hunk, which is said rather than divided by.
 #[tokio::test(flavor = "multi_thread")]
 async fn without_prices_the_cost_per_result_is_in_tokens() {
-    let demo = DemoCrate::new();
-    let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
-    let lib = demo.lib_rs();
-    let run = kiln_with_env(
-        &server.base_url(),
-        &[
-            "gen-tests",
-            lib.to_str().unwrap(),
-            "--fn",
-            "mean_floor",
-            "--dry-run",
-            "--json",
-        ],
-        &[],
-    )
-    .await;
+    let run = dry_run_of_good_tests(&DemoCrate::new(), &["--json"]).await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
     let mini = &result["tiers"]["mini"];
@@ -325,24 +326,7 @@ fn big_demo() -> DemoCrate {
 /// small for a build beside its candidate's to pay.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
-    let demo = big_demo();
-    let server = ScriptedServer::start().await;
-    server.push(Reply::tool_code(MEAN_FLOOR_TESTS));
-    let lib = demo.lib_rs();
-    let run = kiln_with_env(
-        &server.base_url(),
-        &[
-            "gen-tests",
-            lib.to_str().unwrap(),
-            "--fn",
-            "mean_floor",
-            "--dry-run",
-            "--message-format",
-            "json",
-        ],
-        &[],
-    )
-    .await;
+    let run = dry_run_of_good_tests(&big_demo(), &["--message-format", "json"]).await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     let lines = checked_lines(&run);
     let purposes: Vec<&str> = of_type(&lines, "sandbox_run")

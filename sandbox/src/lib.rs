@@ -262,25 +262,7 @@ impl Sandbox {
         let fingerprints = shared_cache
             .as_ref()
             .and_then(|_| known_good::fingerprints(&crate_dir, &config.cargo_args));
-        let known_good = fingerprints.as_ref().is_some_and(|fingerprints| {
-            known_good::Record::untouched_builds(&target_dir).holds(&fingerprints.all_files)
-        });
-        // A copy whose untouched build passed before, or whose manifests, lockfile and cargo
-        // configs are those of a fetch that succeeded, has its dependencies in the registry
-        // already: the fetch (a cargo start-up on the way to the first run) is skipped. Should
-        // one be gone after all, `build_untouched` fetches and builds again.
-        let fetched_before = known_good
-            || fingerprints.as_ref().is_some_and(|fingerprints| {
-                known_good::Record::fetched_dependencies(&target_dir)
-                    .holds(&fingerprints.dependencies)
-            });
-        if !fetched_before {
-            let fetched = fetch::fetch_dependencies(&crate_dir);
-            if let Some(fingerprints) = &fingerprints {
-                known_good::Record::fetched_dependencies(&target_dir)
-                    .set(&fingerprints.dependencies, fetched);
-            }
-        }
+        let fetched = fetch_unless_fetched_before(&crate_dir, &target_dir, fingerprints.as_ref());
         let mut visible = confine::view::Visible::for_run(
             &env::toolchain_paths_from_process(),
             &[&root],
@@ -305,7 +287,7 @@ impl Sandbox {
             visible,
             overlay_mount: confine::overlay::OverlayMount::default(),
             untouched_fingerprint: fingerprints.map(|fingerprints| fingerprints.all_files),
-            fetched: std::sync::atomic::AtomicBool::new(!fetched_before),
+            fetched: std::sync::atomic::AtomicBool::new(fetched),
             touched: std::sync::atomic::AtomicBool::new(false),
             generation: std::sync::atomic::AtomicU64::new(0),
             recorded: std::sync::Mutex::new(None),
@@ -560,6 +542,32 @@ fn claim_and_sweep(dir: &Path) -> Result<()> {
         SWEPT.call_once(|| leftovers::remove_dead(temp_dir, &owner));
     }
     Ok(())
+}
+
+/// Fetches the copy's dependencies unless they were fetched before. A copy whose untouched
+/// build passed before, or whose manifests, lockfile and cargo configs are those of a fetch that
+/// succeeded, has its dependencies in the registry already: the fetch (a cargo start-up on the
+/// way to the first run) is skipped. Should one be gone after all, `build_untouched` fetches and
+/// builds again. Returns whether it fetched.
+fn fetch_unless_fetched_before(
+    crate_dir: &Path,
+    target_dir: &Path,
+    fingerprints: Option<&known_good::Fingerprints>,
+) -> bool {
+    let fetched_before = fingerprints.is_some_and(|fingerprints| {
+        known_good::Record::untouched_builds(target_dir).holds(&fingerprints.all_files)
+            || known_good::Record::fetched_dependencies(target_dir)
+                .holds(&fingerprints.dependencies)
+    });
+    if fetched_before {
+        return false;
+    }
+    let fetched = fetch::fetch_dependencies(crate_dir);
+    if let Some(fingerprints) = fingerprints {
+        known_good::Record::fetched_dependencies(target_dir)
+            .set(&fingerprints.dependencies, fetched);
+    }
+    true
 }
 
 /// The sandbox's own layer over the shared cache at `target_dir`, in its tempdir at `root`.

@@ -305,6 +305,23 @@ async fn an_untouched_build_is_known_good_until_the_crate_changes_or_fails() {
         .untouched_build_known_good());
 }
 
+/// The untouched build's report, and how many times it compiled the crate named `name`.
+async fn untouched_build_counting(
+    sandbox: &Sandbox,
+    name: &str,
+) -> (kiln_sandbox::RunReport, usize) {
+    let mut builds = 0;
+    let report = sandbox
+        .build_untouched(&lib_args(), &mut |progress| {
+            if matches!(&progress, kiln_sandbox::Progress::Compiling { unit } if unit.starts_with(name)) {
+                builds += 1;
+            }
+        })
+        .await
+        .unwrap();
+    (report, builds)
+}
+
 /// A copy known to build is not fetched for (its dependencies were, when it first built): the
 /// lockfile `cargo fetch` writes into a copy that has none is the trace of a fetch.
 #[tokio::test]
@@ -363,15 +380,7 @@ async fn a_known_copy_that_fails_to_build_is_fetched_for_and_built_again() {
     std::fs::write(cache.path().join("fail-the-build"), "").unwrap();
     let second = Sandbox::create(krate.path(), shared(cache.path())).unwrap();
     assert!(second.untouched_build_known_good());
-    let mut builds = 0;
-    let built = second
-        .build_untouched(&lib_args(), &mut |progress| {
-            if matches!(&progress, kiln_sandbox::Progress::Compiling { unit } if unit.starts_with("refetched")) {
-                builds += 1;
-            }
-        })
-        .await
-        .unwrap();
+    let (built, builds) = untouched_build_counting(&second, "refetched").await;
     assert_eq!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
     assert_eq!(
         builds, 2,
@@ -435,15 +444,7 @@ async fn a_copy_whose_dependencies_were_fetched_skips_the_fetch_until_its_manife
         !lockfile(&edited),
         "a copy with only its sources changed was fetched for"
     );
-    let mut builds = 0;
-    let built = edited
-        .build_untouched(&lib_args(), &mut |progress| {
-            if matches!(&progress, kiln_sandbox::Progress::Compiling { unit } if unit.starts_with("fetched")) {
-                builds += 1;
-            }
-        })
-        .await
-        .unwrap();
+    let (built, builds) = untouched_build_counting(&edited, "fetched").await;
     assert_eq!(built.outcome, RunOutcome::BuildFailed, "{}", built.output);
     assert_eq!(
         builds, 1,
