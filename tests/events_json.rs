@@ -364,6 +364,28 @@ async fn the_mutant_build_is_made_ahead_and_its_run_compiles_nothing() {
     assert_eq!(summary["outcome"], "proposed", "{summary:#}");
 }
 
+/// kiln started with `args` against `server`, returned once its first request came in.
+async fn started_until_it_asks(
+    homes: &KilnHomes,
+    server: &ScriptedServer,
+    args: &[&str],
+) -> tokio::process::Child {
+    let kiln = homes
+        .command(&server.base_url(), args, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let asked = tokio::time::timeout(Duration::from_secs(240), async {
+        while server.chat_requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(asked.is_ok(), "kiln never asked the model");
+    kiln
+}
+
 /// A file saved while the model answers (after the candidates' copy was made, before the
 /// mutants' copy is): the mutants' copy would be of another tree, so it is not used, and the
 /// mutants build and run in the candidates' copy as in a small crate.
@@ -388,20 +410,8 @@ async fn a_file_saved_during_the_run_keeps_the_mutants_in_the_candidates_copy() 
         "json",
     ];
     let homes = KilnHomes::new();
-    let kiln = homes
-        .command(&server.base_url(), &args, &[])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     // The request comes after the candidates' copy is made.
-    let asked = tokio::time::timeout(Duration::from_secs(240), async {
-        while server.chat_requests().is_empty() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(asked.is_ok(), "kiln never asked the model");
+    let kiln = started_until_it_asks(&homes, &server, &args).await;
     let saved_later = std::time::SystemTime::now() + Duration::from_secs(5);
     std::fs::File::options()
         .write(true)
@@ -453,19 +463,7 @@ async fn an_interrupted_run_still_ends_the_stream_with_its_summary() {
         "json",
         "--yes",
     ];
-    let kiln = homes
-        .command(&server.base_url(), &args, &[])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let asked = tokio::time::timeout(Duration::from_secs(240), async {
-        while server.chat_requests().is_empty() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(asked.is_ok(), "kiln never asked the model");
+    let kiln = started_until_it_asks(&homes, &server, &args).await;
     let interrupted = std::process::Command::new("kill")
         .args(["-INT", &kiln.id().unwrap().to_string()])
         .status()
