@@ -386,6 +386,15 @@ async fn started_until_it_asks(
     kiln
 }
 
+/// What a started kiln printed, once it ends; panics if it runs longer than `secs`.
+async fn ended_within(kiln: tokio::process::Child, secs: u64) -> Run {
+    tokio::time::timeout(Duration::from_secs(secs), kiln.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("kiln did not end within {secs} s"))
+        .unwrap()
+        .into()
+}
+
 /// A file saved while the model answers (after the candidates' copy was made, before the
 /// mutants' copy is): the mutants' copy would be of another tree, so it is not used, and the
 /// mutants build and run in the candidates' copy as in a small crate.
@@ -419,11 +428,7 @@ async fn a_file_saved_during_the_run_keeps_the_mutants_in_the_candidates_copy() 
         .unwrap()
         .set_modified(saved_later)
         .unwrap();
-    let run: Run = tokio::time::timeout(Duration::from_secs(240), kiln.wait_with_output())
-        .await
-        .expect("kiln did not finish")
-        .unwrap()
-        .into();
+    let run = ended_within(kiln, 240).await;
     assert_eq!(run.code, Some(0), "{}", run.describe());
     let lines = checked_lines(&run);
     let purposes: Vec<&str> = of_type(&lines, "sandbox_run")
@@ -469,11 +474,7 @@ async fn an_interrupted_run_still_ends_the_stream_with_its_summary() {
         .status()
         .unwrap();
     assert!(interrupted.success());
-    let run: Run = tokio::time::timeout(Duration::from_secs(60), kiln.wait_with_output())
-        .await
-        .expect("kiln did not stop within 60 s of SIGINT")
-        .unwrap()
-        .into();
+    let run = ended_within(kiln, 60).await;
     assert_eq!(run.code, Some(130), "{}", run.describe());
     let lines = checked_lines(&run);
     let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
